@@ -1,0 +1,3 @@
+//! `mgmtctl`: the command-line tool for the Linux Bluetooth Management API.
+
+fn main() {}

@@ -1,0 +1,2 @@
+//! btsnoop capture files in the monitor format (`btmon -w`): reading, writing, and the MGMT
+//! control-channel records inside them.

@@ -40,9 +40,14 @@
 pub(crate) use wire::{open_enum, wire_struct};
 
 pub mod address;
+pub mod advertising;
 pub mod class_of_device;
 pub mod code;
 pub mod command;
+pub mod config_options;
+pub mod device_flags;
+pub mod device_found;
+pub mod discovery;
 pub mod error;
 pub mod event;
 pub mod frame;
@@ -51,12 +56,19 @@ pub mod index;
 pub mod io_capability;
 pub mod keys;
 pub mod name;
+pub mod phy;
 pub mod settings;
 pub mod status;
 pub mod uuid;
 pub mod wire;
 
 pub use address::{Address, AddressInfo, AddressType, ParseAddressError};
+pub use advertising::AdvertisingFlags;
+pub use config_options::ConfigOptions;
+pub use device_flags::DeviceFlags;
+pub use device_found::DeviceFoundFlags;
+pub use discovery::DiscoveryType;
+pub use phy::Phys;
 pub use class_of_device::ClassOfDevice;
 pub use code::{EventCode, Opcode};
 pub use command::{AnyCommand, AnyReply, Command};

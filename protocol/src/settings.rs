@@ -1,7 +1,5 @@
 //! The controller settings bitmask (Supported_Settings, Current_Settings, New Settings).
 
-use crate::error::DecodeError;
-use crate::wire::{Reader, Wire};
 
 bitflags::bitflags! {
     /// Controller settings (doc/mgmt-protocol.rst, Read Controller Information). Bits a newer
@@ -65,68 +63,7 @@ bitflags::bitflags! {
     }
 }
 
-impl Settings {
-    /// The names of the set bits, lowercase with dashes (`"powered"`, `"secure-conn"`), then
-    /// `"bit-N"` for bits without a name.
-    pub fn names(self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .iter_names()
-            .map(|(n, _)| n.to_ascii_lowercase().replace('_', "-"))
-            .collect();
-        let known = Settings::all_named();
-        for bit in 0..32 {
-            let f = 1u32 << bit;
-            if self.bits() & f != 0 && known & f == 0 {
-                out.push(format!("bit-{bit}"));
-            }
-        }
-        out
-    }
-
-    /// Parses one setting name as [`Settings::names`] prints it.
-    pub fn from_setting_name(name: &str) -> Option<Settings> {
-        let want = name.to_ascii_uppercase().replace('-', "_");
-        <Settings as bitflags::Flags>::FLAGS
-            .iter()
-            .find(|f| f.is_named() && f.name() == want)
-            .map(|f| *f.value())
-    }
-
-    fn all_named() -> u32 {
-        <Settings as bitflags::Flags>::FLAGS
-            .iter()
-            .filter(|f| f.is_named())
-            .fold(0, |a, f| a | f.value().bits())
-    }
-}
-
-impl core::fmt::Display for Settings {
-    /// Space-separated names, or `none`.
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let names = self.names();
-        if names.is_empty() {
-            f.write_str("none")
-        } else {
-            f.write_str(&names.join(" "))
-        }
-    }
-}
-
-impl Wire for Settings {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        u32::decode(r).map(Settings::from_bits_retain)
-    }
-    fn encode(&self, out: &mut Vec<u8>) {
-        self.bits().encode(out)
-    }
-}
-
-#[cfg(feature = "serde")]
-impl serde::Serialize for Settings {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.names())
-    }
-}
+crate::wire::mask_impls!(Settings, u32);
 
 #[cfg(test)]
 mod tests {
@@ -138,9 +75,9 @@ mod tests {
         assert_eq!(s.names(), vec!["powered".to_string(), "bit-31".to_string()]);
         assert_eq!(crate::wire::encode_to_vec(&s), vec![1, 0, 0, 0x80]);
         assert_eq!(
-            Settings::from_setting_name("secure-conn"),
+            Settings::from_flag_name("secure-conn"),
             Some(Settings::SECURE_CONN)
         );
-        assert_eq!(Settings::from_setting_name("nope"), None);
+        assert_eq!(Settings::from_flag_name("nope"), None);
     }
 }

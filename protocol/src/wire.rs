@@ -518,6 +518,73 @@ macro_rules! open_enum {
     };
 }
 
+/// Implements, for a `bitflags` type over an integer: names of the set bits
+/// (lowercase with dashes, `bit-N` for unnamed ones), parsing one name, `Display` (names
+/// separated by spaces, or `none`), [`Wire`] (keeping unknown bits) and serialisation as a
+/// list of names.
+macro_rules! mask_impls {
+    ($t:ident, $int:ty) => {
+        impl $t {
+            /// The names of the set bits, lowercase with dashes (`"secure-conn"`), then
+            /// `"bit-N"` for set bits without a name.
+            pub fn names(self) -> Vec<String> {
+                let mut out: Vec<String> = self
+                    .iter_names()
+                    .map(|(n, _)| n.to_ascii_lowercase().replace('_', "-"))
+                    .collect();
+                let named = <$t as bitflags::Flags>::FLAGS
+                    .iter()
+                    .filter(|f| f.is_named())
+                    .fold(0, |a, f| a | f.value().bits());
+                for bit in 0..<$int>::BITS {
+                    let f: $int = 1 << bit;
+                    if self.bits() & f != 0 && named & f == 0 {
+                        out.push(format!("bit-{bit}"));
+                    }
+                }
+                out
+            }
+
+            /// The flag called `name` as [`names`](Self::names) prints it.
+            pub fn from_flag_name(name: &str) -> Option<$t> {
+                let want = name.to_ascii_uppercase().replace('-', "_");
+                <$t as bitflags::Flags>::FLAGS
+                    .iter()
+                    .find(|f| f.is_named() && f.name() == want)
+                    .map(|f| *f.value())
+            }
+        }
+
+        impl core::fmt::Display for $t {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                let names = self.names();
+                if names.is_empty() {
+                    f.write_str("none")
+                } else {
+                    f.write_str(&names.join(" "))
+                }
+            }
+        }
+
+        impl $crate::wire::Wire for $t {
+            fn decode(r: &mut $crate::wire::Reader<'_>) -> Result<Self, $crate::DecodeError> {
+                <$int as $crate::wire::Wire>::decode(r).map(<$t>::from_bits_retain)
+            }
+            fn encode(&self, out: &mut Vec<u8>) {
+                $crate::wire::Wire::encode(&self.bits(), out)
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.names())
+            }
+        }
+    };
+}
+
+pub(crate) use mask_impls;
 pub(crate) use open_enum;
 pub(crate) use wire_struct;
 

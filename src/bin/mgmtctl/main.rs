@@ -1,3 +1,38 @@
-//! `mgmtctl`: the command-line tool for the Linux Bluetooth Management API.
+//! `mgmtctl`: the command-line tool for the Linux Bluetooth Management API: decode captures,
+//! inspect and configure controllers, watch events, pair, and manage bonds.
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod decode;
+
+/// The error every subcommand returns: printed as `mgmtctl: <message>`, exit status 1.
+pub type CliError = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Parser)]
+#[command(name = "mgmtctl", version, about = "Bluetooth Management API (MGMT) tool: no D-Bus, no bluetoothd")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Print every MGMT frame of btsnoop captures (as `btmon -w` writes them).
+    Decode(decode::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Decode(a) => decode::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mgmtctl: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Pairing agents: the `Agent` trait, built-in agents and the runner that answers the kernel.

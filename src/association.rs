@@ -1,0 +1,1 @@
+//! The association-model predictor: which pairing method two IO capabilities lead to.

@@ -1,0 +1,1 @@
+//! The sans-IO session core: request matching, the pairing reply lane, timeouts.

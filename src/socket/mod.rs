@@ -1,0 +1,1 @@
+//! The kernel MGMT socket. All `unsafe` of this crate lives in its `sys` module.

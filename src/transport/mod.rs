@@ -1,0 +1,1 @@
+//! Transports: the kernel socket, replay from a capture, and recording to a capture.

@@ -113,8 +113,9 @@ crate::wire_struct! {
     /// subrate_max (2) | max_latency (2) | continuation_number (2) |
     /// supervision_timeout (2) } * count`.
     ///
-    /// Documented in doc/mgmt-protocol.rst; not yet in the bluetooth-next `mgmt.h` this crate
-    /// was checked against, so the layout follows the document.
+    /// Each entry is the kernel's `mgmt_conn_subrate`; the bluetooth-next `mgmt.h` revision
+    /// this crate was first checked against stops at 0x005B, so the layout follows the
+    /// document (and later headers, which agree).
     pub struct LoadConnectionSubrate {
         /// Subrate parameters per identity address.
         pub parameters: List16<ConnectionSubrate>,

@@ -3,7 +3,15 @@
 //!
 //! One table at the bottom of this file maps opcodes to types. From it come the named
 //! [`Opcode`] constants, the [`Command`] impls, and the two sum types [`AnyCommand`] and
-//! [`AnyReply`] that decode by opcode. The parameter structs live in one module per concept.
+//! [`AnyReply`] that decode by opcode. The parameter structs live in one module per concept
+//! (mode toggles, identity, keys, connections, pairing, out of band data, discovery, devices,
+//! configuration, experimental features, advertising, advertisement monitors, mesh, raw HCI)
+//! and are all re-exported here. Each struct's documentation starts with its section title in
+//! doc/mgmt-protocol.rst and shows its byte layout where it is not a single field.
+//!
+//! Replies: commands without return parameters reply `()`; the many commands answered with
+//! the device address reply [`AddressInfo`](crate::AddressInfo); mode toggles reply the new
+//! [`Settings`](crate::Settings).
 //!
 //! Length policy: command parameters are exact (no trailing bytes). A reply is decoded
 //! strictly when the status is Success; a failed command's reply may carry the documented

@@ -276,6 +276,30 @@ mod tests {
     }
 
     #[test]
+    fn whole_frames_from_two_kernel_controllers() {
+        // Parameters from lab/btvirt-kernel-kernel-le-sc-passkey.btsnoop, records 309 (hci1:
+        // Passkey Notify) and 313 (hci0: User Passkey Request); each frame header is rebuilt
+        // from the record's event code and controller index.
+        let notify = golden::hex("1700 0100 0c00 00000001aa0001 2b060000 00");
+        let frame = crate::EventFrame::decode(&notify).unwrap();
+        assert_eq!(frame.index.to_string(), "hci1");
+        let Event::PasskeyNotify(ev) = &frame.event else {
+            panic!("{frame:?}")
+        };
+        assert_eq!((ev.passkey, ev.entered), (1579, 0));
+        assert_eq!(frame.encode().unwrap(), notify);
+
+        let request = golden::hex("1000 0000 0700 01000101aa0001");
+        let frame = crate::EventFrame::decode(&request).unwrap();
+        assert_eq!(frame.index.to_string(), "hci0");
+        let Event::UserPasskeyRequest(ev) = &frame.event else {
+            panic!("{frame:?}")
+        };
+        assert_eq!(ev.address.to_string(), "00:AA:01:01:00:01 (LE Public)");
+        assert_eq!(frame.encode().unwrap(), request);
+    }
+
+    #[test]
     fn table_is_in_code_order_without_gaps() {
         for (i, (code, name)) in ALL_EVENT_CODES.iter().enumerate() {
             assert_eq!(usize::from(code.0), i + 1, "{name}");

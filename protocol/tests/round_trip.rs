@@ -67,6 +67,11 @@ proptest! {
     fn every_event_type_round_trips(bytes in params()) {
         event_laws(&bytes)?;
     }
+}
+
+proptest! {
+    // Fewer cases: this walks two tables of about ninety opcodes each.
+    #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
     fn every_command_and_reply_type_round_trips(bytes in params()) {

@@ -9,7 +9,7 @@ bitflags::bitflags! {
     /// The state of an experimental feature (Experimental Feature Changed, Read
     /// Experimental Features Information).
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-    pub struct ExperimentalFeatureFlags: u32 {
+    pub struct ExpFeatureFlags: u32 {
         /// The feature is active.
         const ACTIVE = 1 << 0;
         /// Changing the feature changes the supported settings.
@@ -18,7 +18,7 @@ bitflags::bitflags! {
         const _ = !0;
     }
 }
-crate::wire::mask_impls!(ExperimentalFeatureFlags, u32);
+crate::wire::mask_impls!(ExpFeatureFlags, u32);
 
 crate::wire_struct! {
     /// Experimental Feature Changed (0x0027, since 1.17): an experimental feature was
@@ -31,7 +31,7 @@ crate::wire_struct! {
         /// Which feature.
         pub uuid: Uuid128,
         /// Its new state.
-        pub flags: ExperimentalFeatureFlags,
+        pub flags: ExpFeatureFlags,
     }
 }
 
@@ -70,7 +70,7 @@ mod tests {
         // wire order, least significant octet first), now active.
         let ev = ExperimentalFeatureChanged {
             uuid: Uuid128(hex("1cda471c486c01ab9f46ecb9302599d4").try_into().unwrap()),
-            flags: ExperimentalFeatureFlags::ACTIVE,
+            flags: ExpFeatureFlags::ACTIVE,
         };
         check(&hex("1cda471c486c01ab9f46ecb9302599d4 01000000"), &ev);
         assert_eq!(ev.uuid.to_string(), "d4992530-b9ec-469f-ab01-6c481c47da1c");

@@ -6,7 +6,7 @@ use crate::device_flags::DeviceFlags;
 
 crate::open_enum! {
     /// What the kernel does about a device added with Add Device (Device Added, Action).
-    pub struct DeviceAction(u8) {
+    pub struct AddDeviceAction(u8) {
         /// Scan for the device in the background and report it.
         BACKGROUND_SCAN = 0x00 => "Background Scan",
         /// Allow the device to connect.
@@ -50,7 +50,7 @@ crate::wire_struct! {
         /// The device.
         pub address: AddressInfo,
         /// What the kernel will do about it.
-        pub action: DeviceAction,
+        pub action: AddDeviceAction,
     }
 }
 
@@ -106,7 +106,7 @@ mod tests {
         // Documented layout: LE random device, Action 0x02 (auto-connect).
         let ev = DeviceAdded {
             address: AddressInfo::new("C0:BB:00:00:00:02".parse().unwrap(), AddressType::LE_RANDOM),
-            action: DeviceAction::AUTO_CONNECT,
+            action: AddDeviceAction::AUTO_CONNECT,
         };
         check(&hex("02000000bbc0 02 02"), &ev);
         assert_eq!(ev.action.to_string(), "Auto-connect");

@@ -5,7 +5,8 @@
 use crate::address::Address;
 use crate::config_options::ConfigOptions;
 use crate::phy::Phys;
-use crate::wire::{Bytes8, Rest};
+use crate::tlv::Tlv;
+use crate::wire::Rest;
 
 crate::wire_struct! {
     /// Read Controller Configuration Information (0x0037, since 1.7): no parameters.
@@ -137,34 +138,7 @@ crate::open_enum! {
     }
 }
 
-crate::wire_struct! {
-    /// One configuration parameter (`mgmt_tlv`). Layout: `type (2) | length (1) |
-    /// value (length)`. The type space depends on the command (system or runtime); see
-    /// [`SystemConfigParameter`] for the system one.
-    pub struct Tlv {
-        /// The parameter type.
-        pub parameter_type: u16,
-        /// Its value, little endian where numeric.
-        pub value: Bytes8,
-    }
-}
-
 impl Tlv {
-    /// A parameter with a 16-bit value, the size of most system parameters.
-    pub fn u16(parameter_type: impl Into<u16>, value: u16) -> Self {
-        Tlv {
-            parameter_type: parameter_type.into(),
-            value: Bytes8(value.to_le_bytes().to_vec()),
-        }
-    }
-
-    /// The value as a 16-bit number, if it is two octets long.
-    pub fn value_u16(&self) -> Option<u16> {
-        <[u8; 2]>::try_from(self.value.as_ref())
-            .ok()
-            .map(u16::from_le_bytes)
-    }
-
     /// The type read as a system configuration parameter.
     pub fn system_parameter(&self) -> SystemConfigParameter {
         SystemConfigParameter(self.parameter_type)
@@ -212,7 +186,7 @@ crate::wire_struct! {
 mod tests {
     use super::*;
     use crate::command::golden::{self, hex};
-    use crate::wire::decode_exact;
+    use crate::wire::{decode_exact, Bytes8};
     use crate::Problem;
 
     #[test]
@@ -289,8 +263,8 @@ mod tests {
         golden::command(&[], ReadDefaultSystemConfig {});
         let reply = ConfigParameters {
             parameters: Rest(vec![
-                Tlv::u16(SystemConfigParameter::BREDR_PAGE_SCAN_TYPE, 0),
-                Tlv::u16(SystemConfigParameter::LE_MIN_CONNECTION_INTERVAL, 0x18),
+                Tlv::from_u16(SystemConfigParameter::BREDR_PAGE_SCAN_TYPE.0, 0),
+                Tlv::from_u16(SystemConfigParameter::LE_MIN_CONNECTION_INTERVAL.0, 0x18),
                 Tlv {
                     parameter_type: 0x001f,
                     value: Bytes8(vec![1]),
@@ -301,8 +275,8 @@ mod tests {
             &hex("0000 02 0000 1700 02 1800 1f00 01 01"),
             reply.clone(),
         );
-        assert_eq!(reply.parameters.0[1].value_u16(), Some(0x18));
-        assert_eq!(reply.parameters.0[2].value_u16(), None);
+        assert_eq!(reply.parameters.0[1].as_u16(), Some(0x18));
+        assert_eq!(reply.parameters.0[2].as_u16(), None);
         assert_eq!(
             reply.parameters.0[2].system_parameter().to_string(),
             "LE Enable Interleave Scan for adv monitoring"
@@ -317,8 +291,8 @@ mod tests {
             &hex("1100 02 1200 1200 02 1200"),
             SetDefaultSystemConfig {
                 parameters: Rest(vec![
-                    Tlv::u16(SystemConfigParameter::LE_SCAN_INTERVAL_DISCOVERY, 0x12),
-                    Tlv::u16(SystemConfigParameter::LE_SCAN_WINDOW_DISCOVERY, 0x12),
+                    Tlv::from_u16(SystemConfigParameter::LE_SCAN_INTERVAL_DISCOVERY.0, 0x12),
+                    Tlv::from_u16(SystemConfigParameter::LE_SCAN_WINDOW_DISCOVERY.0, 0x12),
                 ]),
             },
         );

@@ -5,6 +5,7 @@
 use crate::address::Address;
 use crate::class_of_device::ClassOfDevice;
 use crate::code::{EventCode, Opcode};
+use crate::controller_type::{Bus, ControllerType};
 use crate::error::DecodeError;
 use crate::index::ControllerIndex;
 use crate::name::{LocalName, ShortName};
@@ -127,49 +128,6 @@ crate::wire_struct! {
     pub struct ReadExtIndexList {}
 }
 
-crate::open_enum! {
-    /// The Controller_Type of an extended index entry (Read Extended Controller Index List,
-    /// Extended Index Added/Removed).
-    pub struct ControllerType(u8) {
-        /// A configured primary (BR/EDR and/or LE) controller.
-        PRIMARY = 0x00 => "Primary",
-        /// A primary controller that still needs configuration.
-        UNCONFIGURED = 0x01 => "Unconfigured",
-        /// An Alternate MAC/PHY (AMP) controller.
-        AMP = 0x02 => "AMP",
-    }
-}
-
-crate::open_enum! {
-    /// The bus a controller sits on (Controller_Bus; the kernel's `HCI_VIRTUAL`...`HCI_IPC`).
-    pub struct ControllerBus(u8) {
-        /// Virtual (btvirt, vhci).
-        VIRTUAL = 0x00 => "Virtual",
-        /// USB.
-        USB = 0x01 => "USB",
-        /// PCMCIA.
-        PCMCIA = 0x02 => "PCMCIA",
-        /// UART.
-        UART = 0x03 => "UART",
-        /// RS232.
-        RS232 = 0x04 => "RS232",
-        /// PCI.
-        PCI = 0x05 => "PCI",
-        /// SDIO.
-        SDIO = 0x06 => "SDIO",
-        /// SPI.
-        SPI = 0x07 => "SPI",
-        /// I2C.
-        I2C = 0x08 => "I2C",
-        /// SMD.
-        SMD = 0x09 => "SMD",
-        /// VIRTIO.
-        VIRTIO = 0x0A => "VIRTIO",
-        /// IPC.
-        IPC = 0x0B => "IPC",
-    }
-}
-
 crate::wire_struct! {
     /// One entry of Read Extended Controller Index List (4 octets).
     pub struct ExtIndexEntry {
@@ -178,7 +136,7 @@ crate::wire_struct! {
         /// Configured, unconfigured or AMP.
         pub controller_type: ControllerType,
         /// Its bus.
-        pub bus: ControllerBus,
+        pub bus: Bus,
     }
 }
 
@@ -339,12 +297,12 @@ mod tests {
                     ExtIndexEntry {
                         index: ControllerIndex(0),
                         controller_type: ControllerType::PRIMARY,
-                        bus: ControllerBus::USB,
+                        bus: Bus::USB,
                     },
                     ExtIndexEntry {
                         index: ControllerIndex(1),
                         controller_type: ControllerType::UNCONFIGURED,
-                        bus: ControllerBus::VIRTUAL,
+                        bus: Bus::VIRTUAL,
                     },
                 ]),
             },

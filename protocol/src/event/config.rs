@@ -1,24 +1,10 @@
 //! Events about kernel configuration: experimental features, and the default system and
 //! runtime parameters (lists of [`Tlv`] entries).
 
+use crate::command::ExpFeatureFlags;
 use crate::tlv::Tlv;
 use crate::uuid::Uuid128;
 use crate::wire::Rest;
-
-bitflags::bitflags! {
-    /// The state of an experimental feature (Experimental Feature Changed, Read
-    /// Experimental Features Information).
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-    pub struct ExpFeatureFlags: u32 {
-        /// The feature is active.
-        const ACTIVE = 1 << 0;
-        /// Changing the feature changes the supported settings.
-        const SETTINGS_CHANGED = 1 << 1;
-        // Keep bits this crate does not know yet.
-        const _ = !0;
-    }
-}
-crate::wire::mask_impls!(ExpFeatureFlags, u32);
 
 crate::wire_struct! {
     /// Experimental Feature Changed (0x0027, since 1.17): an experimental feature was

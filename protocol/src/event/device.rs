@@ -2,19 +2,8 @@
 //! removed from the auto-connect list, and per-device flags.
 
 use crate::address::AddressInfo;
+use crate::command::AddDeviceAction;
 use crate::device_flags::DeviceFlags;
-
-crate::open_enum! {
-    /// What the kernel does about a device added with Add Device (Device Added, Action).
-    pub struct AddDeviceAction(u8) {
-        /// Scan for the device in the background and report it.
-        BACKGROUND_SCAN = 0x00 => "Background Scan",
-        /// Allow the device to connect.
-        ALLOW_INCOMING = 0x01 => "Allow Incoming Connection",
-        /// Connect to the device when it is seen.
-        AUTO_CONNECT = 0x02 => "Auto-connect",
-    }
-}
 
 crate::wire_struct! {
     /// Device Blocked (0x0014): a device was blocked with Block Device (sent to the other

@@ -7,7 +7,7 @@
 //!         flags = controller index << 16 | monitor opcode           (big endian)
 //! ```
 //! (BlueZ `doc/btsnoop.txt`, `src/shared/btsnoop.c`.) Timestamps count microseconds from
-//! 0000-01-01; see [`Timestamp`].
+//! midnight, 1 January of year 0; see [`Timestamp`].
 //!
 //! [`CaptureReader`] yields [`Record`]s with every header field kept, so nothing is lost and
 //! [`CaptureWriter`] writes them back byte for byte. [`Record::body`] types the payload;
@@ -28,7 +28,7 @@ pub use reader::CaptureReader;
 pub use record::{
     ControlClose, ControlCommand, ControlEvent, ControlOpen, MgmtFrame, Record, RecordBody,
 };
-pub use timestamp::{Timestamp, UNIX_EPOCH_OFFSET_MICROS};
+pub use timestamp::{Timestamp, UNIX_EPOCH_OFFSET_MICROS, Y2000_OFFSET_MICROS};
 pub use writer::CaptureWriter;
 
 /// The eight bytes every btsnoop file starts with.

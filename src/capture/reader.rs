@@ -188,7 +188,7 @@ mod tests {
     fn one_record_file() -> Vec<u8> {
         let mut f = b"btsnoop\0\0\0\0\x01\0\0\x07\xd1".to_vec();
         f.extend_from_slice(&[0, 0, 0, 2, 0, 0, 0, 2, 0xff, 0xff, 0, 12, 0, 0, 0, 0]);
-        f.extend_from_slice(&0x00E0_3AB4_4A67_6000i64.to_be_bytes());
+        f.extend_from_slice(&0x00DC_DDB3_0F2F_8000i64.to_be_bytes());
         f.extend_from_slice(b"hi");
         f
     }

@@ -4,9 +4,15 @@
 use core::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Microseconds from the btsnoop epoch (0000-01-01 00:00 UTC) to the Unix epoch, as
-/// `doc/btsnoop.txt` and `src/shared/btsnoop.c` give it.
-pub const UNIX_EPOCH_OFFSET_MICROS: i64 = 0x00E0_3AB4_4A67_6000;
+/// Microseconds from the btsnoop epoch (midnight, 1 January of year 0, nominal Gregorian) to
+/// 2000-01-01 00:00 UTC: the constant BlueZ `src/shared/btsnoop.c` adds after subtracting
+/// 946684800 seconds from Unix time.
+pub const Y2000_OFFSET_MICROS: i64 = 0x00E0_3AB4_4A67_6000;
+
+/// Microseconds from the btsnoop epoch to the Unix epoch (1970-01-01 00:00 UTC):
+/// [`Y2000_OFFSET_MICROS`] less the 946684800 seconds from 1970 to 2000, which is 0x00DCDDB30F2F8000
+/// (the figure Wireshark uses too). Files written by `btmon -w` convert with it.
+pub const UNIX_EPOCH_OFFSET_MICROS: i64 = Y2000_OFFSET_MICROS - 946_684_800_000_000;
 
 /// When a record was captured, in microseconds since the btsnoop epoch (the value stored in
 /// the file, kept exactly).
@@ -98,6 +104,19 @@ impl fmt::Debug for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn offsets_agree_with_bluez_and_wireshark() {
+        assert_eq!(UNIX_EPOCH_OFFSET_MICROS, 0x00DC_DDB3_0F2F_8000);
+        // BlueZ btsnoop.c: ts = (sec - 946684800) * 10^6 + usec + 0x00E03AB44A676000.
+        let sec = 1_700_000_000i64;
+        let bluez = (sec - 946_684_800) * 1_000_000 + 5 + 0x00E0_3AB4_4A67_6000;
+        assert_eq!(Timestamp::from_unix_micros(sec * 1_000_000 + 5).0, bluez);
+        assert_eq!(
+            Timestamp(Y2000_OFFSET_MICROS).to_string(),
+            "2000-01-01 00:00:00.000000"
+        );
+    }
 
     #[test]
     fn unix_epoch_round_trip() {

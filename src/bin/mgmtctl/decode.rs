@@ -252,15 +252,34 @@ fn flatten_object(map: &Map<String, Value>, prefix: &str, out: &mut Vec<String>)
     for (key, value) in map {
         match (prefix.is_empty() && key == "reply", value) {
             (true, Value::Object(inner)) => flatten_object(inner, "", out),
+            // A reply with no parameters.
+            (true, Value::Null) => {}
             _ => flatten(&format!("{prefix}{key}"), value, out),
         }
     }
 }
 
+/// An address with its type (`{"address": .., "address_type": ..}`) under `key` reads as
+/// `key=AA:BB:.. key_type=..`, not `key.address=.. key.address_type=..`.
+fn address_info(key: &str, map: &Map<String, Value>, out: &mut Vec<String>) -> bool {
+    let (Some(Value::String(a)), Some(Value::String(t)), 2) =
+        (map.get("address"), map.get("address_type"), map.len())
+    else {
+        return false;
+    };
+    out.push(format!("{key}={}", quote(a)));
+    out.push(format!("{key}_type={}", quote(t)));
+    true
+}
+
 fn flatten(key: &str, value: &Value, out: &mut Vec<String>) {
     match value {
         Value::Object(map) if map.is_empty() => {}
-        Value::Object(map) => flatten_object(map, &format!("{key}."), out),
+        Value::Object(map) => {
+            if !address_info(key, map, out) {
+                flatten_object(map, &format!("{key}."), out)
+            }
+        }
         Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
             let joined: Vec<String> = items.iter().map(scalar).collect();
             let text = if joined.is_empty() {
@@ -310,6 +329,7 @@ mod tests {
             "status": "Success",
             "reply": { "current_settings": ["powered", "le"], "address": "00:11:22:33:44:55" },
             "peer": { "address": "AA:BB:CC:DD:EE:FF", "type": "LE Public" },
+            "key": { "address": { "address": "AA:BB:CC:DD:EE:FF", "address_type": "LE Public" } },
             "keys": [ { "value": "<redacted>" } ],
             "empty": [],
             "name": ""
@@ -323,12 +343,17 @@ mod tests {
                 "address=00:11:22:33:44:55",
                 "peer.address=AA:BB:CC:DD:EE:FF",
                 "peer.type=\"LE Public\"",
+                "key.address=AA:BB:CC:DD:EE:FF",
+                "key.address_type=\"LE Public\"",
                 "keys[0].value=<redacted>",
                 "empty=none",
                 "name=\"\"",
             ]
         );
         assert_eq!(words(&json!(["powered"]), "x"), ["value=powered"]);
+        // A reply without parameters says nothing.
+        let v = json!({ "opcode": "Set IO Capability", "status": "Success", "reply": null });
+        assert_eq!(words(&v, "Command Complete").len(), 2);
         // An unknown event: its code is the name already.
         let v = json!({ "code": "unknown 0x0099", "params": "0102" });
         assert_eq!(words(&v, "unknown 0x0099"), ["params=0102"]);

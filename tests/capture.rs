@@ -66,8 +66,17 @@ fn every_control_record_has_its_documented_layout() {
                 (MonitorOpcode::CTRL_CLOSE, RecordBody::ControlClose(_))
                 | (MonitorOpcode::CTRL_COMMAND, RecordBody::ControlCommand(_))
                 | (MonitorOpcode::CTRL_EVENT, RecordBody::ControlEvent(_)) => {}
+                (MonitorOpcode::NEW_INDEX, RecordBody::NewIndex(n)) => {
+                    assert!(n.name.starts_with("hci"), "{n:?}");
+                }
+                (MonitorOpcode::INDEX_INFO, RecordBody::IndexInfo(_))
+                | (MonitorOpcode::SYSTEM_NOTE, RecordBody::SystemNote(_))
+                | (MonitorOpcode::USER_LOGGING, RecordBody::UserLogging(_)) => {}
                 (op, RecordBody::Other { raw }) => {
-                    assert!(op.0 < 14 || op.0 > 17);
+                    assert!(
+                        ![0, 10, 12, 13, 14, 15, 16, 17].contains(&op.0),
+                        "{op:?} untyped"
+                    );
                     assert_eq!(raw, r.data);
                 }
                 (op, body) => panic!("{op:?} typed as {body:?}"),
@@ -97,6 +106,35 @@ fn lab_capture_opens_an_mgmt_socket_first() {
         .unwrap();
     assert_eq!(first.command.opcode(), Opcode::READ_VERSION);
     assert_eq!(first.index, ControllerIndex::NONE);
+}
+
+#[test]
+fn index_records_of_a_raspberry_pi_capture() {
+    // fixtures/batteread-capture.btsnoop; btmon -r shows "New Index: 2C:CF:67:30:E5:EF
+    // (Primary,UART,hci0)" and "Index Info: ... (Cypress Semiconductor)" for these records.
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/batteread-capture.btsnoop");
+    let bodies: Vec<RecordBody> = read_all(&std::fs::read(path).unwrap())
+        .iter()
+        .map(|r| r.body().unwrap())
+        .collect();
+    let RecordBody::SystemNote(note) = &bodies[0] else {
+        panic!("{:?}", bodies[0])
+    };
+    assert!(
+        note.starts_with("Linux version 6.6.31+rpt-rpi-2712"),
+        "{note}"
+    );
+    let RecordBody::NewIndex(n) = &bodies[2] else {
+        panic!("{:?}", bodies[2])
+    };
+    assert_eq!((n.controller_type, n.bus, n.name.as_str()), (0, 3, "hci0"));
+    assert_eq!(n.address.to_string(), "2C:CF:67:30:E5:EF");
+    let RecordBody::IndexInfo(i) = &bodies[4] else {
+        panic!("{:?}", bodies[4])
+    };
+    assert_eq!(i.address, n.address);
+    // 0x0131: Cypress Semiconductor in the Bluetooth SIG company identifiers.
+    assert_eq!(i.manufacturer, 0x0131);
 }
 
 #[test]

@@ -26,7 +26,8 @@ pub use error::{CaptureError, ErrorKind};
 pub use opcode::MonitorOpcode;
 pub use reader::CaptureReader;
 pub use record::{
-    ControlClose, ControlCommand, ControlEvent, ControlOpen, MgmtFrame, Record, RecordBody,
+    ControlClose, ControlCommand, ControlEvent, ControlOpen, IndexInfo, MgmtFrame, NewIndex,
+    Record, RecordBody, UserLogging,
 };
 pub use timestamp::{Timestamp, UNIX_EPOCH_OFFSET_MICROS, Y2000_OFFSET_MICROS};
 pub use writer::CaptureWriter;

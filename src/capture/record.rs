@@ -8,10 +8,15 @@
 //! CTRL_CLOSE    cookie u32
 //! CTRL_COMMAND  cookie u32 | opcode u16     | parameters (the MGMT command without its header)
 //! CTRL_EVENT    cookie u32 | event code u16 | parameters (the MGMT event without its header)
+//! NEW_INDEX     type u8 | bus u8 | address [6] | name [8] (NUL padded)
+//! INDEX_INFO    address [6] | manufacturer u16
+//! SYSTEM_NOTE   text (NUL terminated)
+//! USER_LOGGING  priority u8 | ident_len u8 | ident (NUL terminated) | message (NUL terminated)
 //! ```
+//! (NEW_INDEX, INDEX_INFO, USER_LOGGING: BlueZ `src/shared/btsnoop.h`.)
 
 use bluez_mgmt_protocol::{
-    AnyCommand, CommandFrame, ControllerIndex, Event, EventCode, EventFrame, Opcode,
+    Address, AnyCommand, CommandFrame, ControllerIndex, Event, EventCode, EventFrame, Opcode,
 };
 
 use super::{CaptureError, MonitorOpcode, Timestamp};
@@ -50,7 +55,15 @@ pub enum RecordBody {
     ControlCommand(ControlCommand),
     /// An MGMT event as a socket received it.
     ControlEvent(ControlEvent),
-    /// Any other record (HCI packets, index and note records, ...), payload as stored.
+    /// A controller was registered.
+    NewIndex(NewIndex),
+    /// A controller's address and manufacturer.
+    IndexInfo(IndexInfo),
+    /// A text note from the kernel or the capturing tool (NUL terminator removed).
+    SystemNote(String),
+    /// A log line from a user-space program.
+    UserLogging(UserLogging),
+    /// Any other record (HCI packets, open/close index, ...), payload as stored.
     Other {
         /// The payload bytes.
         raw: Vec<u8>,
@@ -131,6 +144,45 @@ pub struct ControlEvent {
     pub params: Vec<u8>,
 }
 
+/// Payload of a NEW_INDEX record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewIndex {
+    /// Controller type (0: primary).
+    pub controller_type: u8,
+    /// Bus (0 virtual, 1 USB, 3 UART, ... as `BTSNOOP_BUS_*`).
+    pub bus: u8,
+    /// The controller's public address.
+    pub address: Address,
+    /// The controller's name (`hci0`), without NUL padding.
+    pub name: String,
+}
+
+/// Payload of an INDEX_INFO record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexInfo {
+    /// The controller's public address.
+    pub address: Address,
+    /// Its manufacturer (Bluetooth SIG company identifier).
+    pub manufacturer: u16,
+}
+
+/// Payload of a USER_LOGGING record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserLogging {
+    /// Syslog priority (0 emergency ... 7 debug).
+    pub priority: u8,
+    /// The program's name.
+    pub ident: String,
+    /// The log message.
+    pub message: String,
+}
+
+/// Text up to the first NUL, invalid UTF-8 replaced.
+fn nul_terminated(b: &[u8]) -> String {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
 /// An MGMT frame taken from a control-channel record, decoded by the protocol crate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MgmtFrame {
@@ -184,6 +236,11 @@ impl<'a> Fields<'a> {
         let b = self.take(field, 4)?;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
+    fn address(&mut self, field: &str) -> Result<Address, CaptureError> {
+        let mut a = [0u8; 6];
+        a.copy_from_slice(self.take(field, 6)?);
+        Ok(Address(a))
+    }
     fn rest(&mut self) -> &'a [u8] {
         let r = &self.data[self.pos..];
         self.pos = self.data.len();
@@ -232,8 +289,8 @@ impl Record {
         u64::from(self.orig_len) > self.data.len() as u64
     }
 
-    /// The payload typed by opcode. Control-channel records must have their documented layout;
-    /// every other record is [`RecordBody::Other`].
+    /// The payload typed by opcode. Control-channel, index and logging records must have their
+    /// documented layout; every other record is [`RecordBody::Other`].
     pub fn body(&self) -> Result<RecordBody, CaptureError> {
         let mut f = Fields {
             opcode: self.opcode,
@@ -274,6 +331,40 @@ impl Record {
                 code: EventCode(f.u16("event code")?),
                 params: f.rest().to_vec(),
             }),
+            MonitorOpcode::NEW_INDEX => {
+                let controller_type = f.u8("type")?;
+                let bus = f.u8("bus")?;
+                let address = f.address("address")?;
+                let name = nul_terminated(f.take("name", 8)?);
+                f.finish()?;
+                RecordBody::NewIndex(NewIndex {
+                    controller_type,
+                    bus,
+                    address,
+                    name,
+                })
+            }
+            MonitorOpcode::INDEX_INFO => {
+                let address = f.address("address")?;
+                let manufacturer = f.u16("manufacturer")?;
+                f.finish()?;
+                RecordBody::IndexInfo(IndexInfo {
+                    address,
+                    manufacturer,
+                })
+            }
+            MonitorOpcode::SYSTEM_NOTE => RecordBody::SystemNote(nul_terminated(f.rest())),
+            MonitorOpcode::USER_LOGGING => {
+                let priority = f.u8("priority")?;
+                let ident_len = f.u8("ident_len")?;
+                let ident = nul_terminated(f.take("ident", usize::from(ident_len))?);
+                let message = nul_terminated(f.rest());
+                RecordBody::UserLogging(UserLogging {
+                    priority,
+                    ident,
+                    message,
+                })
+            }
             _ => RecordBody::Other {
                 raw: self.data.clone(),
             },
@@ -458,6 +549,47 @@ mod tests {
         let e = r.mgmt_frame().unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Decode);
         assert!(e.decode_error().is_some());
+    }
+
+    #[test]
+    fn index_and_logging_layouts() {
+        // Documented layouts, BlueZ src/shared/btsnoop.h (btsnoop_opcode_new_index,
+        // btsnoop_opcode_index_info, btsnoop_opcode_user_logging).
+        let mut d = vec![0, 1, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11];
+        d.extend_from_slice(b"hci1\0\0\0\0");
+        let r = Record::new(ts(), ControllerIndex(1), MonitorOpcode::NEW_INDEX, d);
+        let RecordBody::NewIndex(n) = r.body().unwrap() else {
+            panic!()
+        };
+        assert_eq!((n.controller_type, n.bus, n.name.as_str()), (0, 1, "hci1"));
+        assert_eq!(n.address.to_string(), "11:22:33:44:55:66");
+        let r = Record::new(
+            ts(),
+            ControllerIndex(1),
+            MonitorOpcode::INDEX_INFO,
+            vec![0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x31, 0x01],
+        );
+        let RecordBody::IndexInfo(i) = r.body().unwrap() else {
+            panic!()
+        };
+        assert_eq!(i.manufacturer, 0x0131);
+        let mut d = vec![6, 4];
+        d.extend_from_slice(b"app\0hello\0");
+        let r = Record::new(ts(), ControllerIndex::NONE, MonitorOpcode::USER_LOGGING, d);
+        let RecordBody::UserLogging(l) = r.body().unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (l.priority, l.ident.as_str(), l.message.as_str()),
+            (6, "app", "hello")
+        );
+        let r = Record::new(
+            ts(),
+            ControllerIndex(1),
+            MonitorOpcode::NEW_INDEX,
+            vec![0, 1, 2],
+        );
+        assert_eq!(r.body().unwrap_err().kind(), ErrorKind::MalformedRecord);
     }
 
     #[test]

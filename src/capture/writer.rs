@@ -12,8 +12,11 @@ use super::{
 ///
 /// Records are written exactly: a record read by [`CaptureReader`](super::CaptureReader) and
 /// written back gives the same bytes. Call [`finish`](CaptureWriter::finish) (or
-/// [`flush`](CaptureWriter::flush)) at the end; buffered bytes are otherwise lost on drop only
-/// if the underlying writer loses them.
+/// [`flush`](CaptureWriter::flush)) at the end, so that errors of the last write are seen.
+///
+/// Limit of the reader, not of the format: `btmon -r` (BlueZ `src/shared/btsnoop.c`,
+/// `BTSNOOP_MAX_PACKET_SIZE`) stops reading at a record whose original length exceeds 1490
+/// bytes. MGMT records that large are rare (a Load Long Term Keys with dozens of keys).
 #[derive(Debug)]
 pub struct CaptureWriter<W: Write> {
     inner: W,

@@ -204,6 +204,23 @@ fn write_other(
             if o.is_privileged() { " privileged" } else { "" }
         ),
         Ok(RecordBody::ControlClose(c)) => format!("@{}", c.cookie),
+        Ok(RecordBody::NewIndex(n)) => format!(
+            "name={} address={} type={} bus={}",
+            quote(&n.name),
+            n.address,
+            n.controller_type,
+            n.bus
+        ),
+        Ok(RecordBody::IndexInfo(i)) => {
+            format!("address={} manufacturer={}", i.address, i.manufacturer)
+        }
+        Ok(RecordBody::SystemNote(text)) => quote(&text),
+        Ok(RecordBody::UserLogging(l)) => format!(
+            "priority={} ident={} message={}",
+            l.priority,
+            quote(&l.ident),
+            quote(&l.message)
+        ),
         _ => format!("length={}", record.data.len()),
     };
     if json {

@@ -12,11 +12,13 @@ use std::pin::Pin;
 
 mod kernel;
 mod record;
+mod replay;
 mod script;
 
 pub use kernel::KernelTransport;
 pub use record::{ControlRecord, ControlSink, RecordingTransport};
-pub use script::{Mismatch, ScriptStep, ScriptedTransport};
+pub use replay::{replay, Conversation, ReplaySocket};
+pub use script::{Mismatch, ScriptBuilder, ScriptStep, ScriptedTransport};
 
 /// A boxed future that can move between threads, as [`Transport`]'s methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -8,7 +8,7 @@
 //! byte; it may come before earlier reads were delivered (a reply-lane command can overtake).
 //! Any other write is a [`Mismatch`]: `send` fails with it (kind `InvalidData`) and it is kept
 //! for [`ScriptedTransport::mismatch`]. When the script is exhausted, `recv` reports
-//! `UnexpectedEof`.
+//! `UnexpectedEof` (or waits forever, see [`ScriptedTransport::stay_open`]).
 
 use std::fmt;
 use std::io;
@@ -98,6 +98,7 @@ pub struct ScriptedTransport {
     steps: Vec<ScriptStep>,
     state: Mutex<State>,
     progress: Notify,
+    stay_open: bool,
 }
 
 impl ScriptedTransport {
@@ -107,7 +108,15 @@ impl ScriptedTransport {
             steps,
             state: Mutex::new(State::default()),
             progress: Notify::new(),
+            stay_open: false,
         }
+    }
+
+    /// Instead of reporting `UnexpectedEof` once the script is exhausted, `recv` then waits
+    /// forever (as a quiet socket does), so that timeouts can be tested.
+    pub fn stay_open(mut self) -> ScriptedTransport {
+        self.stay_open = true;
+        self
     }
 
     /// A script built step by step: `ScriptedTransport::builder().write(..).read(..).build()`.
@@ -237,7 +246,7 @@ impl ScriptedTransport {
                         ScriptStep::Write(_) => break,
                     }
                 }
-                if st.read_pos >= self.steps.len() {
+                if st.read_pos >= self.steps.len() && !self.stay_open {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
                         "the script has no more frames",

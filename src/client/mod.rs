@@ -51,7 +51,7 @@ mod controller;
 mod error;
 mod subscription;
 
-pub use controller::Controller;
+pub use controller::{Controller, Setting};
 pub use error::{Error, ErrorKind};
 pub use subscription::{EventFilter, EventItem, MalformedEvent, Subscription, SubscriptionError};
 

@@ -26,6 +26,13 @@ const FIXTURES: &[(&str, usize)] = &[
     ("le-sc-passkey.btsnoop", 16),
     ("projet_rp-ble_capture.btsnoop", 5),
     ("projet_rp-capture.btsnoop", 1),
+    // Recorded by btmon while tests/kernel/client.rs ran in the VM harness (kernel 6.1).
+    // The first socket to send a command is the harness's index-list poller; the client's
+    // own socket reuses cookie 1 after it closes (see every_socket_of_every_capture_replays).
+    ("client-pair-confirm.btsnoop", 4),
+    ("client-controller-removed.btsnoop", 5),
+    ("client-discoverable-rejected.btsnoop", 6),
+    ("client-two-controllers.btsnoop", 6),
 ];
 
 fn fixture(name: &str) -> PathBuf {
@@ -98,7 +105,15 @@ fn commands(conv: &Conversation) -> Vec<Command> {
 /// Drives `client` with `cmds`, submitting each once the previous one has been written (so
 /// the order of writes is the capture's whatever lane each command takes), and checks every
 /// outcome against the capture.
-async fn drive(name: &str, client: &Client, script: &ScriptedTransport, cmds: &[Command]) {
+///
+/// Returns the kind of each command's error (`None` for a reply).
+async fn drive(
+    name: &str,
+    client: &Client,
+    script: &ScriptedTransport,
+    cmds: &[Command],
+) -> Vec<Option<ErrorKind>> {
+    let mut kinds = Vec::new();
     let mut pending = Vec::new();
     for (i, c) in cmds.iter().enumerate() {
         let mut waited = 0;
@@ -118,6 +133,7 @@ async fn drive(name: &str, client: &Client, script: &ScriptedTransport, cmds: &[
         let outcome = tokio::time::timeout(Duration::from_secs(10), p)
             .await
             .unwrap_or_else(|_| panic!("{name}: command #{i} ({}) got no outcome", c.opcode));
+        kinds.push(outcome.as_ref().err().map(|e| e.kind()));
         match (&c.expected, outcome) {
             (Expected::Reply(params), Ok(reply)) => {
                 assert_eq!(
@@ -133,6 +149,9 @@ async fn drive(name: &str, client: &Client, script: &ScriptedTransport, cmds: &[
                     .any()
                     .unwrap_or_else(|e| panic!("{name}: reply #{i} does not decode: {e}"));
             }
+            // Invalid Index for a controller the client knew: it was removed.
+            (Expected::Failed(Status::INVALID_INDEX), Err(e))
+                if matches!(e.kind(), ErrorKind::ControllerRemoved { .. }) => {}
             (Expected::Failed(status), Err(e)) => {
                 assert_eq!(e.status(), Some(*status), "{name}: command #{i}: {e}");
             }
@@ -145,6 +164,7 @@ async fn drive(name: &str, client: &Client, script: &ScriptedTransport, cmds: &[
             ),
         }
     }
+    kinds
 }
 
 fn ensure_fixtures() {
@@ -162,6 +182,7 @@ async fn every_capture_replays_through_the_client() {
     for (name, count) in FIXTURES {
         let conv = Conversation::from_capture(fixture(name), ReplaySocket::FirstCommand).unwrap();
         let cmds = commands(&conv);
+        println!("{name}: {} commands", cmds.len());
         assert_eq!(cmds.len(), *count, "{name}");
         let script = Arc::new(conv.clone().into_transport());
         let client = Client::with_transport(script.clone());
@@ -228,24 +249,18 @@ async fn every_socket_of_every_capture_replays() {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        let mut cookies: Vec<u32> = records
-            .iter()
-            .filter_map(|r| match r.body() {
-                Ok(bluez_mgmt::capture::RecordBody::ControlCommand(c)) => Some(c.cookie),
-                _ => None,
-            })
-            .collect();
-        cookies.sort();
-        cookies.dedup();
-        for cookie in cookies {
-            let conv = Conversation::from_records(&records, ReplaySocket::Cookie(cookie)).unwrap();
+        let sockets = Conversation::sockets(&records).unwrap();
+        for (cookie, instance) in sockets {
+            let conv =
+                Conversation::from_records(&records, ReplaySocket::Instance { cookie, instance })
+                    .unwrap();
             let cmds = commands(&conv);
             let script = Arc::new(conv.into_transport());
             let client = Client::with_transport(script.clone());
             drive(name, &client, &script, &cmds).await;
             script
                 .check_done()
-                .unwrap_or_else(|e| panic!("{name} cookie {cookie}: {e}"));
+                .unwrap_or_else(|e| panic!("{name} cookie {cookie} #{instance}: {e}"));
         }
     }
 }
@@ -329,4 +344,40 @@ async fn recording_writes_a_capture_of_the_session() {
     drive("recorded", &client, &again, &cmds).await;
     again.check_done().unwrap();
     let _: &dyn Transport = &*again;
+}
+
+/// In client-controller-removed.btsnoop (recorded by the kernel tier), the kernel answered the
+/// pending Pair Device with Invalid Index and then sent Index Removed: replayed, the client
+/// reports the controller's removal, not a bare status.
+#[tokio::test]
+async fn replayed_removal_is_reported_as_controller_removed() {
+    ensure_fixtures();
+    let name = "client-controller-removed.btsnoop";
+    let records: Vec<_> = bluez_mgmt::capture::CaptureReader::open(fixture(name))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut checked = 0;
+    for (cookie, instance) in Conversation::sockets(&records).unwrap() {
+        let conv =
+            Conversation::from_records(&records, ReplaySocket::Instance { cookie, instance })
+                .unwrap();
+        let cmds = commands(&conv);
+        let Some(pair) = cmds.iter().position(|c| c.opcode == Opcode(0x0019)) else {
+            continue;
+        };
+        assert_eq!(cmds[pair].expected, Expected::Failed(Status::INVALID_INDEX));
+        let script = Arc::new(conv.into_transport());
+        let client = Client::with_transport(script.clone());
+        let kinds = drive(name, &client, &script, &cmds).await;
+        assert_eq!(
+            kinds[pair],
+            Some(ErrorKind::ControllerRemoved {
+                opcode: Opcode(0x0019),
+                index: cmds[pair].index
+            })
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 1);
 }

@@ -24,13 +24,24 @@ use crate::capture::{
 };
 
 /// Which socket of a capture to replay.
+///
+/// The kernel reuses a closed socket's cookie for the next socket it opens, so a cookie can
+/// name several sockets over a capture; each CTRL_CLOSE ends one. `instance` counts them: 0 is
+/// the first socket with that cookie, 1 the one opened after it was closed, and so on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReplaySocket {
     /// The socket that sent the capture's first MGMT command.
     #[default]
     FirstCommand,
-    /// The socket with this cookie.
+    /// The first socket with this cookie.
     Cookie(u32),
+    /// The `instance`th socket with this cookie.
+    Instance {
+        /// The cookie.
+        cookie: u32,
+        /// Which of the sockets that had it, from 0.
+        instance: u32,
+    },
 }
 
 /// One socket's conversation read from a capture.
@@ -38,8 +49,58 @@ pub enum ReplaySocket {
 pub struct Conversation {
     /// The socket's cookie.
     pub cookie: u32,
+    /// Which socket with that cookie it was (see [`ReplaySocket`]).
+    pub instance: u32,
     /// Its commands and events as whole MGMT frames, in capture order.
     pub steps: Vec<ScriptStep>,
+}
+
+/// A control-channel record tagged with the socket instance it belongs to.
+struct Tagged {
+    cookie: u32,
+    instance: u32,
+    step: ScriptStep,
+}
+
+fn tag(records: &[Record]) -> Result<Vec<Tagged>, CaptureError> {
+    let mut closed: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for r in records {
+        let is_control = [
+            MonitorOpcode::CTRL_COMMAND,
+            MonitorOpcode::CTRL_EVENT,
+            MonitorOpcode::CTRL_CLOSE,
+        ]
+        .contains(&r.opcode);
+        if !is_control {
+            continue;
+        }
+        let (cookie, step) = match r.body()? {
+            RecordBody::ControlCommand(c) => (c.cookie, frame_step(true, c.opcode.0, r, &c.params)),
+            RecordBody::ControlEvent(e) => (e.cookie, frame_step(false, e.code.0, r, &e.params)),
+            RecordBody::ControlClose(c) => {
+                *closed.entry(c.cookie).or_default() += 1;
+                continue;
+            }
+            _ => continue,
+        };
+        let instance = closed.get(&cookie).copied().unwrap_or(0);
+        out.push(Tagged {
+            cookie,
+            instance,
+            step,
+        });
+    }
+    Ok(out)
+}
+
+fn frame_step(command: bool, code: u16, r: &Record, params: &[u8]) -> ScriptStep {
+    let f = frame(code, r.index, params);
+    if command {
+        ScriptStep::Write(f)
+    } else {
+        ScriptStep::Read(f)
+    }
 }
 
 impl Conversation {
@@ -53,40 +114,48 @@ impl Conversation {
         Conversation::from_records(&records, which)
     }
 
+    /// Every socket of `records` that sent at least one command, as (cookie, instance), in
+    /// the order of their first command.
+    pub fn sockets(records: &[Record]) -> Result<Vec<(u32, u32)>, CaptureError> {
+        let mut out = Vec::new();
+        for t in tag(records)? {
+            if matches!(t.step, ScriptStep::Write(_)) && !out.contains(&(t.cookie, t.instance)) {
+                out.push((t.cookie, t.instance));
+            }
+        }
+        Ok(out)
+    }
+
     /// Picks socket `which` out of `records`.
     pub fn from_records(
         records: &[Record],
         which: ReplaySocket,
     ) -> Result<Conversation, CaptureError> {
-        let mut bodies = Vec::with_capacity(records.len());
-        for r in records {
-            if r.opcode == MonitorOpcode::CTRL_COMMAND || r.opcode == MonitorOpcode::CTRL_EVENT {
-                bodies.push((r.index, r.body()?));
-            }
-        }
-        let cookie = match which {
-            ReplaySocket::Cookie(c) => c,
-            ReplaySocket::FirstCommand => bodies
+        let tagged = tag(records)?;
+        let (cookie, instance) = match which {
+            ReplaySocket::Instance { cookie, instance } => (cookie, instance),
+            ReplaySocket::Cookie(c) => (
+                c,
+                tagged
+                    .iter()
+                    .find(|t| t.cookie == c)
+                    .map_or(0, |t| t.instance),
+            ),
+            ReplaySocket::FirstCommand => tagged
                 .iter()
-                .find_map(|(_, b)| match b {
-                    RecordBody::ControlCommand(c) => Some(c.cookie),
-                    _ => None,
-                })
-                .unwrap_or(0),
+                .find(|t| matches!(t.step, ScriptStep::Write(_)))
+                .map_or((0, 0), |t| (t.cookie, t.instance)),
         };
-        let steps = bodies
+        let steps = tagged
             .into_iter()
-            .filter_map(|(index, body)| match body {
-                RecordBody::ControlCommand(c) if c.cookie == cookie => {
-                    Some(ScriptStep::Write(frame(c.opcode.0, index, &c.params)))
-                }
-                RecordBody::ControlEvent(e) if e.cookie == cookie => {
-                    Some(ScriptStep::Read(frame(e.code.0, index, &e.params)))
-                }
-                _ => None,
-            })
+            .filter(|t| t.cookie == cookie && t.instance == instance)
+            .map(|t| t.step)
             .collect();
-        Ok(Conversation { cookie, steps })
+        Ok(Conversation {
+            cookie,
+            instance,
+            steps,
+        })
     }
 
     /// The transport that replays it.

@@ -154,9 +154,6 @@ impl From<RequestError> for Error {
             RequestError::Timeout { opcode, index } => {
                 Error::new(ErrorKind::Timeout { opcode, index }, message)
             }
-            RequestError::Decode { error, .. } => {
-                Error::new(ErrorKind::Decode, message).with_source(error)
-            }
             RequestError::Closed { .. } => Error::new(ErrorKind::Closed, message),
         }
     }

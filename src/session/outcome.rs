@@ -59,15 +59,6 @@ pub enum RequestError {
         /// The controller it addressed.
         index: ControllerIndex,
     },
-    /// The reply arrived but its parameters do not decode.
-    Decode {
-        /// The command.
-        opcode: Opcode,
-        /// The controller it addressed.
-        index: ControllerIndex,
-        /// What was wrong.
-        error: DecodeError,
-    },
     /// The session was closed before the reply came.
     Closed {
         /// The command.
@@ -84,7 +75,6 @@ impl RequestError {
             RequestError::Status { opcode, .. }
             | RequestError::ControllerRemoved { opcode, .. }
             | RequestError::Timeout { opcode, .. }
-            | RequestError::Decode { opcode, .. }
             | RequestError::Closed { opcode, .. } => *opcode,
         }
     }
@@ -95,7 +85,6 @@ impl RequestError {
             RequestError::Status { index, .. }
             | RequestError::ControllerRemoved { index, .. }
             | RequestError::Timeout { index, .. }
-            | RequestError::Decode { index, .. }
             | RequestError::Closed { index, .. } => *index,
         }
     }
@@ -119,14 +108,6 @@ impl fmt::Display for RequestError {
             RequestError::Timeout { opcode, index } => {
                 write!(f, "{opcode} on {index} timed out")
             }
-            RequestError::Decode {
-                opcode,
-                index,
-                error,
-            } => write!(
-                f,
-                "the reply to {opcode} on {index} does not decode: {error}"
-            ),
             RequestError::Closed { opcode, index } => {
                 write!(
                     f,

@@ -208,3 +208,132 @@ async fn discoverable_while_not_connectable_is_rejected() {
     );
     capture.finish();
 }
+
+/// Runs the built `mgmtctl` with `args` and returns its standard output; fails on a non-zero
+/// exit.
+async fn mgmtctl(args: &[&str]) -> String {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mgmtctl"))
+        .args(args)
+        .output()
+        .await
+        .expect("run mgmtctl");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "mgmtctl {args:?}: {}\n{stdout}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[tokio::test]
+async fn mgmtctl_info_power_set_and_monitor() {
+    use tokio::io::AsyncBufReadExt;
+
+    let capture = Capture::start("client_mgmtctl");
+    let virt = Btvirt::start().await;
+    let index = virt.indexes[0];
+    let n = index.0.to_string();
+
+    let info = mgmtctl(&["info"]).await;
+    assert!(info.starts_with("MGMT version 1."), "{info}");
+    assert!(info.contains(&format!("{index}:\n")), "{info}");
+    assert!(info.contains("address 00:AA:01:00:00:00"), "{info}");
+
+    // A monitor that records, started before the changes it must see.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("monitor.btsnoop");
+    let mut monitor = tokio::process::Command::new(env!("CARGO_BIN_EXE_mgmtctl"))
+        .args(["monitor", "--write"])
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start mgmtctl monitor");
+    // The recorder writes CTRL_OPEN (16 + 24 + 26 bytes) once the socket is open.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::fs::metadata(&file).map_or(0, |m| m.len()) < 66 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "monitor did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let on = mgmtctl(&["power", "on", "--index", &n]).await;
+    assert!(
+        on.starts_with(&format!("{index}: current settings: powered")),
+        "{on}"
+    );
+    let le = mgmtctl(&["set", "le", "on", "--index", &n]).await;
+    assert!(le.contains(" le"), "{le}");
+    let off = mgmtctl(&["power", "off", "--index", &n]).await;
+    assert!(!off.contains("powered"), "{off}");
+
+    // The monitor prints the New Settings the changes caused, as `decode` prints them: LE
+    // switched on (btvirt's controllers start without it), then power off.
+    let mut lines = tokio::io::BufReader::new(monitor.stdout.take().unwrap()).lines();
+    let settings_of = |line: &str| -> Vec<String> {
+        line.split(' ')
+            .find_map(|w| w.strip_prefix("current_settings="))
+            .map(|v| v.split(',').map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    let mut seen = Vec::new();
+    loop {
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("monitor output; so far {seen:?}"))
+            .unwrap()
+            .expect("monitor still running");
+        if !(line.contains(&format!(" {index} evt @")) && line.contains("New Settings")) {
+            continue;
+        }
+        let settings = settings_of(&line);
+        seen.push(line);
+        if !settings.iter().any(|s| s == "powered") {
+            break;
+        }
+    }
+    assert!(
+        seen.iter()
+            .any(|l| settings_of(l).iter().any(|s| s == "le")),
+        "{seen:?}"
+    );
+
+    let pid = nix::unistd::Pid::from_raw(monitor.id().unwrap() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(20), monitor.wait())
+        .await
+        .expect("monitor exits on SIGINT")
+        .unwrap();
+    assert!(status.success(), "{status}");
+
+    // Its recording replays: our socket's events, opened and closed under the pid cookie.
+    let records: Vec<_> = bluez_mgmt::capture::CaptureReader::open(&file)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let cookie = pid.as_raw() as u32;
+    assert!(matches!(
+        records.first().map(|r| r.body().unwrap()),
+        Some(bluez_mgmt::capture::RecordBody::ControlOpen(o)) if o.cookie == cookie
+    ));
+    assert!(matches!(
+        records.last().map(|r| r.body().unwrap()),
+        Some(bluez_mgmt::capture::RecordBody::ControlClose(c)) if c.cookie == cookie
+    ));
+    let events = records
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.body(),
+                Ok(bluez_mgmt::capture::RecordBody::ControlEvent(_))
+            )
+        })
+        .count();
+    assert!(events >= 3, "{events} events recorded");
+    capture.finish();
+}

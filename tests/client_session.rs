@@ -544,3 +544,147 @@ fn close_fails_everything() {
         .all(|d| matches!(d.1, Err(RequestError::Closed { .. }))));
     assert!(s.poll_transmit().is_none());
 }
+
+mod properties {
+    //! Model-based checks over random interleavings of submissions, replies, cancellations and
+    //! timeouts, and arbitrary bytes fed as frames.
+
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashSet;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Submit opcode number `op` (0..4 ordinary, 4..6 reply lane) to controller `index`.
+        Submit { op: u8, index: u16, timeout: bool },
+        /// The kernel answers the `n`th (modulo) sent, unanswered command.
+        Answer { n: usize, fail: bool },
+        /// The caller abandons the `n`th (modulo) live request.
+        Cancel { n: usize },
+        /// Time passes by one second.
+        Tick,
+    }
+
+    const OPCODES: [Opcode; 6] = [
+        READ_INFO,
+        SET_POWERED,
+        SET_DISCOVERABLE,
+        PAIR_DEVICE,
+        USER_CONFIRM_REPLY,
+        Opcode(0x001E),
+    ];
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u8..6, 0u16..2, any::<bool>()).prop_map(|(op, index, timeout)| Op::Submit {
+                op,
+                index,
+                timeout
+            }),
+            (any::<usize>(), any::<bool>()).prop_map(|(n, fail)| Op::Answer { n, fail }),
+            any::<usize>().prop_map(|n| Op::Cancel { n }),
+            Just(Op::Tick),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn replies_match_oldest_and_one_ordinary_in_flight(ops in proptest::collection::vec(op(), 0..60)) {
+            let t0 = Instant::now();
+            let mut now = t0;
+            let mut s = Session::new();
+            // Sent commands not yet answered by the kernel, in send order (id, key, lane).
+            let mut sent: Vec<(RequestId, (ControllerIndex, Opcode), Lane)> = Vec::new();
+            let mut live: Vec<RequestId> = Vec::new();
+            let mut abandoned: HashSet<RequestId> = HashSet::new();
+            let mut keys = std::collections::HashMap::new();
+            for op in ops {
+                // The request the last answer must end (None: it hit a tombstone).
+                let mut expect_end: Option<RequestId> = None;
+                let mut answered = false;
+                match op {
+                    Op::Submit { op, index, timeout } => {
+                        let opcode = OPCODES[usize::from(op)];
+                        let index = ControllerIndex(index);
+                        let deadline = timeout.then(|| now + Duration::from_secs(2));
+                        let id = s.submit_raw(index, opcode, &[], deadline).unwrap();
+                        keys.insert(id, (index, opcode));
+                        live.push(id);
+                    }
+                    Op::Answer { n, fail } => {
+                        if sent.is_empty() { continue; }
+                        answered = true;
+                        let (id, key, _) = sent.remove(n % sent.len());
+                        let status_code = if fail { Status::BUSY } else { Status::SUCCESS };
+                        s.handle_frame(&complete(key.0, key.1, status_code, &[]), now);
+                        // The reply ends the oldest sent command with that key (MGMT has no
+                        // sequence numbers), which may not be `id`: keep the model in step.
+                        let oldest = std::iter::once(id)
+                            .chain(sent.iter().filter(|e| e.1 == key).map(|e| e.0))
+                            .min()
+                            .unwrap();
+                        if oldest != id {
+                            let pos = sent.iter().position(|e| e.0 == oldest).unwrap();
+                            let entry = sent.remove(pos);
+                            sent.push((id, key, entry.2));
+                        }
+                        expect_end = live.contains(&oldest).then_some(oldest);
+                    }
+                    Op::Cancel { n } => {
+                        if live.is_empty() { continue; }
+                        let id = live.remove(n % live.len());
+                        prop_assert!(s.cancel(id));
+                        abandoned.insert(id);
+                    }
+                    Op::Tick => {
+                        now += Duration::from_secs(1);
+                        s.handle_timeout(now);
+                    }
+                }
+                while let Some(ev) = s.poll_event() {
+                    if let SessionEvent::Completed { id, .. } = ev {
+                        if answered {
+                            prop_assert_eq!(Some(id), expect_end.take(), "the reply ended the wrong request");
+                        }
+                        prop_assert!(!abandoned.contains(&id), "an abandoned request was reported");
+                        prop_assert!(live.contains(&id), "{:?} ended twice", id);
+                        live.retain(|l| *l != id);
+                    }
+                }
+                while let Some(t) = s.poll_transmit() {
+                    let key = keys[&t.id];
+                    let lane = Lane::of(key.1);
+                    if lane == Lane::Ordinary {
+                        let busy = sent.iter().any(|e| {
+                            e.2 == Lane::Ordinary && live.contains(&e.0) && e.0 != t.id
+                        });
+                        prop_assert!(!busy, "a second ordinary command went out: {:?}", key);
+                    }
+                    sent.push((t.id, key, lane));
+                }
+                prop_assert_eq!(expect_end, None, "the reply ended nothing");
+                for id in &live {
+                    prop_assert!(s.is_pending(*id));
+                }
+            }
+        }
+
+        #[test]
+        fn arbitrary_frames_never_panic_and_lose_nothing(
+            frames in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..24), 0..40)
+        ) {
+            let mut s = Session::new();
+            let id = s.submit_raw(HCI0, Opcode(0x7000), &[], None).unwrap();
+            for f in &frames {
+                s.handle_frame(f, Instant::now());
+            }
+            let reported = std::iter::from_fn(|| s.poll_event()).count();
+            // Every frame is reported (event, malformed item or a request's end) unless it was
+            // a Command Status with Success or the reply to our request.
+            prop_assert!(reported <= frames.len());
+            // Our request ends only through a frame naming opcode 0x7000 on hci0.
+            let named = frames.iter().any(|f| f.len() >= 9 && f[2..4] == [0, 0] && f[6..8] == [0x00, 0x70]);
+            if !named { prop_assert!(s.is_pending(id)); }
+        }
+    }
+}

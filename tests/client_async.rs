@@ -371,3 +371,72 @@ async fn end_of_transport_closes_the_client() {
     assert_eq!(err.kind(), ErrorKind::Closed);
     assert!(err.to_string().contains("no more frames"), "{err}");
 }
+
+#[tokio::test]
+async fn controller_name_io_capability_and_settings() {
+    // Set Local Name (0x000F): name (249 octets, NUL padded) then short name (11 octets);
+    // the reply repeats both (documented layout, doc/mgmt-protocol.rst).
+    let mut names = vec![0u8; 260];
+    names[..7].copy_from_slice(b"kitchen");
+    names[249..252].copy_from_slice(b"kit");
+    let script = ScriptedTransport::builder()
+        .write_command(HCI0, Opcode(0x000F), &names)
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &cc(Opcode(0x000F), Status::SUCCESS, &names),
+        )
+        // Set IO Capability (0x0018) KeyboardDisplay (0x04): no return parameters.
+        .write_command(HCI0, Opcode(0x0018), &[0x04])
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &cc(Opcode(0x0018), Status::SUCCESS, &[]),
+        )
+        // Set Secure Connections (0x002D) Only (0x02): current settings back.
+        .write_command(HCI0, Opcode(0x002D), &[0x02])
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &cc(Opcode(0x002D), Status::SUCCESS, &[0x01, 0x0a, 0, 0]),
+        )
+        // Set BR/EDR (0x002A) off, but the reply is cut short: a decode error.
+        .write_command(HCI0, Opcode(0x002A), &[0x00])
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &cc(Opcode(0x002A), Status::SUCCESS, &[0x01]),
+        )
+        .build()
+        .stay_open();
+    let (client, script) = started(script);
+    let c = client.controller(HCI0);
+    let (name, short) = c.name("kitchen", "kit").await.unwrap();
+    assert_eq!(
+        (name.to_string(), short.to_string()),
+        ("kitchen".into(), "kit".into())
+    );
+    c.io_capability(bluez_mgmt::protocol::IoCapability(0x04))
+        .await
+        .unwrap();
+    let s = c.secure_connections(0x02).await.unwrap();
+    assert_eq!(s, Settings::POWERED | Settings::SECURE_CONN | Settings::LE);
+    let err = c.bredr(false).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
+    script.check_done().unwrap();
+}
+
+#[test]
+fn setting_names_round_trip() {
+    use bluez_mgmt::client::Setting;
+    for s in Setting::ALL {
+        assert_eq!(Setting::from_name(s.name()), Some(s));
+        // Every setting's name is also the settings mask's name for its bit.
+        assert_eq!(Settings::from_flag_name(s.name()), Some(s.flag()), "{s}");
+    }
+    assert_eq!(
+        Setting::from_name("secure_connections"),
+        Some(Setting::SecureConnections)
+    );
+    assert_eq!(Setting::from_name("nope"), None);
+}

@@ -151,7 +151,9 @@ impl Client {
     }
 
     /// Like [`Client::call`], failing with [`ErrorKind::Timeout`] if no reply has come after
-    /// `timeout`. The late reply, if it comes, is recognised and dropped.
+    /// `timeout`, counted from submission (time spent queued behind another ordinary command
+    /// counts). The late reply, if it comes, is recognised and dropped. Pair Device needs a
+    /// long one: the kernel keeps it pending for the whole pairing.
     pub async fn call_with_timeout<C: Command>(
         &self,
         index: ControllerIndex,
@@ -228,7 +230,8 @@ impl Client {
         }
     }
 
-    /// Subscribes to events that pass `filter`. Replies to our own commands are not events;
+    /// Subscribes to events that pass `filter`, from this call on (subscribe before sending
+    /// the command whose events you wait for). Replies to our own commands are not events;
     /// malformed event frames are delivered as [`SubscriptionError::Malformed`] items.
     pub fn subscribe(&self, filter: EventFilter) -> Subscription {
         match self.shared.events.upgrade() {

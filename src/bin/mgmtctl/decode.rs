@@ -96,7 +96,7 @@ fn decode_file(path: &Path, args: &Args, out: &mut impl Write) -> io::Result<u64
     Ok(failures)
 }
 
-fn report_error(
+pub(crate) fn report_error(
     out: &mut impl Write,
     json: bool,
     file: &str,
@@ -150,7 +150,7 @@ fn index_json(record: &Record) -> Value {
     }
 }
 
-fn write_frame(
+pub(crate) fn write_frame(
     out: &mut impl Write,
     json: bool,
     file: &str,

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod controller;
 mod decode;
+mod monitor;
 
 /// The error every subcommand returns: printed as `mgmtctl: <message>`, exit status 1.
 pub type CliError = Box<dyn std::error::Error + Send + Sync>;
@@ -25,12 +27,24 @@ struct Cli {
 enum Cmd {
     /// Print every MGMT frame of btsnoop captures (as `btmon -w` writes them).
     Decode(decode::Args),
+    /// Print every controller: address, version, manufacturer, settings, class, names.
+    Info(controller::InfoArgs),
+    /// Power a controller on or off.
+    Power(controller::PowerArgs),
+    /// Switch a controller setting on or off.
+    Set(controller::SetArgs),
+    /// Print live MGMT events as `decode` prints a capture.
+    Monitor(monitor::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Cmd::Decode(a) => decode::run(a),
+        Cmd::Info(a) => controller::run_info(a),
+        Cmd::Power(a) => controller::run_power(a),
+        Cmd::Set(a) => controller::run_set(a),
+        Cmd::Monitor(a) => monitor::run(a),
     };
     match result {
         Ok(code) => code,

@@ -225,7 +225,8 @@ fn btmon_reads_rewritten_fixtures_exactly_as_the_originals() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 7);
+    // Every fixture was checked: the seven copied captures plus those the kernel tier records.
+    assert!(checked >= 11, "only {checked} fixtures checked");
     assert!(
         succeeded >= 6,
         "btmon read only {succeeded} of the fixtures"

@@ -277,6 +277,7 @@ fn read_ltk(
         return Ok(None);
     }
     let g = Group { file, name };
+    let value = LongTermKey::new(g.key16()?);
     Ok(Some(LongTermKeyInfo {
         address,
         key_type: LongTermKeyType(g.int("Authenticated")?),
@@ -284,7 +285,7 @@ fn read_ltk(
         encryption_size: g.int("EncSize")?,
         ediv: g.int("EDiv")?,
         rand: g.rand()?,
-        value: LongTermKey::new(g.key16()?),
+        value,
     }))
 }
 
@@ -338,10 +339,12 @@ pub fn read_bond(file: &KeyFile, device: Address) -> Result<Bond, FieldError> {
             file,
             name: LINK_KEY,
         };
+        // Checked in file order, so a truncated file is reported at the cut line.
+        let value = LinkKey::new(g.key16()?);
         Some(LinkKeyInfo {
             address: AddressInfo::new(device, AddressType::BR_EDR),
             key_type: LinkKeyType(g.int("Type")?),
-            value: LinkKey::new(g.key16()?),
+            value,
             pin_length: g.int("PINLength")?,
         })
     } else {

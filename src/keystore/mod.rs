@@ -205,7 +205,7 @@ impl KeyStore {
             .filter(|e| e.path().is_dir())
             .filter_map(|e| e.file_name().to_str()?.parse().ok())
             .collect();
-        out.sort();
+        out.sort_by_key(|a| a.display_bytes());
         Ok(out)
     }
 
@@ -314,7 +314,7 @@ impl KeyStore {
                 Some((device, e.path().join("info")))
             })
             .collect();
-        names.sort();
+        names.sort_by_key(|(d, _)| d.display_bytes());
         let mut bonds = Vec::new();
         let mut errors = Vec::new();
         for (device, path) in names {

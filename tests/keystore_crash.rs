@@ -43,8 +43,8 @@ fn pattern(dev: u8, generation: u64, tag: u8) -> [u8; 16] {
     k[..8].copy_from_slice(&generation.to_le_bytes());
     k[8] = dev;
     k[9] = tag;
-    for i in 10..16 {
-        k[i] = (generation as u8)
+    for (i, b) in k.iter_mut().enumerate().skip(10) {
+        *b = (generation as u8)
             .wrapping_mul(31)
             .wrapping_add(tag.wrapping_mul(7))
             .wrapping_add(i as u8);

@@ -45,6 +45,13 @@ pub const MAX_IRKS: usize = (MAX_PARAMETERS - 2) / 23;
 /// Most entries one Load Connection Parameters carries: count (2), 15 octets each.
 pub const MAX_CONNECTION_PARAMETERS: usize = (MAX_PARAMETERS - 2) / 15;
 
+// Each limit is the largest count that fits, checked at build time.
+const _: () = assert!(3 + 25 * MAX_LINK_KEYS <= MAX_PARAMETERS);
+const _: () = assert!(3 + 25 * (MAX_LINK_KEYS + 1) > MAX_PARAMETERS);
+const _: () = assert!(2 + 36 * (MAX_LONG_TERM_KEYS + 1) > MAX_PARAMETERS);
+const _: () = assert!(2 + 23 * (MAX_IRKS + 1) > MAX_PARAMETERS);
+const _: () = assert!(2 + 15 * (MAX_CONNECTION_PARAMETERS + 1) > MAX_PARAMETERS);
+
 /// What went wrong in a [`KeyStore`] operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -432,11 +439,9 @@ mod tests {
     #[test]
     fn limits_match_the_frame_size() {
         assert_eq!(MAX_LINK_KEYS, 2621);
-        assert!(3 + 25 * MAX_LINK_KEYS <= MAX_PARAMETERS);
-        assert!(3 + 25 * (MAX_LINK_KEYS + 1) > MAX_PARAMETERS);
-        assert!(2 + 36 * (MAX_LONG_TERM_KEYS + 1) > MAX_PARAMETERS);
-        assert!(2 + 23 * (MAX_IRKS + 1) > MAX_PARAMETERS);
-        assert!(2 + 15 * (MAX_CONNECTION_PARAMETERS + 1) > MAX_PARAMETERS);
+        assert_eq!(MAX_LONG_TERM_KEYS, 1820);
+        assert_eq!(MAX_IRKS, 2849);
+        assert_eq!(MAX_CONNECTION_PARAMETERS, 4368);
     }
 
     #[test]

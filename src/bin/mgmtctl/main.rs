@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bonds;
 mod decode;
 
 /// The error every subcommand returns: printed as `mgmtctl: <message>`, exit status 1.
@@ -25,12 +26,15 @@ struct Cli {
 enum Cmd {
     /// Print every MGMT frame of btsnoop captures (as `btmon -w` writes them).
     Decode(decode::Args),
+    /// List the bonds stored in bluetoothd's directory layout (key bytes with --show-keys).
+    Bonds(bonds::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Cmd::Decode(a) => decode::run(a),
+        Cmd::Bonds(a) => bonds::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,8 +1,11 @@
-//! Crash test of the key store: a child process (this test binary, re-executed in the
+//! Crash and concurrency tests of the key store: a child process (this test binary, re-executed in the
 //! `crash_writer_child` role) rewrites bonds in a loop; the parent kills it with SIGKILL at
 //! random moments, many times, and after every kill opens the store and checks that every bond
 //! is whole: each file parses and holds one complete version the child wrote (all its keys from
 //! the same write), and no bond went missing, empty or back in time.
+//!
+//! A second test runs two writer processes on one device file at once and checks that neither
+//! ever loses the other's update (the adapter directory `flock`).
 //!
 //! SIGKILL shows atomicity against a process crash (the page cache survives it). Durability
 //! against power loss rests on the fsync of the file before the rename and of the directory
@@ -294,4 +297,74 @@ fn crash_test_sigkill_never_leaves_a_partial_bond() {
             .collect();
         assert_eq!(names, vec!["info"]);
     }
+}
+
+const ROLE_VAR: &str = "KEYSTORE_CONCURRENT_ROLE";
+const CONCURRENT_WRITES: u64 = 150;
+
+/// The child role of the concurrency test: writer 0 rewrites the link key, writer 1 the IRK,
+/// of the same device, `CONCURRENT_WRITES` times each.
+#[test]
+#[ignore = "child role of two_processes_never_lose_each_others_updates; started by it"]
+fn concurrent_writer_child() {
+    let (Ok(dir), Ok(role)) = (std::env::var(DIR_VAR), std::env::var(ROLE_VAR)) else {
+        eprintln!("{DIR_VAR}/{ROLE_VAR} not set: this role only runs under the concurrency test");
+        return;
+    };
+    let store = KeyStore::open(dir);
+    // Writer 0 owns record 0 (the link key), writer 1 record 3 (the IRK).
+    let index = if role == "0" { 0 } else { 3 };
+    let mine = |generation| updates(0, generation).swap_remove(index);
+    for generation in 1..=CONCURRENT_WRITES {
+        if generation > 1 {
+            // Only this writer changes its record, so the file must still hold the version it
+            // wrote last: the other writer's read-modify-write must not have undone it.
+            let (bonds, errors) = store.bonds(adapter()).unwrap();
+            assert!(errors.is_empty(), "{errors:?}");
+            let now = match mine(generation - 1) {
+                KeyUpdate::LinkKey(k) => bonds[0].link_key.as_ref() == Some(&k),
+                KeyUpdate::Irk(k) => bonds[0].irk.as_ref() == Some(&k),
+                _ => unreachable!(),
+            };
+            assert!(now, "writer {role}: update {} was lost", generation - 1);
+        }
+        store
+            .store_all(adapter(), device(0), &[mine(generation)])
+            .unwrap();
+    }
+}
+
+#[test]
+fn two_processes_never_lose_each_others_updates() {
+    let t = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = ["0", "1"]
+        .into_iter()
+        .map(|role| {
+            Command::new(&exe)
+                .args([
+                    "concurrent_writer_child",
+                    "--exact",
+                    "--ignored",
+                    "--test-threads=1",
+                ])
+                .env(DIR_VAR, t.path())
+                .env(ROLE_VAR, role)
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let (bonds, errors) = KeyStore::open(t.path()).bonds(adapter()).unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    let last = updates(0, CONCURRENT_WRITES);
+    let (KeyUpdate::LinkKey(lk), KeyUpdate::Irk(irk)) = (&last[0], &last[3]) else {
+        unreachable!()
+    };
+    // Each writer's last update survives the other's read-modify-write.
+    assert_eq!(bonds[0].link_key.as_ref(), Some(lk));
+    assert_eq!(bonds[0].irk.as_ref(), Some(irk));
 }

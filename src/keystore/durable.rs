@@ -83,6 +83,14 @@ pub fn replace_file(path: &Path, contents: &[u8]) -> io::Result<()> {
     result
 }
 
+/// An exclusive advisory lock (`flock`) on a directory, held until dropped. Writers of one
+/// adapter take it so that two processes using this crate never lose each other's updates
+/// (read, change, rename). bluetoothd does not take it: never run both on one directory.
+pub fn lock_dir(dir: &Path) -> io::Result<nix::fcntl::Flock<File>> {
+    nix::fcntl::Flock::lock(File::open(dir)?, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, errno)| io::Error::from(errno))
+}
+
 /// Removes temporary files left in `dir` by processes that no longer run (a crash between
 /// create and rename). A live process's temporary file is left alone.
 pub fn remove_stale_temps(dir: &Path) {

@@ -270,9 +270,12 @@ impl KeyStore {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let path = self.info_path(adapter, device);
         let dir = path.parent().expect("info path has a directory");
-        for d in [&self.dir, &self.adapter_dir(adapter), &dir.to_path_buf()] {
+        let adir = self.adapter_dir(adapter);
+        for d in [&self.dir, &adir] {
             durable::create_private_dir(d).map_err(|e| Error::io(d, "cannot create", e))?;
         }
+        let _lock = durable::lock_dir(&adir).map_err(|e| Error::io(&adir, "cannot lock", e))?;
+        durable::create_private_dir(dir).map_err(|e| Error::io(dir, "cannot create", e))?;
         let mut file = match fs::read(&path) {
             Ok(bytes) => match KeyFile::parse(&bytes) {
                 Ok(f) => f,
@@ -369,8 +372,12 @@ impl KeyStore {
     pub fn remove(&self, adapter: Address, device: Address) -> Result<bool, Error> {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let adir = self.adapter_dir(adapter);
-        durable::remove_stale_temps(&adir);
         let ddir = adir.join(device.to_string());
+        if !ddir.exists() {
+            return Ok(false);
+        }
+        let _lock = durable::lock_dir(&adir).map_err(|e| Error::io(&adir, "cannot lock", e))?;
+        durable::remove_stale_temps(&adir);
         if !ddir.exists() {
             return Ok(false);
         }

@@ -63,7 +63,8 @@ pub struct StoredCsrk {
 pub struct Bond {
     /// The remote device's address (the directory name).
     pub device: Address,
-    /// The LE address type from `[General] AddressType` (LE public when absent).
+    /// The LE address type from `[General] AddressType` (LE public when absent). Only
+    /// meaningful when the bond holds LE records; a BR/EDR-only file has no AddressType.
     pub le_address_type: AddressType,
     /// The device name from `[General] Name`, if any.
     pub name: Option<String>,

@@ -570,3 +570,27 @@ fn load_lists_skip_records_the_kernel_would_reject() {
     assert_eq!(lists.irks.len(), 1);
     assert_eq!(lists.connection_parameters.len(), 1);
 }
+
+#[test]
+fn a_damaged_group_is_reported_and_the_rest_of_the_bond_still_loads() {
+    let t = tempfile::tempdir().unwrap();
+    // Bad hex in [PeripheralLongTermKey] (line 25): its duplicate [SlaveLongTermKey] is used.
+    // Bad IRK (line 12): left out. Everything else of the device loads.
+    let damaged = LE_SC_DEVICE
+        .replacen("Key=A1B2", "Key=Z1B2", 1)
+        .replace("Key=8E1F0A4B7C2D3E5F60718293A4B5C6D7", "Key=8E1F");
+    put(t.path(), "C0:11:22:33:44:55", damaged.as_bytes());
+    let store = KeyStore::open(t.path());
+    let (bonds, errors) = store.bonds(addr(ADAPTER)).unwrap();
+    let lines: Vec<_> = errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, vec![Some(25), Some(12)], "{errors:?}");
+    assert_eq!(bonds.len(), 1);
+    let b = &bonds[0];
+    assert!(b.irk.is_none());
+    assert_eq!(
+        b.peripheral_long_term_key.as_ref().unwrap().value.expose()[0],
+        0xA1
+    );
+    assert!(b.local_csrk.is_some() && b.remote_csrk.is_some());
+    assert!(b.connection_parameters.is_some());
+}

@@ -327,71 +327,110 @@ fn read_csrk(
     }))
 }
 
-/// Reads the bond of `device` from a parsed info file.
-pub fn read_bond(file: &KeyFile, device: Address) -> Result<Bond, FieldError> {
+fn read_link_key(file: &KeyFile, device: Address) -> Result<Option<LinkKeyInfo>, FieldError> {
+    if !file.has_group(LINK_KEY) {
+        return Ok(None);
+    }
+    let g = Group {
+        file,
+        name: LINK_KEY,
+    };
+    // Checked in file order, so a truncated file is reported at the cut line.
+    let value = LinkKey::new(g.key16()?);
+    Ok(Some(LinkKeyInfo {
+        address: AddressInfo::new(device, AddressType::BR_EDR),
+        key_type: LinkKeyType(g.int("Type")?),
+        value,
+        pin_length: g.int("PINLength")?,
+    }))
+}
+
+fn read_irk(file: &KeyFile, address: AddressInfo) -> Result<Option<IrkInfo>, FieldError> {
+    if !file.has_group(IDENTITY_RESOLVING_KEY) {
+        return Ok(None);
+    }
+    let g = Group {
+        file,
+        name: IDENTITY_RESOLVING_KEY,
+    };
+    Ok(Some(IrkInfo {
+        address,
+        value: IdentityResolvingKey::new(g.key16()?),
+    }))
+}
+
+fn read_connection_parameters(
+    file: &KeyFile,
+    address: AddressInfo,
+) -> Result<Option<ConnectionParameters>, FieldError> {
+    if !file.has_group(CONNECTION_PARAMETERS) {
+        return Ok(None);
+    }
+    let g = Group {
+        file,
+        name: CONNECTION_PARAMETERS,
+    };
+    Ok(Some(ConnectionParameters {
+        address,
+        min_interval: g.int("MinInterval")?,
+        max_interval: g.int("MaxInterval")?,
+        latency: g.int("Latency")?,
+        timeout: g.int("Timeout")?,
+    }))
+}
+
+/// Reads the bond of `device` from a parsed info file. Each group is read on its own: a
+/// damaged group is left out of the bond and reported, and the others still count (a damaged
+/// `[PeripheralLongTermKey]` falls back to its duplicate `[SlaveLongTermKey]`).
+pub fn read_bond(file: &KeyFile, device: Address) -> (Bond, Vec<FieldError>) {
+    fn keep<T>(errors: &mut Vec<FieldError>, r: Result<Option<T>, FieldError>) -> Option<T> {
+        r.unwrap_or_else(|e| {
+            errors.push(e);
+            None
+        })
+    }
+    let mut errors = Vec::new();
     let le_type = le_address_type(file);
     let le = AddressInfo::new(device, le_type);
-    let name = match file.get(GENERAL, "Name") {
-        Some(f) => Some(keyfile::unescape(f.value).map_err(|m| field_err(f.line, m))?),
-        None => None,
-    };
-    let link_key = if file.has_group(LINK_KEY) {
-        let g = Group {
-            file,
-            name: LINK_KEY,
-        };
-        // Checked in file order, so a truncated file is reported at the cut line.
-        let value = LinkKey::new(g.key16()?);
-        Some(LinkKeyInfo {
-            address: AddressInfo::new(device, AddressType::BR_EDR),
-            key_type: LinkKeyType(g.int("Type")?),
-            value,
-            pin_length: g.int("PINLength")?,
-        })
-    } else {
-        None
-    };
-    let long_term_key = read_ltk(file, LONG_TERM_KEY, le.clone(), 1)?;
+    let name = keep(
+        &mut errors,
+        file.get(GENERAL, "Name")
+            .map(|f| keyfile::unescape(f.value).map_err(|m| field_err(f.line, m)))
+            .transpose(),
+    );
+    let link_key = keep(&mut errors, read_link_key(file, device));
     // Pre-2014 files could mark a [LongTermKey] as the peripheral one with Master=false.
-    let long_term_key = match (long_term_key, file.get(LONG_TERM_KEY, "Master")) {
-        (Some(mut k), Some(f)) if matches!(f.value.trim_end(), "false" | "0") => {
-            k.central = 0;
-            Some(k)
-        }
-        (k, _) => k,
-    };
-    let peripheral_long_term_key = match read_ltk(file, PERIPHERAL_LONG_TERM_KEY, le.clone(), 0)? {
-        Some(k) => Some(k),
-        None => read_ltk(file, SLAVE_LONG_TERM_KEY, le.clone(), 0)?,
-    };
-    let irk = if file.has_group(IDENTITY_RESOLVING_KEY) {
-        let g = Group {
-            file,
-            name: IDENTITY_RESOLVING_KEY,
-        };
-        Some(IrkInfo {
-            address: le.clone(),
-            value: IdentityResolvingKey::new(g.key16()?),
-        })
-    } else {
-        None
-    };
-    let connection_parameters = if file.has_group(CONNECTION_PARAMETERS) {
-        let g = Group {
-            file,
-            name: CONNECTION_PARAMETERS,
-        };
-        Some(ConnectionParameters {
-            address: le.clone(),
-            min_interval: g.int("MinInterval")?,
-            max_interval: g.int("MaxInterval")?,
-            latency: g.int("Latency")?,
-            timeout: g.int("Timeout")?,
-        })
-    } else {
-        None
-    };
-    Ok(Bond {
+    let long_term_key =
+        keep(&mut errors, read_ltk(file, LONG_TERM_KEY, le.clone(), 1)).map(|mut k| {
+            if file
+                .get(LONG_TERM_KEY, "Master")
+                .is_some_and(|f| matches!(f.value.trim_end(), "false" | "0"))
+            {
+                k.central = 0;
+            }
+            k
+        });
+    let peripheral_long_term_key = keep(
+        &mut errors,
+        read_ltk(file, PERIPHERAL_LONG_TERM_KEY, le.clone(), 0),
+    )
+    .or_else(|| {
+        keep(
+            &mut errors,
+            read_ltk(file, SLAVE_LONG_TERM_KEY, le.clone(), 0),
+        )
+    });
+    let irk = keep(&mut errors, read_irk(file, le.clone()));
+    let local_csrk = keep(
+        &mut errors,
+        read_csrk(file, LOCAL_SIGNATURE_KEY, le.clone(), true),
+    );
+    let remote_csrk = keep(
+        &mut errors,
+        read_csrk(file, REMOTE_SIGNATURE_KEY, le.clone(), false),
+    );
+    let connection_parameters = keep(&mut errors, read_connection_parameters(file, le));
+    let bond = Bond {
         device,
         le_address_type: le_type,
         name,
@@ -399,10 +438,11 @@ pub fn read_bond(file: &KeyFile, device: Address) -> Result<Bond, FieldError> {
         long_term_key,
         peripheral_long_term_key,
         irk,
-        local_csrk: read_csrk(file, LOCAL_SIGNATURE_KEY, le.clone(), true)?,
-        remote_csrk: read_csrk(file, REMOTE_SIGNATURE_KEY, le, false)?,
+        local_csrk,
+        remote_csrk,
         connection_parameters,
-    })
+    };
+    (bond, errors)
 }
 
 fn add_technology(file: &mut KeyFile, tech: &str) {

@@ -9,7 +9,9 @@
 //!
 //! Writes are crash safe ([`durable`]): temporary file, `fsync`, rename, directory `fsync`;
 //! files are 0600 and directories 0700 whatever the umask. A file that does not parse gives a
-//! [`LoadError`] naming the file and line, and every other bond still loads.
+//! [`LoadError`] naming the file and line, and every other bond still loads; a damaged group
+//! (bad hex, wrong key length, missing key) is reported the same way and only that record is
+//! left out.
 //!
 //! Key bytes are never logged; the key types print `<redacted>` in `Debug`.
 
@@ -309,7 +311,8 @@ impl KeyStore {
     }
 
     /// Every device file of `adapter` that parses, with one [`LoadError`] per file that does
-    /// not. Includes devices that have only connection parameters.
+    /// not and per damaged group (the rest of that device still loads). Includes devices that
+    /// have only connection parameters.
     pub fn devices(&self, adapter: Address) -> Result<(Vec<Bond>, Vec<LoadError>), Error> {
         let adir = self.adapter_dir(adapter);
         let entries = match fs::read_dir(&adir) {
@@ -341,26 +344,34 @@ impl KeyStore {
                     continue;
                 }
             };
-            let parsed = KeyFile::parse(&bytes)
-                .map_err(|e| (e.line, e.message))
-                .and_then(|f| info::read_bond(&f, device).map_err(|e| (e.line, e.message)));
-            match parsed {
-                Ok(b) => bonds.push(b),
-                Err((line, message)) => {
-                    tracing::warn!(path = %path.display(), line, %message, "skipping info file");
+            let file = match KeyFile::parse(&bytes) {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), line = e.line, message = %e.message, "skipping info file");
                     errors.push(LoadError {
                         path,
-                        line: (line > 0).then_some(line),
-                        message,
+                        line: Some(e.line),
+                        message: e.message,
                     });
+                    continue;
                 }
+            };
+            let (bond, problems) = info::read_bond(&file, device);
+            for e in problems {
+                tracing::warn!(path = %path.display(), line = e.line, message = %e.message, "skipping damaged group");
+                errors.push(LoadError {
+                    path: path.clone(),
+                    line: (e.line > 0).then_some(e.line),
+                    message: e.message,
+                });
             }
+            bonds.push(bond);
         }
         Ok((bonds, errors))
     }
 
-    /// Every bond of `adapter` (device files holding at least one key) that parses, with one
-    /// [`LoadError`] per file that does not.
+    /// Every bond of `adapter` (device files holding at least one readable key), with one
+    /// [`LoadError`] per file that does not parse and per damaged group.
     pub fn bonds(&self, adapter: Address) -> Result<(Vec<Bond>, Vec<LoadError>), Error> {
         let (mut devices, errors) = self.devices(adapter)?;
         devices.retain(Bond::has_keys);
@@ -386,7 +397,7 @@ impl KeyStore {
     }
 
     /// The records of the four Load commands for `adapter`, from every file that parses
-    /// (unparsable files are returned as errors and left out). Records the kernel would
+    /// (unparsable files and damaged groups are returned as errors and left out). Records the kernel would
     /// reject, which would fail the whole command, are left out with a warning: LE keys for
     /// random addresses that are not static, link key types above 0x08, LTK encryption sizes
     /// above 16. Fails with [`ErrorKind::TooManyKeys`] when a list does not fit in one frame.

@@ -594,3 +594,21 @@ fn a_damaged_group_is_reported_and_the_rest_of_the_bond_still_loads() {
     assert!(b.local_csrk.is_some() && b.remote_csrk.is_some());
     assert!(b.connection_parameters.is_some());
 }
+
+#[test]
+fn le_only_adapter_with_a_static_address_uses_bluetoothds_static_directory() {
+    use bluez_mgmt::keystore::AdapterId;
+    let t = tempfile::tempdir().unwrap();
+    let store = KeyStore::open(t.path());
+    let public = addr(ADAPTER);
+    let le_only = AdapterId::static_random(addr("C3:00:00:00:00:AA"));
+    let device = addr("C1:22:33:44:55:66");
+    store.write_bond(le_only, &full_bond(device)).unwrap();
+    store.write_bond(public, &full_bond(device)).unwrap();
+    assert!(t
+        .path()
+        .join("static-C3:00:00:00:00:AA/C1:22:33:44:55:66/info")
+        .is_file());
+    assert_eq!(store.adapters().unwrap(), vec![public.into(), le_only]);
+    assert_eq!(store.bonds(le_only).unwrap().0.len(), 1);
+}

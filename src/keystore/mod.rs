@@ -15,6 +15,7 @@
 //!
 //! Key bytes are never logged; the key types print `<redacted>` in `Debug`.
 
+pub mod adapter_id;
 pub mod durable;
 pub mod info;
 pub mod keyfile;
@@ -28,6 +29,7 @@ use std::sync::Mutex;
 use bluez_mgmt_protocol::address::{Address, AddressType};
 use bluez_mgmt_protocol::keys::{ConnectionParameters, IrkInfo, LinkKeyInfo, LongTermKeyInfo};
 
+pub use adapter_id::AdapterId;
 pub use info::{Bond, KeyUpdate, StoredCsrk};
 
 use keyfile::KeyFile;
@@ -190,31 +192,32 @@ impl KeyStore {
         &self.dir
     }
 
-    /// The directory of one adapter: named by its address, upper case, as bluetoothd names it.
-    pub fn adapter_dir(&self, adapter: Address) -> PathBuf {
-        self.dir.join(adapter.to_string())
+    /// The directory of one adapter: named by its address, upper case (`static-` first for a
+    /// static random address), as bluetoothd names it.
+    pub fn adapter_dir(&self, adapter: impl Into<AdapterId>) -> PathBuf {
+        self.dir.join(adapter.into().to_string())
     }
 
     /// The info file of one device.
-    pub fn info_path(&self, adapter: Address, device: Address) -> PathBuf {
+    pub fn info_path(&self, adapter: impl Into<AdapterId>, device: Address) -> PathBuf {
         self.adapter_dir(adapter)
             .join(device.to_string())
             .join("info")
     }
 
     /// The adapters that have a directory here.
-    pub fn adapters(&self) -> Result<Vec<Address>, Error> {
+    pub fn adapters(&self) -> Result<Vec<AdapterId>, Error> {
         let entries = match fs::read_dir(&self.dir) {
             Ok(e) => e,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(Error::io(&self.dir, "cannot read", e)),
         };
-        let mut out: Vec<Address> = entries
+        let mut out: Vec<AdapterId> = entries
             .flatten()
             .filter(|e| e.path().is_dir())
             .filter_map(|e| e.file_name().to_str()?.parse().ok())
             .collect();
-        out.sort_by_key(|a| a.display_bytes());
+        out.sort_by_key(|a| (a.static_random, a.address.display_bytes()));
         Ok(out)
     }
 
@@ -224,7 +227,7 @@ impl KeyStore {
     /// stored: the address will not be seen again.
     pub fn store(
         &self,
-        adapter: Address,
+        adapter: impl Into<AdapterId>,
         store_hint: bool,
         update: &KeyUpdate,
     ) -> Result<StoreOutcome, Error> {
@@ -246,11 +249,11 @@ impl KeyStore {
     /// Applies several updates to one device's info file in a single atomic write.
     pub fn store_all(
         &self,
-        adapter: Address,
+        adapter: impl Into<AdapterId>,
         device: Address,
         updates: &[KeyUpdate],
     ) -> Result<PathBuf, Error> {
-        self.modify(adapter, device, |file| {
+        self.modify(adapter.into(), device, |file| {
             for u in updates {
                 info::apply(file, u);
             }
@@ -259,13 +262,15 @@ impl KeyStore {
 
     /// Writes every record of `bond` into its info file (one atomic write), keeping the
     /// file's other groups.
-    pub fn write_bond(&self, adapter: Address, bond: &Bond) -> Result<PathBuf, Error> {
-        self.modify(adapter, bond.device, |file| info::apply_bond(file, bond))
+    pub fn write_bond(&self, adapter: impl Into<AdapterId>, bond: &Bond) -> Result<PathBuf, Error> {
+        self.modify(adapter.into(), bond.device, |file| {
+            info::apply_bond(file, bond)
+        })
     }
 
     fn modify(
         &self,
-        adapter: Address,
+        adapter: AdapterId,
         device: Address,
         change: impl FnOnce(&mut KeyFile),
     ) -> Result<PathBuf, Error> {
@@ -313,7 +318,10 @@ impl KeyStore {
     /// Every device file of `adapter` that parses, with one [`LoadError`] per file that does
     /// not and per damaged group (the rest of that device still loads). Includes devices that
     /// have only connection parameters.
-    pub fn devices(&self, adapter: Address) -> Result<(Vec<Bond>, Vec<LoadError>), Error> {
+    pub fn devices(
+        &self,
+        adapter: impl Into<AdapterId>,
+    ) -> Result<(Vec<Bond>, Vec<LoadError>), Error> {
         let adir = self.adapter_dir(adapter);
         let entries = match fs::read_dir(&adir) {
             Ok(e) => e,
@@ -372,7 +380,10 @@ impl KeyStore {
 
     /// Every bond of `adapter` (device files holding at least one readable key), with one
     /// [`LoadError`] per file that does not parse and per damaged group.
-    pub fn bonds(&self, adapter: Address) -> Result<(Vec<Bond>, Vec<LoadError>), Error> {
+    pub fn bonds(
+        &self,
+        adapter: impl Into<AdapterId>,
+    ) -> Result<(Vec<Bond>, Vec<LoadError>), Error> {
         let (mut devices, errors) = self.devices(adapter)?;
         devices.retain(Bond::has_keys);
         Ok((devices, errors))
@@ -380,7 +391,7 @@ impl KeyStore {
 
     /// Removes a device: its whole directory (info, attributes), as bluetoothd's RemoveDevice
     /// does. Returns false when there was nothing to remove.
-    pub fn remove(&self, adapter: Address, device: Address) -> Result<bool, Error> {
+    pub fn remove(&self, adapter: impl Into<AdapterId>, device: Address) -> Result<bool, Error> {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let adir = self.adapter_dir(adapter);
         let ddir = adir.join(device.to_string());
@@ -401,7 +412,10 @@ impl KeyStore {
     /// reject, which would fail the whole command, are left out with a warning: LE keys for
     /// random addresses that are not static, link key types above 0x08, LTK encryption sizes
     /// above 16. Fails with [`ErrorKind::TooManyKeys`] when a list does not fit in one frame.
-    pub fn load_lists(&self, adapter: Address) -> Result<(LoadLists, Vec<LoadError>), Error> {
+    pub fn load_lists(
+        &self,
+        adapter: impl Into<AdapterId>,
+    ) -> Result<(LoadLists, Vec<LoadError>), Error> {
         let (devices, errors) = self.devices(adapter)?;
         let mut lists = LoadLists::default();
         for d in devices {

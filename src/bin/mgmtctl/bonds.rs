@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use bluez_mgmt::keystore::{info::key_hex, Bond, KeyStore, DEFAULT_DIR};
+use bluez_mgmt::keystore::{info::key_hex, AdapterId, Bond, KeyStore, DEFAULT_DIR};
 use bluez_mgmt::protocol::keys::LinkKeyType;
-use bluez_mgmt::protocol::{Address, AddressType};
+use bluez_mgmt::protocol::AddressType;
 
 use crate::CliError;
 
@@ -16,10 +16,10 @@ pub struct Args {
     /// Storage directory, in bluetoothd's layout: DIR/ADAPTER/DEVICE/info.
     #[arg(long, default_value = DEFAULT_DIR)]
     pub dir: PathBuf,
-    /// Only this adapter (its address, the name of its directory). Default: every adapter
-    /// directory found.
+    /// Only this adapter: its address, the name of its directory (`static-ADDRESS` for an
+    /// LE-only controller known by its static address). Default: every adapter directory.
     #[arg(long)]
-    pub adapter: Option<Address>,
+    pub adapter: Option<AdapterId>,
     /// Also print the key bytes (secret: anyone holding them can impersonate the peer).
     #[arg(long)]
     pub show_keys: bool,

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod controller;
+mod bonds;
 mod decode;
 mod monitor;
 
@@ -35,6 +36,8 @@ enum Cmd {
     Set(controller::SetArgs),
     /// Print live MGMT events as `decode` prints a capture.
     Monitor(monitor::Args),
+    /// List the bonds stored in bluetoothd's directory layout (key bytes with --show-keys).
+    Bonds(bonds::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Cmd::Power(a) => controller::run_power(a),
         Cmd::Set(a) => controller::run_set(a),
         Cmd::Monitor(a) => monitor::run(a),
+        Cmd::Bonds(a) => bonds::run(a),
     };
     match result {
         Ok(code) => code,

@@ -18,6 +18,7 @@
 pub mod adapter_id;
 pub mod durable;
 pub mod info;
+pub mod kernel;
 pub mod keyfile;
 
 use std::fmt;
@@ -31,6 +32,7 @@ use bluez_mgmt_protocol::keys::{ConnectionParameters, IrkInfo, LinkKeyInfo, Long
 
 pub use adapter_id::AdapterId;
 pub use info::{Bond, KeyUpdate, StoredCsrk};
+pub use kernel::{load_adapter_into_kernel, load_into_kernel, LoadCommands, LoadReport};
 
 use keyfile::KeyFile;
 
@@ -64,6 +66,8 @@ pub enum ErrorKind {
     Io,
     /// More keys of one kind than one MGMT command carries; nothing was built.
     TooManyKeys,
+    /// The kernel refused a command or the connection to it failed.
+    Kernel,
 }
 
 /// A [`KeyStore`] error: its kind, the path involved and the cause.
@@ -71,7 +75,7 @@ pub enum ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     message: String,
-    source: Option<io::Error>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl Error {
@@ -84,7 +88,7 @@ impl Error {
         Error {
             kind: ErrorKind::Io,
             message: format!("{what} {}: {e}", path.display()),
-            source: Some(e),
+            source: Some(Box::new(e)),
         }
     }
 }
@@ -98,7 +102,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.source
-            .as_ref()
+            .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }

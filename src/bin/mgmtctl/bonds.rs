@@ -4,9 +4,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use bluez_mgmt::client::Client;
 use bluez_mgmt::keystore::{info::key_hex, AdapterId, Bond, KeyStore, DEFAULT_DIR};
+use bluez_mgmt::protocol::command::ReadInfo;
 use bluez_mgmt::protocol::keys::LinkKeyType;
-use bluez_mgmt::protocol::AddressType;
+use bluez_mgmt::protocol::{AddressType, ControllerIndex};
 
 use crate::CliError;
 
@@ -18,8 +20,12 @@ pub struct Args {
     pub dir: PathBuf,
     /// Only this adapter: its address, the name of its directory (`static-ADDRESS` for an
     /// LE-only controller known by its static address). Default: every adapter directory.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "index")]
     pub adapter: Option<AdapterId>,
+    /// Only the adapter of controller N (its address read with Read Controller Information;
+    /// needs the kernel and CAP_NET_ADMIN).
+    #[arg(long, value_name = "N")]
+    pub index: Option<u16>,
     /// Also print the key bytes (secret: anyone holding them can impersonate the peer).
     #[arg(long)]
     pub show_keys: bool,
@@ -129,13 +135,32 @@ fn print_keys(b: &Bond) {
     }
 }
 
+/// The address of controller `index`, read from the kernel.
+fn controller_address(index: ControllerIndex) -> Result<AdapterId, CliError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let client = Client::open().await?;
+        let info = client.call(index, &ReadInfo {}).await?;
+        if info.address == bluez_mgmt::protocol::Address::ANY {
+            return Err(format!(
+                "controller {index} has no public address; name its directory with --adapter"
+            )
+            .into());
+        }
+        Ok(info.address.into())
+    })
+}
+
 /// Runs the subcommand. Exit status 1 when some info file could not be read (the readable
 /// bonds are still listed; the errors go to stderr with file and line).
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let store = KeyStore::open(&args.dir);
-    let adapters = match args.adapter {
-        Some(a) => vec![a],
-        None => store.adapters()?,
+    let adapters = match (args.adapter, args.index) {
+        (Some(a), _) => vec![a],
+        (None, Some(n)) => vec![controller_address(ControllerIndex(n))?],
+        (None, None) => store.adapters()?,
     };
     let mut failed = false;
     println!(

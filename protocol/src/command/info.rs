@@ -268,8 +268,8 @@ mod tests {
                 supported_settings: Settings::from_bits_retain(0x0001_be1b),
                 current_settings: Settings::LE,
                 class_of_device: ClassOfDevice([0; 3]),
-                name: FixedName([0; 249]),
-                short_name: FixedName([0; 11]),
+                name: FixedName::default(),
+                short_name: FixedName::default(),
             },
         );
     }

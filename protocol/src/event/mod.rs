@@ -76,9 +76,6 @@ macro_rules! event_table {
         }
 
         /// Any event, decoded by code.
-        // Local Name Changed carries its 260 octets of name fields inline. An event is
-        // decoded, matched and dropped, so boxing it would cost an allocation for nothing.
-        #[allow(clippy::large_enum_variant)]
         #[derive(Debug, Clone, PartialEq, Eq)]
         #[cfg_attr(feature = "serde", derive(serde::Serialize), serde(untagged))]
         #[non_exhaustive]

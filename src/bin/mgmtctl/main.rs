@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod controller;
 mod bonds;
+mod controller;
 mod decode;
 mod monitor;
 

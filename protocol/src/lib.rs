@@ -64,14 +64,13 @@ pub mod wire;
 
 pub use address::{Address, AddressInfo, AddressType, ParseAddressError};
 pub use advertising::AdvertisingFlags;
+pub use class_of_device::ClassOfDevice;
+pub use code::{EventCode, Opcode};
+pub use command::{AnyCommand, AnyReply, Command};
 pub use config_options::ConfigOptions;
 pub use device_flags::DeviceFlags;
 pub use device_found::DeviceFoundFlags;
 pub use discovery::DiscoveryType;
-pub use phy::Phys;
-pub use class_of_device::ClassOfDevice;
-pub use code::{EventCode, Opcode};
-pub use command::{AnyCommand, AnyReply, Command};
 pub use error::{DecodeError, FrameTooLong, Problem};
 pub use event::{Event, EventParameters};
 pub use frame::{CommandFrame, EventFrame, RawFrame};
@@ -82,6 +81,7 @@ pub use keys::{
     LinkKeyType, LongTermKey, LongTermKeyInfo, LongTermKeyType, SignatureResolvingKey,
 };
 pub use name::{FixedName, LocalName, ShortName};
+pub use phy::Phys;
 pub use settings::Settings;
 pub use status::Status;
 pub use uuid::Uuid128;

@@ -11,7 +11,11 @@ mod decode;
 pub type CliError = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Parser)]
-#[command(name = "mgmtctl", version, about = "Bluetooth Management API (MGMT) tool: no D-Bus, no bluetoothd")]
+#[command(
+    name = "mgmtctl",
+    version,
+    about = "Bluetooth Management API (MGMT) tool: no D-Bus, no bluetoothd"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,

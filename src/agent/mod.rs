@@ -30,10 +30,12 @@ use std::future::Future;
 use bluez_mgmt_protocol::{AddressInfo, ControllerIndex, IoCapability, Status};
 
 mod builtin;
+mod client_link;
 pub mod runner;
 mod scripted;
 
 pub use builtin::{DisplayOnly, KeyboardDisplay, KeyboardOnly, NoInputNoOutput, YesNo};
+pub use client_link::{pairing_event, ClientLink};
 pub use runner::{AgentRunner, RunnerConfig};
 pub use scripted::{Call, ScriptedAgent};
 

@@ -550,3 +550,14 @@ async fn pair_times_out_and_cancels_and_unpair_reports_status() {
     );
     assert_eq!(link.seen.lock().unwrap().unpairs, vec![(peer(1), true)]);
 }
+
+#[tokio::test]
+async fn a_runner_for_its_own_pairings_leaves_the_io_capability_alone() {
+    let agent = ScriptedAgent::new(IoCapability::KEYBOARD_DISPLAY);
+    let config = RunnerConfig {
+        register_io_capability: false,
+        ..RunnerConfig::default()
+    };
+    let (link, _runner) = started(agent, config).await;
+    assert!(link.seen.lock().unwrap().io.is_empty());
+}

@@ -221,6 +221,10 @@ pub struct RunnerConfig {
     /// Accept Just Works authorization without asking for devices this runner is pairing
     /// with.
     pub auto_accept_initiated: bool,
+    /// Send Set IO Capability on start. Off for a runner that only serves its own
+    /// [`AgentRunner::pair`] calls (Pair Device carries the IO capability itself), so the
+    /// controllers' setting for incoming pairings stays as it was.
+    pub register_io_capability: bool,
 }
 
 impl Default for RunnerConfig {
@@ -229,6 +233,7 @@ impl Default for RunnerConfig {
             controllers: Controllers::All,
             answer_timeout: Duration::from_secs(25),
             auto_accept_initiated: true,
+            register_io_capability: true,
         }
     }
 }
@@ -444,6 +449,7 @@ impl<L: PairingLink, A: Agent> AgentRunner<L, A> {
     pub async fn start(&self) -> Result<JoinHandle<()>, PairError> {
         let mut events = self.inner.link.subscribe();
         let indexes = match &self.inner.config.controllers {
+            _ if !self.inner.config.register_io_capability => Vec::new(),
             Controllers::All => self
                 .inner
                 .link

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod agent;
 mod decode;
+mod pair;
 
 /// The error every subcommand returns: printed as `mgmtctl: <message>`, exit status 1.
 pub type CliError = Box<dyn std::error::Error + Send + Sync>;
@@ -25,12 +27,21 @@ struct Cli {
 enum Cmd {
     /// Print every MGMT frame of btsnoop captures (as `btmon -w` writes them).
     Decode(decode::Args),
+    /// Answer pairing requests (an agent without bluetoothd) until Ctrl-C.
+    Agent(agent::Args),
+    /// Pair with a device, answering its requests here.
+    Pair(pair::Args),
+    /// Remove a device's keys (and, by default, its connection).
+    Unpair(pair::UnpairArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Cmd::Decode(a) => decode::run(a),
+        Cmd::Agent(a) => agent::run(a),
+        Cmd::Pair(a) => pair::run(a),
+        Cmd::Unpair(a) => pair::run_unpair(a),
     };
     match result {
         Ok(code) => code,

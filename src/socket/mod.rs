@@ -1,1 +1,186 @@
-//! The kernel MGMT socket. All `unsafe` of this crate lives in its `sys` module.
+//! The kernel MGMT socket: an `AF_BLUETOOTH` / `BTPROTO_HCI` raw socket bound to the HCI
+//! control channel, driven by tokio. One read returns exactly one MGMT frame (a 6-octet header
+//! and its parameters); one write sends one command frame.
+//!
+//! All `unsafe` code of this crate lives in the private `sys` module.
+
+mod sys;
+
+use std::fmt;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use tokio::io::unix::AsyncFd;
+
+/// Largest frame the kernel can deliver: the 6-octet header plus 65535 octets of parameters.
+pub const MAX_FRAME_LEN: usize = 6 + 65535;
+
+/// An open MGMT control socket, registered with the tokio reactor.
+///
+/// Every event for every controller arrives on it; commands for any controller go out on it.
+#[derive(Debug)]
+pub struct MgmtSocket {
+    fd: AsyncFd<OwnedFd>,
+}
+
+impl MgmtSocket {
+    /// Opens the control channel. Must be called inside a tokio runtime with I/O enabled.
+    ///
+    /// Fails with [`SocketErrorKind::NoBluetooth`] when the running kernel has no Bluetooth
+    /// support, and [`SocketErrorKind::PermissionDenied`] without `CAP_NET_ADMIN`.
+    pub fn open() -> Result<MgmtSocket, SocketError> {
+        let fd = sys::open_control_socket().map_err(SocketError::from_os)?;
+        let fd = sys::register(fd).map_err(SocketError::from_os)?;
+        Ok(MgmtSocket { fd })
+    }
+
+    /// Sends one frame. A write that takes fewer bytes than the frame (the kernel has been
+    /// seen to return 0) is an error of kind [`io::ErrorKind::WriteZero`], never silent loss.
+    pub async fn send(&self, frame: &[u8]) -> io::Result<()> {
+        loop {
+            let mut guard = self.fd.writable().await?;
+            match guard
+                .try_io(|fd| nix::unistd::write(fd.get_ref(), frame).map_err(io::Error::from))
+            {
+                Ok(Ok(n)) if n == frame.len() => return Ok(()),
+                Ok(Ok(n)) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        format!("MGMT socket took {n} of {} bytes", frame.len()),
+                    ))
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Receives one frame (header and parameters), waiting until one arrives.
+    pub async fn recv(&self) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; MAX_FRAME_LEN];
+        loop {
+            let mut guard = self.fd.readable().await?;
+            match guard.try_io(|fd| {
+                nix::unistd::read(fd.get_ref().as_raw_fd(), &mut buf).map_err(io::Error::from)
+            }) {
+                Ok(Ok(n)) => {
+                    buf.truncate(n);
+                    return Ok(buf);
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+/// Why [`MgmtSocket::open`] failed.
+#[derive(Debug)]
+pub struct SocketError {
+    kind: SocketErrorKind,
+    source: io::Error,
+}
+
+/// The broad reason behind a [`SocketError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SocketErrorKind {
+    /// The kernel has no `AF_BLUETOOTH` (`EAFNOSUPPORT`).
+    NoBluetooth,
+    /// Not allowed: the control channel needs `CAP_NET_ADMIN` (`EPERM`/`EACCES`).
+    PermissionDenied,
+    /// Any other I/O failure.
+    Io,
+}
+
+impl SocketError {
+    fn from_os(source: io::Error) -> SocketError {
+        let kind = match source.raw_os_error() {
+            Some(nix::libc::EAFNOSUPPORT) => SocketErrorKind::NoBluetooth,
+            Some(nix::libc::EPERM | nix::libc::EACCES) => SocketErrorKind::PermissionDenied,
+            _ => SocketErrorKind::Io,
+        };
+        SocketError { kind, source }
+    }
+
+    /// The broad reason.
+    pub fn kind(&self) -> SocketErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for SocketError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            SocketErrorKind::NoBluetooth => f.write_str(
+                "this kernel has no Bluetooth support (socket: address family not supported)",
+            ),
+            SocketErrorKind::PermissionDenied => write!(
+                f,
+                "not allowed to open the MGMT control channel (needs CAP_NET_ADMIN): {}",
+                self.source
+            ),
+            SocketErrorKind::Io => {
+                write!(f, "cannot open the MGMT control channel: {}", self.source)
+            }
+        }
+    }
+}
+
+impl std::error::Error for SocketError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(errno: i32) -> io::Error {
+        io::Error::from_raw_os_error(errno)
+    }
+
+    #[test]
+    fn errno_maps_to_kind() {
+        use nix::libc::{EACCES, EAFNOSUPPORT, EPERM, EPROTONOSUPPORT};
+        assert_eq!(
+            SocketError::from_os(os(EAFNOSUPPORT)).kind(),
+            SocketErrorKind::NoBluetooth
+        );
+        assert_eq!(
+            SocketError::from_os(os(EPERM)).kind(),
+            SocketErrorKind::PermissionDenied
+        );
+        assert_eq!(
+            SocketError::from_os(os(EACCES)).kind(),
+            SocketErrorKind::PermissionDenied
+        );
+        assert_eq!(
+            SocketError::from_os(os(EPROTONOSUPPORT)).kind(),
+            SocketErrorKind::Io
+        );
+    }
+
+    #[test]
+    fn no_bluetooth_message() {
+        let e = SocketError::from_os(os(nix::libc::EAFNOSUPPORT));
+        assert_eq!(
+            e.to_string(),
+            "this kernel has no Bluetooth support (socket: address family not supported)"
+        );
+    }
+
+    /// The host kernel of the build machines has no AF_BLUETOOTH, so opening must fail with
+    /// NoBluetooth there. (The kernel tier runs the same call in a VM, where it succeeds.)
+    /// Set `BLUEZ_MGMT_HOST_HAS_BLUETOOTH=1` on a machine whose kernel does have Bluetooth.
+    #[tokio::test]
+    async fn open_on_host_without_bluetooth() {
+        if std::env::var_os("BLUEZ_MGMT_HOST_HAS_BLUETOOTH").is_some() {
+            MgmtSocket::open().expect("host kernel has Bluetooth");
+            return;
+        }
+        let err = MgmtSocket::open().expect_err("the host kernel has no AF_BLUETOOTH");
+        assert_eq!(err.kind(), SocketErrorKind::NoBluetooth, "{err}");
+    }
+}

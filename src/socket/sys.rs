@@ -1,0 +1,88 @@
+//! The raw system calls behind [`MgmtSocket`](super::MgmtSocket): creating an `AF_BLUETOOTH`
+//! HCI socket and binding it to the control channel. This is the only module of the crate
+//! with `unsafe` code; `nix` has `socket()` but no `sockaddr_hci`, so both calls go straight
+//! to libc.
+#![allow(unsafe_code)]
+
+use std::io;
+use std::mem::size_of;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
+use nix::libc;
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+
+/// `AF_BLUETOOTH` (`include/linux/socket.h`).
+pub const AF_BLUETOOTH: libc::c_int = 31;
+/// `BTPROTO_HCI` (`include/net/bluetooth/bluetooth.h`).
+pub const BTPROTO_HCI: libc::c_int = 1;
+/// `HCI_DEV_NONE`: the control channel is bound to no controller.
+pub const HCI_DEV_NONE: u16 = 0xFFFF;
+/// `HCI_CHANNEL_CONTROL`: the MGMT channel.
+pub const HCI_CHANNEL_CONTROL: u16 = 3;
+
+/// `struct sockaddr_hci` (`include/net/bluetooth/hci_sock.h`): three native-endian u16.
+#[repr(C)]
+struct SockaddrHci {
+    hci_family: libc::sa_family_t,
+    hci_dev: u16,
+    hci_channel: u16,
+}
+
+/// Opens a non-blocking, close-on-exec HCI socket bound to the MGMT control channel.
+pub fn open_control_socket() -> io::Result<OwnedFd> {
+    // SAFETY: socket() takes only integers and returns a new descriptor or -1; no memory is
+    // shared with the kernel.
+    let raw: RawFd = unsafe {
+        libc::socket(
+            AF_BLUETOOTH,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            BTPROTO_HCI,
+        )
+    };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `raw` is a descriptor socket() just returned to us and nothing else owns it, so
+    // the OwnedFd becomes its only owner and closes it exactly once.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let addr = SockaddrHci {
+        hci_family: AF_BLUETOOTH as libc::sa_family_t,
+        hci_dev: HCI_DEV_NONE,
+        hci_channel: HCI_CHANNEL_CONTROL,
+    };
+    // SAFETY: `addr` is a live, initialised #[repr(C)] sockaddr_hci and the length passed is
+    // exactly its size; the kernel only reads it during the call. `raw` is open (owned by `fd`).
+    let rc = unsafe {
+        libc::bind(
+            raw,
+            std::ptr::addr_of!(addr).cast::<libc::sockaddr>(),
+            size_of::<SockaddrHci>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(fd)
+}
+
+/// Registers the socket with the current tokio reactor for read and write readiness.
+/// Panics outside a tokio runtime (tokio's rule).
+pub fn register(fd: OwnedFd) -> io::Result<AsyncFd<OwnedFd>> {
+    // SAFETY: an OwnedFd holds an open descriptor and returns the same number from every
+    // as_raw_fd() call; it is moved into the AsyncFd, so nothing can close or replace it while
+    // the AsyncFd lives.
+    unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE | Interest::WRITABLE) }
+        .map_err(io::Error::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sockaddr_hci_is_six_bytes() {
+        // The kernel's struct sockaddr_hci: family, dev, channel, each an unsigned short.
+        assert_eq!(size_of::<SockaddrHci>(), 6);
+    }
+}

@@ -10,3 +10,5 @@ mod support;
 mod environment;
 #[path = "kernel/mgmt_basics.rs"]
 mod mgmt_basics;
+#[path = "kernel/pairing_matrix.rs"]
+mod pairing_matrix;

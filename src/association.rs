@@ -316,6 +316,15 @@ fn no_io(io: IoCapability) -> bool {
 ///   model such as DisplayOnly against DisplayOnly, whose key is then unauthenticated.
 /// - A repeated pairing with an existing key for the peer also raises authorization
 ///   requests; that case is not modelled (unpair first).
+///
+/// The BR/EDR acceptor's authorization request follows upstream commit b25e11f978b6
+/// ("Bluetooth: hci_event: Align BR/EDR JUST_WORKS paring with LE"), which 6.1.y carries;
+/// older kernels auto-accept there unless one side asked for MITM.
+///
+/// Checked against a real kernel: the kernel tier's pairing matrix (tests/kernel/
+/// pairing_matrix.rs, on the integration branch) observed exactly these requests and
+/// outcomes for all 25 LE Secure Connections and 25 LE legacy cells on Linux 6.1.172. Its
+/// BR/EDR peer (btvirt) is not faithful enough to check the BR/EDR cells.
 pub fn kernel_pairing(
     transport: Transport,
     initiator_io: IoCapability,

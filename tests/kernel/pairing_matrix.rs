@@ -443,3 +443,125 @@ async fn pairing_matrix_le_legacy() {
 async fn pairing_matrix_bredr_ssp() {
     matrix(Transport::BrEdrSsp, "pairing_matrix_bredr").await;
 }
+
+/// `mgmtctl agent` on one controller and `mgmtctl pair` / `mgmtctl unpair` on the other, as
+/// separate processes without a terminal (policy flags), over LE Secure Connections with
+/// DisplayYesNo on both sides: Numeric Comparison, accepted by both policies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mgmtctl_agent_pair_unpair() {
+    use std::process::Stdio;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let capture = Capture::start("mgmtctl_agent_pair_unpair");
+    let virt = Btvirt::start().await;
+    let rig = Rig::new(&virt, Transport::LeSecureConnections).await;
+    let [a, b] = virt.indexes;
+    let exe = env!("CARGO_BIN_EXE_mgmtctl");
+
+    let mut agent = tokio::process::Command::new(exe)
+        .args(["agent", "--index", &b.0.to_string()])
+        .args(["--io-capability", "display-yes-no", "--auto-accept"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start mgmtctl agent");
+    let mut agent_out = BufReader::new(agent.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), agent_out.next_line())
+        .await
+        .expect("agent started in time")
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        first.contains("DisplayYesNo registered"),
+        "agent said {first:?}"
+    );
+    let agent_lines = tokio::spawn(async move {
+        let mut v = Vec::new();
+        while let Ok(Some(l)) = agent_out.next_line().await {
+            v.push(l);
+        }
+        v
+    });
+
+    let peer = rig.addresses[1].to_string();
+    let pair = tokio::process::Command::new(exe)
+        .args([
+            "pair",
+            &peer,
+            "--type",
+            "le-public",
+            "--index",
+            &a.0.to_string(),
+        ])
+        .args([
+            "--io-capability",
+            "DisplayYesNo",
+            "--auto-accept",
+            "--timeout",
+            "40",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("run mgmtctl pair");
+    let pair_out = String::from_utf8_lossy(&pair.stdout);
+    println!(
+        "mgmtctl pair:\n{pair_out}{}",
+        String::from_utf8_lossy(&pair.stderr)
+    );
+    assert!(pair.status.success(), "mgmtctl pair failed");
+    assert!(
+        pair_out.contains("does the device show"),
+        "numeric comparison shown"
+    );
+    assert!(pair_out.contains("-> yes (--auto-accept)"));
+    assert!(pair_out.contains(&format!("paired with hci{} {peer}", a.0)));
+    assert!(pair_out.contains("authenticated"));
+
+    let unpair = tokio::process::Command::new(exe)
+        .args([
+            "unpair",
+            &peer,
+            "--type",
+            "le-public",
+            "--index",
+            &a.0.to_string(),
+        ])
+        .output()
+        .await
+        .expect("run mgmtctl unpair");
+    let unpair_out = String::from_utf8_lossy(&unpair.stdout);
+    println!(
+        "mgmtctl unpair: {unpair_out}{}",
+        String::from_utf8_lossy(&unpair.stderr)
+    );
+    assert!(unpair.status.success());
+    assert!(unpair_out.contains("unpaired"));
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    if let Some(pid) = agent.id() {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGINT,
+        );
+    }
+    let status = tokio::time::timeout(Duration::from_secs(10), agent.wait())
+        .await
+        .expect("agent stops on Ctrl-C")
+        .unwrap();
+    let lines = agent_lines.await.unwrap();
+    println!("mgmtctl agent:\n{}", lines.join("\n"));
+    assert!(status.success(), "agent exit {status:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("does the device show") && l.contains("-> yes")),
+        "the agent confirmed"
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l.contains("LongTermKey, authenticated")));
+    drop(virt);
+    capture.finish();
+}

@@ -6,6 +6,8 @@
 #[path = "kernel/support.rs"]
 mod support;
 
+#[path = "kernel/bumble_peer.rs"]
+mod bumble_peer;
 #[path = "kernel/environment.rs"]
 mod environment;
 #[path = "kernel/mgmt_basics.rs"]

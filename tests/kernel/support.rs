@@ -170,6 +170,46 @@ impl Mgmt {
         }
     }
 
+    /// Sends a command given as raw opcode and parameters and returns its raw return
+    /// parameters. For commands the protocol crate does not model yet.
+    pub async fn call_raw(
+        &mut self,
+        index: ControllerIndex,
+        opcode: u16,
+        params: &[u8],
+    ) -> Result<Vec<u8>, CallError> {
+        let len = u16::try_from(params.len()).expect("parameters fit in a frame");
+        let mut frame = Vec::with_capacity(6 + params.len());
+        for field in [opcode, index.0, len] {
+            frame.extend_from_slice(&field.to_le_bytes());
+        }
+        frame.extend_from_slice(params);
+        self.socket.send(&frame).await.map_err(CallError::Io)?;
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let bytes = match tokio::time::timeout(left, self.socket.recv()).await {
+                Err(_) => return Err(CallError::Timeout),
+                Ok(r) => r.map_err(CallError::Io)?,
+            };
+            let raw = RawFrame::parse("event frame", &bytes).map_err(CallError::Decode)?;
+            if raw.index == index
+                && raw.params.len() >= 3
+                && u16::from_le_bytes([raw.params[0], raw.params[1]]) == opcode
+            {
+                let status = Status(raw.params[2]);
+                match raw.code {
+                    0x0001 if status == Status::SUCCESS => return Ok(raw.params[3..].to_vec()),
+                    0x0001 => return Err(CallError::Status(status)),
+                    0x0002 if status != Status::SUCCESS => return Err(CallError::Status(status)),
+                    _ => {}
+                }
+            }
+            self.pending
+                .push_back(EventFrame::decode(&bytes).map_err(CallError::Decode)?);
+        }
+    }
+
     /// Returns the first event (queued or new) for which `pick` gives `Some`, dropping the
     /// events before it. Panics after [`WAIT`].
     pub async fn expect_event<T>(
@@ -411,6 +451,8 @@ pub enum PeerEvent {
     Ready(Vec<String>),
     /// `OK <command>`: a command was applied.
     Ok(String),
+    /// `JUST_WORKS`: the peer was asked to accept a pairing without a value to compare.
+    JustWorks,
     /// `CONFIRM <n>`: the peer was asked to confirm numeric value n.
     Confirm(u32),
     /// `DISPLAY <n>`: the peer displays passkey n.
@@ -440,6 +482,7 @@ impl PeerEvent {
             "READY" => PeerEvent::Ready(words()),
             "OK" => PeerEvent::Ok(rest.to_owned()),
             "CONFIRM" => PeerEvent::Confirm(num()),
+            "JUST_WORKS" => PeerEvent::JustWorks,
             "DISPLAY" => PeerEvent::Display(num()),
             "PASSKEY?" => PeerEvent::PasskeyRequested,
             "CONNECTED" => PeerEvent::Connected(rest.to_owned()),
@@ -561,6 +604,10 @@ impl BumblePeer {
     /// Turns Secure Connections on or off.
     pub async fn set_secure_connections(&mut self, on: bool) {
         self.command(&format!("sc {}", on_off(on))).await
+    }
+    /// Whether the peer asks for bonding.
+    pub async fn set_bonding(&mut self, on: bool) {
+        self.command(&format!("bonding {}", on_off(on))).await
     }
     /// Turns MITM protection on or off.
     pub async fn set_mitm(&mut self, on: bool) {

@@ -511,7 +511,7 @@ pub struct BumblePeer {
     /// The peer device's LE static random address.
     pub le_address: String,
     child: Child,
-    stdin: ChildStdin,
+    stdin: Option<ChildStdin>,
     lines: Lines<BufReader<ChildStdout>>,
     log: Vec<String>,
 }
@@ -546,7 +546,7 @@ impl BumblePeer {
             address: String::new(),
             le_address: String::new(),
             child,
-            stdin,
+            stdin: Some(stdin),
             lines,
             log: Vec::new(),
         };
@@ -583,11 +583,12 @@ impl BumblePeer {
 
     /// Sends one protocol line and waits for its `OK` (panics on `ERROR`).
     pub async fn command(&mut self, line: &str) {
-        self.stdin
+        let stdin = self.stdin.as_mut().expect("the peer's stdin is open");
+        stdin
             .write_all(format!("{line}\n").as_bytes())
             .await
             .expect("write to the peer");
-        self.stdin.flush().await.expect("flush the peer's stdin");
+        stdin.flush().await.expect("flush the peer's stdin");
         let want = line.to_owned();
         self.expect("OK", |e| match e {
             PeerEvent::Ok(c) if *c == want => Some(()),
@@ -670,7 +671,8 @@ fn on_off(on: bool) -> &'static str {
 
 impl Drop for BumblePeer {
     fn drop(&mut self) {
-        interrupt(&self.child);
+        // Closing its stdin tells the peer to exit (SIGKILL after 5 s if it does not).
+        drop(self.stdin.take());
         reap_blocking(&mut self.child, Duration::from_secs(5));
         let dir = PathBuf::from(format!("/sys/class/bluetooth/hci{}", self.index.0));
         let deadline = Instant::now() + WAIT;

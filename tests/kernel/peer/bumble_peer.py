@@ -320,7 +320,9 @@ async def main():
     to_kernel = await open_transport(opts.transport)
     DualModeController("kernel-side", host_source=to_kernel.source, host_sink=to_kernel.sink,
                        link=link, public_address=KERNEL_SIDE, bredr=opts.bredr)
-    peer_controller = Controller("peer", link=link, public_address=PEER)
+    # The peer's own controller keeps Bumble's feature bits; the subclass only answers the
+    # commands Bumble lacks.
+    peer_controller = DualModeController("peer", link=link, public_address=PEER, bredr=False)
     settings = Settings(opts.io)
     config = DeviceConfiguration(name="bumble-peer", address=hci.Address(PEER_LE),
                                  classic_enabled=True, le_enabled=True,
@@ -345,7 +347,11 @@ async def main():
             await peer.handle(line)
         except Exception as e:
             emit("ERROR", line, "-", type(e).__name__, str(e).replace("\n", " "))
+    os._exit(0)  # stdin closed: the test is done with us; skip Bumble's slow teardown
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass

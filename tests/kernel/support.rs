@@ -170,6 +170,19 @@ impl Mgmt {
         }
     }
 
+    /// Sends a raw command without waiting for its reply (for long commands such as Pair
+    /// Device that need answers in between); its Command Complete later shows up as an
+    /// [`Event::CommandComplete`] in [`Mgmt::expect_event`].
+    pub async fn send_raw(&mut self, index: ControllerIndex, opcode: u16, params: &[u8]) {
+        let len = u16::try_from(params.len()).expect("parameters fit in a frame");
+        let mut frame = Vec::with_capacity(6 + params.len());
+        for field in [opcode, index.0, len] {
+            frame.extend_from_slice(&field.to_le_bytes());
+        }
+        frame.extend_from_slice(params);
+        self.socket.send(&frame).await.expect("send a command");
+    }
+
     /// Sends a command given as raw opcode and parameters and returns its raw return
     /// parameters. For commands the protocol crate does not model yet.
     pub async fn call_raw(
@@ -178,13 +191,7 @@ impl Mgmt {
         opcode: u16,
         params: &[u8],
     ) -> Result<Vec<u8>, CallError> {
-        let len = u16::try_from(params.len()).expect("parameters fit in a frame");
-        let mut frame = Vec::with_capacity(6 + params.len());
-        for field in [opcode, index.0, len] {
-            frame.extend_from_slice(&field.to_le_bytes());
-        }
-        frame.extend_from_slice(params);
-        self.socket.send(&frame).await.map_err(CallError::Io)?;
+        self.send_raw(index, opcode, params).await;
         let deadline = Instant::now() + WAIT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -680,6 +687,26 @@ impl Drop for BumblePeer {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Parses "AA:BB:CC:DD:EE:FF" into the six octets in wire order (least significant first).
+pub fn wire_address(text: &str) -> [u8; 6] {
+    let mut out = [0u8; 6];
+    let parts: Vec<_> = text.split(':').collect();
+    assert_eq!(parts.len(), 6, "address {text:?}");
+    for (i, p) in parts.iter().rev().enumerate() {
+        out[i] = u8::from_str_radix(p, 16).unwrap_or_else(|_| panic!("address {text:?}"));
+    }
+    out
+}
+
+/// Formats six wire-order octets as "AA:BB:CC:DD:EE:FF".
+pub fn display_address(wire: &[u8]) -> String {
+    wire.iter()
+        .rev()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// True if `path` exists and is not empty.

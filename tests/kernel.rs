@@ -6,6 +6,8 @@
 #[path = "kernel/support.rs"]
 mod support;
 
+#[path = "kernel/btvirt_pairing.rs"]
+mod btvirt_pairing;
 #[path = "kernel/bumble_peer.rs"]
 mod bumble_peer;
 #[path = "kernel/environment.rs"]

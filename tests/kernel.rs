@@ -6,6 +6,10 @@
 #[path = "kernel/support.rs"]
 mod support;
 
+#[path = "kernel/btvirt_pairing.rs"]
+mod btvirt_pairing;
+#[path = "kernel/bumble_peer.rs"]
+mod bumble_peer;
 #[path = "kernel/environment.rs"]
 mod environment;
 #[path = "kernel/mgmt_basics.rs"]

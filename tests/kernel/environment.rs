@@ -60,7 +60,11 @@ fn strip_colours(s: &str) -> String {
 
 #[test]
 fn mgmt_tester_passes_most_of_its_suite() {
-    let out = Command::new(tool("mgmt-tester"))
+    let started = std::time::Instant::now();
+    // Bounded, so a hanging tester fails this test instead of eating the VM's whole budget.
+    let out = Command::new("timeout")
+        .arg("600")
+        .arg(tool("mgmt-tester"))
         .output()
         .expect("run mgmt-tester");
     let text = strip_colours(&String::from_utf8_lossy(&out.stdout));
@@ -70,7 +74,7 @@ fn mgmt_tester_passes_most_of_its_suite() {
             String::from_utf8_lossy(&out.stderr)
         )
     });
-    println!("mgmt-tester: {line}");
+    println!("mgmt-tester: {line} ({} s)", started.elapsed().as_secs());
     assert!(total > 0);
     assert!(
         passed >= MGMT_TESTER_FLOOR,

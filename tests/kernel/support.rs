@@ -170,6 +170,53 @@ impl Mgmt {
         }
     }
 
+    /// Sends a raw command without waiting for its reply (for long commands such as Pair
+    /// Device that need answers in between); its Command Complete later shows up as an
+    /// [`Event::CommandComplete`] in [`Mgmt::expect_event`].
+    pub async fn send_raw(&mut self, index: ControllerIndex, opcode: u16, params: &[u8]) {
+        let len = u16::try_from(params.len()).expect("parameters fit in a frame");
+        let mut frame = Vec::with_capacity(6 + params.len());
+        for field in [opcode, index.0, len] {
+            frame.extend_from_slice(&field.to_le_bytes());
+        }
+        frame.extend_from_slice(params);
+        self.socket.send(&frame).await.expect("send a command");
+    }
+
+    /// Sends a command given as raw opcode and parameters and returns its raw return
+    /// parameters. For commands the protocol crate does not model yet.
+    pub async fn call_raw(
+        &mut self,
+        index: ControllerIndex,
+        opcode: u16,
+        params: &[u8],
+    ) -> Result<Vec<u8>, CallError> {
+        self.send_raw(index, opcode, params).await;
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let bytes = match tokio::time::timeout(left, self.socket.recv()).await {
+                Err(_) => return Err(CallError::Timeout),
+                Ok(r) => r.map_err(CallError::Io)?,
+            };
+            let raw = RawFrame::parse("event frame", &bytes).map_err(CallError::Decode)?;
+            if raw.index == index
+                && raw.params.len() >= 3
+                && u16::from_le_bytes([raw.params[0], raw.params[1]]) == opcode
+            {
+                let status = Status(raw.params[2]);
+                match raw.code {
+                    0x0001 if status == Status::SUCCESS => return Ok(raw.params[3..].to_vec()),
+                    0x0001 => return Err(CallError::Status(status)),
+                    0x0002 if status != Status::SUCCESS => return Err(CallError::Status(status)),
+                    _ => {}
+                }
+            }
+            self.pending
+                .push_back(EventFrame::decode(&bytes).map_err(CallError::Decode)?);
+        }
+    }
+
     /// Returns the first event (queued or new) for which `pick` gives `Some`, dropping the
     /// events before it. Panics after [`WAIT`].
     pub async fn expect_event<T>(
@@ -411,6 +458,8 @@ pub enum PeerEvent {
     Ready(Vec<String>),
     /// `OK <command>`: a command was applied.
     Ok(String),
+    /// `JUST_WORKS`: the peer was asked to accept a pairing without a value to compare.
+    JustWorks,
     /// `CONFIRM <n>`: the peer was asked to confirm numeric value n.
     Confirm(u32),
     /// `DISPLAY <n>`: the peer displays passkey n.
@@ -440,6 +489,7 @@ impl PeerEvent {
             "READY" => PeerEvent::Ready(words()),
             "OK" => PeerEvent::Ok(rest.to_owned()),
             "CONFIRM" => PeerEvent::Confirm(num()),
+            "JUST_WORKS" => PeerEvent::JustWorks,
             "DISPLAY" => PeerEvent::Display(num()),
             "PASSKEY?" => PeerEvent::PasskeyRequested,
             "CONNECTED" => PeerEvent::Connected(rest.to_owned()),
@@ -468,7 +518,7 @@ pub struct BumblePeer {
     /// The peer device's LE static random address.
     pub le_address: String,
     child: Child,
-    stdin: ChildStdin,
+    stdin: Option<ChildStdin>,
     lines: Lines<BufReader<ChildStdout>>,
     log: Vec<String>,
 }
@@ -503,7 +553,7 @@ impl BumblePeer {
             address: String::new(),
             le_address: String::new(),
             child,
-            stdin,
+            stdin: Some(stdin),
             lines,
             log: Vec::new(),
         };
@@ -540,11 +590,12 @@ impl BumblePeer {
 
     /// Sends one protocol line and waits for its `OK` (panics on `ERROR`).
     pub async fn command(&mut self, line: &str) {
-        self.stdin
+        let stdin = self.stdin.as_mut().expect("the peer's stdin is open");
+        stdin
             .write_all(format!("{line}\n").as_bytes())
             .await
             .expect("write to the peer");
-        self.stdin.flush().await.expect("flush the peer's stdin");
+        stdin.flush().await.expect("flush the peer's stdin");
         let want = line.to_owned();
         self.expect("OK", |e| match e {
             PeerEvent::Ok(c) if *c == want => Some(()),
@@ -561,6 +612,10 @@ impl BumblePeer {
     /// Turns Secure Connections on or off.
     pub async fn set_secure_connections(&mut self, on: bool) {
         self.command(&format!("sc {}", on_off(on))).await
+    }
+    /// Whether the peer asks for bonding.
+    pub async fn set_bonding(&mut self, on: bool) {
+        self.command(&format!("bonding {}", on_off(on))).await
     }
     /// Turns MITM protection on or off.
     pub async fn set_mitm(&mut self, on: bool) {
@@ -623,7 +678,8 @@ fn on_off(on: bool) -> &'static str {
 
 impl Drop for BumblePeer {
     fn drop(&mut self) {
-        interrupt(&self.child);
+        // Closing its stdin tells the peer to exit (SIGKILL after 5 s if it does not).
+        drop(self.stdin.take());
         reap_blocking(&mut self.child, Duration::from_secs(5));
         let dir = PathBuf::from(format!("/sys/class/bluetooth/hci{}", self.index.0));
         let deadline = Instant::now() + WAIT;
@@ -631,6 +687,26 @@ impl Drop for BumblePeer {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Parses "AA:BB:CC:DD:EE:FF" into the six octets in wire order (least significant first).
+pub fn wire_address(text: &str) -> [u8; 6] {
+    let mut out = [0u8; 6];
+    let parts: Vec<_> = text.split(':').collect();
+    assert_eq!(parts.len(), 6, "address {text:?}");
+    for (i, p) in parts.iter().rev().enumerate() {
+        out[i] = u8::from_str_radix(p, 16).unwrap_or_else(|_| panic!("address {text:?}"));
+    }
+    out
+}
+
+/// Formats six wire-order octets as "AA:BB:CC:DD:EE:FF".
+pub fn display_address(wire: &[u8]) -> String {
+    wire.iter()
+        .rev()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// True if `path` exists and is not empty.

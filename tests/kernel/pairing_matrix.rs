@@ -20,8 +20,10 @@
 //! auto-accepting; DisplayOnly against DisplayOnly loops on IO Capability Request until the
 //! pairing times out. BR/EDR cells that differ from the prediction are therefore reported as
 //! `unfaithful-peer` and not asserted (the BR/EDR refusal cell is), and the BR/EDR key's
-//! authenticated flag is not compared. A faithful BR/EDR peer (Bumble) is the way to assert
-//! them.
+//! authenticated flag is not compared. [`bredr_cells_against_bumble`] asserts the BR/EDR
+//! cells btvirt cannot show (Passkey Entry both ways of display, the NoInputNoOutput
+//! acceptor, DisplayOnly against DisplayOnly, Numeric Comparison with the same value on both
+//! sides) against the Bumble peer, an independent link manager and host.
 //!
 //! One btvirt serves a whole transport; between cells both sides unpair the peer under both
 //! address types (cross-transport key derivation stores keys under both).

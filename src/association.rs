@@ -324,7 +324,9 @@ fn no_io(io: IoCapability) -> bool {
 /// Checked against a real kernel: the kernel tier's pairing matrix (tests/kernel/
 /// pairing_matrix.rs, on the integration branch) observed exactly these requests and
 /// outcomes for all 25 LE Secure Connections and 25 LE legacy cells on Linux 6.1.172. Its
-/// BR/EDR peer (btvirt) is not faithful enough to check the BR/EDR cells.
+/// BR/EDR peer (btvirt) is not faithful enough to check the BR/EDR cells; five BR/EDR cells
+/// (Passkey Entry, the NoInputNoOutput acceptor, DisplayOnly against DisplayOnly, Numeric
+/// Comparison) were checked on the initiator side against a Bumble peer instead.
 pub fn kernel_pairing(
     transport: Transport,
     initiator_io: IoCapability,

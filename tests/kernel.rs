@@ -1,2 +1,18 @@
 //! The kernel tier: tests that need a Linux kernel with Bluetooth and virtual controllers.
-//! Built only with `--features kernel-tests`; `tests/kernel/run` runs them in a QEMU VM.
+//! Built only with `--features kernel-tests`; `tests/kernel/run` builds them and runs them in a
+//! QEMU VM (see `tests/kernel/README.md`). Every test records a btmon capture into the
+//! artifacts dir and starts its own virtual controllers.
+
+#[path = "kernel/support.rs"]
+mod support;
+
+#[path = "kernel/btvirt_pairing.rs"]
+mod btvirt_pairing;
+#[path = "kernel/bumble_peer.rs"]
+mod bumble_peer;
+#[path = "kernel/environment.rs"]
+mod environment;
+#[path = "kernel/mgmt_basics.rs"]
+mod mgmt_basics;
+#[path = "kernel/pairing_matrix.rs"]
+mod pairing_matrix;

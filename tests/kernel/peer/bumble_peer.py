@@ -1,0 +1,357 @@
+"""A scriptable Bluetooth peer for the kernel tier, built on Bumble.
+
+One process, started once per test and driven over stdin/stdout:
+
+* It serves a Bumble Controller to the kernel through /dev/vhci, so the kernel gets one new
+  controller (public address KERNEL_SIDE below).
+* On the same in-memory LocalLink it runs a second Bumble Controller with a Bumble Host and
+  Device on top: the peer the kernel pairs with (public PEER, LE static random PEER_LE). It is
+  connectable over BR/EDR and advertises over LE.
+
+Commands (one per line on stdin; each answered "OK <command>" or "ERROR <why>"):
+  io <0-4>             IO capability (DisplayOnly, DisplayYesNo, KeyboardOnly,
+                       NoInputNoOutput, KeyboardDisplay) for the next pairing
+  sc on|off            Secure Connections
+  mitm on|off          MITM protection requested
+  bonding on|off       bonding requested
+  accept yes|no        answer pairing requests and confirmations with yes or no
+  passkey <n>          passkey to type when asked, and to display when the peer picks one
+  pair <addr> le|bredr connect to <addr> (LE: public address of the kernel side) and pair
+  disconnect           drop every connection
+  quit                 exit
+Events (stdout):
+  READY <kernel-side addr> <peer addr> <peer LE addr>
+  CONNECTED <addr> <le|bredr>       DISCONNECTED <reason>
+  CONFIRM <n>   asked to compare n  JUST_WORKS    asked to accept without a value
+  DISPLAY <n>   shows passkey n     PASSKEY?      asked to type a passkey
+  PAIRED <key kinds...>             FAILED <reason>
+  (key kinds: "ltk:authenticated", "irk:unauthenticated", ... for LE; for BR/EDR
+  "link_key:0x08:AUTHENTICATED_COMBINATION_KEY_GENERATED_FROM_P_256", the HCI key type)
+
+Bumble 0.0.236 needs three adjustments to talk to the Linux kernel (see the shims below).
+Logs go to stderr; set BUMBLE_PEER_DEBUG=1 for Bumble's debug log.
+"""
+
+import asyncio
+import logging
+import os
+import sys
+
+from bumble import core, hci
+from bumble.controller import Controller
+from bumble.device import Device, DeviceConfiguration
+from bumble.host import Host
+from bumble.link import LocalLink
+from bumble.pairing import PairingConfig, PairingDelegate
+from bumble.transport import open_transport
+from bumble.transport.common import AsyncPipeSink
+
+KERNEL_SIDE = "00:BB:00:00:00:01"
+PEER = "00:BB:00:00:00:02"
+PEER_LE = "C0:BB:00:00:00:02"
+
+
+def emit(*words):
+    print(*words, flush=True)
+
+
+# --- shim 1: LE ACL data carries the connection's own address ---------------------------------
+# LocalLink tags LE ACL data with the sending controller's random address. The kernel connects
+# from its public address, so the receiving controller found no connection for the data and
+# dropped it. Use the address the connection was made with instead.
+def _send_acl_data(self, sender, destination, transport, data):
+    if transport == core.PhysicalTransport.LE:
+        receiver = self.find_le_controller(destination)
+        conn = sender.le_connections.get(destination)
+        source = conn.self_address if conn is not None else sender.random_address
+    else:
+        receiver = self.find_classic_controller(destination)
+        source = sender.public_address
+    if receiver is not None:
+        asyncio.get_running_loop().call_soon(
+            receiver.on_link_acl_data, source, transport, data)
+
+
+LocalLink.send_acl_data = _send_acl_data
+
+# --- shim 2: a dual-mode controller for the kernel ---------------------------------------------
+# Bumble's Controller says "BR/EDR not supported" and lacks commands the kernel's BR/EDR init
+# sends; an unknown Read Voice Setting (0x0C25) makes the whole init fail. Answer them with
+# plausible values (return parameters after the status octet).
+READ_RESULTS = {
+    0x0C14: bytes(248),                 # Read Local Name
+    0x0C1B: bytes([0x00, 0x08, 0x12, 0x00]),  # Read Page Scan Activity
+    0x0C23: bytes(3),                   # Read Class of Device
+    0x0C25: bytes([0x60, 0x00]),        # Read Voice Setting
+    0x0C38: bytes([1]),                 # Read Number of Supported IAC
+    0x0C39: bytes([1, 0x33, 0x8B, 0x9E]),  # Read Current IAC LAP (GIAC)
+    0x0C46: bytes([0]),                 # Read Page Scan Type
+    0x0C55: bytes([0]),                 # Read Simple Pairing Mode
+    0x0C58: bytes([0]),                 # Read Inquiry Response Transmit Power Level
+    0x0C5A: bytes([1, 0]),              # Read Default Erroneous Data Reporting
+}
+LINK_CONTROL, LE_CONTROLLER = 0x01, 0x08
+
+
+class DualModeController(Controller):
+    """The controller the kernel sees, with BR/EDR, SSP and SC enabled."""
+
+    def __init__(self, *args, bredr=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if bredr:
+            f = hci.LmpFeatureMask
+            wanted = f.ENCRYPTION | f.SECURE_SIMPLE_PAIRING_CONTROLLER_SUPPORT
+            for name in ("SECURE_CONNECTIONS_CONTROLLER_SUPPORT",
+                         "SIMULTANEOUS_LE_AND_BR_EDR_TO_SAME_DEVICE_CAPABLE_CONTROLLER"):
+                wanted |= getattr(f, name, 0)
+            self.lmp_features = (self.lmp_features & ~f.BR_EDR_NOT_SUPPORTED) | wanted
+
+    def on_hci_command(self, command):
+        # Reached only for commands Bumble has no handler for.
+        opcode = command.op_code
+        result = READ_RESULTS.get(opcode)
+        if result is None and (opcode >> 10) not in (LINK_CONTROL, LE_CONTROLLER):
+            result = b""  # a baseband/informational write: accept it
+        if result is None:
+            if not isinstance(command, hci.HCI_SyncCommand):
+                # An unknown asynchronous command gets a failing Command Status.
+                self._send_hci_command_status(hci.HCI_ErrorCode.UNKNOWN_HCI_COMMAND_ERROR,
+                                              opcode)
+                return None
+            return super().on_hci_command(command)
+        return hci.HCI_GenericReturnParameters(data=bytes([0]) + result)
+
+    # --- shim 3: Set Connection Encryption (0x0413) ---
+    # Missing in Bumble; the kernel sends it after SSP and waits for it (PAIR_DEVICE would never
+    # complete). Report encryption on with AES-CCM on both ends of the link.
+    def on_hci_set_connection_encryption_command(self, command):
+        conn = self.find_classic_connection_by_handle(command.connection_handle)
+        if conn is None:
+            self._send_hci_command_status(
+                hci.HCI_ErrorCode.UNKNOWN_CONNECTION_IDENTIFIER_ERROR, command.op_code)
+            return None
+        self._send_hci_command_status(hci.HCI_COMMAND_STATUS_PENDING, command.op_code)
+        mode = 0x02 if command.encryption_enable else 0x00
+
+        def report():
+            self.send_hci_packet(hci.HCI_Encryption_Change_Event(
+                status=0, connection_handle=command.connection_handle, encryption_enabled=mode))
+            other = self.link.find_classic_controller(conn.peer_address) if self.link else None
+            other_conn = other.classic_connections.get(self.public_address) if other else None
+            if other_conn is not None:
+                other.send_hci_packet(hci.HCI_Encryption_Change_Event(
+                    status=0, connection_handle=other_conn.handle, encryption_enabled=mode))
+
+        asyncio.get_running_loop().call_soon(report)
+        return None
+
+
+# --- the peer's behaviour, changed at run time by commands -------------------------------------
+class Settings:
+    def __init__(self, io):
+        self.io = io
+        self.sc = True
+        self.mitm = True
+        self.bonding = True
+        self.accept = True
+        self.passkey = None
+
+
+class Delegate(PairingDelegate):
+    def __init__(self, settings):
+        super().__init__(io_capability=settings.io)
+        self.settings = settings
+
+    async def accept(self):
+        return self.settings.accept
+
+    async def confirm(self, auto=False):
+        emit("JUST_WORKS")
+        return self.settings.accept
+
+    async def compare_numbers(self, number, digits):
+        emit("CONFIRM %0*d" % (digits, number))
+        return self.settings.accept
+
+    async def get_number(self):
+        emit("PASSKEY?")
+        return self.settings.passkey
+
+    async def display_number(self, number, digits):
+        emit("DISPLAY %0*d" % (digits, number))
+
+    async def generate_passkey(self):
+        if self.settings.passkey is not None:
+            return self.settings.passkey
+        return await super().generate_passkey()
+
+
+def transport_name(t):
+    return "le" if t == core.PhysicalTransport.LE else "bredr"
+
+
+class Peer:
+    def __init__(self, device, settings):
+        self.device = device
+        self.settings = settings
+        self.tasks = set()
+        device.pairing_config_factory = lambda conn: PairingConfig(
+            sc=settings.sc, mitm=settings.mitm, bonding=settings.bonding,
+            delegate=Delegate(settings))
+        device.on("connection", self.on_connection)
+        # BR/EDR pairing ends with a Link Key Notification; its type says what SSP achieved.
+        device.host.on("link_key", self.on_link_key)
+
+    def on_connection(self, conn):
+        emit("CONNECTED", conn.peer_address, transport_name(conn.transport))
+        conn.on("pairing", lambda keys: emit("PAIRED", *key_kinds(keys)))
+        conn.on("pairing_failure", lambda reason: emit("FAILED", reason_name(reason)))
+        conn.on("classic_pairing_failure", lambda status: emit("FAILED", reason_name(status)))
+        conn.on("disconnection", lambda reason: emit("DISCONNECTED", reason_name(reason)))
+
+    def on_link_key(self, address, key, key_type):
+        try:
+            name = hci.LinkKeyType(key_type).name
+        except ValueError:
+            name = "unknown"
+        emit("PAIRED", "link_key:0x%02x:%s" % (key_type, name))
+
+    def spawn(self, coro):
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def pair(self, address, transport):
+        try:
+            if transport == "le":
+                conn = await self.device.connect(
+                    hci.Address(address, hci.Address.PUBLIC_DEVICE_ADDRESS),
+                    transport=core.PhysicalTransport.LE)
+                await conn.pair()
+            else:
+                conn = await self.device.connect(
+                    hci.Address(address, hci.Address.PUBLIC_DEVICE_ADDRESS),
+                    transport=core.PhysicalTransport.BR_EDR)
+                await conn.authenticate()
+                await conn.encrypt()
+        except Exception as e:  # reported to the test, which decides
+            emit("FAILED", type(e).__name__, str(e).replace("\n", " "))
+
+    async def disconnect(self):
+        for conn in list(self.device.connections.values()):
+            try:
+                await conn.disconnect()
+            except Exception as e:
+                emit("FAILED", "disconnect", type(e).__name__)
+
+    async def handle(self, line):
+        words = line.split()
+        if not words:
+            return
+        cmd, args = words[0], words[1:]
+        s = self.settings
+
+        def flag(on, off):
+            if len(args) != 1 or args[0] not in (on, off):
+                raise ValueError("expected %s|%s" % (on, off))
+            return args[0] == on
+
+        if cmd == "io":
+            value = int(args[0])
+            if not 0 <= value <= 4:
+                raise ValueError("io capability is 0..4")
+            s.io = value
+        elif cmd == "sc":
+            s.sc = flag("on", "off")
+        elif cmd == "mitm":
+            s.mitm = flag("on", "off")
+        elif cmd == "bonding":
+            s.bonding = flag("on", "off")
+        elif cmd == "accept":
+            s.accept = flag("yes", "no")
+        elif cmd == "passkey":
+            value = int(args[0])
+            if not 0 <= value <= 999999:
+                raise ValueError("passkey is 0..999999")
+            s.passkey = value
+        elif cmd == "pair":
+            if len(args) != 2 or args[1] not in ("le", "bredr"):
+                raise ValueError("pair <address> le|bredr")
+            self.spawn(self.pair(args[0], args[1]))
+        elif cmd == "disconnect":
+            await self.disconnect()
+        elif cmd == "quit":
+            emit("OK", line)
+            os._exit(0)
+        else:
+            raise ValueError("unknown command")
+        emit("OK", line)
+
+
+def key_kinds(keys):
+    kinds = []
+    for name in ("ltk", "ltk_central", "ltk_peripheral", "irk", "csrk", "link_key"):
+        key = getattr(keys, name, None)
+        if key is not None:
+            auth = "authenticated" if getattr(key, "authenticated", False) else "unauthenticated"
+            kinds.append("%s:%s" % (name, auth))
+    return kinds or ["none"]
+
+
+def reason_name(reason):
+    try:
+        return hci.HCI_Constant.error_name(reason)
+    except Exception:
+        return str(reason)
+
+
+async def main():
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--io", type=int, default=3, help="initial IO capability (0..4)")
+    ap.add_argument("--bredr", action="store_true",
+                    help="give the kernel-side controller BR/EDR (else LE only)")
+    ap.add_argument("--transport", default="vhci", help="Bumble transport to the kernel")
+    opts = ap.parse_args()
+    logging.basicConfig(stream=sys.stderr,
+                        level=logging.DEBUG if os.environ.get("BUMBLE_PEER_DEBUG") else logging.ERROR)
+
+    link = LocalLink()
+    to_kernel = await open_transport(opts.transport)
+    DualModeController("kernel-side", host_source=to_kernel.source, host_sink=to_kernel.sink,
+                       link=link, public_address=KERNEL_SIDE, bredr=opts.bredr)
+    # The peer's own controller keeps Bumble's feature bits; the subclass only answers the
+    # commands Bumble lacks.
+    peer_controller = DualModeController("peer", link=link, public_address=PEER, bredr=False)
+    settings = Settings(opts.io)
+    config = DeviceConfiguration(name="bumble-peer", address=hci.Address(PEER_LE),
+                                 classic_enabled=True, le_enabled=True,
+                                 io_capability=opts.io, irk=bytes(range(16)))
+    device = Device(config=config, host=Host(peer_controller, AsyncPipeSink(peer_controller)))
+    peer = Peer(device, settings)
+    await device.power_on()
+    await device.set_discoverable(True)
+    await device.set_connectable(True)
+    await device.start_advertising(auto_restart=True)
+
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    emit("READY", KERNEL_SIDE, PEER, PEER_LE)
+    while True:
+        raw = await reader.readline()
+        if not raw:
+            break  # stdin closed: the test is gone
+        line = raw.decode().strip()
+        try:
+            await peer.handle(line)
+        except Exception as e:
+            emit("ERROR", line, "-", type(e).__name__, str(e).replace("\n", " "))
+    os._exit(0)  # stdin closed: the test is done with us; skip Bumble's slow teardown
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass

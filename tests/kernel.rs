@@ -6,12 +6,16 @@
 #[path = "kernel/support.rs"]
 mod support;
 
+#[path = "kernel/bonds.rs"]
+mod bonds;
 #[path = "kernel/btvirt_pairing.rs"]
 mod btvirt_pairing;
 #[path = "kernel/bumble_peer.rs"]
 mod bumble_peer;
 #[path = "kernel/environment.rs"]
 mod environment;
+#[path = "kernel/l2cap.rs"]
+mod l2cap;
 #[path = "kernel/mgmt_basics.rs"]
 mod mgmt_basics;
 #[path = "kernel/pairing_matrix.rs"]

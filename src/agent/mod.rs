@@ -29,11 +29,13 @@ use std::future::Future;
 
 use bluez_mgmt_protocol::{AddressInfo, ControllerIndex, IoCapability, Status};
 
+pub mod bonding;
 mod builtin;
 mod client_link;
 pub mod runner;
 mod scripted;
 
+pub use bonding::{BondKeeper, BondReport, StartReport};
 pub use builtin::{DisplayOnly, KeyboardDisplay, KeyboardOnly, NoInputNoOutput, YesNo};
 pub use client_link::{pairing_event, ClientLink};
 pub use runner::{AgentRunner, RunnerConfig};

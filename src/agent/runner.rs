@@ -32,6 +32,7 @@ use bluez_mgmt_protocol::{ControllerIndex, IoCapability, Status};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::{AbortHandle, JoinHandle};
 
+use super::bonding::BondKeeper;
 use super::{check_passkey, Agent, InvalidAnswer, KeyNotice, Peer, PinCode};
 
 /// A pairing-related event from the kernel, reduced to what the runner needs.
@@ -326,6 +327,8 @@ pub enum PairError {
     TimedOut,
     /// The command could not be carried.
     Link(LinkError),
+    /// The kernel unpaired, but the stored bond could not be removed.
+    Store(String),
 }
 
 impl fmt::Display for PairError {
@@ -334,6 +337,7 @@ impl fmt::Display for PairError {
             PairError::Status(s) => write!(f, "the kernel answered {}", s.description()),
             PairError::TimedOut => f.write_str("pairing timed out (cancelled)"),
             PairError::Link(e) => write!(f, "link to the kernel failed: {e}"),
+            PairError::Store(e) => write!(f, "unpaired, but the stored bond remains: {e}"),
         }
     }
 }
@@ -396,6 +400,7 @@ struct Inner<L, A> {
     pending: Mutex<HashMap<Peer, (u64, AbortHandle)>>,
     next_id: AtomicU64,
     reports: broadcast::Sender<Report>,
+    bonds: Option<Arc<BondKeeper>>,
 }
 
 /// Answers pairing requests with an agent; starts, cancels and removes pairings. Cheap to
@@ -424,8 +429,26 @@ impl<L: PairingLink, A: Agent> AgentRunner<L, A> {
                 pending: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(0),
                 reports: broadcast::channel(256).0,
+                bonds: None,
             }),
         }
+    }
+
+    /// A runner that keeps bonds with `bonds`: [`AgentRunner::start`] also starts the
+    /// keeper's listener (keys are stored as they arrive) and [`AgentRunner::unpair`] also
+    /// removes the stored bond. Load the stored keys with [`BondKeeper::start_controller`]
+    /// before the controllers are powered on.
+    pub fn with_bonds(link: L, agent: A, config: RunnerConfig, bonds: Arc<BondKeeper>) -> Self {
+        let mut runner = Self::new(link, agent, config);
+        Arc::get_mut(&mut runner.inner)
+            .expect("a new runner is not shared")
+            .bonds = Some(bonds);
+        runner
+    }
+
+    /// The bond keeper, if the runner has one.
+    pub fn bonds(&self) -> Option<&Arc<BondKeeper>> {
+        self.inner.bonds.as_ref()
     }
 
     /// The link the runner uses.
@@ -448,6 +471,11 @@ impl<L: PairingLink, A: Agent> AgentRunner<L, A> {
     /// does). Must be called inside a Tokio runtime.
     pub async fn start(&self) -> Result<JoinHandle<()>, PairError> {
         let mut events = self.inner.link.subscribe();
+        let keeper = self
+            .inner
+            .bonds
+            .as_ref()
+            .map(|b| AbortOnDrop(b.listen().abort_handle()));
         let indexes = match &self.inner.config.controllers {
             _ if !self.inner.config.register_io_capability => Vec::new(),
             Controllers::All => self
@@ -472,6 +500,8 @@ impl<L: PairingLink, A: Agent> AgentRunner<L, A> {
         }
         let me = self.clone();
         Ok(tokio::spawn(async move {
+            // The keeper's listener lives as long as the runner's task.
+            let _keeper = keeper;
             while let Some(event) = events.recv().await {
                 me.handle(event);
             }
@@ -513,9 +543,20 @@ impl<L: PairingLink, A: Agent> AgentRunner<L, A> {
         status_result(self.inner.link.cancel_pair_device(peer).await)
     }
 
-    /// Unpair Device: removes the keys (and drops the link if `disconnect`).
+    /// Unpair Device: removes the keys (and drops the link if `disconnect`). With a
+    /// [`BondKeeper`], the stored bond is removed too, also when the kernel answers Not
+    /// Paired (the store can hold a bond the kernel was never given).
     pub async fn unpair(&self, peer: &Peer, disconnect: bool) -> Result<(), PairError> {
-        status_result(self.inner.link.unpair_device(peer, disconnect).await)
+        let result = self.inner.link.unpair_device(peer, disconnect).await;
+        if let (Some(bonds), Ok(s)) = (&self.inner.bonds, &result) {
+            if s.is_success() || *s == Status::NOT_PAIRED {
+                if let Err(e) = bonds.forget(peer).await {
+                    tracing::warn!(%peer, error = %e, "stored bond not removed");
+                    return Err(PairError::Store(e.to_string()));
+                }
+            }
+        }
+        status_result(result)
     }
 
     fn report(&self, r: Report) {

@@ -84,6 +84,20 @@ impl Error {
         self.kind
     }
 
+    /// An error of `kind` with this message and cause (for the parts of the crate that use
+    /// the store).
+    pub(crate) fn new(
+        kind: ErrorKind,
+        message: String,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Error {
+            kind,
+            message,
+            source,
+        }
+    }
+
     fn io(path: &Path, what: &str, e: io::Error) -> Self {
         Error {
             kind: ErrorKind::Io,

@@ -1,0 +1,463 @@
+//! Bonds that survive a restart, against the real kernel: btvirt's two controllers pair with
+//! our agent runners and [`BondKeeper`]s (one store directory per side), then everything the
+//! kernel knew is thrown away (runners stopped, client dropped, btvirt stopped: the
+//! controllers and their keys are gone), a new btvirt brings up controllers with the same
+//! addresses, the keepers load the stored bonds before power-on, and an L2CAP connection that
+//! requires encryption (security level medium) comes up encrypted with no pairing on either
+//! side: no User Confirmation / Passkey / PIN request and no new key in MGMT, and (BR/EDR) no
+//! IO Capability Request, User Confirmation Request or Link Key Notification in HCI.
+//!
+//! BR/EDR: Secure Simple Pairing through btvirt's emulated link manager (always 000000, a
+//! constant key; fine for reconnecting), then an L2CAP connection to PSM 0x1001: the kernel
+//! authenticates with the loaded link key (HCI Link Key Request Reply) and encrypts.
+//! LE: Secure Connections Numeric Comparison, then an LE credit-based connection to PSM 0x0081
+//! while the peripheral advertises: the central starts encryption with the loaded LTK, the
+//! peripheral answers the LTK request from its loaded key.
+//!
+//! Captures: `bonds_pair_<transport>` (the first pairing) and `bonds_reconnect_<transport>`
+//! (the restart, load and reconnect).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bluez_mgmt::agent::runner::Controllers;
+use bluez_mgmt::agent::{
+    Agent, AgentRunner, BondKeeper, BondReport, ClientLink, Peer, RunnerConfig,
+};
+use bluez_mgmt::capture::{CaptureReader, MonitorOpcode};
+use bluez_mgmt::client::{Client, EventFilter};
+use bluez_mgmt::keystore::KeyStore;
+use bluez_mgmt::protocol::command::{
+    AdvertisingMode, SecureConnectionsMode, SetAdvertising, SetSecureConnections,
+};
+use bluez_mgmt::protocol::{
+    Address, AddressInfo, AddressType, ControllerIndex, Event, IoCapability,
+};
+
+use super::l2cap;
+use super::support::{Btvirt, Capture};
+
+const CENTRAL: &str = "00:AA:01:00:00:00";
+const PERIPHERAL: &str = "00:AA:01:01:00:01";
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Link {
+    BrEdr,
+    Le,
+}
+
+impl Link {
+    fn name(self) -> &'static str {
+        match self {
+            Link::BrEdr => "bredr",
+            Link::Le => "le",
+        }
+    }
+    fn address_type(self) -> AddressType {
+        match self {
+            Link::BrEdr => AddressType::BR_EDR,
+            Link::Le => AddressType::LE_PUBLIC,
+        }
+    }
+}
+
+/// Accepts every request and writes it down.
+#[derive(Clone, Default)]
+struct RecordingAgent {
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl RecordingAgent {
+    fn note(&self, s: String) {
+        self.requests.lock().unwrap().push(s);
+    }
+}
+
+impl Agent for RecordingAgent {
+    fn io_capability(&self) -> IoCapability {
+        IoCapability::DISPLAY_YES_NO
+    }
+    async fn confirm_value(&self, peer: &Peer, value: u32) -> bool {
+        self.note(format!("{peer}: confirm {value:06}"));
+        true
+    }
+    async fn authorize(&self, peer: &Peer) -> bool {
+        self.note(format!("{peer}: authorize"));
+        true
+    }
+    async fn request_passkey(&self, peer: &Peer) -> Option<u32> {
+        self.note(format!("{peer}: passkey request"));
+        None
+    }
+    async fn request_pin_code(
+        &self,
+        peer: &Peer,
+        _secure: bool,
+    ) -> Option<bluez_mgmt::agent::PinCode> {
+        self.note(format!("{peer}: PIN request"));
+        None
+    }
+}
+
+/// One side: its controller, keeper and runner.
+struct Side {
+    index: ControllerIndex,
+    keeper: Arc<BondKeeper>,
+    runner: AgentRunner<ClientLink, RecordingAgent>,
+    agent: RecordingAgent,
+}
+
+/// Configures both controllers (powered off), loads each side's store, powers on, starts a
+/// runner per side. Returns the sides and the load reports' key counts.
+async fn bring_up(
+    client: &Client,
+    virt: &Btvirt,
+    dirs: &[PathBuf; 2],
+    link: Link,
+) -> (Vec<Side>, Vec<bluez_mgmt::agent::StartReport>) {
+    let mut sides = Vec::new();
+    let mut reports = Vec::new();
+    for (n, &index) in virt.indexes.iter().enumerate() {
+        let c = client.controller(index);
+        c.power(false).await.expect("power off");
+        c.ssp(true).await.expect("SSP");
+        c.le(true).await.expect("LE");
+        client
+            .call(
+                index,
+                &SetSecureConnections {
+                    secure_connections: SecureConnectionsMode::ON,
+                },
+            )
+            .await
+            .expect("Secure Connections");
+        c.bondable(true).await.expect("bondable");
+        c.connectable(true).await.expect("connectable");
+        let keeper = Arc::new(BondKeeper::new(KeyStore::open(&dirs[n]), client.clone()));
+        let report = keeper
+            .start_controller(index, true)
+            .await
+            .expect("load the stored bonds, then power on");
+        assert!(report.powered_on && !report.was_powered, "{report:?}");
+        assert!(
+            report.loaded.errors.is_empty(),
+            "{:?}",
+            report.loaded.errors
+        );
+        reports.push(report);
+        if link == Link::Le && n == 1 {
+            client
+                .call(
+                    index,
+                    &SetAdvertising {
+                        advertising: AdvertisingMode::ON,
+                    },
+                )
+                .await
+                .expect("advertising");
+        }
+        let agent = RecordingAgent::default();
+        let runner = AgentRunner::with_bonds(
+            ClientLink::new(client.clone()),
+            agent.clone(),
+            RunnerConfig {
+                controllers: Controllers::Only(vec![index]),
+                ..RunnerConfig::default()
+            },
+            keeper.clone(),
+        );
+        sides.push(Side {
+            index,
+            keeper,
+            runner,
+            agent,
+        });
+    }
+    (sides, reports)
+}
+
+/// Waits until each keeper reported storing the key `what` for the other side.
+async fn wait_stored(
+    sides: &[Side],
+    mut reports: Vec<tokio::sync::broadcast::Receiver<BondReport>>,
+    what: &str,
+) {
+    for (side, rx) in sides.iter().zip(reports.iter_mut()) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Ok(BondReport::Stored { what: w, path, .. })) if w == what => {
+                    println!("{}: stored {w} in {}", side.index, path.display());
+                    break;
+                }
+                Ok(Ok(r)) => println!("{}: {r:?}", side.index),
+                Ok(Err(e)) => panic!("keeper reports: {e}"),
+                Err(_) => panic!("{}: no {what} stored within 15 s", side.index),
+            }
+        }
+    }
+}
+
+fn mode_of(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn wire(text: &str) -> [u8; 6] {
+    text.parse::<Address>().unwrap().0
+}
+
+/// HCI events (code, first parameter octets) per controller index in a capture.
+fn hci_events(path: &Path) -> Vec<(ControllerIndex, u8, Vec<u8>)> {
+    let mut r = CaptureReader::open(path).expect("capture");
+    let mut out = Vec::new();
+    while let Some(rec) = r.read_record().expect("capture record") {
+        if rec.opcode == MonitorOpcode::EVENT_PKT && rec.data.len() >= 2 {
+            out.push((rec.index, rec.data[0], rec.data[2..].to_vec()));
+        }
+    }
+    out
+}
+
+async fn restart_and_reconnect(link: Link) {
+    let started = Instant::now();
+    let root = PathBuf::from(format!("/tmp/bonds-{}", link.name()));
+    let _ = std::fs::remove_dir_all(&root);
+    let dirs = [root.join("central"), root.join("peripheral")];
+    let key_kind = match link {
+        Link::BrEdr => "link key",
+        Link::Le => "long term key",
+    };
+
+    // 1. Pair, with keys going to disk.
+    {
+        let capture = Capture::start(&format!("bonds_pair_{}", link.name()));
+        let virt = Btvirt::start().await;
+        let client = Client::open().await.expect("MGMT client");
+        let (sides, _) = bring_up(&client, &virt, &dirs, link).await;
+        let reports: Vec<_> = sides.iter().map(|s| s.keeper.reports()).collect();
+        let tasks: Vec<_> = {
+            let mut v = Vec::new();
+            for s in &sides {
+                v.push(s.runner.start().await.expect("runner"));
+            }
+            v
+        };
+        let peer = Peer::new(
+            sides[0].index,
+            AddressInfo::new(PERIPHERAL.parse().unwrap(), link.address_type()),
+        );
+        sides[0]
+            .runner
+            .pair(&peer, IoCapability::DISPLAY_YES_NO, Duration::from_secs(40))
+            .await
+            .expect("first pairing");
+        wait_stored(&sides, reports, key_kind).await;
+        // Let trailing keys (IRKs, the second LTK, CTKD) land too.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        println!(
+            "pairing requests: {:?} / {:?}",
+            sides[0].agent.requests, sides[1].agent.requests
+        );
+        for t in tasks {
+            t.abort();
+        }
+        drop(sides);
+        drop(client);
+        drop(virt);
+        capture.finish();
+    }
+
+    // Keys are on disk, 0600, and read back.
+    for (dir, own, other) in [
+        (&dirs[0], CENTRAL, PERIPHERAL),
+        (&dirs[1], PERIPHERAL, CENTRAL),
+    ] {
+        let store = KeyStore::open(dir);
+        let own: Address = own.parse().unwrap();
+        let info = store.info_path(own, other.parse().unwrap());
+        assert_eq!(mode_of(&info), 0o600, "{}", info.display());
+        assert_eq!(mode_of(&store.adapter_dir(own)), 0o700);
+        let (bonds, errors) = store.bonds(own).unwrap();
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(bonds.len(), 1, "{bonds:?}");
+        let b = &bonds[0];
+        match link {
+            Link::BrEdr => assert!(b.link_key.is_some(), "{b:?}"),
+            Link::Le => assert!(
+                b.long_term_key.is_some() || b.peripheral_long_term_key.is_some(),
+                "{b:?}"
+            ),
+        }
+        println!(
+            "{}: {}",
+            dir.display(),
+            std::fs::read_to_string(&info)
+                .unwrap()
+                .lines()
+                .filter(|l| l.starts_with('['))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    println!("{link:?}: paired and stored after {:?}", started.elapsed());
+
+    // 2. A new kernel state: new controllers, same addresses, keys loaded before power-on.
+    let capture = Capture::start(&format!("bonds_reconnect_{}", link.name()));
+    let virt = Btvirt::start().await;
+    let client = Client::open().await.expect("MGMT client");
+    let mut events = client.subscribe(EventFilter::all());
+    let (sides, loads) = bring_up(&client, &virt, &dirs, link).await;
+    for (n, s) in sides.iter().enumerate() {
+        let info = client.controller(s.index).info().await.unwrap();
+        assert_eq!(info.address.to_string(), [CENTRAL, PERIPHERAL][n]);
+    }
+    for l in &loads {
+        println!("{}: loaded {:?}", l.index, l.loaded);
+        match link {
+            Link::BrEdr => assert_eq!(l.loaded.link_keys, 1, "{l:?}"),
+            Link::Le => assert!(l.loaded.long_term_keys >= 1, "{l:?}"),
+        }
+    }
+    let mut tasks = Vec::new();
+    for s in &sides {
+        tasks.push(s.runner.start().await.expect("runner"));
+    }
+
+    let (bdaddr_type, psm) = match link {
+        Link::BrEdr => (l2cap::BDADDR_BREDR, 0x1001),
+        Link::Le => (l2cap::BDADDR_LE_PUBLIC, 0x0081),
+    };
+    let timeout = Duration::from_secs(20);
+    let listener = l2cap::listen(
+        wire(PERIPHERAL),
+        bdaddr_type,
+        psm,
+        l2cap::SECURITY_MEDIUM,
+        timeout,
+    )
+    .expect("L2CAP listen on the peripheral");
+    let server = tokio::task::spawn_blocking(move || {
+        let s = l2cap::accept(&listener)?;
+        let sec = l2cap::security(&s)?;
+        Ok::<_, std::io::Error>((s, sec))
+    });
+    let client_sock = tokio::task::spawn_blocking(move || {
+        let s = l2cap::connect(
+            wire(CENTRAL),
+            wire(PERIPHERAL),
+            bdaddr_type,
+            psm,
+            l2cap::SECURITY_MEDIUM,
+            timeout,
+        )?;
+        let sec = l2cap::security(&s)?;
+        Ok::<_, std::io::Error>((s, sec))
+    });
+    let (_c, central_sec) = client_sock
+        .await
+        .unwrap()
+        .expect("L2CAP connect with security medium");
+    let (_s, peripheral_sec) = server.await.unwrap().expect("L2CAP accept");
+    println!("security (level, key size): central {central_sec:?}, peripheral {peripheral_sec:?}");
+    assert!(
+        central_sec.0 >= l2cap::SECURITY_MEDIUM && central_sec.1 > 0,
+        "central link not encrypted: {central_sec:?}"
+    );
+    assert!(
+        peripheral_sec.0 >= l2cap::SECURITY_MEDIUM && peripheral_sec.1 > 0,
+        "peripheral link not encrypted: {peripheral_sec:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+
+    // No pairing on either side: no agent request, no pairing event, no new key.
+    let mut connected = Vec::new();
+    let mut pairing = Vec::new();
+    while let Some(item) = events.try_recv() {
+        let Ok((index, event)) = item else { continue };
+        match &event {
+            Event::DeviceConnected(e) => connected.push((index, e.address.clone())),
+            Event::UserConfirmRequest(_)
+            | Event::UserPasskeyRequest(_)
+            | Event::PasskeyNotify(_)
+            | Event::PinCodeRequest(_)
+            | Event::NewLinkKey(_)
+            | Event::NewLongTermKey(_)
+            | Event::AuthenticationFailed(_) => {
+                pairing.push(format!("{index}: {:?}", event.code()))
+            }
+            _ => {}
+        }
+    }
+    println!("Device Connected: {connected:?}");
+    assert!(
+        pairing.is_empty(),
+        "a pairing happened on reconnect: {pairing:?}"
+    );
+    for s in &sides {
+        assert!(
+            s.agent.requests.lock().unwrap().is_empty(),
+            "{}: agent asked: {:?}",
+            s.index,
+            s.agent.requests
+        );
+        assert!(
+            connected.iter().any(|(i, _)| *i == s.index),
+            "{}: no Device Connected",
+            s.index
+        );
+    }
+    for t in tasks {
+        t.abort();
+    }
+    let indexes = virt.indexes;
+    drop(sides);
+    drop(client);
+    drop(virt);
+    let path = capture.finish();
+
+    // The capture agrees: encryption came up on both controllers, and (BR/EDR) the link
+    // manager never ran SSP.
+    let hci = hci_events(&path);
+    for index in indexes {
+        let enc = hci
+            .iter()
+            .filter(|(i, code, p)| {
+                *i == index
+                    && *code == 0x08
+                    && p.first() == Some(&0)
+                    && p.get(3).is_some_and(|e| *e != 0)
+            })
+            .count();
+        assert!(
+            enc >= 1,
+            "{index}: no successful Encryption Change in {}",
+            path.display()
+        );
+        let ssp: Vec<u8> = hci
+            .iter()
+            .filter(|(i, code, _)| *i == index && matches!(code, 0x31 | 0x33 | 0x18 | 0x16))
+            .map(|(_, c, _)| *c)
+            .collect();
+        assert!(
+            ssp.is_empty(),
+            "{index}: pairing HCI events {ssp:02x?} in {}",
+            path.display()
+        );
+    }
+    println!(
+        "{link:?}: restart and encrypted reconnect without pairing in {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn bredr_bond_survives_a_restart() {
+    restart_and_reconnect(Link::BrEdr).await;
+}
+
+#[tokio::test]
+async fn le_bond_survives_a_restart() {
+    restart_and_reconnect(Link::Le).await;
+}

@@ -42,6 +42,7 @@ use bluez_mgmt_protocol::{Address, AddressInfo, ControllerIndex, EventCode, Sett
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
+use super::runner::Controllers;
 use super::Peer;
 use crate::client::{Client, EventFilter, SubscriptionError};
 use crate::keystore::{
@@ -132,6 +133,7 @@ fn update_name(u: &KeyUpdate) -> &'static str {
 pub struct BondKeeper {
     store: KeyStore,
     client: Client,
+    controllers: Controllers,
     adapters: Mutex<HashMap<ControllerIndex, AdapterId>>,
     reports: broadcast::Sender<BondReport>,
 }
@@ -143,9 +145,17 @@ impl BondKeeper {
         BondKeeper {
             store,
             client,
+            controllers: Controllers::All,
             adapters: Mutex::new(HashMap::new()),
             reports: broadcast::channel(256).0,
         }
+    }
+
+    /// Keeps the keys of these controllers only (default: every controller). Two keepers
+    /// with different stores on one client, one per controller, need this.
+    pub fn with_controllers(mut self, controllers: Controllers) -> BondKeeper {
+        self.controllers = controllers;
+        self
     }
 
     /// The store.
@@ -234,9 +244,12 @@ impl BondKeeper {
     }
 
     /// Stores the key material of one event of controller `index`; `None` for events that
-    /// carry none. Errors are reported, not returned: a key that cannot be stored must not
-    /// stop the keeper.
+    /// carry none and for controllers the keeper does not serve. Errors are reported, not
+    /// returned: a key that cannot be stored must not stop the keeper.
     pub async fn handle_event(&self, index: ControllerIndex, event: &Event) -> Option<BondReport> {
+        if !self.controllers.includes(index) {
+            return None;
+        }
         let (hint, update) = KeyUpdate::from_event(event)?;
         let device = update.device();
         let what = update_name(&update);

@@ -204,7 +204,8 @@ pub enum Controllers {
 }
 
 impl Controllers {
-    fn includes(&self, index: ControllerIndex) -> bool {
+    /// True if `index` is served.
+    pub fn includes(&self, index: ControllerIndex) -> bool {
         match self {
             Controllers::All => true,
             Controllers::Only(v) => v.contains(&index),

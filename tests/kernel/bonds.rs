@@ -135,7 +135,10 @@ async fn bring_up(
             .expect("Secure Connections");
         c.bondable(true).await.expect("bondable");
         c.connectable(true).await.expect("connectable");
-        let keeper = Arc::new(BondKeeper::new(KeyStore::open(&dirs[n]), client.clone()));
+        let keeper = Arc::new(
+            BondKeeper::new(KeyStore::open(&dirs[n]), client.clone())
+                .with_controllers(Controllers::Only(vec![index])),
+        );
         let report = keeper
             .start_controller(index, true)
             .await
@@ -276,6 +279,13 @@ async fn restart_and_reconnect(link: Link) {
     ] {
         let store = KeyStore::open(dir);
         let own: Address = own.parse().unwrap();
+        // Each side's store holds its own adapter only.
+        assert_eq!(
+            store.adapters().unwrap(),
+            vec![own.into()],
+            "{}",
+            dir.display()
+        );
         let info = store.info_path(own, other.parse().unwrap());
         assert_eq!(mode_of(&info), 0o600, "{}", info.display());
         assert_eq!(mode_of(&store.adapter_dir(own)), 0o700);

@@ -61,6 +61,7 @@ pub const KEY_EVENTS: [EventCode; 5] = [
 
 /// What the keeper did with one key event, or at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BondReport {
     /// A key or parameter set was written to `path`.
     Stored {

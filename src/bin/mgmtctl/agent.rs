@@ -9,13 +9,18 @@
 //! Also home of the terminal agent and argument parsers `mgmtctl pair` shares.
 
 use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bluez_mgmt::agent::runner::{Controllers, Report};
-use bluez_mgmt::agent::{Agent, AgentRunner, ClientLink, KeyNotice, Peer, PinCode, RunnerConfig};
+use bluez_mgmt::agent::{
+    Agent, AgentRunner, BondKeeper, BondReport, ClientLink, KeyNotice, Peer, PinCode, RunnerConfig,
+};
 use bluez_mgmt::client::Client;
+use bluez_mgmt::keystore::{ErrorKind, KeyStore, DEFAULT_DIR};
+use bluez_mgmt::protocol::command::ReadIndexList;
 use bluez_mgmt::protocol::{AddressType, ControllerIndex, IoCapability, Status};
 
 use crate::CliError;
@@ -39,6 +44,39 @@ pub struct Args {
     /// Seconds to wait for an answer before refusing (the kernel gives up at 30).
     #[arg(long, default_value_t = 25)]
     pub answer_timeout: u64,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Leave a powered-off controller off after loading its bonds (default: power it on).
+    #[arg(long)]
+    pub no_power_on: bool,
+}
+
+/// Where bonds are kept (`mgmtctl agent`, `pair`, `unpair`).
+#[derive(clap::Args)]
+pub struct StoreArgs {
+    /// Bond store, in bluetoothd's layout (DIR/ADAPTER/DEVICE/info): keys are stored as the
+    /// kernel reports them and loaded into the controllers at start.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DIR)]
+    pub store: PathBuf,
+    /// Keep no bonds on disk (keys live only until the controller goes away).
+    #[arg(long, conflicts_with = "store")]
+    pub no_store: bool,
+}
+
+impl StoreArgs {
+    /// The keeper for these arguments, serving `controllers`; `None` with `--no-store`.
+    pub(crate) fn keeper(
+        &self,
+        client: &Client,
+        controllers: Controllers,
+    ) -> Option<Arc<BondKeeper>> {
+        (!self.no_store).then(|| {
+            Arc::new(
+                BondKeeper::new(KeyStore::open(&self.store), client.clone())
+                    .with_controllers(controllers),
+            )
+        })
+    }
 }
 
 /// Runs the subcommand until Ctrl-C.
@@ -54,7 +92,26 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     };
     runtime()?.block_on(async move {
         let client = Client::open().await?;
-        let runner = AgentRunner::new(ClientLink::new(client), agent, config);
+        let keeper = args.store.keeper(&client, config.controllers.clone());
+        if let Some(keeper) = &keeper {
+            let indexes = match args.index {
+                Some(i) => vec![i],
+                None => {
+                    client
+                        .call(ControllerIndex::NONE, &ReadIndexList {})
+                        .await?
+                        .indexes
+                        .0
+                }
+            };
+            load_bonds(keeper, &indexes, !args.no_power_on).await?;
+            tokio::spawn(print_bond_reports(keeper.reports()));
+        }
+        let link = ClientLink::new(client);
+        let runner = match keeper {
+            Some(k) => AgentRunner::with_bonds(link, agent, config, k),
+            None => AgentRunner::new(link, agent, config),
+        };
         let reports = runner.reports();
         let mut task = runner.start().await?;
         let where_ = args
@@ -71,6 +128,89 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Loads each controller's stored bonds before it is powered on (then powers it on if
+/// `power_on`). A file that does not parse is printed with its line and left out; more keys
+/// than one Load command carries is fatal (running without them would re-pair silently).
+pub(crate) async fn load_bonds(
+    keeper: &BondKeeper,
+    indexes: &[ControllerIndex],
+    power_on: bool,
+) -> Result<(), CliError> {
+    for &index in indexes {
+        match keeper.start_controller(index, power_on).await {
+            Ok(r) => {
+                for e in &r.loaded.errors {
+                    eprintln!("mgmtctl: {index}: left out: {e}");
+                }
+                println!(
+                    "{index}: loaded {} link key(s), {} long term key(s), {} IRK(s), {} \
+                     connection parameter set(s) from {}{}",
+                    r.loaded.link_keys,
+                    r.loaded.long_term_keys,
+                    r.loaded.irks,
+                    r.loaded.connection_parameters,
+                    keeper.store().adapter_dir(r.loaded.adapter).display(),
+                    match (r.was_powered, r.powered_on) {
+                        (true, _) => " (controller was already powered)",
+                        (false, true) => "; powered on",
+                        (false, false) => "; left powered off",
+                    }
+                );
+            }
+            Err(e) if e.kind() == ErrorKind::TooManyKeys => {
+                return Err(format!("{index}: {e}").into());
+            }
+            Err(e) => eprintln!("mgmtctl: {index}: bonds not loaded: {e}"),
+        }
+    }
+    Ok(())
+}
+
+/// Prints what the bond keeper stores (never key bytes).
+pub(crate) async fn print_bond_reports(mut reports: tokio::sync::broadcast::Receiver<BondReport>) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match reports.recv().await {
+            Ok(r) => print_bond_report(&r),
+            Err(RecvError::Lagged(n)) => println!("({n} bond reports skipped)"),
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+/// One line for one bond report.
+pub(crate) fn print_bond_report(r: &BondReport) {
+    match r {
+        BondReport::Stored {
+            index,
+            device,
+            what,
+            path,
+        } => println!(
+            "{index} {}: stored {what} in {}",
+            device.address,
+            path.display()
+        ),
+        BondReport::NotStored {
+            index,
+            device,
+            reason,
+        } => println!("{index} {}: key not stored: {reason}", device.address),
+        BondReport::StoreFailed {
+            index,
+            device,
+            error,
+        } => eprintln!(
+            "mgmtctl: {index} {}: key NOT stored: {error}",
+            device.address
+        ),
+        BondReport::Removed { index, device } => {
+            println!("{index} {device}: stored bond removed")
+        }
+        _ => {}
+    }
 }
 
 /// A tokio runtime for one command.

@@ -15,7 +15,8 @@ use bluez_mgmt::client::Client;
 use bluez_mgmt::protocol::{Address, AddressInfo, ControllerIndex, IoCapability, Status};
 
 use crate::agent::{
-    parse_index, parse_io_capability, print_reports, runtime, AddressTypeArg, Policy, TerminalAgent,
+    parse_index, parse_io_capability, print_bond_report, print_reports, runtime, AddressTypeArg,
+    Policy, StoreArgs, TerminalAgent,
 };
 use crate::CliError;
 
@@ -42,6 +43,8 @@ pub struct Args {
     /// Seconds before the pairing is cancelled.
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Arguments of `mgmtctl unpair`.
@@ -58,6 +61,8 @@ pub struct UnpairArgs {
     /// Remove the keys but keep an existing connection.
     #[arg(long)]
     pub keep_connection: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Runs `mgmtctl pair`.
@@ -75,7 +80,15 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let agent = TerminalAgent::new(args.io_capability, policy);
     runtime()?.block_on(async move {
         let client = Client::open().await?;
-        let runner = AgentRunner::new(ClientLink::new(client), agent, config);
+        let keeper = args
+            .store
+            .keeper(&client, Controllers::Only(vec![args.index]));
+        let mut stored = keeper.as_ref().map(|k| k.reports());
+        let link = ClientLink::new(client);
+        let runner = match keeper {
+            Some(k) => AgentRunner::with_bonds(link, agent, config, k),
+            None => AgentRunner::new(link, agent, config),
+        };
         let mut keys = runner.reports();
         let _task = runner.start().await?;
         tokio::spawn(print_reports(runner.reports()));
@@ -95,6 +108,14 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                     }
                 })
                 .await;
+                // Then what the keeper stored: every key of the pairing, until it goes quiet.
+                if let Some(stored) = &mut stored {
+                    while let Ok(Ok(r)) =
+                        tokio::time::timeout(Duration::from_millis(500), stored.recv()).await
+                    {
+                        print_bond_report(&r);
+                    }
+                }
                 println!("paired with {peer}");
                 Ok(ExitCode::SUCCESS)
             }
@@ -111,8 +132,28 @@ pub fn run_unpair(args: UnpairArgs) -> Result<ExitCode, CliError> {
         AddressInfo::new(args.address, args.address_type.into()),
     );
     runtime()?.block_on(async move {
-        let link = ClientLink::new(Client::open().await?);
-        match link.unpair_device(&peer, !args.keep_connection).await? {
+        let client = Client::open().await?;
+        let keeper = args
+            .store
+            .keeper(&client, Controllers::Only(vec![args.index]));
+        let link = ClientLink::new(client);
+        let status = link.unpair_device(&peer, !args.keep_connection).await?;
+        // Not Paired in the kernel can still leave a bond on disk: remove it as well.
+        if let (Some(k), true) = (
+            &keeper,
+            status == Status::SUCCESS || status == Status::NOT_PAIRED,
+        ) {
+            match k.forget(&peer).await {
+                Ok(true) => println!(
+                    "removed the stored bond of {} from {}",
+                    peer.address.address,
+                    k.store().dir().display()
+                ),
+                Ok(false) => println!("no stored bond for {}", peer.address.address),
+                Err(e) => return Err(format!("unpaired, but the stored bond remains: {e}").into()),
+            }
+        }
+        match status {
             s if s == Status::SUCCESS => {
                 println!("unpaired {peer}");
                 Ok(ExitCode::SUCCESS)

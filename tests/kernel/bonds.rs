@@ -471,3 +471,198 @@ async fn bredr_bond_survives_a_restart() {
 async fn le_bond_survives_a_restart() {
     restart_and_reconnect(Link::Le).await;
 }
+
+/// `mgmtctl agent --store` on the peripheral and `mgmtctl pair --store` on the central, as
+/// separate processes, over BR/EDR: the agent loads its store (a corrupt file in it is
+/// reported with its line and the agent keeps running) and powers its controller on; both
+/// store the link key; `mgmtctl unpair --store` removes the central's stored bond.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mgmtctl_agent_and_pair_keep_bonds() {
+    use std::process::Stdio;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let root = PathBuf::from("/tmp/bonds-mgmtctl");
+    let _ = std::fs::remove_dir_all(&root);
+    let (central_dir, peripheral_dir) = (root.join("central"), root.join("peripheral"));
+    // A damaged file for another device in the agent's store.
+    let junk = peripheral_dir.join(PERIPHERAL).join("00:1B:66:00:00:09");
+    std::fs::create_dir_all(&junk).unwrap();
+    std::fs::write(
+        junk.join("info"),
+        "[LinkKey]\nKey=00\nnot a key file line\n",
+    )
+    .unwrap();
+
+    let capture = Capture::start("bonds_mgmtctl");
+    let virt = Btvirt::start().await;
+    let client = Client::open().await.expect("MGMT client");
+    let [a, b] = virt.indexes;
+    for idx in [a, b] {
+        let c = client.controller(idx);
+        c.power(false).await.expect("power off");
+        c.ssp(true).await.expect("SSP");
+        c.bondable(true).await.expect("bondable");
+        c.connectable(true).await.expect("connectable");
+    }
+    client.controller(a).power(true).await.expect("power on");
+    let exe = env!("CARGO_BIN_EXE_mgmtctl");
+
+    let mut agent = tokio::process::Command::new(exe)
+        .args(["agent", "--index", &b.0.to_string()])
+        .args(["--io-capability", "display-yes-no", "--auto-accept"])
+        .arg("--store")
+        .arg(&peripheral_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start mgmtctl agent");
+    let mut out = BufReader::new(agent.stdout.take().unwrap()).lines();
+    let mut err = BufReader::new(agent.stderr.take().unwrap()).lines();
+    let mut head = Vec::new();
+    for _ in 0..2 {
+        head.push(
+            tokio::time::timeout(Duration::from_secs(20), out.next_line())
+                .await
+                .expect("agent started in time")
+                .unwrap()
+                .unwrap_or_default(),
+        );
+    }
+    println!("mgmtctl agent: {head:?}");
+    assert!(head[0].contains("DisplayYesNo registered"), "{head:?}");
+    assert!(
+        head[1].contains("loaded 0 link key(s)") && head[1].ends_with("; powered on"),
+        "{head:?}"
+    );
+    let complaint = tokio::time::timeout(Duration::from_secs(5), err.next_line())
+        .await
+        .expect("the corrupt file is reported")
+        .unwrap()
+        .unwrap_or_default();
+    println!("mgmtctl agent (stderr): {complaint}");
+    assert!(
+        complaint.contains(&format!("{}:3: ", junk.join("info").display())),
+        "{complaint}"
+    );
+    let info = client.controller(b).info().await.unwrap();
+    assert!(
+        info.current_settings
+            .contains(bluez_mgmt::protocol::Settings::POWERED),
+        "the agent powered its controller on"
+    );
+    let agent_lines = tokio::spawn(async move {
+        let mut v = Vec::new();
+        while let Ok(Some(l)) = out.next_line().await {
+            v.push(l);
+        }
+        v
+    });
+
+    let pair = tokio::process::Command::new(exe)
+        .args([
+            "pair",
+            PERIPHERAL,
+            "--type",
+            "bredr",
+            "--index",
+            &a.0.to_string(),
+        ])
+        .args([
+            "--io-capability",
+            "DisplayYesNo",
+            "--auto-accept",
+            "--timeout",
+            "40",
+        ])
+        .arg("--store")
+        .arg(&central_dir)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("run mgmtctl pair");
+    let pair_out = String::from_utf8_lossy(&pair.stdout);
+    println!(
+        "mgmtctl pair:\n{pair_out}{}",
+        String::from_utf8_lossy(&pair.stderr)
+    );
+    assert!(pair.status.success(), "mgmtctl pair failed");
+    let central_info = KeyStore::open(&central_dir).info_path(
+        CENTRAL.parse::<Address>().unwrap(),
+        PERIPHERAL.parse().unwrap(),
+    );
+    assert!(
+        pair_out.contains(&format!("stored link key in {}", central_info.display())),
+        "pair reports the stored key"
+    );
+    let (bonds, _) = KeyStore::open(&central_dir)
+        .bonds(CENTRAL.parse::<Address>().unwrap())
+        .unwrap();
+    assert!(bonds.iter().any(|b| b.link_key.is_some()), "{bonds:?}");
+    // The agent's side, by the agent process.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let peripheral_store = KeyStore::open(&peripheral_dir);
+    let peripheral_info = peripheral_store.info_path(
+        PERIPHERAL.parse::<Address>().unwrap(),
+        CENTRAL.parse().unwrap(),
+    );
+    while !peripheral_info.exists() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        mode_of(&peripheral_info),
+        0o600,
+        "{}",
+        peripheral_info.display()
+    );
+
+    let unpair = tokio::process::Command::new(exe)
+        .args([
+            "unpair",
+            PERIPHERAL,
+            "--type",
+            "bredr",
+            "--index",
+            &a.0.to_string(),
+        ])
+        .arg("--store")
+        .arg(&central_dir)
+        .output()
+        .await
+        .expect("run mgmtctl unpair");
+    let unpair_out = String::from_utf8_lossy(&unpair.stdout);
+    println!(
+        "mgmtctl unpair: {unpair_out}{}",
+        String::from_utf8_lossy(&unpair.stderr)
+    );
+    assert!(unpair.status.success());
+    assert!(
+        unpair_out.contains("removed the stored bond"),
+        "{unpair_out}"
+    );
+    assert!(!central_info.exists());
+
+    if let Some(pid) = agent.id() {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGINT,
+        );
+    }
+    let status = tokio::time::timeout(Duration::from_secs(10), agent.wait())
+        .await
+        .expect("agent stops on Ctrl-C")
+        .unwrap();
+    let lines = agent_lines.await.unwrap();
+    println!("mgmtctl agent:\n{}", lines.join("\n"));
+    assert!(status.success(), "agent exit {status:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("stored link key in {}", peripheral_info.display()))),
+        "the agent reports the stored key"
+    );
+    drop(client);
+    drop(virt);
+    capture.finish();
+}

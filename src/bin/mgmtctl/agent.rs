@@ -6,6 +6,13 @@
 //! terminal, `--auto-accept` accepts confirmations and authorizations and `--reject` refuses
 //! everything (a passkey or PIN cannot be made up, so those are refused under both).
 //!
+//! Bonds are kept in `--store DIR` (default `/var/lib/bluetooth`, bluetoothd's layout;
+//! `--no-store` keeps none): at start each served controller gets its stored keys (Load IRKs,
+//! Link Keys, Long Term Keys, Connection Parameters) before it is powered on, and is then
+//! powered on unless `--no-power-on`; keys the kernel reports while the agent runs are stored.
+//! A file that does not parse is printed with its line and left out; more keys than one Load
+//! command carries stops the agent. Controllers added after start are served but not loaded.
+//!
 //! Also home of the terminal agent and argument parsers `mgmtctl pair` shares.
 
 use std::io::{self, BufRead, IsTerminal, Write};
@@ -93,6 +100,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     runtime()?.block_on(async move {
         let client = Client::open().await?;
         let keeper = args.store.keeper(&client, config.controllers.clone());
+        let mut loaded = Vec::new();
         if let Some(keeper) = &keeper {
             let indexes = match args.index {
                 Some(i) => vec![i],
@@ -104,7 +112,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                         .0
                 }
             };
-            load_bonds(keeper, &indexes, !args.no_power_on).await?;
+            loaded = load_bonds(keeper, &indexes, !args.no_power_on).await?;
             tokio::spawn(print_bond_reports(keeper.reports()));
         }
         let link = ClientLink::new(client);
@@ -121,6 +129,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             "agent: {} registered on {where_}; Ctrl-C to stop",
             args.io_capability
         );
+        for line in loaded {
+            println!("{line}");
+        }
         tokio::spawn(print_reports(reports));
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
@@ -131,20 +142,22 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
 }
 
 /// Loads each controller's stored bonds before it is powered on (then powers it on if
-/// `power_on`). A file that does not parse is printed with its line and left out; more keys
-/// than one Load command carries is fatal (running without them would re-pair silently).
+/// `power_on`); returns one summary line per controller. A file that does not parse is
+/// printed (stderr) with its line and left out; more keys than one Load command carries is
+/// fatal (running without them would silently pair again).
 pub(crate) async fn load_bonds(
     keeper: &BondKeeper,
     indexes: &[ControllerIndex],
     power_on: bool,
-) -> Result<(), CliError> {
+) -> Result<Vec<String>, CliError> {
+    let mut lines = Vec::new();
     for &index in indexes {
         match keeper.start_controller(index, power_on).await {
             Ok(r) => {
                 for e in &r.loaded.errors {
                     eprintln!("mgmtctl: {index}: left out: {e}");
                 }
-                println!(
+                lines.push(format!(
                     "{index}: loaded {} link key(s), {} long term key(s), {} IRK(s), {} \
                      connection parameter set(s) from {}{}",
                     r.loaded.link_keys,
@@ -157,7 +170,7 @@ pub(crate) async fn load_bonds(
                         (false, true) => "; powered on",
                         (false, false) => "; left powered off",
                     }
-                );
+                ));
             }
             Err(e) if e.kind() == ErrorKind::TooManyKeys => {
                 return Err(format!("{index}: {e}").into());
@@ -165,7 +178,7 @@ pub(crate) async fn load_bonds(
             Err(e) => eprintln!("mgmtctl: {index}: bonds not loaded: {e}"),
         }
     }
-    Ok(())
+    Ok(lines)
 }
 
 /// Prints what the bond keeper stores (never key bytes).

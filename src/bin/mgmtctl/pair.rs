@@ -5,6 +5,10 @@
 //! one given with `--io-capability` for this pairing only. Just Works authorization for this
 //! pairing is accepted without asking (we asked for it); numbers, passkeys and PINs are asked
 //! on the terminal, or answered by `--auto-accept` / `--reject`.
+//!
+//! Both use the bond store (`--store DIR`, default `/var/lib/bluetooth`; `--no-store`): `pair`
+//! stores the keys the pairing delivers, `unpair` removes the device's stored bond (also when
+//! the kernel answers Not Paired).
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -314,11 +314,21 @@ async fn restart_and_reconnect(link: Link) {
     println!("{link:?}: paired and stored after {:?}", started.elapsed());
 
     // 2. A new kernel state: new controllers, same addresses, keys loaded before power-on.
-    let capture = Capture::start(&format!("bonds_reconnect_{}", link.name()));
+    reconnect(link, &dirs, &format!("bonds_reconnect_{}", link.name())).await;
+    println!(
+        "{link:?}: restart and encrypted reconnect without pairing in {:?}",
+        started.elapsed()
+    );
+}
+
+/// Fresh btvirt controllers load the bonds in `dirs` (central, peripheral) before power-on,
+/// then an L2CAP connection requiring encryption comes up encrypted without any pairing.
+async fn reconnect(link: Link, dirs: &[PathBuf; 2], capture_name: &str) {
+    let capture = Capture::start(capture_name);
     let virt = Btvirt::start().await;
     let client = Client::open().await.expect("MGMT client");
     let mut events = client.subscribe(EventFilter::all());
-    let (sides, loads) = bring_up(&client, &virt, &dirs, link).await;
+    let (sides, loads) = bring_up(&client, &virt, dirs, link).await;
     for (n, s) in sides.iter().enumerate() {
         let info = client.controller(s.index).info().await.unwrap();
         assert_eq!(info.address.to_string(), [CENTRAL, PERIPHERAL][n]);
@@ -456,10 +466,6 @@ async fn restart_and_reconnect(link: Link) {
             path.display()
         );
     }
-    println!(
-        "{link:?}: restart and encrypted reconnect without pairing in {:?}",
-        started.elapsed()
-    );
 }
 
 #[tokio::test]
@@ -470,6 +476,49 @@ async fn bredr_bond_survives_a_restart() {
 #[tokio::test]
 async fn le_bond_survives_a_restart() {
     restart_and_reconnect(Link::Le).await;
+}
+
+/// Copies `fixtures/bluetoothd/<transport>` (bond files bluetoothd 5.66 wrote for these same
+/// two btvirt addresses) to /tmp and returns it as both sides' store.
+fn bluetoothd_store(link: Link) -> [PathBuf; 2] {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let target = to.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &target);
+            } else {
+                std::fs::copy(e.path(), target).unwrap();
+            }
+        }
+    }
+    let from = super::support::repo_dir()
+        .join("fixtures/bluetoothd")
+        .join(link.name());
+    let to = PathBuf::from(format!("/tmp/bonds-bluetoothd-{}", link.name()));
+    let _ = std::fs::remove_dir_all(&to);
+    copy(&from, &to);
+    [to.clone(), to]
+}
+
+/// Moving from bluetoothd: its bond files, loaded by our keeper into fresh controllers with
+/// the addresses it paired, give an encrypted BR/EDR link with no pairing.
+#[tokio::test]
+async fn bluetoothd_bredr_bond_reconnects() {
+    reconnect(
+        Link::BrEdr,
+        &bluetoothd_store(Link::BrEdr),
+        "bonds_bluetoothd_bredr",
+    )
+    .await;
+}
+
+/// The same for LE Secure Connections: bluetoothd's `[PeripheralLongTermKey]` (an SC key
+/// serves both roles) encrypts the link from both sides.
+#[tokio::test]
+async fn bluetoothd_le_bond_reconnects() {
+    reconnect(Link::Le, &bluetoothd_store(Link::Le), "bonds_bluetoothd_le").await;
 }
 
 /// `mgmtctl agent --store` on the peripheral and `mgmtctl pair --store` on the central, as

@@ -330,3 +330,73 @@ impl BondKeeper {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::ScriptedTransport;
+    use bluez_mgmt_protocol::event::NewLinkKey;
+    use bluez_mgmt_protocol::keys::{LinkKey, LinkKeyInfo, LinkKeyType};
+    use bluez_mgmt_protocol::AddressType;
+
+    fn new_link_key(store_hint: bool) -> Event {
+        Event::NewLinkKey(NewLinkKey {
+            store_hint,
+            key: LinkKeyInfo {
+                address: AddressInfo::new(Address([1, 0, 0, 0x66, 0x1b, 0]), AddressType::BR_EDR),
+                key_type: LinkKeyType::UNAUTHENTICATED_P256,
+                value: LinkKey::new([7; 16]),
+                pin_length: 0,
+            },
+        })
+    }
+
+    #[tokio::test]
+    async fn keys_of_controllers_not_served_are_left_alone() {
+        let t = tempfile::tempdir().unwrap();
+        // Nothing may be written: not even Read Controller Information.
+        let script = std::sync::Arc::new(ScriptedTransport::new(Vec::new()).stay_open());
+        let keeper = BondKeeper::new(
+            KeyStore::open(t.path()),
+            Client::with_transport(script.clone()),
+        )
+        .with_controllers(Controllers::Only(vec![ControllerIndex(1)]));
+        assert_eq!(
+            keeper
+                .handle_event(ControllerIndex(0), &new_link_key(true))
+                .await,
+            None
+        );
+        assert_eq!(script.writes_done(), 0);
+        assert!(std::fs::read_dir(t.path()).unwrap().next().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_known_adapter_is_not_read_again_and_hint_zero_is_reported() {
+        let t = tempfile::tempdir().unwrap();
+        let script = std::sync::Arc::new(ScriptedTransport::new(Vec::new()).stay_open());
+        let keeper = BondKeeper::new(
+            KeyStore::open(t.path()),
+            Client::with_transport(script.clone()),
+        );
+        let adapter = AdapterId::static_random(Address([1, 2, 3, 4, 5, 0xc0]));
+        keeper.set_adapter(ControllerIndex(0), adapter);
+        let r = keeper
+            .handle_event(ControllerIndex(0), &new_link_key(false))
+            .await;
+        assert!(matches!(r, Some(BondReport::NotStored { .. })), "{r:?}");
+        let r = keeper
+            .handle_event(ControllerIndex(0), &new_link_key(true))
+            .await;
+        let Some(BondReport::Stored { what, path, .. }) = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(what, "link key");
+        assert!(
+            path.starts_with(t.path().join("static-C0:05:04:03:02:01")),
+            "{}",
+            path.display()
+        );
+        assert_eq!(script.writes_done(), 0, "the adapter was known");
+    }
+}

@@ -10,6 +10,8 @@ mod support;
 mod btvirt_pairing;
 #[path = "kernel/bumble_peer.rs"]
 mod bumble_peer;
+#[path = "kernel/client.rs"]
+mod client;
 #[path = "kernel/environment.rs"]
 mod environment;
 #[path = "kernel/mgmt_basics.rs"]

@@ -8,9 +8,10 @@ use crate::wire::{Reader, Wire};
 /// A name in a fixed-size field of `N` octets: UTF-8, ended by the first nul.
 ///
 /// The raw field is kept whole, so bytes after the nul (which the kernel zero-fills, but a
-/// capture may not) survive a decode/encode round trip.
+/// capture may not) survive a decode/encode round trip. The field lives on the heap: a
+/// 249-octet name inline would make every event and reply value that large.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct FixedName<const N: usize>(pub [u8; N]);
+pub struct FixedName<const N: usize>(pub Box<[u8; N]>);
 
 /// The 249-octet complete local name field.
 pub type LocalName = FixedName<249>;
@@ -27,7 +28,7 @@ impl<const N: usize> FixedName<N> {
             end -= 1;
         }
         b[..end].copy_from_slice(&name.as_bytes()[..end]);
-        FixedName(b)
+        FixedName(Box::new(b))
     }
 
     /// The bytes before the first nul.
@@ -44,7 +45,7 @@ impl<const N: usize> FixedName<N> {
 
 impl<const N: usize> Default for FixedName<N> {
     fn default() -> Self {
-        FixedName([0; N])
+        FixedName(Box::new([0; N]))
     }
 }
 
@@ -62,10 +63,10 @@ impl<const N: usize> fmt::Display for FixedName<N> {
 
 impl<const N: usize> Wire for FixedName<N> {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        r.array().map(FixedName)
+        r.array().map(|a| FixedName(Box::new(a)))
     }
     fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.0);
+        out.extend_from_slice(&self.0[..]);
     }
 }
 

@@ -1,6 +1,5 @@
 //! The controller settings bitmask (Supported_Settings, Current_Settings, New Settings).
 
-
 bitflags::bitflags! {
     /// Controller settings (doc/mgmt-protocol.rst, Read Controller Information). Bits a newer
     /// kernel defines are kept, not dropped.

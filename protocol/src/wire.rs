@@ -5,11 +5,11 @@
 //!
 //! # Length and panic contract
 //! * [`Wire::decode`] reads exactly the bytes of one value from the front of a [`Reader`] and
-//!   never panics: too few bytes give [`Problem::Truncated`](crate::Problem::Truncated) naming
+//!   never panics: too few bytes give [`Problem::Truncated`] naming
 //!   the field; a count that promises more items than there are bytes is caught before any
 //!   allocation.
 //! * [`decode_exact`] additionally rejects bytes left over after the value
-//!   ([`Problem::TrailingBytes`](crate::Problem::TrailingBytes)). Messages whose later API
+//!   ([`Problem::TrailingBytes`]). Messages whose later API
 //!   versions appended fields end in an `Option<T>` (absent when no bytes remain) so that old
 //!   and new kernels both decode.
 //! * [`Wire::encode`] appends exactly the bytes that `decode` reads back: for every value `x`,

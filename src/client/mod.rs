@@ -1,1 +1,481 @@
-//! The async client: a tokio driver around the sans-IO session, `Client` and `Controller`.
+//! The async MGMT client: a thin tokio task around the sans-IO [`Session`], typed calls for
+//! every command, event subscriptions and per-controller convenience handles.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), bluez_mgmt::client::Error> {
+//! use bluez_mgmt::client::{Client, EventFilter};
+//! use bluez_mgmt::protocol::command::ReadIndexList;
+//! use bluez_mgmt::protocol::ControllerIndex;
+//!
+//! let client = Client::open().await?;
+//! let mut events = client.subscribe(EventFilter::all());
+//! let list = client.call(ControllerIndex::NONE, &ReadIndexList {}).await?;
+//! for index in list.indexes.0 {
+//!     let settings = client.controller(index).power(true).await?;
+//!     println!("{index}: {settings:?}");
+//! }
+//! while let Some(item) = events.recv().await {
+//!     println!("{item:?}");
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # How it runs
+//! [`Client::with_transport`] spawns two tasks. The reader does nothing but receive frames
+//! and hand them to the driver, so the socket is drained continuously (the kernel drops events
+//! silently when a socket's receive queue is full). The driver owns the [`Session`]: it takes
+//! requests from [`Client`] handles, feeds frames and timeouts to the session, writes what the
+//! session wants written, completes the callers' futures and publishes events to subscribers
+//! through a bounded broadcast channel. A subscriber that falls behind gets
+//! [`SubscriptionError::Lagged`] with the number of items it missed, never a silent gap.
+//!
+//! The tasks end when every [`Client`] handle (and every pending reply) is dropped, or when
+//! the transport closes; subscriptions then end too.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::protocol::wire::encode_to_vec;
+use crate::protocol::{AnyCommand, AnyReply, Command, ControllerIndex, Opcode};
+use crate::session::{CommandReply, RequestId, Session, SessionEvent};
+use crate::transport::{KernelTransport, Transport};
+
+mod controller;
+mod error;
+mod subscription;
+
+pub use controller::{Controller, Setting};
+pub use error::{Error, ErrorKind};
+pub use subscription::{EventFilter, EventItem, MalformedEvent, Subscription, SubscriptionError};
+
+use subscription::Published;
+
+/// How many events a subscriber may fall behind before it gets [`SubscriptionError::Lagged`].
+pub const EVENT_BUFFER: usize = 1024;
+
+/// A handle to one MGMT connection. Cheap to clone; all clones share the connection.
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    requests: mpsc::UnboundedSender<Message>,
+    events: broadcast::WeakSender<Arc<Published>>,
+    next_token: AtomicU64,
+    close_reason: Arc<Mutex<Option<String>>>,
+}
+
+impl Shared {
+    fn closed_error(&self) -> Error {
+        let reason = self
+            .close_reason
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        Error::closed(reason.as_deref())
+    }
+}
+
+enum Message {
+    Submit {
+        token: u64,
+        index: ControllerIndex,
+        opcode: Opcode,
+        params: Vec<u8>,
+        timeout: Option<Duration>,
+        reply: oneshot::Sender<Result<CommandReply, Error>>,
+    },
+    Cancel {
+        token: u64,
+    },
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Opens the kernel's MGMT control channel. Fails with [`ErrorKind::NoBluetooth`] on a
+    /// kernel without Bluetooth and [`ErrorKind::PermissionDenied`] without CAP_NET_ADMIN.
+    pub async fn open() -> Result<Client, Error> {
+        let transport = KernelTransport::open()?;
+        Ok(Client::with_transport(transport))
+    }
+
+    /// Runs a client over any transport. Must be called inside a tokio runtime.
+    pub fn with_transport<T: Transport>(transport: T) -> Client {
+        let transport: Arc<dyn Transport> = Arc::new(transport);
+        let (req_tx, req_rx) = mpsc::unbounded_channel();
+        let (frame_tx, frame_rx) = mpsc::unbounded_channel();
+        let (event_tx, _) = broadcast::channel(EVENT_BUFFER);
+        let close_reason = Arc::new(Mutex::new(None));
+        let reader = tokio::spawn(read_loop(transport.clone(), frame_tx));
+        let shared = Arc::new(Shared {
+            requests: req_tx,
+            events: event_tx.downgrade(),
+            next_token: AtomicU64::new(0),
+            close_reason: close_reason.clone(),
+        });
+        let driver = Driver {
+            session: Session::new(),
+            transport,
+            events: event_tx,
+            pending: HashMap::new(),
+            by_token: HashMap::new(),
+            close_reason,
+        };
+        tokio::spawn(async move {
+            driver.run(req_rx, frame_rx).await;
+            reader.abort();
+        });
+        Client { shared }
+    }
+
+    /// Sends `command` to controller `index` and waits for its typed reply.
+    pub async fn call<C: Command>(
+        &self,
+        index: ControllerIndex,
+        command: &C,
+    ) -> Result<C::Reply, Error> {
+        self.start(index, command, None).await
+    }
+
+    /// Like [`Client::call`], failing with [`ErrorKind::Timeout`] if no reply has come after
+    /// `timeout`, counted from submission (time spent queued behind another ordinary command
+    /// counts). The late reply, if it comes, is recognised and dropped. Pair Device needs a
+    /// long one: the kernel keeps it pending for the whole pairing.
+    pub async fn call_with_timeout<C: Command>(
+        &self,
+        index: ControllerIndex,
+        command: &C,
+        timeout: Duration,
+    ) -> Result<C::Reply, Error> {
+        self.start(index, command, Some(timeout)).await
+    }
+
+    /// Submits `command` now (so that submission order is send order) and returns the future
+    /// of its typed reply. Dropping the future abandons the request.
+    pub fn start<C: Command>(
+        &self,
+        index: ControllerIndex,
+        command: &C,
+        timeout: Option<Duration>,
+    ) -> ReplyFuture<C::Reply> {
+        let pending = self.submit_raw(index, C::OPCODE, encode_to_vec(command), timeout);
+        ReplyFuture {
+            pending,
+            decode: decode_typed::<C>,
+        }
+    }
+
+    /// Submits any command now and returns the future of its reply, decoded by opcode.
+    pub fn start_any(
+        &self,
+        index: ControllerIndex,
+        command: &AnyCommand,
+        timeout: Option<Duration>,
+    ) -> ReplyFuture<AnyReply> {
+        let mut params = Vec::new();
+        command.encode(&mut params);
+        let pending = self.submit_raw(index, command.opcode(), params, timeout);
+        ReplyFuture {
+            pending,
+            decode: decode_any,
+        }
+    }
+
+    /// Sends any command and waits for its reply, decoded by opcode.
+    pub async fn call_any(
+        &self,
+        index: ControllerIndex,
+        command: &AnyCommand,
+        timeout: Option<Duration>,
+    ) -> Result<AnyReply, Error> {
+        self.start_any(index, command, timeout).await
+    }
+
+    /// Submits a command given as opcode and parameter bytes; the future yields the raw reply.
+    pub fn submit_raw(
+        &self,
+        index: ControllerIndex,
+        opcode: Opcode,
+        params: Vec<u8>,
+        timeout: Option<Duration>,
+    ) -> PendingReply {
+        let token = self.shared.next_token.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        let sent = self.shared.requests.send(Message::Submit {
+            token,
+            index,
+            opcode,
+            params,
+            timeout,
+            reply: tx,
+        });
+        PendingReply {
+            shared: self.shared.clone(),
+            token,
+            rx: sent.is_ok().then_some(rx),
+            done: false,
+        }
+    }
+
+    /// Subscribes to events that pass `filter`, from this call on (subscribe before sending
+    /// the command whose events you wait for). Replies to our own commands are not events;
+    /// malformed event frames are delivered as [`SubscriptionError::Malformed`] items.
+    pub fn subscribe(&self, filter: EventFilter) -> Subscription {
+        match self.shared.events.upgrade() {
+            Some(tx) => Subscription::new(Some(tx.subscribe()), filter),
+            None => Subscription::new(None, filter),
+        }
+    }
+
+    /// A handle for controller `index` with convenience methods.
+    pub fn controller(&self, index: ControllerIndex) -> Controller {
+        Controller::new(self.clone(), index)
+    }
+}
+
+fn decode_typed<C: Command>(reply: CommandReply) -> Result<C::Reply, Error> {
+    reply
+        .decode::<C>()
+        .map_err(|e| Error::decode(reply.opcode, reply.index, e))
+}
+
+fn decode_any(reply: CommandReply) -> Result<AnyReply, Error> {
+    reply
+        .any()
+        .map_err(|e| Error::decode(reply.opcode, reply.index, e))
+}
+
+/// The raw reply to a submitted request. Dropping it before it resolves abandons the request
+/// (a queued command is not sent; a sent one's reply is recognised and dropped).
+pub struct PendingReply {
+    shared: Arc<Shared>,
+    token: u64,
+    rx: Option<oneshot::Receiver<Result<CommandReply, Error>>>,
+    done: bool,
+}
+
+impl std::fmt::Debug for PendingReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingReply")
+            .field("token", &self.token)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Future for PendingReply {
+    type Output = Result<CommandReply, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let Some(rx) = this.rx.as_mut() else {
+            this.done = true;
+            return Poll::Ready(Err(this.shared.closed_error()));
+        };
+        match Pin::new(rx).poll(cx) {
+            Poll::Ready(result) => {
+                this.done = true;
+                Poll::Ready(result.unwrap_or_else(|_| Err(this.shared.closed_error())))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for PendingReply {
+    fn drop(&mut self) {
+        if !self.done && self.rx.is_some() {
+            let _ = self
+                .shared
+                .requests
+                .send(Message::Cancel { token: self.token });
+        }
+    }
+}
+
+/// The typed reply to a submitted request (see [`Client::start`]).
+pub struct ReplyFuture<R> {
+    pending: PendingReply,
+    decode: fn(CommandReply) -> Result<R, Error>,
+}
+
+impl<R> std::fmt::Debug for ReplyFuture<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.pending.fmt(f)
+    }
+}
+
+impl<R> Future for ReplyFuture<R> {
+    type Output = Result<R, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let decode = self.decode;
+        Pin::new(&mut self.pending)
+            .poll(cx)
+            .map(|r| r.and_then(decode))
+    }
+}
+
+async fn read_loop(
+    transport: Arc<dyn Transport>,
+    frames: mpsc::UnboundedSender<std::io::Result<Vec<u8>>>,
+) {
+    loop {
+        let frame = transport.recv().await;
+        let stop = frame.is_err();
+        if frames.send(frame).is_err() || stop {
+            return;
+        }
+    }
+}
+
+struct Driver {
+    session: Session,
+    transport: Arc<dyn Transport>,
+    events: broadcast::Sender<Arc<Published>>,
+    pending: HashMap<RequestId, (u64, oneshot::Sender<Result<CommandReply, Error>>)>,
+    by_token: HashMap<u64, RequestId>,
+    close_reason: Arc<Mutex<Option<String>>>,
+}
+
+fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+impl Driver {
+    async fn run(
+        mut self,
+        mut requests: mpsc::UnboundedReceiver<Message>,
+        mut frames: mpsc::UnboundedReceiver<std::io::Result<Vec<u8>>>,
+    ) {
+        loop {
+            let deadline = self.session.poll_timeout();
+            tokio::select! {
+                biased;
+                frame = frames.recv() => match frame {
+                    Some(Ok(frame)) => self.session.handle_frame(&frame, now()),
+                    Some(Err(e)) => {
+                        self.close(format!("receiving failed: {e}"));
+                        return;
+                    }
+                    None => {
+                        self.close("the reader stopped".into());
+                        return;
+                    }
+                },
+                message = requests.recv() => match message {
+                    Some(message) => self.handle_message(message),
+                    None => return,
+                },
+                _ = sleep_until(deadline), if deadline.is_some() => {
+                    self.session.handle_timeout(now());
+                }
+            }
+            self.flush().await;
+        }
+    }
+
+    fn handle_message(&mut self, message: Message) {
+        match message {
+            Message::Submit {
+                token,
+                index,
+                opcode,
+                params,
+                timeout,
+                reply,
+            } => {
+                let deadline = timeout.map(|t| now() + t);
+                match self.session.submit_raw(index, opcode, &params, deadline) {
+                    Ok(id) => {
+                        self.pending.insert(id, (token, reply));
+                        self.by_token.insert(token, id);
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(Error::new(
+                            ErrorKind::Transport,
+                            format!("{opcode} on {index}: {e}"),
+                        )));
+                    }
+                }
+            }
+            Message::Cancel { token } => {
+                if let Some(id) = self.by_token.remove(&token) {
+                    self.pending.remove(&id);
+                    self.session.cancel(id);
+                }
+            }
+        }
+    }
+
+    async fn flush(&mut self) {
+        loop {
+            while let Some(tx) = self.session.poll_transmit() {
+                if let Err(e) = self.transport.send(&tx.frame).await {
+                    let error = Error::transport("sending failed", e);
+                    tracing::warn!(%error, "MGMT command not sent");
+                    self.session.cancel(tx.id);
+                    if let Some((token, reply)) = self.pending.remove(&tx.id) {
+                        self.by_token.remove(&token);
+                        let _ = reply.send(Err(error));
+                    }
+                }
+            }
+            let Some(event) = self.session.poll_event() else {
+                return;
+            };
+            self.dispatch(event);
+        }
+    }
+
+    fn dispatch(&mut self, event: SessionEvent) {
+        match event {
+            SessionEvent::Completed { id, result } => {
+                if let Some((token, reply)) = self.pending.remove(&id) {
+                    self.by_token.remove(&token);
+                    let _ = reply.send(result.map_err(Error::from));
+                }
+            }
+            SessionEvent::Accepted { .. } => {}
+            SessionEvent::Event { index, event } => {
+                let _ = self.events.send(Arc::new(Published::Event(index, event)));
+            }
+            SessionEvent::Malformed { frame, error } => {
+                let _ = self
+                    .events
+                    .send(Arc::new(Published::Malformed(MalformedEvent {
+                        frame,
+                        error,
+                    })));
+            }
+        }
+    }
+
+    fn close(&mut self, reason: String) {
+        tracing::debug!(%reason, "MGMT connection closed");
+        *self.close_reason.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason);
+        self.session.close();
+        while let Some(event) = self.session.poll_event() {
+            self.dispatch(event);
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<std::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,1 +1,491 @@
 //! Bond storage in BlueZ's on-disk format, and loading it back into the kernel.
+//!
+//! A [`KeyStore`] is a directory laid out as bluetoothd lays out `/var/lib/bluetooth`:
+//! `<dir>/<adapter address>/<device address>/info`, one GLib key file per remote device (see
+//! [`info`] for the groups and the BlueZ source facts behind them). A board can move from
+//! bluetoothd to this crate and back and keep its bonds: we read bluetoothd's files, and when
+//! we rewrite one we change only the groups we own and keep every other group, key, comment
+//! and blank line as it was.
+//!
+//! Writes are crash safe ([`durable`]): temporary file, `fsync`, rename, directory `fsync`;
+//! files are 0600 and directories 0700 whatever the umask. A file that does not parse gives a
+//! [`LoadError`] naming the file and line, and every other bond still loads; a damaged group
+//! (bad hex, wrong key length, missing key) is reported the same way and only that record is
+//! left out.
+//!
+//! Key bytes are never logged; the key types print `<redacted>` in `Debug`.
+
+pub mod adapter_id;
+pub mod durable;
+pub mod info;
+pub mod kernel;
+pub mod keyfile;
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use bluez_mgmt_protocol::address::{Address, AddressType};
+use bluez_mgmt_protocol::keys::{ConnectionParameters, IrkInfo, LinkKeyInfo, LongTermKeyInfo};
+
+pub use adapter_id::AdapterId;
+pub use info::{Bond, KeyUpdate, StoredCsrk};
+pub use kernel::{load_adapter_into_kernel, load_into_kernel, LoadCommands, LoadReport};
+
+use keyfile::KeyFile;
+
+/// bluetoothd's storage directory, the default for [`KeyStore::open`].
+pub const DEFAULT_DIR: &str = "/var/lib/bluetooth";
+
+/// The largest parameter block one MGMT frame carries.
+pub const MAX_PARAMETERS: usize = 65535;
+
+/// Most link keys one Load Link Keys carries: debug flag (1), count (2), 25 octets each.
+pub const MAX_LINK_KEYS: usize = (MAX_PARAMETERS - 3) / 25;
+/// Most long term keys one Load Long Term Keys carries: count (2), 36 octets each.
+pub const MAX_LONG_TERM_KEYS: usize = (MAX_PARAMETERS - 2) / 36;
+/// Most IRKs one Load Identity Resolving Keys carries: count (2), 23 octets each.
+pub const MAX_IRKS: usize = (MAX_PARAMETERS - 2) / 23;
+/// Most entries one Load Connection Parameters carries: count (2), 15 octets each.
+pub const MAX_CONNECTION_PARAMETERS: usize = (MAX_PARAMETERS - 2) / 15;
+
+// Each limit is the largest count that fits, checked at build time.
+const _: () = assert!(3 + 25 * MAX_LINK_KEYS <= MAX_PARAMETERS);
+const _: () = assert!(3 + 25 * (MAX_LINK_KEYS + 1) > MAX_PARAMETERS);
+const _: () = assert!(2 + 36 * (MAX_LONG_TERM_KEYS + 1) > MAX_PARAMETERS);
+const _: () = assert!(2 + 23 * (MAX_IRKS + 1) > MAX_PARAMETERS);
+const _: () = assert!(2 + 15 * (MAX_CONNECTION_PARAMETERS + 1) > MAX_PARAMETERS);
+
+/// What went wrong in a [`KeyStore`] operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Reading or writing the directory failed.
+    Io,
+    /// More keys of one kind than one MGMT command carries; nothing was built.
+    TooManyKeys,
+    /// The kernel refused a command or the connection to it failed.
+    Kernel,
+}
+
+/// A [`KeyStore`] error: its kind, the path involved and the cause.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Error {
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    fn io(path: &Path, what: &str, e: io::Error) -> Self {
+        Error {
+            kind: ErrorKind::Io,
+            message: format!("{what} {}: {e}", path.display()),
+            source: Some(Box::new(e)),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// One info file that could not be read: the file, the 1-based line (when the problem is on
+/// one) and what is wrong. The other bonds load regardless.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    /// The file.
+    pub path: PathBuf,
+    /// 1-based line number, when the problem is on a line.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{l}: {}", self.path.display(), self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// What [`KeyStore::store`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreOutcome {
+    /// The info file was written.
+    Written(PathBuf),
+    /// Nothing was written, for the reason given.
+    NotStored(&'static str),
+}
+
+/// The records of the four Load commands, each checked to fit in one MGMT frame.
+///
+/// Built by [`KeyStore::load_lists`]; each list replaces the kernel's whole list when sent, so
+/// an empty list is meaningful (it clears keys a previous daemon loaded).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadLists {
+    /// For Load Link Keys.
+    pub link_keys: Vec<LinkKeyInfo>,
+    /// For Load Long Term Keys.
+    pub long_term_keys: Vec<LongTermKeyInfo>,
+    /// For Load Identity Resolving Keys.
+    pub irks: Vec<IrkInfo>,
+    /// For Load Connection Parameters.
+    pub connection_parameters: Vec<ConnectionParameters>,
+}
+
+fn is_identity(address: Address, address_type: AddressType) -> bool {
+    // LE random identity addresses are static: the two most significant bits set.
+    address_type != AddressType::LE_RANDOM || address.0[5] & 0xc0 == 0xc0
+}
+
+fn check_count(what: &str, count: usize, max: usize) -> Result<(), Error> {
+    if count > max {
+        return Err(Error {
+            kind: ErrorKind::TooManyKeys,
+            message: format!(
+                "{count} {what} do not fit in one MGMT command (at most {max} in 65535 \
+                 parameter bytes); refusing to load a truncated list"
+            ),
+            source: None,
+        });
+    }
+    Ok(())
+}
+
+/// A bond store in bluetoothd's directory layout.
+#[derive(Debug)]
+pub struct KeyStore {
+    dir: PathBuf,
+    write_lock: Mutex<()>,
+}
+
+impl KeyStore {
+    /// A store rooted at `dir` (bluetoothd uses [`DEFAULT_DIR`]). The directory need not exist
+    /// yet; it is created 0700 on the first write.
+    pub fn open(dir: impl Into<PathBuf>) -> Self {
+        KeyStore {
+            dir: dir.into(),
+            write_lock: Mutex::new(()),
+        }
+    }
+
+    /// The root directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The directory of one adapter: named by its address, upper case (`static-` first for a
+    /// static random address), as bluetoothd names it.
+    pub fn adapter_dir(&self, adapter: impl Into<AdapterId>) -> PathBuf {
+        self.dir.join(adapter.into().to_string())
+    }
+
+    /// The info file of one device.
+    pub fn info_path(&self, adapter: impl Into<AdapterId>, device: Address) -> PathBuf {
+        self.adapter_dir(adapter)
+            .join(device.to_string())
+            .join("info")
+    }
+
+    /// The adapters that have a directory here.
+    pub fn adapters(&self) -> Result<Vec<AdapterId>, Error> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(&self.dir, "cannot read", e)),
+        };
+        let mut out: Vec<AdapterId> = entries
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .filter_map(|e| e.file_name().to_str()?.parse().ok())
+            .collect();
+        out.sort_by_key(|a| (a.static_random, a.address.display_bytes()));
+        Ok(out)
+    }
+
+    /// Stores one key or parameter set the kernel reported, unless `store_hint` is false
+    /// (the kernel's way of saying the pairing was not bonding, or the address is not an
+    /// identity). LTKs, IRKs and CSRKs for LE random addresses that are not static are never
+    /// stored: the address will not be seen again.
+    pub fn store(
+        &self,
+        adapter: impl Into<AdapterId>,
+        store_hint: bool,
+        update: &KeyUpdate,
+    ) -> Result<StoreOutcome, Error> {
+        if !store_hint {
+            return Ok(StoreOutcome::NotStored("store hint is 0"));
+        }
+        let device = update.device();
+        if !matches!(update, KeyUpdate::LinkKey(_))
+            && !is_identity(device.address, device.address_type)
+        {
+            return Ok(StoreOutcome::NotStored(
+                "LE random address that is not static (not an identity address)",
+            ));
+        }
+        self.store_all(adapter, device.address, std::slice::from_ref(update))
+            .map(StoreOutcome::Written)
+    }
+
+    /// Applies several updates to one device's info file in a single atomic write.
+    pub fn store_all(
+        &self,
+        adapter: impl Into<AdapterId>,
+        device: Address,
+        updates: &[KeyUpdate],
+    ) -> Result<PathBuf, Error> {
+        self.modify(adapter.into(), device, |file| {
+            for u in updates {
+                info::apply(file, u);
+            }
+        })
+    }
+
+    /// Writes every record of `bond` into its info file (one atomic write), keeping the
+    /// file's other groups.
+    pub fn write_bond(&self, adapter: impl Into<AdapterId>, bond: &Bond) -> Result<PathBuf, Error> {
+        self.modify(adapter.into(), bond.device, |file| {
+            info::apply_bond(file, bond)
+        })
+    }
+
+    fn modify(
+        &self,
+        adapter: AdapterId,
+        device: Address,
+        change: impl FnOnce(&mut KeyFile),
+    ) -> Result<PathBuf, Error> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let path = self.info_path(adapter, device);
+        let dir = path.parent().expect("info path has a directory");
+        let adir = self.adapter_dir(adapter);
+        for d in [&self.dir, &adir] {
+            durable::create_private_dir(d).map_err(|e| Error::io(d, "cannot create", e))?;
+        }
+        let _lock = durable::lock_dir(&adir).map_err(|e| Error::io(&adir, "cannot lock", e))?;
+        durable::create_private_dir(dir).map_err(|e| Error::io(dir, "cannot create", e))?;
+        let mut file = match fs::read(&path) {
+            Ok(bytes) => match KeyFile::parse(&bytes) {
+                Ok(f) => f,
+                Err(syntax) => {
+                    // Keep the unreadable file whole beside the new one: nothing is lost.
+                    let aside = dir.join(format!(
+                        "info.unparsable.{}",
+                        std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_nanos())
+                    ));
+                    tracing::warn!(
+                        path = %path.display(),
+                        line = syntax.line,
+                        error = %syntax.message,
+                        aside = %aside.display(),
+                        "info file does not parse; keeping it aside and starting a new one"
+                    );
+                    fs::rename(&path, &aside).map_err(|e| Error::io(&path, "cannot move", e))?;
+                    KeyFile::new()
+                }
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => KeyFile::new(),
+            Err(e) => return Err(Error::io(&path, "cannot read", e)),
+        };
+        change(&mut file);
+        durable::replace_file(&path, &file.to_bytes())
+            .map_err(|e| Error::io(&path, "cannot write", e))?;
+        tracing::debug!(path = %path.display(), "stored bond");
+        Ok(path)
+    }
+
+    /// Every device file of `adapter` that parses, with one [`LoadError`] per file that does
+    /// not and per damaged group (the rest of that device still loads). Includes devices that
+    /// have only connection parameters.
+    pub fn devices(
+        &self,
+        adapter: impl Into<AdapterId>,
+    ) -> Result<(Vec<Bond>, Vec<LoadError>), Error> {
+        let adir = self.adapter_dir(adapter);
+        let entries = match fs::read_dir(&adir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
+            Err(e) => return Err(Error::io(&adir, "cannot read", e)),
+        };
+        let mut names: Vec<(Address, PathBuf)> = entries
+            .flatten()
+            .filter_map(|e| {
+                let device: Address = e.file_name().to_str()?.parse().ok()?;
+                Some((device, e.path().join("info")))
+            })
+            .collect();
+        names.sort_by_key(|(d, _)| d.display_bytes());
+        let mut bonds = Vec::new();
+        let mut errors = Vec::new();
+        for (device, path) in names {
+            let bytes = match fs::read(&path) {
+                Ok(b) => b,
+                // A device directory without info (only attributes, say) is not a bond.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    errors.push(LoadError {
+                        path,
+                        line: None,
+                        message: format!("cannot read: {e}"),
+                    });
+                    continue;
+                }
+            };
+            let file = match KeyFile::parse(&bytes) {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), line = e.line, message = %e.message, "skipping info file");
+                    errors.push(LoadError {
+                        path,
+                        line: Some(e.line),
+                        message: e.message,
+                    });
+                    continue;
+                }
+            };
+            let (bond, problems) = info::read_bond(&file, device);
+            for e in problems {
+                tracing::warn!(path = %path.display(), line = e.line, message = %e.message, "skipping damaged group");
+                errors.push(LoadError {
+                    path: path.clone(),
+                    line: (e.line > 0).then_some(e.line),
+                    message: e.message,
+                });
+            }
+            bonds.push(bond);
+        }
+        Ok((bonds, errors))
+    }
+
+    /// Every bond of `adapter` (device files holding at least one readable key), with one
+    /// [`LoadError`] per file that does not parse and per damaged group.
+    pub fn bonds(
+        &self,
+        adapter: impl Into<AdapterId>,
+    ) -> Result<(Vec<Bond>, Vec<LoadError>), Error> {
+        let (mut devices, errors) = self.devices(adapter)?;
+        devices.retain(Bond::has_keys);
+        Ok((devices, errors))
+    }
+
+    /// Removes a device: its whole directory (info, attributes), as bluetoothd's RemoveDevice
+    /// does. Returns false when there was nothing to remove.
+    pub fn remove(&self, adapter: impl Into<AdapterId>, device: Address) -> Result<bool, Error> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let adir = self.adapter_dir(adapter);
+        let ddir = adir.join(device.to_string());
+        if !ddir.exists() {
+            return Ok(false);
+        }
+        let _lock = durable::lock_dir(&adir).map_err(|e| Error::io(&adir, "cannot lock", e))?;
+        durable::remove_stale_temps(&adir);
+        if !ddir.exists() {
+            return Ok(false);
+        }
+        durable::remove_dir_durably(&ddir).map_err(|e| Error::io(&ddir, "cannot remove", e))?;
+        Ok(true)
+    }
+
+    /// The records of the four Load commands for `adapter`, from every file that parses
+    /// (unparsable files and damaged groups are returned as errors and left out). Records the kernel would
+    /// reject, which would fail the whole command, are left out with a warning: LE keys for
+    /// random addresses that are not static, link key types above 0x08, LTK encryption sizes
+    /// above 16. Fails with [`ErrorKind::TooManyKeys`] when a list does not fit in one frame.
+    pub fn load_lists(
+        &self,
+        adapter: impl Into<AdapterId>,
+    ) -> Result<(LoadLists, Vec<LoadError>), Error> {
+        let (devices, errors) = self.devices(adapter)?;
+        let mut lists = LoadLists::default();
+        for d in devices {
+            let le_ok = is_identity(d.device, d.le_address_type);
+            if let Some(k) = d.link_key {
+                if k.key_type.0 <= 0x08 {
+                    lists.link_keys.push(k);
+                } else {
+                    tracing::warn!(device = %d.device, key_type = k.key_type.0, "skipping link key of unknown type");
+                }
+            }
+            for k in [d.long_term_key, d.peripheral_long_term_key]
+                .into_iter()
+                .flatten()
+            {
+                if le_ok && k.encryption_size <= 16 {
+                    lists.long_term_keys.push(k);
+                } else {
+                    tracing::warn!(device = %d.device, "skipping LTK the kernel would reject (address not an identity, or EncSize > 16)");
+                }
+            }
+            if let Some(k) = d.irk {
+                if le_ok {
+                    lists.irks.push(k);
+                }
+            }
+            if let Some(p) = d.connection_parameters {
+                if le_ok {
+                    lists.connection_parameters.push(p);
+                }
+            }
+        }
+        check_count("link keys", lists.link_keys.len(), MAX_LINK_KEYS)?;
+        check_count(
+            "long term keys",
+            lists.long_term_keys.len(),
+            MAX_LONG_TERM_KEYS,
+        )?;
+        check_count("identity resolving keys", lists.irks.len(), MAX_IRKS)?;
+        check_count(
+            "connection parameter sets",
+            lists.connection_parameters.len(),
+            MAX_CONNECTION_PARAMETERS,
+        )?;
+        Ok((lists, errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_match_the_frame_size() {
+        assert_eq!(MAX_LINK_KEYS, 2621);
+        assert_eq!(MAX_LONG_TERM_KEYS, 1820);
+        assert_eq!(MAX_IRKS, 2849);
+        assert_eq!(MAX_CONNECTION_PARAMETERS, 4368);
+    }
+
+    #[test]
+    fn identity_addresses() {
+        let static_addr: Address = "C0:00:00:00:00:01".parse().unwrap();
+        let rpa: Address = "40:00:00:00:00:01".parse().unwrap();
+        assert!(is_identity(static_addr, AddressType::LE_RANDOM));
+        assert!(!is_identity(rpa, AddressType::LE_RANDOM));
+        assert!(is_identity(rpa, AddressType::LE_PUBLIC));
+    }
+}

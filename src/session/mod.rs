@@ -1,1 +1,525 @@
-//! The sans-IO session core: request matching, the pairing reply lane, timeouts.
+//! The sans-IO MGMT session: request matching, queueing and timeouts for one control-channel
+//! socket, with no I/O, no async and no clock of its own.
+//!
+//! Inputs go in through `handle_*` ([`Session::handle_frame`], [`Session::handle_timeout`])
+//! and [`Session::submit`]; outputs come out through `poll_*` ([`Session::poll_transmit`],
+//! [`Session::poll_event`], [`Session::poll_timeout`]). Time is passed in as an [`Instant`].
+//! The async [`client`](crate::client) is a thin shell around it.
+//!
+//! # Matching
+//! MGMT has no sequence numbers: a Command Complete or Command Status names only the
+//! controller index and the opcode it answers. The session matches a reply to the oldest
+//! outstanding request with the same (index, opcode). A Command Status with Success is an
+//! early status and does not end the request; a Command Status with any other status ends it,
+//! as does every Command Complete.
+//!
+//! # Lanes
+//! Like BlueZ's own client, the session keeps at most one *ordinary* command in flight and
+//! queues the rest in submission order. The pairing replies (PIN Code Reply and Negative
+//! Reply, User Confirmation Reply and Negative Reply, User Passkey Reply and Negative Reply)
+//! and Cancel Pair Device go in the *reply lane*: they are sent at once, even while an
+//! ordinary command (typically Pair Device, which stays pending for the whole pairing) waits
+//! for its reply. Without that, the kernel would wait for our confirmation while we wait for
+//! its Pair Device reply.
+//!
+//! # Tombstones
+//! A request whose caller gave up ([`Session::cancel`]) or whose deadline passed after it was
+//! sent leaves a tombstone in its place: the late reply still matches it and is dropped,
+//! instead of being taken for the reply to a later request with the same opcode. Tombstones do
+//! not hold the ordinary lane.
+//!
+//! # Controllers
+//! Index Added and Index Removed (and their unconfigured and extended forms) keep a set of
+//! known controllers. When a controller goes away, every request queued or pending on it
+//! fails with [`RequestError::ControllerRemoved`]; so does a request answered with Invalid
+//! Index for a controller the session knew to exist (the kernel fails pending commands that
+//! way just before it sends Index Removed).
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::time::Instant;
+
+use crate::protocol::code::{EventCode, Opcode};
+use crate::protocol::wire::encode_to_vec;
+use crate::protocol::{
+    AnyCommand, AnyReply, Command, ControllerIndex, DecodeError, Event, EventFrame, RawFrame,
+    Status,
+};
+
+mod outcome;
+
+pub use outcome::{CommandReply, RequestError};
+
+/// Identifies one submitted request for the lifetime of its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(pub u64);
+
+/// Which lane a command travels in (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// One in flight at a time, the rest queued.
+    Ordinary,
+    /// Sent at once, whatever is pending: pairing replies and Cancel Pair Device.
+    Reply,
+}
+
+/// The opcodes of the reply lane (doc/mgmt-protocol.rst): PIN Code Reply 0x0016, PIN Code
+/// Negative Reply 0x0017, Cancel Pair Device 0x001A, User Confirmation Reply 0x001C, User
+/// Confirmation Negative Reply 0x001D, User Passkey Reply 0x001E, User Passkey Negative Reply
+/// 0x001F.
+pub const REPLY_LANE_OPCODES: [Opcode; 7] = [
+    Opcode(0x0016),
+    Opcode(0x0017),
+    Opcode(0x001A),
+    Opcode(0x001C),
+    Opcode(0x001D),
+    Opcode(0x001E),
+    Opcode(0x001F),
+];
+
+impl Lane {
+    /// The lane a command with this opcode travels in.
+    pub fn of(opcode: Opcode) -> Lane {
+        if REPLY_LANE_OPCODES.contains(&opcode) {
+            Lane::Reply
+        } else {
+            Lane::Ordinary
+        }
+    }
+}
+
+/// Event codes that announce a controller: Index Added, Unconfigured Index Added, Extended
+/// Index Added.
+const ADDED_CODES: [EventCode; 3] = [EventCode(0x0004), EventCode(0x001D), EventCode(0x0020)];
+/// Event codes that retire one: Index Removed, Unconfigured Index Removed, Extended Index
+/// Removed.
+const REMOVED_CODES: [EventCode; 3] = [EventCode(0x0005), EventCode(0x001E), EventCode(0x0021)];
+/// Read Controller Index List, whose reply names the configured controllers.
+const READ_INDEX_LIST: Opcode = Opcode(0x0003);
+
+/// What the session has to report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// A request ended.
+    Completed {
+        /// Which request.
+        id: RequestId,
+        /// Its reply, or why there is none.
+        result: Result<CommandReply, RequestError>,
+    },
+    /// A Command Status with Success arrived for a request: the command is under way and its
+    /// Command Complete will follow.
+    Accepted {
+        /// Which request.
+        id: RequestId,
+    },
+    /// An event that is not the reply to one of our requests (replies to nobody's request,
+    /// for example after a restart, are passed on too).
+    Event {
+        /// The controller it concerns.
+        index: ControllerIndex,
+        /// The event.
+        event: Event,
+    },
+    /// An event frame that does not decode. The session goes on with the next frame.
+    Malformed {
+        /// The frame's bytes, as received.
+        frame: Vec<u8>,
+        /// What was wrong.
+        error: DecodeError,
+    },
+}
+
+/// A frame to write, and the request it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// The request.
+    pub id: RequestId,
+    /// The whole command frame.
+    pub frame: Vec<u8>,
+}
+
+/// One request the caller has submitted and not yet been told the end of.
+#[derive(Debug)]
+struct Request {
+    index: ControllerIndex,
+    opcode: Opcode,
+    frame: Vec<u8>,
+    deadline: Option<Instant>,
+    sent: bool,
+}
+
+/// A command that has been written and not yet answered. `id == None` is a tombstone.
+#[derive(Debug)]
+struct Outstanding {
+    id: Option<RequestId>,
+    index: ControllerIndex,
+    opcode: Opcode,
+    lane: Lane,
+}
+
+/// The state of one MGMT control-channel socket's conversation. See the module documentation.
+#[derive(Debug, Default)]
+pub struct Session {
+    next_id: u64,
+    requests: HashMap<RequestId, Request>,
+    /// Ordinary requests not yet sent, in submission order.
+    queue: VecDeque<RequestId>,
+    /// Sent commands awaiting their reply, in send order.
+    outstanding: Vec<Outstanding>,
+    transmit: VecDeque<Transmit>,
+    events: VecDeque<SessionEvent>,
+    controllers: BTreeSet<ControllerIndex>,
+}
+
+/// Builds a command frame from its parts. Parameters longer than 65535 bytes cannot be framed.
+fn command_frame(
+    index: ControllerIndex,
+    opcode: Opcode,
+    params: &[u8],
+) -> Result<Vec<u8>, crate::protocol::FrameTooLong> {
+    let len = u16::try_from(params.len()).map_err(|_| crate::protocol::FrameTooLong {
+        length: params.len(),
+    })?;
+    let mut frame = Vec::with_capacity(6 + params.len());
+    frame.extend_from_slice(&opcode.0.to_le_bytes());
+    frame.extend_from_slice(&index.0.to_le_bytes());
+    frame.extend_from_slice(&len.to_le_bytes());
+    frame.extend_from_slice(params);
+    Ok(frame)
+}
+
+impl Session {
+    /// A session with nothing pending.
+    pub fn new() -> Self {
+        Session::default()
+    }
+
+    /// Submits a typed command for controller `index`. `deadline`, if given, is when the
+    /// request fails with [`RequestError::Timeout`] if no reply has come.
+    pub fn submit_command<C: Command>(
+        &mut self,
+        index: ControllerIndex,
+        command: &C,
+        deadline: Option<Instant>,
+    ) -> Result<RequestId, crate::protocol::FrameTooLong> {
+        self.submit_raw(index, C::OPCODE, &encode_to_vec(command), deadline)
+    }
+
+    /// Submits any command (see [`Session::submit_command`]).
+    pub fn submit(
+        &mut self,
+        index: ControllerIndex,
+        command: &AnyCommand,
+        deadline: Option<Instant>,
+    ) -> Result<RequestId, crate::protocol::FrameTooLong> {
+        let mut params = Vec::new();
+        command.encode(&mut params);
+        self.submit_raw(index, command.opcode(), &params, deadline)
+    }
+
+    /// Submits a command given as opcode and parameter bytes.
+    pub fn submit_raw(
+        &mut self,
+        index: ControllerIndex,
+        opcode: Opcode,
+        params: &[u8],
+        deadline: Option<Instant>,
+    ) -> Result<RequestId, crate::protocol::FrameTooLong> {
+        let frame = command_frame(index, opcode, params)?;
+        let id = RequestId(self.next_id);
+        self.next_id += 1;
+        self.requests.insert(
+            id,
+            Request {
+                index,
+                opcode,
+                frame,
+                deadline,
+                sent: false,
+            },
+        );
+        match Lane::of(opcode) {
+            Lane::Reply => self.send(id, Lane::Reply),
+            Lane::Ordinary => {
+                self.queue.push_back(id);
+                self.advance_queue();
+            }
+        }
+        Ok(id)
+    }
+
+    /// The caller no longer wants request `id`: a queued one is dropped unsent, a sent one
+    /// leaves a tombstone. Nothing is reported for it. Returns whether it was still live.
+    pub fn cancel(&mut self, id: RequestId) -> bool {
+        let Some(req) = self.requests.remove(&id) else {
+            return false;
+        };
+        if req.sent {
+            self.bury(id);
+        } else {
+            self.queue.retain(|q| *q != id);
+        }
+        self.advance_queue();
+        true
+    }
+
+    /// Whether request `id` has been submitted and not yet ended.
+    pub fn is_pending(&self, id: RequestId) -> bool {
+        self.requests.contains_key(&id)
+    }
+
+    /// Controllers the session knows to exist (from Read Controller Index List replies, Index
+    /// Added events and successful replies, minus Index Removed).
+    pub fn controllers(&self) -> impl Iterator<Item = ControllerIndex> + '_ {
+        self.controllers.iter().copied()
+    }
+
+    /// Feeds one frame read from the socket. `_now` is accepted for symmetry with the other
+    /// inputs; matching does not depend on time.
+    pub fn handle_frame(&mut self, frame: &[u8], _now: Instant) {
+        let raw = match RawFrame::parse("event frame", frame) {
+            Ok(raw) => raw,
+            Err(error) => {
+                self.malformed(frame, error);
+                return;
+            }
+        };
+        let code = EventCode(raw.code);
+        if code == EventCode(0x0001) || code == EventCode(0x0002) {
+            self.handle_command_result(frame, raw);
+            return;
+        }
+        match EventFrame::decode(frame) {
+            Ok(ev) => {
+                let code = ev.event.code();
+                if ADDED_CODES.contains(&code) {
+                    self.controllers.insert(ev.index);
+                } else if REMOVED_CODES.contains(&code) {
+                    self.controller_removed(ev.index);
+                }
+                self.events.push_back(SessionEvent::Event {
+                    index: ev.index,
+                    event: ev.event,
+                });
+            }
+            Err(error) => self.malformed(frame, error),
+        }
+    }
+
+    /// Ends every request whose deadline is at or before `now` with
+    /// [`RequestError::Timeout`].
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let mut expired: Vec<RequestId> = self
+            .requests
+            .iter()
+            .filter(|(_, r)| r.deadline.is_some_and(|d| d <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        expired.sort();
+        for id in expired {
+            let req = self.requests.remove(&id).expect("listed above");
+            if req.sent {
+                self.bury(id);
+            } else {
+                self.queue.retain(|q| *q != id);
+            }
+            self.events.push_back(SessionEvent::Completed {
+                id,
+                result: Err(RequestError::Timeout {
+                    opcode: req.opcode,
+                    index: req.index,
+                }),
+            });
+        }
+        self.advance_queue();
+    }
+
+    /// Ends every request with [`RequestError::Closed`]: the socket is gone.
+    pub fn close(&mut self) {
+        let mut ids: Vec<RequestId> = self.requests.keys().copied().collect();
+        ids.sort();
+        for id in ids {
+            let req = self.requests.remove(&id).expect("listed above");
+            self.events.push_back(SessionEvent::Completed {
+                id,
+                result: Err(RequestError::Closed {
+                    opcode: req.opcode,
+                    index: req.index,
+                }),
+            });
+        }
+        self.queue.clear();
+        self.outstanding.clear();
+        self.transmit.clear();
+    }
+
+    /// The next frame to write to the socket. If writing it fails, [`Session::cancel`] its
+    /// request and tell the caller.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmit.pop_front()
+    }
+
+    /// The next thing to report.
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.events.pop_front()
+    }
+
+    /// The earliest deadline of a live request: call [`Session::handle_timeout`] then.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.requests.values().filter_map(|r| r.deadline).min()
+    }
+
+    fn malformed(&mut self, frame: &[u8], error: DecodeError) {
+        tracing::warn!(%error, "malformed MGMT event frame");
+        self.events.push_back(SessionEvent::Malformed {
+            frame: frame.to_vec(),
+            error,
+        });
+    }
+
+    /// Command Complete or Command Status: match and end (or advance) a request.
+    fn handle_command_result(&mut self, frame: &[u8], raw: RawFrame<'_>) {
+        if raw.params.len() < 3 {
+            self.malformed(
+                frame,
+                EventFrame::decode(frame).expect_err("shorter than opcode and status"),
+            );
+            return;
+        }
+        let opcode = Opcode(u16::from_le_bytes([raw.params[0], raw.params[1]]));
+        let status = Status(raw.params[2]);
+        let rest = &raw.params[3..];
+        let complete = raw.code == 0x0001;
+        if !complete && !rest.is_empty() {
+            let error = EventFrame::decode(frame).expect_err("Command Status with extra bytes");
+            self.malformed(frame, error);
+            return;
+        }
+        let Some(pos) = self
+            .outstanding
+            .iter()
+            .position(|o| o.index == raw.index && o.opcode == opcode)
+        else {
+            // Nobody asked: pass it on as an event.
+            tracing::debug!(%opcode, index = %raw.index, "reply to no request of ours");
+            match EventFrame::decode(frame) {
+                Ok(ev) => self.events.push_back(SessionEvent::Event {
+                    index: ev.index,
+                    event: ev.event,
+                }),
+                Err(error) => self.malformed(frame, error),
+            }
+            return;
+        };
+        if !complete && status.is_success() {
+            if let Some(id) = self.outstanding[pos].id {
+                self.events.push_back(SessionEvent::Accepted { id });
+            }
+            return;
+        }
+        let done = self.outstanding.remove(pos);
+        let Some(id) = done.id else {
+            tracing::debug!(%opcode, index = %raw.index, %status, "late reply to an abandoned request dropped");
+            self.advance_queue();
+            return;
+        };
+        let req = self.requests.remove(&id).expect("outstanding ids are live");
+        let result = if status.is_success() {
+            if !raw.index.is_none() {
+                self.controllers.insert(raw.index);
+            }
+            let reply = CommandReply {
+                index: raw.index,
+                opcode,
+                params: rest.to_vec(),
+            };
+            if opcode == READ_INDEX_LIST {
+                if let Ok(AnyReply::ReadIndexList(list)) = reply.any() {
+                    self.controllers.extend(list.indexes.0.iter().copied());
+                }
+            }
+            Ok(reply)
+        } else if status == Status::INVALID_INDEX
+            && !raw.index.is_none()
+            && self.controllers.contains(&raw.index)
+        {
+            // The kernel fails a removed controller's pending commands with Invalid Index
+            // just before it sends Index Removed.
+            Err(RequestError::ControllerRemoved {
+                opcode,
+                index: req.index,
+            })
+        } else {
+            Err(RequestError::Status {
+                opcode,
+                index: req.index,
+                status,
+                params: rest.to_vec(),
+            })
+        };
+        self.events
+            .push_back(SessionEvent::Completed { id, result });
+        self.advance_queue();
+    }
+
+    fn controller_removed(&mut self, index: ControllerIndex) {
+        self.controllers.remove(&index);
+        let mut ids: Vec<RequestId> = self
+            .requests
+            .iter()
+            .filter(|(_, r)| r.index == index)
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort();
+        for id in ids {
+            let req = self.requests.remove(&id).expect("listed above");
+            self.queue.retain(|q| *q != id);
+            self.events.push_back(SessionEvent::Completed {
+                id,
+                result: Err(RequestError::ControllerRemoved {
+                    opcode: req.opcode,
+                    index,
+                }),
+            });
+        }
+        // Nothing more will come for a removed controller's commands.
+        self.outstanding.retain(|o| o.index != index);
+        self.advance_queue();
+    }
+
+    /// Replaces a sent request's outstanding entry with a tombstone.
+    fn bury(&mut self, id: RequestId) {
+        if let Some(o) = self.outstanding.iter_mut().find(|o| o.id == Some(id)) {
+            o.id = None;
+        }
+    }
+
+    fn send(&mut self, id: RequestId, lane: Lane) {
+        let req = self.requests.get_mut(&id).expect("sending a live request");
+        req.sent = true;
+        self.transmit.push_back(Transmit {
+            id,
+            frame: req.frame.clone(),
+        });
+        self.outstanding.push(Outstanding {
+            id: Some(id),
+            index: req.index,
+            opcode: req.opcode,
+            lane,
+        });
+    }
+
+    /// Sends the next queued ordinary request if none is in flight.
+    fn advance_queue(&mut self) {
+        let busy = self
+            .outstanding
+            .iter()
+            .any(|o| o.lane == Lane::Ordinary && o.id.is_some());
+        if busy {
+            return;
+        }
+        if let Some(id) = self.queue.pop_front() {
+            self.send(id, Lane::Ordinary);
+        }
+    }
+}

@@ -56,6 +56,7 @@ crate::wire_struct! {
 mod tests {
     use super::*;
     use crate::command::ReadVersionReply;
+    use crate::event::golden::{check, hex};
     use crate::wire::{decode_exact, encode_to_vec};
 
     #[test]
@@ -73,5 +74,55 @@ mod tests {
             })
         );
         assert_eq!(encode_to_vec(&cc), b);
+    }
+
+    #[test]
+    fn set_powered_complete_from_raspberry_pi() {
+        // Frame from public/projet_rp-ble_capture.snoop, record 93: Set Powered completed with
+        // Success; the reply is the current settings 0x00020ac1 (powered, SSP, BR/EDR, LE,
+        // secure connections, wideband speech).
+        let settings = crate::Settings::POWERED
+            | crate::Settings::SSP
+            | crate::Settings::BREDR
+            | crate::Settings::LE
+            | crate::Settings::SECURE_CONN
+            | crate::Settings::WIDEBAND_SPEECH;
+        check(
+            &hex("0500 00 c10a0200"),
+            &CommandComplete {
+                opcode: Opcode::SET_POWERED,
+                status: Status::SUCCESS,
+                reply: AnyReply::SetPowered(settings),
+            },
+        );
+    }
+
+    #[test]
+    fn failed_command_complete_keeps_its_bytes() {
+        // Documented layout: Read Controller Information failed with Invalid Index and no
+        // return parameters; the reply is kept unparsed and re-encodes to nothing.
+        let cc = CommandComplete {
+            opcode: Opcode::READ_INFO,
+            status: Status::INVALID_INDEX,
+            reply: AnyReply::Unparsed {
+                opcode: Opcode::READ_INFO,
+                params: crate::wire::RestBytes(vec![]),
+            },
+        };
+        check(&hex("0400 11"), &cc);
+    }
+
+    #[test]
+    fn command_status() {
+        // Documented layout, doc/mgmt-protocol.rst "Command Status": opcode 0x0005 (Set
+        // Powered), status 0x0a (Busy).
+        check(
+            &hex("0500 0a"),
+            &CommandStatus {
+                opcode: Opcode::SET_POWERED,
+                status: Status::BUSY,
+            },
+        );
+        assert!(crate::Event::decode(crate::EventCode::COMMAND_STATUS, &hex("0500")).is_err());
     }
 }

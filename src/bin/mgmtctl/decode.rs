@@ -1,6 +1,22 @@
 //! `mgmtctl decode`: every MGMT frame of one or more captures, one line each or JSON.
+//!
+//! Text lines read
+//! `2024-03-01 12:00:05.123456 hci0 cmd @1 Set Powered powered=true`: UTC time, controller
+//! (`-` for none), `cmd`/`evt`, the socket cookie, the message name, then its fields as
+//! `key=value` words built from the protocol crate's serialisation (settings by name,
+//! addresses as text, statuses by name, key bytes redacted). Values holding spaces are quoted.
+//!
+//! `--json` prints one object per frame:
+//! `{"file","record","timestamp","index","direction","cookie","code","name","params"}`, or
+//! `{"file","record","error"}` for a frame that does not decode. Decoding goes on after a
+//! failure; the exit status is 1 if any frame (or file) failed.
 
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use bluez_mgmt::capture::{CaptureReader, MgmtFrame, Record, RecordBody};
+use serde_json::{json, Map, Value};
 
 use crate::CliError;
 
@@ -9,13 +25,354 @@ use crate::CliError;
 pub struct Args {
     /// btsnoop files to decode.
     #[arg(required = true)]
-    pub files: Vec<std::path::PathBuf>,
+    pub files: Vec<PathBuf>,
     /// One JSON object per frame.
     #[arg(long)]
     pub json: bool,
+    /// Also list the records that are not MGMT frames (HCI packets, socket open/close, notes).
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// Runs the subcommand.
-pub fn run(_args: Args) -> Result<ExitCode, CliError> {
-    Err("decode: not written yet".into())
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut failures = 0u64;
+    let many = args.files.len() > 1;
+    let written = (|| -> io::Result<()> {
+        for path in &args.files {
+            if many && !args.json {
+                writeln!(out, "==> {} <==", path.display())?;
+            }
+            failures += decode_file(path, &args, &mut out)?;
+        }
+        out.flush()
+    })();
+    match written {
+        // The reader of our output went away (`| head`): stop quietly.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        other => other?,
+    }
+    if failures > 0 {
+        eprintln!("mgmtctl: {failures} frame(s) or file(s) failed to decode");
+        Ok(ExitCode::FAILURE)
+    } else {
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Decodes one file onto `out`; returns how many failures it printed.
+fn decode_file(path: &Path, args: &Args, out: &mut impl Write) -> io::Result<u64> {
+    let file = path.display().to_string();
+    let reader = match CaptureReader::open(path) {
+        Ok(r) => r,
+        Err(e) => {
+            report_error(out, args.json, &file, None, &e.to_string())?;
+            return Ok(1);
+        }
+    };
+    let mut failures = 0;
+    for (n, item) in reader.enumerate() {
+        let number = n as u64 + 1;
+        let record = match item {
+            Ok(r) => r,
+            Err(e) => {
+                report_error(out, args.json, &file, e.record(), &e.to_string())?;
+                failures += 1;
+                continue;
+            }
+        };
+        match record.mgmt_frame() {
+            Ok(Some(frame)) => write_frame(out, args.json, &file, number, &record, &frame)?,
+            Ok(None) if args.all => write_other(out, args.json, &file, number, &record)?,
+            Ok(None) => {}
+            Err(e) => {
+                report_error(out, args.json, &file, Some(number), &e.to_string())?;
+                failures += 1;
+            }
+        }
+    }
+    Ok(failures)
+}
+
+pub(crate) fn report_error(
+    out: &mut impl Write,
+    json: bool,
+    file: &str,
+    record: Option<u64>,
+    message: &str,
+) -> io::Result<()> {
+    if json {
+        writeln!(
+            out,
+            "{}",
+            json!({ "file": file, "record": record, "error": message })
+        )
+    } else {
+        writeln!(out, "error: {file}: {message}")
+    }
+}
+
+/// The parts of one MGMT frame that both output forms print.
+struct FrameView {
+    direction: &'static str,
+    cookie: u32,
+    code: u16,
+    name: String,
+    params: Value,
+}
+
+fn view(frame: &MgmtFrame) -> FrameView {
+    match frame {
+        MgmtFrame::Command { cookie, frame } => FrameView {
+            direction: "cmd",
+            cookie: *cookie,
+            code: frame.command.opcode().0,
+            name: frame.command.opcode().to_string(),
+            params: serde_json::to_value(&frame.command).unwrap_or_else(|e| json!(e.to_string())),
+        },
+        MgmtFrame::Event { cookie, frame } => FrameView {
+            direction: "evt",
+            cookie: *cookie,
+            code: frame.event.code().0,
+            name: frame.event.code().to_string(),
+            params: serde_json::to_value(&frame.event).unwrap_or_else(|e| json!(e.to_string())),
+        },
+    }
+}
+
+fn index_json(record: &Record) -> Value {
+    if record.index.is_none() {
+        Value::Null
+    } else {
+        json!(record.index.0)
+    }
+}
+
+pub(crate) fn write_frame(
+    out: &mut impl Write,
+    json: bool,
+    file: &str,
+    number: u64,
+    record: &Record,
+    frame: &MgmtFrame,
+) -> io::Result<()> {
+    let v = view(frame);
+    if json {
+        let line = json!({
+            "file": file,
+            "record": number,
+            "timestamp": record.timestamp.to_string(),
+            "index": index_json(record),
+            "direction": v.direction,
+            "cookie": v.cookie,
+            "code": v.code,
+            "name": v.name,
+            "params": v.params,
+        });
+        writeln!(out, "{line}")
+    } else {
+        let mut line = format!(
+            "{} {} {} @{} {}",
+            record.timestamp, record.index, v.direction, v.cookie, v.name
+        );
+        for word in words(&v.params, &v.name) {
+            line.push(' ');
+            line.push_str(&word);
+        }
+        writeln!(out, "{line}")
+    }
+}
+
+/// A short line for a record that is not an MGMT frame (`--all`).
+fn write_other(
+    out: &mut impl Write,
+    json: bool,
+    file: &str,
+    number: u64,
+    record: &Record,
+) -> io::Result<()> {
+    let summary = match record.body() {
+        Ok(RecordBody::ControlOpen(o)) => format!(
+            "@{} format={} version={}.{} ident={}{}",
+            o.cookie,
+            o.format,
+            o.version,
+            o.revision,
+            quote(&o.ident_text()),
+            if o.is_privileged() { " privileged" } else { "" }
+        ),
+        Ok(RecordBody::ControlClose(c)) => format!("@{}", c.cookie),
+        Ok(RecordBody::NewIndex(n)) => format!(
+            "name={} address={} type={} bus={}",
+            quote(&n.name),
+            n.address,
+            n.controller_type,
+            n.bus
+        ),
+        Ok(RecordBody::IndexInfo(i)) => {
+            format!("address={} manufacturer={}", i.address, i.manufacturer)
+        }
+        Ok(RecordBody::SystemNote(text)) => quote(&text),
+        Ok(RecordBody::UserLogging(l)) => format!(
+            "priority={} ident={} message={}",
+            l.priority,
+            quote(&l.ident),
+            quote(&l.message)
+        ),
+        _ => format!("length={}", record.data.len()),
+    };
+    if json {
+        let line = json!({
+            "file": file,
+            "record": number,
+            "timestamp": record.timestamp.to_string(),
+            "index": index_json(record),
+            "direction": "record",
+            "monitor_opcode": record.opcode.to_string(),
+            "summary": summary,
+        });
+        writeln!(out, "{line}")
+    } else {
+        writeln!(
+            out,
+            "{} {} --- {} {summary}",
+            record.timestamp, record.index, record.opcode
+        )
+    }
+}
+
+/// Flattens a serialised message into `key=value` words. Nested objects give dotted keys,
+/// except a Command Complete's `reply` object, whose fields stand on their own; lists of plain
+/// values are joined with commas; lists of objects are numbered (`keys[0].type=...`). Words
+/// that repeat what is already said (the code of an unknown message, equal to its `name`; the
+/// opcode inside an unknown reply) are left out.
+fn words(params: &Value, name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    match params {
+        Value::Object(map) => flatten_object(map, "", &mut out),
+        Value::Null => {}
+        // A message whose parameters are one value (a reply that is just settings, ...).
+        other => flatten("value", other, &mut out),
+    }
+    let redundant = [
+        format!("code={}", quote(name)),
+        format!("opcode={}", quote(name)),
+    ];
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|w| !redundant.contains(w) && seen.insert(w.clone()));
+    out
+}
+
+fn flatten_object(map: &Map<String, Value>, prefix: &str, out: &mut Vec<String>) {
+    for (key, value) in map {
+        match (prefix.is_empty() && key == "reply", value) {
+            (true, Value::Object(inner)) => flatten_object(inner, "", out),
+            // A reply with no parameters.
+            (true, Value::Null) => {}
+            _ => flatten(&format!("{prefix}{key}"), value, out),
+        }
+    }
+}
+
+/// An address with its type (`{"address": .., "address_type": ..}`) under `key` reads as
+/// `key=AA:BB:.. key_type=..`, not `key.address=.. key.address_type=..`.
+fn address_info(key: &str, map: &Map<String, Value>, out: &mut Vec<String>) -> bool {
+    let (Some(Value::String(a)), Some(Value::String(t)), 2) =
+        (map.get("address"), map.get("address_type"), map.len())
+    else {
+        return false;
+    };
+    out.push(format!("{key}={}", quote(a)));
+    out.push(format!("{key}_type={}", quote(t)));
+    true
+}
+
+fn flatten(key: &str, value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) if map.is_empty() => {}
+        Value::Object(map) => {
+            if !address_info(key, map, out) {
+                flatten_object(map, &format!("{key}."), out)
+            }
+        }
+        Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+            let joined: Vec<String> = items.iter().map(scalar).collect();
+            let text = if joined.is_empty() {
+                "none".to_string()
+            } else {
+                joined.join(",")
+            };
+            out.push(format!("{key}={}", quote(&text)));
+        }
+        Value::Array(items) => {
+            if items.is_empty() {
+                out.push(format!("{key}=none"));
+            }
+            for (i, item) in items.iter().enumerate() {
+                flatten(&format!("{key}[{i}]"), item, out);
+            }
+        }
+        other => out.push(format!("{key}={}", quote(&scalar(other)))),
+    }
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Quotes a value (JSON string syntax) when it is empty or holds spaces, quotes or `=`.
+fn quote(s: &str) -> String {
+    if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c == '"' || c == '=') {
+        Value::String(s.to_string()).to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flattening_rules() {
+        let v = json!({
+            "opcode": "Set Powered",
+            "status": "Success",
+            "reply": { "current_settings": ["powered", "le"], "address": "00:11:22:33:44:55" },
+            "peer": { "address": "AA:BB:CC:DD:EE:FF", "type": "LE Public" },
+            "key": { "address": { "address": "AA:BB:CC:DD:EE:FF", "address_type": "LE Public" } },
+            "keys": [ { "value": "<redacted>" } ],
+            "empty": [],
+            "name": ""
+        });
+        assert_eq!(
+            words(&v, "Command Complete"),
+            [
+                "opcode=\"Set Powered\"",
+                "status=Success",
+                "current_settings=powered,le",
+                "address=00:11:22:33:44:55",
+                "peer.address=AA:BB:CC:DD:EE:FF",
+                "peer.type=\"LE Public\"",
+                "key.address=AA:BB:CC:DD:EE:FF",
+                "key.address_type=\"LE Public\"",
+                "keys[0].value=<redacted>",
+                "empty=none",
+                "name=\"\"",
+            ]
+        );
+        assert_eq!(words(&json!(["powered"]), "x"), ["value=powered"]);
+        // A reply without parameters says nothing.
+        let v = json!({ "opcode": "Set IO Capability", "status": "Success", "reply": null });
+        assert_eq!(words(&v, "Command Complete").len(), 2);
+        // An unknown event: its code is the name already.
+        let v = json!({ "code": "unknown 0x0099", "params": "0102" });
+        assert_eq!(words(&v, "unknown 0x0099"), ["params=0102"]);
+    }
 }

@@ -5,13 +5,20 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bonds;
+mod controller;
 mod decode;
+mod monitor;
 
 /// The error every subcommand returns: printed as `mgmtctl: <message>`, exit status 1.
 pub type CliError = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Parser)]
-#[command(name = "mgmtctl", version, about = "Bluetooth Management API (MGMT) tool: no D-Bus, no bluetoothd")]
+#[command(
+    name = "mgmtctl",
+    version,
+    about = "Bluetooth Management API (MGMT) tool: no D-Bus, no bluetoothd"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -21,12 +28,27 @@ struct Cli {
 enum Cmd {
     /// Print every MGMT frame of btsnoop captures (as `btmon -w` writes them).
     Decode(decode::Args),
+    /// Print every controller: address, version, manufacturer, settings, class, names.
+    Info(controller::InfoArgs),
+    /// Power a controller on or off.
+    Power(controller::PowerArgs),
+    /// Switch a controller setting on or off.
+    Set(controller::SetArgs),
+    /// Print live MGMT events as `decode` prints a capture.
+    Monitor(monitor::Args),
+    /// List the bonds stored in bluetoothd's directory layout (key bytes with --show-keys).
+    Bonds(bonds::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Cmd::Decode(a) => decode::run(a),
+        Cmd::Info(a) => controller::run_info(a),
+        Cmd::Power(a) => controller::run_power(a),
+        Cmd::Set(a) => controller::run_set(a),
+        Cmd::Monitor(a) => monitor::run(a),
+        Cmd::Bonds(a) => bonds::run(a),
     };
     match result {
         Ok(code) => code,

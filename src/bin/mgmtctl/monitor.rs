@@ -1,0 +1,170 @@
+//! `mgmtctl monitor`: prints the live MGMT events of the kernel's control channel, each line
+//! exactly as `mgmtctl decode` prints a capture's frame (the two share decode's formatter),
+//! and optionally records the session as a btsnoop capture.
+//!
+//! Each event is shown as the CTRL_EVENT record the kernel's monitor channel would log for
+//! this socket. The kernel does not tell a socket its own cookie, so lines carry the cookie
+//! this program records under (`--write`): its process id.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use bluez_mgmt::capture::{CaptureWriter, MgmtFrame, Record, Timestamp};
+use bluez_mgmt::client::{Client, EventFilter, SubscriptionError};
+use bluez_mgmt::protocol::{ControllerIndex, EventFrame};
+use bluez_mgmt::transport::{KernelTransport, RecordingTransport};
+
+use crate::CliError;
+
+/// Arguments of `mgmtctl monitor`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// One JSON object per event (as `mgmtctl decode --json`).
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the session (our socket's events) to this btsnoop file.
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// Only events about this controller (N of hciN).
+    #[arg(long)]
+    pub index: Option<u16>,
+}
+
+/// The "file" field of monitor lines: live input has none.
+const SOURCE: &str = "-";
+
+/// Prints one live event as `mgmtctl decode` prints the CTRL_EVENT record that carries it.
+fn write_event(
+    out: &mut impl Write,
+    json: bool,
+    number: u64,
+    timestamp: Timestamp,
+    cookie: u32,
+    frame: EventFrame,
+) -> io::Result<()> {
+    let record = Record::control_event(timestamp, cookie, &frame);
+    let frame = MgmtFrame::Event { cookie, frame };
+    crate::decode::write_frame(out, json, SOURCE, number, &record, &frame)
+}
+
+/// Runs the subcommand until interrupted (Ctrl-C) or the socket closes.
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(monitor(args))
+}
+
+async fn monitor(args: Args) -> Result<ExitCode, CliError> {
+    let cookie = std::process::id();
+    let kernel = KernelTransport::open().map_err(bluez_mgmt::client::Error::from)?;
+    let client = match &args.write {
+        Some(path) => {
+            let writer = CaptureWriter::create(path)?;
+            Client::with_transport(RecordingTransport::new(kernel, writer, cookie, "mgmtctl"))
+        }
+        None => Client::with_transport(kernel),
+    };
+    let filter = match args.index {
+        Some(n) => EventFilter::all().controller(ControllerIndex(n)),
+        None => EventFilter::all(),
+    };
+    let mut events = client.subscribe(filter);
+    let stdout = io::stdout();
+    let mut number = 0u64;
+    let result = loop {
+        let item = tokio::select! {
+            item = events.recv() => item,
+            _ = tokio::signal::ctrl_c() => break Ok(()),
+        };
+        let Some(item) = item else {
+            eprintln!("mgmtctl: the MGMT socket closed");
+            break Ok(());
+        };
+        number += 1;
+        let mut out = stdout.lock();
+        let written = match item {
+            Ok((index, event)) => write_event(
+                &mut out,
+                args.json,
+                number,
+                Timestamp::now(),
+                cookie,
+                EventFrame { index, event },
+            ),
+            Err(SubscriptionError::Malformed(m)) => crate::decode::report_error(
+                &mut out,
+                args.json,
+                SOURCE,
+                Some(number),
+                &SubscriptionError::Malformed(m).to_string(),
+            ),
+            Err(e @ SubscriptionError::Lagged(_)) => {
+                eprintln!("mgmtctl: {e}");
+                Ok(())
+            }
+        };
+        if let Err(e) = written.and_then(|()| out.flush()) {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                break Ok(());
+            }
+            break Err(e);
+        }
+    };
+    // Dropping the client ends its tasks; the recorder then writes CTRL_CLOSE.
+    drop(events);
+    drop(client);
+    tokio::task::yield_now().await;
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bluez_mgmt::capture::CaptureReader;
+
+    /// Every event of a fixture, printed the monitor's way from its typed value, gives the
+    /// line `mgmtctl decode` prints for the captured record.
+    #[test]
+    fn monitor_lines_equal_decode_lines() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/le-sc-numeric-comparison.btsnoop"
+        );
+        let mut events = 0;
+        for (n, record) in CaptureReader::open(path).unwrap().enumerate() {
+            let record = record.unwrap();
+            let Some(MgmtFrame::Event { cookie, frame }) = record.mgmt_frame().unwrap() else {
+                continue;
+            };
+            events += 1;
+            for json in [false, true] {
+                let mut ours = Vec::new();
+                write_event(
+                    &mut ours,
+                    json,
+                    n as u64 + 1,
+                    record.timestamp,
+                    cookie,
+                    frame.clone(),
+                )
+                .unwrap();
+                let mut theirs = Vec::new();
+                let mgmt = MgmtFrame::Event {
+                    cookie,
+                    frame: frame.clone(),
+                };
+                crate::decode::write_frame(&mut theirs, json, SOURCE, n as u64 + 1, &record, &mgmt)
+                    .unwrap();
+                assert_eq!(
+                    String::from_utf8(ours).unwrap(),
+                    String::from_utf8(theirs).unwrap()
+                );
+            }
+        }
+        // The capture holds 20 CTRL_EVENT records.
+        assert_eq!(events, 20);
+    }
+}

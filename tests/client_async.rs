@@ -1,0 +1,442 @@
+//! The tokio client over a scripted in-memory transport (h2 style): the exact bytes the client
+//! writes and the exact bytes it reads.
+//!
+//! Frames come from the documented layout (doc/mgmt-protocol.rst) unless a capture is named.
+
+use std::time::Duration;
+
+use bluez_mgmt::client::{Client, ErrorKind, EventFilter, SubscriptionError};
+use bluez_mgmt::protocol::command::{ReadInfo, ReadVersion, SetPowered};
+use bluez_mgmt::protocol::{ControllerIndex, Event, EventCode, Opcode, Settings, Status};
+use bluez_mgmt::transport::ScriptedTransport;
+use std::sync::Arc;
+
+const HCI0: ControllerIndex = ControllerIndex(0);
+const HCI1: ControllerIndex = ControllerIndex(1);
+const NONE: ControllerIndex = ControllerIndex::NONE;
+
+const PAIR_DEVICE: Opcode = Opcode(0x0019);
+const USER_CONFIRM_REPLY: Opcode = Opcode(0x001C);
+const SET_DISCOVERABLE: Opcode = Opcode(0x0006);
+
+fn cc(opcode: Opcode, status: Status, rest: &[u8]) -> Vec<u8> {
+    let mut p = opcode.0.to_le_bytes().to_vec();
+    p.push(status.0);
+    p.extend_from_slice(rest);
+    p
+}
+
+/// Runs `client` against `script`, then checks the script was played to the end.
+fn started(script: ScriptedTransport) -> (Client, Arc<ScriptedTransport>) {
+    let script = Arc::new(script);
+    (Client::with_transport(script.clone()), script)
+}
+
+#[tokio::test]
+async fn typed_call_writes_and_reads_exact_bytes() {
+    // Read Version and its reply as in fixtures/le-sc-numeric-comparison.btsnoop.
+    let script = ScriptedTransport::builder()
+        .write([0x01, 0x00, 0xff, 0xff, 0x00, 0x00])
+        .read([
+            0x01, 0x00, 0xff, 0xff, 0x06, 0x00, 0x01, 0x00, 0x00, 0x01, 0x16, 0x00,
+        ])
+        .build()
+        .stay_open();
+    let (client, script) = started(script);
+    let v = client.call(NONE, &ReadVersion {}).await.unwrap();
+    assert_eq!((v.version, v.revision), (1, 22));
+    script.check_done().unwrap();
+}
+
+#[tokio::test]
+async fn status_failure_is_a_typed_error() {
+    let script = ScriptedTransport::builder()
+        .write_command(HCI0, SET_DISCOVERABLE, &[0x01, 0x00, 0x00])
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_STATUS,
+            &[0x06, 0x00, Status::REJECTED.0],
+        )
+        .build()
+        .stay_open();
+    let (client, script) = started(script);
+    let err = client
+        .controller(HCI0)
+        .discoverable(0x01, 0)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Status {
+            opcode: SET_DISCOVERABLE,
+            index: HCI0,
+            status: Status::REJECTED
+        }
+    );
+    assert_eq!(err.status(), Some(Status::REJECTED));
+    assert!(
+        err.to_string().ends_with("on hci0 failed: Rejected"),
+        "{err}"
+    );
+    script.check_done().unwrap();
+}
+
+#[tokio::test]
+async fn permission_denied_names_the_capability() {
+    let script = ScriptedTransport::builder()
+        .write_command(HCI0, Opcode(0x0005), &[0x01])
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_STATUS,
+            &[0x05, 0x00, Status::PERMISSION_DENIED.0],
+        )
+        .build()
+        .stay_open();
+    let (client, _script) = started(script);
+    let err = client.controller(HCI0).power(true).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    assert!(err.to_string().contains("CAP_NET_ADMIN"), "{err}");
+}
+
+/// Pair Device pending; the kernel asks for a confirmation; the User Confirmation Reply goes
+/// out and is answered while Pair Device is still pending. Bytes as in
+/// fixtures/le-sc-numeric-comparison.btsnoop (cookie 1).
+#[tokio::test]
+async fn confirm_reply_overtakes_pair_device() {
+    let peer = [0x02, 0x00, 0x00, 0x00, 0xbb, 0xc0, 0x02];
+    let pair = [&peer[..], &[0x01]].concat();
+    let script = ScriptedTransport::builder()
+        .write_command(HCI0, PAIR_DEVICE, &pair)
+        // Device Connected (0x000B): address, flags 8, EIR length 0.
+        .read_event(
+            HCI0,
+            EventCode(0x000B),
+            &[&peer[..], &[0x08, 0, 0, 0, 0, 0]].concat(),
+        )
+        // User Confirmation Request (0x000F): address, hint 0, value 0x0009acb2.
+        .read_event(
+            HCI0,
+            EventCode(0x000F),
+            &[&peer[..], &[0x00, 0xb2, 0xac, 0x09, 0x00]].concat(),
+        )
+        .write_command(HCI0, USER_CONFIRM_REPLY, &peer)
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &cc(USER_CONFIRM_REPLY, Status::SUCCESS, &peer),
+        )
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &cc(PAIR_DEVICE, Status::SUCCESS, &peer),
+        )
+        .build()
+        .stay_open();
+    let (client, script) = started(script);
+    let mut requests = client.subscribe(EventFilter::all().code(EventCode(0x000F)));
+    let pairing = client.submit_raw(
+        HCI0,
+        PAIR_DEVICE,
+        pair.clone(),
+        Some(Duration::from_secs(60)),
+    );
+    let (index, event) = requests.recv().await.unwrap().unwrap();
+    assert_eq!(index, HCI0);
+    assert_eq!(event.code(), EventCode(0x000F));
+    let confirm = client
+        .submit_raw(HCI0, USER_CONFIRM_REPLY, peer.to_vec(), None)
+        .await
+        .unwrap();
+    assert_eq!(confirm.params, peer.to_vec());
+    let paired = pairing.await.unwrap();
+    assert_eq!(paired.params, peer.to_vec());
+    script.check_done().unwrap();
+}
+
+#[tokio::test]
+async fn timeout_then_late_reply_is_discarded() {
+    let info_fail = cc(Opcode(0x0004), Status::NOT_POWERED, &[]);
+    let script = ScriptedTransport::builder()
+        .write_command(HCI0, Opcode(0x0004), &[])
+        // Nothing comes for the first Read Info until the second is written.
+        .write_command(HCI0, Opcode(0x0004), &[])
+        // The late reply to the first, then the reply to the second.
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &cc(Opcode(0x0004), Status::BUSY, &[]),
+        )
+        .read_event(HCI0, EventCode::COMMAND_COMPLETE, &info_fail)
+        .build()
+        .stay_open();
+    let (client, script) = started(script);
+    let err = client
+        .call_with_timeout(HCI0, &ReadInfo {}, Duration::from_millis(50))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Timeout {
+            opcode: Opcode(0x0004),
+            index: HCI0
+        }
+    );
+    let err = client.call(HCI0, &ReadInfo {}).await.unwrap_err();
+    assert_eq!(err.status(), Some(Status::NOT_POWERED), "{err}");
+    script.check_done().unwrap();
+}
+
+#[tokio::test]
+async fn dropped_call_leaves_a_tombstone() {
+    let script = ScriptedTransport::builder()
+        .write_command(HCI0, Opcode(0x0005), &[0x01])
+        .write_command(HCI0, Opcode(0x0005), &[0x00])
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &cc(Opcode(0x0005), Status::SUCCESS, &[0x01, 0, 0, 0]),
+        )
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &cc(Opcode(0x0005), Status::SUCCESS, &[0x00, 0, 0, 0]),
+        )
+        .build()
+        .stay_open();
+    let (client, script) = started(script);
+    let first = client.start(HCI0, &SetPowered { powered: true }, None);
+    // Give the driver the chance to send it, then give up on it.
+    while script.writes_done() < 1 {
+        tokio::task::yield_now().await;
+    }
+    drop(first);
+    let settings = client
+        .call(HCI0, &SetPowered { powered: false })
+        .await
+        .unwrap();
+    assert_eq!(
+        settings,
+        Settings::empty(),
+        "the first reply (powered) was not taken"
+    );
+    script.check_done().unwrap();
+}
+
+#[tokio::test]
+async fn controller_removed_mid_command() {
+    let script = ScriptedTransport::builder()
+        .write_command(NONE, Opcode(0x0003), &[])
+        .read_event(
+            NONE,
+            EventCode::COMMAND_COMPLETE,
+            &cc(Opcode(0x0003), Status::SUCCESS, &[2, 0, 0, 0, 1, 0]),
+        )
+        .write_command(HCI1, Opcode(0x0004), &[])
+        .read_event(HCI1, EventCode::INDEX_REMOVED, &[])
+        .build()
+        .stay_open();
+    let (client, script) = started(script);
+    let list = client
+        .call(NONE, &bluez_mgmt::protocol::command::ReadIndexList {})
+        .await
+        .unwrap();
+    assert_eq!(list.indexes.0, vec![HCI0, HCI1]);
+    let err = client.controller(HCI1).info().await.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::ControllerRemoved {
+            opcode: Opcode(0x0004),
+            index: HCI1
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "controller hci1 was removed while Read Controller Information was pending"
+    );
+    script.check_done().unwrap();
+}
+
+#[tokio::test]
+async fn subscriptions_filter_and_report_malformed_events() {
+    let script = ScriptedTransport::builder()
+        .write_command(NONE, Opcode(0x0001), &[])
+        // New Settings for hci0 and hci1, an unknown event, a short New Settings.
+        .read_event(HCI0, EventCode::NEW_SETTINGS, &[0x01, 0, 0, 0])
+        .read_event(HCI1, EventCode::NEW_SETTINGS, &[0x00, 0, 0, 0])
+        .read_event(HCI1, EventCode(0x7777), &[0xab])
+        .read_event(HCI1, EventCode::NEW_SETTINGS, &[0x00])
+        .read_event(
+            NONE,
+            EventCode::COMMAND_COMPLETE,
+            &cc(Opcode(0x0001), Status::SUCCESS, &[1, 22, 0]),
+        )
+        .build()
+        .stay_open();
+    let (client, _script) = started(script);
+    let mut all = client.subscribe(EventFilter::all());
+    let mut hci1_settings = client.subscribe(
+        EventFilter::all()
+            .controller(HCI1)
+            .code(EventCode::NEW_SETTINGS),
+    );
+    client.call(NONE, &ReadVersion {}).await.unwrap();
+
+    let mut seen = Vec::new();
+    while let Some(item) = all.try_recv() {
+        seen.push(item);
+    }
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert!(
+        matches!(&seen[2], Ok((HCI1, Event::Unknown { code, .. })) if *code == EventCode(0x7777))
+    );
+    match &seen[3] {
+        Err(SubscriptionError::Malformed(m)) => {
+            assert_eq!(m.index(), Some(HCI1));
+            assert_eq!(m.error.field(), "current_settings");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    match hci1_settings.try_recv() {
+        Some(Ok((HCI1, Event::NewSettings(ev)))) => {
+            assert_eq!(ev.current_settings, Settings::empty())
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        hci1_settings.try_recv(),
+        Some(Err(SubscriptionError::Malformed(_)))
+    ));
+    assert!(hci1_settings.try_recv().is_none());
+}
+
+#[tokio::test]
+async fn slow_subscriber_is_told_it_lagged() {
+    let n = bluez_mgmt::client::EVENT_BUFFER + 76;
+    let mut b = ScriptedTransport::builder().write_command(NONE, Opcode(0x0001), &[]);
+    for i in 0..n {
+        b = b.read_event(HCI0, EventCode::NEW_SETTINGS, &[(i % 2) as u8, 0, 0, 0]);
+    }
+    let script = b
+        .read_event(
+            NONE,
+            EventCode::COMMAND_COMPLETE,
+            &cc(Opcode(0x0001), Status::SUCCESS, &[1, 22, 0]),
+        )
+        .build()
+        .stay_open();
+    let (client, _script) = started(script);
+    let mut slow = client.subscribe(EventFilter::all());
+    client.call(NONE, &ReadVersion {}).await.unwrap();
+    assert_eq!(slow.recv().await, Some(Err(SubscriptionError::Lagged(76))));
+    let mut rest = 0;
+    while let Some(Ok(_)) = slow.try_recv() {
+        rest += 1;
+    }
+    assert_eq!(rest, bluez_mgmt::client::EVENT_BUFFER);
+}
+
+#[tokio::test]
+async fn script_mismatch_fails_the_call_with_a_diff() {
+    let script = ScriptedTransport::builder()
+        .write_command(HCI0, Opcode(0x0005), &[0x01])
+        .build()
+        .stay_open();
+    let (client, script) = started(script);
+    let err = client.controller(HCI0).power(false).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transport);
+    let text = err.to_string();
+    assert!(
+        text.contains("expected: Set Powered (0x0005) hci0 [01]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("actual:   Set Powered (0x0005) hci0 [00]"),
+        "{text}"
+    );
+    assert!(script.mismatch().is_some());
+}
+
+#[tokio::test]
+async fn end_of_transport_closes_the_client() {
+    let script = ScriptedTransport::builder()
+        .write_command(HCI0, Opcode(0x0004), &[])
+        .build();
+    let (client, _script) = started(script);
+    let mut events = client.subscribe(EventFilter::all());
+    let err = client.controller(HCI0).info().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Closed, "{err}");
+    assert_eq!(events.recv().await, None);
+    let err = client.controller(HCI0).info().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Closed);
+    assert!(err.to_string().contains("no more frames"), "{err}");
+}
+
+#[tokio::test]
+async fn controller_name_io_capability_and_settings() {
+    // Set Local Name (0x000F): name (249 octets, NUL padded) then short name (11 octets);
+    // the reply repeats both (documented layout, doc/mgmt-protocol.rst).
+    let mut names = vec![0u8; 260];
+    names[..7].copy_from_slice(b"kitchen");
+    names[249..252].copy_from_slice(b"kit");
+    let script = ScriptedTransport::builder()
+        .write_command(HCI0, Opcode(0x000F), &names)
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &cc(Opcode(0x000F), Status::SUCCESS, &names),
+        )
+        // Set IO Capability (0x0018) KeyboardDisplay (0x04): no return parameters.
+        .write_command(HCI0, Opcode(0x0018), &[0x04])
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &cc(Opcode(0x0018), Status::SUCCESS, &[]),
+        )
+        // Set Secure Connections (0x002D) Only (0x02): current settings back.
+        .write_command(HCI0, Opcode(0x002D), &[0x02])
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &cc(Opcode(0x002D), Status::SUCCESS, &[0x01, 0x0a, 0, 0]),
+        )
+        // Set BR/EDR (0x002A) off, but the reply is cut short: a decode error.
+        .write_command(HCI0, Opcode(0x002A), &[0x00])
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &cc(Opcode(0x002A), Status::SUCCESS, &[0x01]),
+        )
+        .build()
+        .stay_open();
+    let (client, script) = started(script);
+    let c = client.controller(HCI0);
+    let (name, short) = c.name("kitchen", "kit").await.unwrap();
+    assert_eq!(
+        (name.to_string(), short.to_string()),
+        ("kitchen".into(), "kit".into())
+    );
+    c.io_capability(bluez_mgmt::protocol::IoCapability(0x04))
+        .await
+        .unwrap();
+    let s = c.secure_connections(0x02).await.unwrap();
+    assert_eq!(s, Settings::POWERED | Settings::SECURE_CONN | Settings::LE);
+    let err = c.bredr(false).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
+    script.check_done().unwrap();
+}
+
+#[test]
+fn setting_names_round_trip() {
+    use bluez_mgmt::client::Setting;
+    for s in Setting::ALL {
+        assert_eq!(Setting::from_name(s.name()), Some(s));
+        // Every setting's name is also the settings mask's name for its bit.
+        assert_eq!(Settings::from_flag_name(s.name()), Some(s.flag()), "{s}");
+    }
+    assert_eq!(
+        Setting::from_name("secure_connections"),
+        Some(Setting::SecureConnections)
+    );
+    assert_eq!(Setting::from_name("nope"), None);
+}

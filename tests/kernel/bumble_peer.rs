@@ -2,9 +2,10 @@
 //! controller, and it pairs with the kernel over BR/EDR (Secure Simple Pairing) and LE.
 
 use bluez_mgmt::protocol::command::{
-    PairDevice, ReadInfo, SetBondable, SetConnectable, SetPowered, SetSecureSimplePairing,
-    UserConfirmReply,
+    PairDevice, ReadInfo, SecureConnectionsMode, SetBondable, SetConnectable, SetPowered,
+    SetSecureConnections, SetSecureSimplePairing, UnpairDevice, UserConfirmReply,
 };
+use bluez_mgmt::protocol::event::ConfirmHint;
 use bluez_mgmt::protocol::keys::{LinkKeyType, LongTermKeyType};
 use bluez_mgmt::protocol::{
     Address, AddressInfo, AddressType, Command, Event, IoCapability, Settings, Status,
@@ -121,11 +122,16 @@ async fn bumble_peer_pairs_over_bredr_just_works() {
     capture.finish();
 }
 
-/// The kernel initiates LE pairing (Pair Device) with the peer's static random address; both
-/// sides have no input and no output, so the result must be an unauthenticated LTK.
+/// Two LE scenarios against one peer process (Python starts slowly under TCG):
+///
+/// 1. Just Works: the kernel initiates Pair Device with the peer's static random address; both
+///    sides have no input and no output, so the result must be an unauthenticated LTK.
+/// 2. after Unpair Device, Secure Connections Numeric Comparison: both sides DisplayYesNo with
+///    MITM; the kernel and the peer must be shown the same value, and the LTK must be
+///    authenticated P-256.
 #[tokio::test]
-async fn kernel_pairs_with_bumble_over_le_just_works() {
-    let capture = Capture::start("bumble_le_just_works");
+async fn kernel_pairs_with_bumble_over_le() {
+    let capture = Capture::start("bumble_le_just_works_then_numeric_comparison");
     let mut peer = BumblePeer::start(PeerOptions {
         bredr: false,
         io_capability: 3, // NoInputNoOutput
@@ -209,5 +215,96 @@ async fn kernel_pairs_with_bumble_over_le_just_works() {
             .any(|k| k.starts_with("ltk") && k.ends_with(":unauthenticated")),
         "peer keys {kinds:?}"
     );
+
+    // Scenario 2: forget the bond, then LE SC Numeric Comparison.
+    let peer_le_info = AddressInfo {
+        address: peer_le,
+        address_type: AddressType::LE_RANDOM,
+    };
+    mgmt.call(
+        index,
+        UnpairDevice {
+            address: peer_le_info.clone(),
+            disconnect: true,
+        },
+    )
+    .await
+    .expect("Unpair Device");
+    // Everything scenario 1 caused (a second LTK, Device Disconnected...) came before this
+    // reply; start scenario 2 with an empty queue.
+    mgmt.clear_events();
+    mgmt.call(
+        index,
+        SetSecureConnections {
+            secure_connections: SecureConnectionsMode::ON,
+        },
+    )
+    .await
+    .expect("Set Secure Connections");
+    peer.set_io_capability(1).await; // DisplayYesNo
+    peer.set_mitm(true).await;
+    peer.set_secure_connections(true).await;
+    mgmt.send(
+        index,
+        PairDevice {
+            address: peer_le_info,
+            io_capability: IoCapability::DISPLAY_YES_NO,
+        },
+    )
+    .await;
+    let mut status = None;
+    let mut ltk = None;
+    let mut kernel_value = None;
+    while status.is_none() || ltk.is_none() {
+        let seen = mgmt
+            .expect_event(
+                "Pair Device's end, a confirmation or a key",
+                |i, e| match e {
+                    _ if i != index => None,
+                    Event::CommandComplete(c) if c.opcode == PairDevice::OPCODE => {
+                        Some(Seen::Done(c.status))
+                    }
+                    Event::UserConfirmRequest(r) => {
+                        assert_eq!(r.confirm_hint, ConfirmHint::NUMERIC_COMPARISON);
+                        kernel_value = Some(r.value);
+                        Some(Seen::Confirm(r.address.clone()))
+                    }
+                    Event::NewLongTermKey(k) => {
+                        Some(Seen::Ltk(k.key.address.address, k.key.key_type))
+                    }
+                    _ => None,
+                },
+            )
+            .await;
+        match seen {
+            Seen::Done(s) => {
+                assert_eq!(s, Status::SUCCESS, "Pair Device failed");
+                status = Some(s);
+            }
+            Seen::Confirm(address) => {
+                mgmt.call(index, UserConfirmReply { address })
+                    .await
+                    .expect("User Confirm Reply");
+            }
+            Seen::Ltk(address, key_type) => ltk = Some((address, key_type)),
+            Seen::LinkKey(..) => {}
+        }
+    }
+    let kernel_value = kernel_value.expect("the kernel was never asked to compare a value");
+    let peer_value = peer
+        .expect("CONFIRM", |e| match e {
+            PeerEvent::Confirm(n) => Some(*n),
+            _ => None,
+        })
+        .await;
+    println!("numeric comparison: kernel {kernel_value:06}, peer {peer_value:06}");
+    assert_eq!(
+        kernel_value, peer_value,
+        "the two sides were shown different values"
+    );
+    let (address, key_type) = ltk.expect("loop ends with a key");
+    println!("kernel: New Long Term Key {key_type:?} for {address}");
+    assert_eq!(address, peer_le);
+    assert_eq!(key_type, LongTermKeyType::AUTHENTICATED_P256);
     capture.finish();
 }

@@ -232,6 +232,11 @@ impl Mgmt {
         }
     }
 
+    /// Forgets the queued events (for example the trailing events of a finished scenario).
+    pub fn clear_events(&mut self) {
+        self.pending.clear();
+    }
+
     /// Returns the first event (queued or new) for which `pick` gives `Some`, dropping the
     /// events before it. Panics after [`WAIT`].
     pub async fn expect_event<T>(

@@ -14,3 +14,5 @@ mod bumble_peer;
 mod environment;
 #[path = "kernel/mgmt_basics.rs"]
 mod mgmt_basics;
+#[path = "kernel/pairing_matrix.rs"]
+mod pairing_matrix;

@@ -5,10 +5,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod agent;
 mod bonds;
 mod controller;
 mod decode;
 mod monitor;
+mod pair;
 
 /// The error every subcommand returns: printed as `mgmtctl: <message>`, exit status 1.
 pub type CliError = Box<dyn std::error::Error + Send + Sync>;
@@ -38,6 +40,12 @@ enum Cmd {
     Monitor(monitor::Args),
     /// List the bonds stored in bluetoothd's directory layout (key bytes with --show-keys).
     Bonds(bonds::Args),
+    /// Answer pairing requests (an agent without bluetoothd) until Ctrl-C.
+    Agent(agent::Args),
+    /// Pair with a device, answering its requests here.
+    Pair(pair::Args),
+    /// Remove a device's keys (and, by default, its connection).
+    Unpair(pair::UnpairArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +57,9 @@ fn main() -> ExitCode {
         Cmd::Set(a) => controller::run_set(a),
         Cmd::Monitor(a) => monitor::run(a),
         Cmd::Bonds(a) => bonds::run(a),
+        Cmd::Agent(a) => agent::run(a),
+        Cmd::Pair(a) => pair::run(a),
+        Cmd::Unpair(a) => pair::run_unpair(a),
     };
     match result {
         Ok(code) => code,

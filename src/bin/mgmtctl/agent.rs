@@ -1,0 +1,471 @@
+//! `mgmtctl agent`: answers pairing requests from the terminal (or by a fixed policy), with no
+//! bluetoothd.
+//!
+//! On a terminal it shows the number to compare or the passkey to type on the device, asks
+//! yes/no, and reads six-digit passkeys, asking again on bad input. When stdin is not a
+//! terminal, `--auto-accept` accepts confirmations and authorizations and `--reject` refuses
+//! everything (a passkey or PIN cannot be made up, so those are refused under both).
+//!
+//! Also home of the terminal agent and argument parsers `mgmtctl pair` shares.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bluez_mgmt::agent::runner::{Controllers, Report};
+use bluez_mgmt::agent::{Agent, AgentRunner, ClientLink, KeyNotice, Peer, PinCode, RunnerConfig};
+use bluez_mgmt::client::Client;
+use bluez_mgmt::protocol::{AddressType, ControllerIndex, IoCapability, Status};
+
+use crate::CliError;
+
+/// Arguments of `mgmtctl agent`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Controller to serve (`0` or `hci0`); every controller when absent.
+    #[arg(long, value_parser = parse_index)]
+    pub index: Option<ControllerIndex>,
+    /// IO capability to register: DisplayOnly, DisplayYesNo, KeyboardOnly, NoInputNoOutput,
+    /// KeyboardDisplay (case and dashes do not matter).
+    #[arg(long, value_parser = parse_io_capability)]
+    pub io_capability: IoCapability,
+    /// Without a terminal: accept every confirmation and authorization.
+    #[arg(long, conflicts_with = "reject")]
+    pub auto_accept: bool,
+    /// Refuse every request.
+    #[arg(long)]
+    pub reject: bool,
+    /// Seconds to wait for an answer before refusing (the kernel gives up at 30).
+    #[arg(long, default_value_t = 25)]
+    pub answer_timeout: u64,
+}
+
+/// Runs the subcommand until Ctrl-C.
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    let policy = Policy::choose(args.auto_accept, args.reject)?;
+    let agent = TerminalAgent::new(args.io_capability, policy);
+    let config = RunnerConfig {
+        controllers: args
+            .index
+            .map_or(Controllers::All, |i| Controllers::Only(vec![i])),
+        answer_timeout: Duration::from_secs(args.answer_timeout),
+        ..RunnerConfig::default()
+    };
+    runtime()?.block_on(async move {
+        let client = Client::open().await?;
+        let runner = AgentRunner::new(ClientLink::new(client), agent, config);
+        let reports = runner.reports();
+        let mut task = runner.start().await?;
+        let where_ = args
+            .index
+            .map_or("every controller".to_string(), |i| i.to_string());
+        println!(
+            "agent: {} registered on {where_}; Ctrl-C to stop",
+            args.io_capability
+        );
+        tokio::spawn(print_reports(reports));
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = &mut task => eprintln!("mgmtctl: the MGMT connection closed"),
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// A tokio runtime for one command.
+pub(crate) fn runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
+/// Prints the runner's reports that the agent itself does not show.
+pub(crate) async fn print_reports(mut reports: tokio::sync::broadcast::Receiver<Report>) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let line = match reports.recv().await {
+            Ok(Report::TimedOut { peer, request }) => {
+                format!("{peer}: no answer to the {request:?} request in time; refused")
+            }
+            Ok(Report::AgentPanicked { peer, request }) => {
+                format!("{peer}: the {request:?} request failed; refused")
+            }
+            Ok(Report::InvalidAnswer { peer, error }) => format!("{peer}: {error}; refused"),
+            Ok(Report::AutoAccepted { peer }) => {
+                format!("{peer}: Just Works accepted (we asked for this pairing)")
+            }
+            Ok(Report::ReplyFailed { peer, error }) => {
+                format!("{peer}: the reply was not accepted: {error}")
+            }
+            Ok(_) => continue,
+            Err(RecvError::Lagged(n)) => format!("({n} reports skipped)"),
+            Err(RecvError::Closed) => return,
+        };
+        println!("{line}");
+    }
+}
+
+/// Parses `0`, `hci0`.
+pub(crate) fn parse_index(s: &str) -> Result<ControllerIndex, String> {
+    s.strip_prefix("hci")
+        .unwrap_or(s)
+        .parse::<u16>()
+        .ok()
+        .filter(|i| *i != ControllerIndex::NONE.0)
+        .map(ControllerIndex)
+        .ok_or_else(|| format!("`{s}` is not a controller index (0, 1, … or hci0, hci1, …)"))
+}
+
+/// Parses an IO capability by name.
+pub(crate) fn parse_io_capability(s: &str) -> Result<IoCapability, String> {
+    IoCapability::from_name(s).ok_or_else(|| {
+        format!(
+            "`{s}` is not an IO capability (DisplayOnly, DisplayYesNo, KeyboardOnly, \
+             NoInputNoOutput, KeyboardDisplay)"
+        )
+    })
+}
+
+/// The address types on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum AddressTypeArg {
+    /// BR/EDR (classic).
+    Bredr,
+    /// LE public address.
+    LePublic,
+    /// LE random address.
+    LeRandom,
+}
+
+impl From<AddressTypeArg> for AddressType {
+    fn from(a: AddressTypeArg) -> AddressType {
+        match a {
+            AddressTypeArg::Bredr => AddressType::BR_EDR,
+            AddressTypeArg::LePublic => AddressType::LE_PUBLIC,
+            AddressTypeArg::LeRandom => AddressType::LE_RANDOM,
+        }
+    }
+}
+
+/// How requests are answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Policy {
+    /// Ask on the terminal.
+    Ask,
+    /// Accept confirmations and authorizations; refuse passkeys and PINs.
+    Accept,
+    /// Refuse everything.
+    Reject,
+}
+
+impl Policy {
+    /// The policy the flags ask for; asking needs a terminal on stdin.
+    pub(crate) fn choose(auto_accept: bool, reject: bool) -> Result<Policy, CliError> {
+        Ok(match (auto_accept, reject) {
+            (true, _) => Policy::Accept,
+            (_, true) => Policy::Reject,
+            _ if io::stdin().is_terminal() => Policy::Ask,
+            _ => {
+                return Err("stdin is not a terminal: pass --auto-accept or --reject".into());
+            }
+        })
+    }
+}
+
+/// Asks `question` until the answer is yes or no. End of input counts as no.
+pub(crate) fn ask_yes_no(
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+    question: &str,
+) -> io::Result<bool> {
+    loop {
+        write!(out, "{question} [y/n] ")?;
+        out.flush()?;
+        let mut line = String::new();
+        if input.read_line(&mut line)? == 0 {
+            writeln!(out)?;
+            return Ok(false);
+        }
+        match line.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => return Ok(true),
+            "n" | "no" => return Ok(false),
+            _ => writeln!(out, "please answer y or n")?,
+        }
+    }
+}
+
+/// Asks for a six-digit passkey until one is given; an empty line or end of input refuses.
+pub(crate) fn ask_passkey(
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+    question: &str,
+) -> io::Result<Option<u32>> {
+    loop {
+        write!(out, "{question} (6 digits, empty to refuse): ")?;
+        out.flush()?;
+        let mut line = String::new();
+        if input.read_line(&mut line)? == 0 {
+            writeln!(out)?;
+            return Ok(None);
+        }
+        let t = line.trim();
+        if t.is_empty() {
+            return Ok(None);
+        }
+        if t.len() == 6 && t.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(t.parse().ok());
+        }
+        writeln!(out, "`{t}` is not six digits")?;
+    }
+}
+
+/// Asks for a PIN code (1 to 16 characters; 16 digits when `secure`) until one is given;
+/// an empty line or end of input refuses.
+pub(crate) fn ask_pin_code(
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+    question: &str,
+    secure: bool,
+) -> io::Result<Option<PinCode>> {
+    loop {
+        let rule = if secure {
+            "16 digits"
+        } else {
+            "1 to 16 characters"
+        };
+        write!(out, "{question} ({rule}, empty to refuse): ")?;
+        out.flush()?;
+        let mut line = String::new();
+        if input.read_line(&mut line)? == 0 {
+            writeln!(out)?;
+            return Ok(None);
+        }
+        let t = line.trim_end_matches(['\r', '\n']);
+        if t.is_empty() {
+            return Ok(None);
+        }
+        match PinCode::new(t.as_bytes()) {
+            Ok(pin) if !secure || pin.is_secure() => return Ok(Some(pin)),
+            Ok(_) => writeln!(out, "a secure PIN must be 16 digits")?,
+            Err(e) => writeln!(out, "{e}")?,
+        }
+    }
+}
+
+/// The agent behind `mgmtctl agent` and `mgmtctl pair`.
+#[derive(Clone)]
+pub(crate) struct TerminalAgent {
+    io: IoCapability,
+    policy: Policy,
+    /// One prompt at a time: two devices asking at once get their questions in turn.
+    prompt: Arc<Mutex<()>>,
+}
+
+impl TerminalAgent {
+    pub(crate) fn new(io: IoCapability, policy: Policy) -> TerminalAgent {
+        TerminalAgent {
+            io,
+            policy,
+            prompt: Arc::default(),
+        }
+    }
+
+    /// Runs a prompt on the blocking pool with the terminal to itself.
+    async fn prompt<R: Clone + Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut io::StdinLock<'static>, &mut io::Stdout) -> io::Result<R> + Send + 'static,
+        refused: R,
+    ) -> R {
+        let lock = self.prompt.clone();
+        let fallback = refused.clone();
+        tokio::task::spawn_blocking(move || {
+            let _turn = lock.lock().unwrap_or_else(|e| e.into_inner());
+            let mut input = io::stdin().lock();
+            let mut out = io::stdout();
+            f(&mut input, &mut out).unwrap_or(fallback)
+        })
+        .await
+        .unwrap_or(refused)
+    }
+
+    async fn decide(&self, question: String) -> bool {
+        match self.policy {
+            Policy::Accept => {
+                println!("{question} -> yes (--auto-accept)");
+                true
+            }
+            Policy::Reject => {
+                println!("{question} -> no (--reject)");
+                false
+            }
+            Policy::Ask => {
+                self.prompt(move |i, o| ask_yes_no(i, o, &question), false)
+                    .await
+            }
+        }
+    }
+}
+
+impl Agent for TerminalAgent {
+    fn io_capability(&self) -> IoCapability {
+        self.io
+    }
+
+    async fn confirm_value(&self, peer: &Peer, value: u32) -> bool {
+        self.decide(format!("{peer}: does the device show {value:06}?"))
+            .await
+    }
+
+    async fn authorize(&self, peer: &Peer) -> bool {
+        self.decide(format!("{peer}: pair without verification (Just Works)?"))
+            .await
+    }
+
+    async fn request_passkey(&self, peer: &Peer) -> Option<u32> {
+        let question = format!("{peer}: passkey shown on the device");
+        match self.policy {
+            Policy::Ask => {
+                self.prompt(move |i, o| ask_passkey(i, o, &question), None)
+                    .await
+            }
+            _ => {
+                println!("{question}: cannot be typed without a terminal; refused");
+                None
+            }
+        }
+    }
+
+    async fn display_passkey(&self, peer: &Peer, passkey: u32, entered: u8) {
+        if entered == 0 {
+            println!("{peer}: type {passkey:06} on the device");
+        } else {
+            println!("{peer}: passkey {passkey:06}, {entered} digit(s) typed");
+        }
+    }
+
+    async fn request_pin_code(&self, peer: &Peer, secure: bool) -> Option<PinCode> {
+        let question = format!("{peer}: PIN code");
+        match self.policy {
+            Policy::Ask => {
+                self.prompt(move |i, o| ask_pin_code(i, o, &question, secure), None)
+                    .await
+            }
+            _ => {
+                println!("{question}: cannot be typed without a terminal; refused");
+                None
+            }
+        }
+    }
+
+    fn cancelled(&self, peer: &Peer) {
+        println!("{peer}: request withdrawn");
+    }
+
+    fn failed(&self, peer: &Peer, status: Status) {
+        println!("{peer}: pairing failed: {}", status.description());
+    }
+
+    fn completed(&self, peer: &Peer, key: KeyNotice) {
+        println!(
+            "{peer}: new {:?}, {}{}",
+            key.kind,
+            if key.authenticated {
+                "authenticated"
+            } else {
+                "unauthenticated"
+            },
+            if key.persistent {
+                ""
+            } else {
+                " (not to be stored)"
+            }
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn run<R>(input: &str, f: impl FnOnce(&mut Cursor<&[u8]>, &mut Vec<u8>) -> R) -> (R, String) {
+        let mut i = Cursor::new(input.as_bytes());
+        let mut o = Vec::new();
+        let r = f(&mut i, &mut o);
+        (r, String::from_utf8(o).unwrap())
+    }
+
+    #[test]
+    fn yes_no_reasks_until_an_answer() {
+        let (r, out) = run("maybe\nYES\n", |i, o| ask_yes_no(i, o, "ok?").unwrap());
+        assert!(r);
+        assert_eq!(out, "ok? [y/n] please answer y or n\nok? [y/n] ");
+        let (r, _) = run("n\n", |i, o| ask_yes_no(i, o, "ok?").unwrap());
+        assert!(!r);
+        let (r, _) = run("", |i, o| ask_yes_no(i, o, "ok?").unwrap());
+        assert!(!r, "end of input refuses");
+    }
+
+    #[test]
+    fn passkey_must_be_six_digits() {
+        let (r, out) = run("12345\n1234567\n12a456\n012345\n", |i, o| {
+            ask_passkey(i, o, "pk").unwrap()
+        });
+        assert_eq!(r, Some(12345));
+        assert_eq!(out.matches("is not six digits").count(), 3);
+        let (r, _) = run("\n", |i, o| ask_passkey(i, o, "pk").unwrap());
+        assert_eq!(r, None);
+        let (r, _) = run("999999\n", |i, o| ask_passkey(i, o, "pk").unwrap());
+        assert_eq!(r, Some(999_999));
+    }
+
+    #[test]
+    fn pin_code_rules() {
+        let (r, out) = run("1234\n1234567890123456\n", |i, o| {
+            ask_pin_code(i, o, "pin", true).unwrap()
+        });
+        assert_eq!(r, Some(PinCode::new("1234567890123456").unwrap()));
+        assert!(out.contains("must be 16 digits"));
+        let (r, _) = run("0000\n", |i, o| ask_pin_code(i, o, "pin", false).unwrap());
+        assert_eq!(r, Some(PinCode::new("0000").unwrap()));
+        let (r, out) = run("12345678901234567\n\n", |i, o| {
+            ask_pin_code(i, o, "pin", false).unwrap()
+        });
+        assert_eq!(r, None);
+        assert!(out.contains("17 octets"));
+    }
+
+    #[test]
+    fn parsers() {
+        assert_eq!(parse_index("hci1"), Ok(ControllerIndex(1)));
+        assert_eq!(parse_index("0"), Ok(ControllerIndex(0)));
+        assert!(parse_index("hcix").is_err());
+        assert!(parse_index("65535").is_err());
+        assert_eq!(
+            parse_io_capability("keyboard-display"),
+            Ok(IoCapability::KEYBOARD_DISPLAY)
+        );
+        assert!(parse_io_capability("mind-reading").is_err());
+    }
+
+    #[tokio::test]
+    async fn policies_without_a_terminal() {
+        let p = Peer::new(
+            ControllerIndex(0),
+            bluez_mgmt::protocol::AddressInfo::new(
+                bluez_mgmt::protocol::Address([1; 6]),
+                AddressType::LE_PUBLIC,
+            ),
+        );
+        let yes = TerminalAgent::new(IoCapability::KEYBOARD_DISPLAY, Policy::Accept);
+        assert!(yes.confirm_value(&p, 1).await);
+        assert!(yes.authorize(&p).await);
+        assert_eq!(yes.request_passkey(&p).await, None);
+        let no = TerminalAgent::new(IoCapability::KEYBOARD_DISPLAY, Policy::Reject);
+        assert!(!no.confirm_value(&p, 1).await);
+        assert!(!no.authorize(&p).await);
+        assert_eq!(no.request_pin_code(&p, false).await, None);
+    }
+}

@@ -1,0 +1,123 @@
+//! `mgmtctl pair` and `mgmtctl unpair`: start a pairing with its own agent for the requests
+//! it raises, and remove a device's keys.
+//!
+//! `pair` does not change the controller's registered IO capability: Pair Device carries the
+//! one given with `--io-capability` for this pairing only. Just Works authorization for this
+//! pairing is accepted without asking (we asked for it); numbers, passkeys and PINs are asked
+//! on the terminal, or answered by `--auto-accept` / `--reject`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use bluez_mgmt::agent::runner::{Controllers, Report};
+use bluez_mgmt::agent::{AgentRunner, ClientLink, Peer, RunnerConfig};
+use bluez_mgmt::client::Client;
+use bluez_mgmt::protocol::{Address, AddressInfo, ControllerIndex, IoCapability, Status};
+
+use crate::agent::{
+    parse_index, parse_io_capability, print_reports, runtime, AddressTypeArg, Policy, TerminalAgent,
+};
+use crate::CliError;
+
+/// Arguments of `mgmtctl pair`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The device's address, e.g. 00:AA:01:01:00:01.
+    pub address: Address,
+    /// Address type.
+    #[arg(long = "type", value_enum, default_value = "bredr")]
+    pub address_type: AddressTypeArg,
+    /// IO capability for this pairing.
+    #[arg(long, value_parser = parse_io_capability, default_value = "KeyboardDisplay")]
+    pub io_capability: IoCapability,
+    /// Controller (`0` or `hci0`).
+    #[arg(long, value_parser = parse_index, default_value = "0")]
+    pub index: ControllerIndex,
+    /// Without a terminal: accept confirmations.
+    #[arg(long, conflicts_with = "reject")]
+    pub auto_accept: bool,
+    /// Refuse every request (the pairing then fails unless it is Just Works).
+    #[arg(long)]
+    pub reject: bool,
+    /// Seconds before the pairing is cancelled.
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
+}
+
+/// Arguments of `mgmtctl unpair`.
+#[derive(clap::Args)]
+pub struct UnpairArgs {
+    /// The device's address.
+    pub address: Address,
+    /// Address type.
+    #[arg(long = "type", value_enum, default_value = "bredr")]
+    pub address_type: AddressTypeArg,
+    /// Controller (`0` or `hci0`).
+    #[arg(long, value_parser = parse_index, default_value = "0")]
+    pub index: ControllerIndex,
+    /// Remove the keys but keep an existing connection.
+    #[arg(long)]
+    pub keep_connection: bool,
+}
+
+/// Runs `mgmtctl pair`.
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    let policy = Policy::choose(args.auto_accept, args.reject)?;
+    let peer = Peer::new(
+        args.index,
+        AddressInfo::new(args.address, args.address_type.into()),
+    );
+    let config = RunnerConfig {
+        controllers: Controllers::Only(vec![args.index]),
+        register_io_capability: false,
+        ..RunnerConfig::default()
+    };
+    let agent = TerminalAgent::new(args.io_capability, policy);
+    runtime()?.block_on(async move {
+        let client = Client::open().await?;
+        let runner = AgentRunner::new(ClientLink::new(client), agent, config);
+        let mut keys = runner.reports();
+        let _task = runner.start().await?;
+        tokio::spawn(print_reports(runner.reports()));
+        println!("pairing with {peer} as {}", args.io_capability);
+        match runner
+            .pair(&peer, args.io_capability, Duration::from_secs(args.timeout))
+            .await
+        {
+            Ok(()) => {
+                // Keys can trail Pair Device's completion by a few milliseconds.
+                let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                    loop {
+                        match keys.recv().await {
+                            Ok(Report::KeyDelivered { .. }) | Err(_) => return,
+                            Ok(_) => {}
+                        }
+                    }
+                })
+                .await;
+                println!("paired with {peer}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => Err(format!("pairing with {peer} failed: {e}").into()),
+        }
+    })
+}
+
+/// Runs `mgmtctl unpair`.
+pub fn run_unpair(args: UnpairArgs) -> Result<ExitCode, CliError> {
+    use bluez_mgmt::agent::runner::PairingLink;
+    let peer = Peer::new(
+        args.index,
+        AddressInfo::new(args.address, args.address_type.into()),
+    );
+    runtime()?.block_on(async move {
+        let link = ClientLink::new(Client::open().await?);
+        match link.unpair_device(&peer, !args.keep_connection).await? {
+            s if s == Status::SUCCESS => {
+                println!("unpaired {peer}");
+                Ok(ExitCode::SUCCESS)
+            }
+            s => Err(format!("unpairing {peer}: the kernel answered {}", s.description()).into()),
+        }
+    })
+}

@@ -1,0 +1,213 @@
+//! The agent runner over the real MGMT client, replaying real pairings captured in the QEMU
+//! lab (kernel 6.1; see fixtures/README.md): the runner must write exactly the pairing
+//! commands the capture's client wrote (Set IO Capability, Pair Device, the reply, Unpair
+//! Device), byte for byte, and hand the agent the captured request.
+//!
+//! Each capture's conversation is cut down to the pairing commands: the capture's client
+//! also powered the controller and read its information first, which the runner does not do;
+//! those commands and their Command Complete events are dropped, every other frame is kept
+//! as recorded.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bluez_mgmt::agent::runner::{Controllers, PairError};
+use bluez_mgmt::agent::{
+    AgentRunner, Call, ClientLink, KeyKind, KeyNotice, Peer, RunnerConfig, ScriptedAgent,
+};
+use bluez_mgmt::client::Client;
+use bluez_mgmt::protocol::{
+    Address, AddressInfo, AddressType, ControllerIndex, IoCapability, Status,
+};
+use bluez_mgmt::transport::{Conversation, ReplaySocket, ScriptStep, ScriptedTransport};
+
+/// Set IO Capability, Pair Device, Cancel Pair Device, Unpair Device and the six replies.
+const PAIRING_OPCODES: [u16; 10] = [
+    0x0016, 0x0017, 0x0018, 0x0019, 0x001A, 0x001B, 0x001C, 0x001D, 0x001E, 0x001F,
+];
+
+fn u16_at(b: &[u8], i: usize) -> u16 {
+    u16::from_le_bytes([b[i], b[i + 1]])
+}
+
+/// The pairing part of the first MGMT client's conversation in `fixtures/<name>.btsnoop`.
+fn pairing_script(name: &str) -> Arc<ScriptedTransport> {
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "fixtures",
+        &format!("{name}.btsnoop"),
+    ]
+    .iter()
+    .collect();
+    let conv = Conversation::from_capture(&path, ReplaySocket::FirstCommand).expect("fixture");
+    let steps: Vec<ScriptStep> = conv
+        .steps
+        .into_iter()
+        .filter(|s| match s {
+            ScriptStep::Write(f) => PAIRING_OPCODES.contains(&u16_at(f, 0)),
+            // Command Complete / Command Status carry the opcode they answer first.
+            ScriptStep::Read(f) if matches!(u16_at(f, 0), 0x0001 | 0x0002) => {
+                PAIRING_OPCODES.contains(&u16_at(f, 6))
+            }
+            ScriptStep::Read(_) => true,
+        })
+        .collect();
+    Arc::new(ScriptedTransport::new(steps))
+}
+
+fn bumble(address_type: AddressType, display: [u8; 6]) -> Peer {
+    Peer::new(
+        ControllerIndex(0),
+        AddressInfo::new(Address::from_display_bytes(display), address_type),
+    )
+}
+
+async fn runner(
+    script: &Arc<ScriptedTransport>,
+    agent: ScriptedAgent,
+) -> AgentRunner<ClientLink, ScriptedAgent> {
+    let client = Client::with_transport(script.clone());
+    let config = RunnerConfig {
+        controllers: Controllers::Only(vec![ControllerIndex(0)]),
+        ..RunnerConfig::default()
+    };
+    let runner = AgentRunner::new(ClientLink::new(client), agent, config);
+    runner.start().await.expect("Set IO Capability as captured");
+    runner
+}
+
+async fn unpair_both_le_types(runner: &AgentRunner<ClientLink, ScriptedAgent>, peer: &Peer) {
+    // The capture's client then unpaired the address as BR/EDR and as LE public: neither
+    // type had keys (the keys are under the LE random identity), so both say Not Paired.
+    for t in [AddressType::BR_EDR, AddressType::LE_PUBLIC] {
+        let mut p = peer.clone();
+        p.address.address_type = t;
+        assert_eq!(
+            runner.unpair(&p, true).await,
+            Err(PairError::Status(Status::NOT_PAIRED))
+        );
+    }
+}
+
+#[tokio::test]
+async fn le_sc_numeric_comparison_capture() {
+    let script = pairing_script("le-sc-numeric-comparison");
+    let agent = ScriptedAgent::new(IoCapability::DISPLAY_YES_NO).then_confirm(true);
+    let runner = runner(&script, agent.clone()).await;
+    let peer = bumble(AddressType::LE_RANDOM, [0xC0, 0xBB, 0, 0, 0, 2]);
+    runner
+        .pair(&peer, IoCapability::DISPLAY_YES_NO, Duration::from_secs(10))
+        .await
+        .expect("paired");
+    agent.wait_for_calls(2, Duration::from_secs(5)).await;
+    agent.assert_calls(&[
+        Call::ConfirmValue {
+            peer: peer.clone(),
+            value: 634_034,
+        },
+        Call::Completed {
+            peer: peer.clone(),
+            key: KeyNotice {
+                kind: KeyKind::LongTermKey,
+                authenticated: true,
+                persistent: true,
+            },
+        },
+    ]);
+    unpair_both_le_types(&runner, &peer).await;
+    script.check_done().expect("every captured command written");
+}
+
+#[tokio::test]
+async fn le_sc_passkey_capture() {
+    let script = pairing_script("le-sc-passkey");
+    let agent = ScriptedAgent::new(IoCapability::KEYBOARD_ONLY).then_passkey(Some(654_321));
+    let runner = runner(&script, agent.clone()).await;
+    let peer = bumble(AddressType::LE_RANDOM, [0xC0, 0xBB, 0, 0, 0, 2]);
+    runner
+        .pair(&peer, IoCapability::KEYBOARD_ONLY, Duration::from_secs(10))
+        .await
+        .expect("paired");
+    agent.wait_for_calls(2, Duration::from_secs(5)).await;
+    assert_eq!(
+        agent.calls()[0],
+        Call::RequestPasskey { peer: peer.clone() }
+    );
+    assert!(matches!(
+        agent.calls()[1],
+        Call::Completed {
+            key: KeyNotice {
+                kind: KeyKind::LongTermKey,
+                authenticated: true,
+                ..
+            },
+            ..
+        }
+    ));
+    unpair_both_le_types(&runner, &peer).await;
+    script.check_done().expect("every captured command written");
+}
+
+#[tokio::test]
+async fn bredr_ssp_numeric_comparison_capture() {
+    let script = pairing_script("bredr-ssp-numeric-comparison");
+    let agent = ScriptedAgent::new(IoCapability::DISPLAY_YES_NO).then_confirm(true);
+    let runner = runner(&script, agent.clone()).await;
+    let peer = bumble(AddressType::BR_EDR, [0, 0xBB, 0, 0, 0, 2]);
+    runner
+        .pair(&peer, IoCapability::DISPLAY_YES_NO, Duration::from_secs(10))
+        .await
+        .expect("paired");
+    agent.wait_for_calls(2, Duration::from_secs(5)).await;
+    agent.assert_calls(&[
+        Call::ConfirmValue {
+            peer: peer.clone(),
+            value: 13_327,
+        },
+        Call::Completed {
+            peer: peer.clone(),
+            key: KeyNotice {
+                kind: KeyKind::LinkKey,
+                authenticated: true,
+                persistent: true,
+            },
+        },
+    ]);
+    // Here the BR/EDR address had the key: the first Unpair succeeds.
+    runner.unpair(&peer, true).await.expect("unpaired");
+    let mut le = peer.clone();
+    le.address.address_type = AddressType::LE_PUBLIC;
+    assert_eq!(
+        runner.unpair(&le, true).await,
+        Err(PairError::Status(Status::NOT_PAIRED))
+    );
+    script.check_done().expect("every captured command written");
+}
+
+/// A wrong answer is caught by the replay: the runner must not write a reply the capture's
+/// client did not write.
+#[tokio::test]
+async fn a_different_answer_does_not_match_the_capture() {
+    let script = pairing_script("le-sc-numeric-comparison");
+    let agent = ScriptedAgent::new(IoCapability::DISPLAY_YES_NO).then_confirm(false);
+    let runner = runner(&script, agent.clone()).await;
+    let peer = bumble(AddressType::LE_RANDOM, [0xC0, 0xBB, 0, 0, 0, 2]);
+    let r = runner
+        .pair(
+            &peer,
+            IoCapability::DISPLAY_YES_NO,
+            Duration::from_millis(500),
+        )
+        .await;
+    assert!(
+        r.is_err(),
+        "the negative reply cannot complete the captured pairing"
+    );
+    let m = script.mismatch().expect("the negative reply was flagged");
+    assert_eq!(
+        u16_at(&m.actual, 0),
+        0x001D,
+        "User Confirmation Negative Reply"
+    );
+}

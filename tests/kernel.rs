@@ -12,6 +12,8 @@ mod bonds;
 mod btvirt_pairing;
 #[path = "kernel/bumble_peer.rs"]
 mod bumble_peer;
+#[path = "kernel/client.rs"]
+mod client;
 #[path = "kernel/environment.rs"]
 mod environment;
 #[path = "kernel/l2cap.rs"]

@@ -1,52 +1,81 @@
 //! Kernel-to-kernel pairing through btvirt: both controllers are kernel controllers, so the
 //! kernel's own SMP runs on both ends and the association model is the real one.
 
-use bluez_mgmt::protocol::command::ReadInfo;
-use bluez_mgmt::protocol::{ControllerIndex, Event};
+use bluez_mgmt::protocol::command::{
+    AdvertisingMode, PairDevice, ReadInfo, SecureConnectionsMode, SetAdvertising, SetBondable,
+    SetConnectable, SetIoCapability, SetLowEnergy, SetPowered, SetSecureConnections,
+    SetSecureSimplePairing, UserConfirmReply,
+};
+use bluez_mgmt::protocol::event::ConfirmHint;
+use bluez_mgmt::protocol::keys::LongTermKeyType;
+use bluez_mgmt::protocol::{
+    Address, AddressInfo, AddressType, Command, ControllerIndex, Event, IoCapability, Status,
+};
 
-use super::support::{display_address, wire_address, Btvirt, Capture, Mgmt};
+use super::support::{Btvirt, Capture, Mgmt};
 
-// Opcodes and event codes the protocol crate does not model yet (doc/mgmt-protocol.rst).
-const SET_POWERED: u16 = 0x0005;
-const SET_CONNECTABLE: u16 = 0x0007;
-const SET_BONDABLE: u16 = 0x0009;
-const SET_SSP: u16 = 0x000B;
-const SET_LE: u16 = 0x000D;
-const SET_IO_CAPABILITY: u16 = 0x0018;
-const PAIR_DEVICE: u16 = 0x0019;
-const USER_CONFIRM_REPLY: u16 = 0x001C;
-const SET_ADVERTISING: u16 = 0x0029;
-const SET_SECURE_CONNECTIONS: u16 = 0x002D;
-const EV_NEW_LONG_TERM_KEY: u16 = 0x000A;
-const EV_USER_CONFIRM_REQUEST: u16 = 0x000F;
-const DISPLAY_YES_NO: u8 = 0x01;
-const LE_PUBLIC: u8 = 0x01;
-
+/// Powers `index` on as a bondable, connectable LE + SC controller with IO capability
+/// DisplayYesNo; the responder also advertises so the initiator can find it.
 async fn prepare(mgmt: &mut Mgmt, index: ControllerIndex, advertise: bool) {
     // Secure Connections needs SSP first on a BR/EDR-capable controller (else Rejected).
-    for (opcode, value, name) in [
-        (SET_SSP, 1, "Set SSP"),
-        (SET_LE, 1, "Set LE"),
-        (SET_SECURE_CONNECTIONS, 1, "Set Secure Connections"),
-        (SET_BONDABLE, 1, "Set Bondable"),
-        (SET_CONNECTABLE, 1, "Set Connectable"),
-        (SET_IO_CAPABILITY, DISPLAY_YES_NO, "Set IO Capability"),
-        (SET_POWERED, 1, "Set Powered"),
-    ] {
-        mgmt.call_raw(index, opcode, &[value])
-            .await
-            .unwrap_or_else(|e| panic!("{index} {name}: {e}"));
-    }
+    mgmt.call(
+        index,
+        SetSecureSimplePairing {
+            secure_simple_pairing: true,
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{index} Set SSP: {e}"));
+    mgmt.call(index, SetLowEnergy { low_energy: true })
+        .await
+        .unwrap_or_else(|e| panic!("{index} Set LE: {e}"));
+    mgmt.call(
+        index,
+        SetSecureConnections {
+            secure_connections: SecureConnectionsMode::ON,
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{index} Set Secure Connections: {e}"));
+    mgmt.call(index, SetBondable { bondable: true })
+        .await
+        .unwrap_or_else(|e| panic!("{index} Set Bondable: {e}"));
+    mgmt.call(index, SetConnectable { connectable: true })
+        .await
+        .unwrap_or_else(|e| panic!("{index} Set Connectable: {e}"));
+    mgmt.call(
+        index,
+        SetIoCapability {
+            io_capability: IoCapability::DISPLAY_YES_NO,
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{index} Set IO Capability: {e}"));
+    mgmt.call(index, SetPowered { powered: true })
+        .await
+        .unwrap_or_else(|e| panic!("{index} Set Powered: {e}"));
     if advertise {
-        mgmt.call_raw(index, SET_ADVERTISING, &[1])
-            .await
-            .unwrap_or_else(|e| panic!("{index} Set Advertising: {e}"));
+        mgmt.call(
+            index,
+            SetAdvertising {
+                advertising: AdvertisingMode::ON,
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{index} Set Advertising: {e}"));
     }
 }
 
+/// What the test watches for while Pair Device runs.
+enum Seen {
+    Done(Status),
+    Confirm(ControllerIndex, AddressInfo, ConfirmHint, u32),
+    Ltk(ControllerIndex, Address, LongTermKeyType),
+}
+
 /// LE Secure Connections between two DisplayYesNo kernels: Numeric Comparison. Both sides must
-/// be asked to confirm the same six-digit value (confirm_hint 0), and both must end up with an
-/// authenticated P-256 LTK for the other.
+/// be asked to confirm the same six-digit value (hint Numeric Comparison), and both must end up
+/// with an authenticated P-256 LTK for the other.
 #[tokio::test]
 async fn le_sc_numeric_comparison_between_two_kernel_controllers() {
     let capture = Capture::start("btvirt_le_sc_numeric_comparison");
@@ -59,56 +88,55 @@ async fn le_sc_numeric_comparison_between_two_kernel_controllers() {
         .call(responder, ReadInfo {})
         .await
         .expect("Read Info")
-        .address
-        .to_string();
+        .address;
     let initiator_address = mgmt
         .call(initiator, ReadInfo {})
         .await
         .expect("Read Info")
-        .address
-        .to_string();
+        .address;
 
-    let mut params = wire_address(&responder_address).to_vec();
-    params.extend([LE_PUBLIC, DISPLAY_YES_NO]);
-    mgmt.send_raw(initiator, PAIR_DEVICE, &params).await;
-
-    let mut values = Vec::new(); // (index, confirm_hint, value)
+    mgmt.send(
+        initiator,
+        PairDevice {
+            address: AddressInfo {
+                address: responder_address,
+                address_type: AddressType::LE_PUBLIC,
+            },
+            io_capability: IoCapability::DISPLAY_YES_NO,
+        },
+    )
+    .await;
+    let mut values = Vec::new(); // (index, hint, value)
     let mut status = None;
-    let mut ltks = Vec::new(); // (index, peer address, key type)
+    let mut ltks = Vec::new(); // (index, peer, key type)
     while status.is_none() || ltks.len() < 2 {
-        let (index, code, params) = mgmt
+        let seen = mgmt
             .expect_event("pairing events", |i, e| match e {
-                Event::CommandComplete(c) if i == initiator && c.opcode.0 == PAIR_DEVICE => {
-                    Some((i, 0x0001, vec![c.status.0]))
+                Event::CommandComplete(c) if i == initiator && c.opcode == PairDevice::OPCODE => {
+                    Some(Seen::Done(c.status))
                 }
-                Event::Unknown { code, params } if virt.indexes.contains(&i) => {
-                    Some((i, code.0, params.0.clone()))
+                Event::UserConfirmRequest(r) => {
+                    Some(Seen::Confirm(i, r.address.clone(), r.confirm_hint, r.value))
+                }
+                Event::NewLongTermKey(k) => {
+                    Some(Seen::Ltk(i, k.key.address.address, k.key.key_type))
                 }
                 _ => None,
             })
             .await;
-        match code {
-            0x0001 => {
-                status = Some(params[0]);
-                assert_eq!(
-                    params[0], 0,
-                    "Pair Device failed with status {:#04x}",
-                    params[0]
-                );
+        match seen {
+            Seen::Done(s) => {
+                assert_eq!(s, Status::SUCCESS, "Pair Device failed");
+                status = Some(s);
             }
-            EV_USER_CONFIRM_REQUEST => {
-                // address(6) type(1) confirm_hint(1) value(4)
-                let value = u32::from_le_bytes([params[8], params[9], params[10], params[11]]);
-                println!("{index}: confirm {value:06} (hint {})", params[7]);
-                values.push((index, params[7], value));
-                mgmt.call_raw(index, USER_CONFIRM_REPLY, &params[..7])
+            Seen::Confirm(index, address, hint, value) => {
+                println!("{index}: confirm {value:06} ({hint:?})");
+                values.push((index, hint, value));
+                mgmt.call(index, UserConfirmReply { address })
                     .await
                     .expect("User Confirm Reply");
             }
-            EV_NEW_LONG_TERM_KEY => {
-                ltks.push((index, display_address(&params[1..7]), params[8]));
-            }
-            _ => {}
+            Seen::Ltk(index, address, key_type) => ltks.push((index, address, key_type)),
         }
     }
     assert_eq!(values.len(), 2, "both sides must be asked: {values:?}");
@@ -120,20 +148,19 @@ async fn le_sc_numeric_comparison_between_two_kernel_controllers() {
         values[0].2, values[1].2,
         "the two sides show different values"
     );
-    assert!(
-        values.iter().all(|v| v.1 == 0),
-        "confirm_hint set: {values:?}"
-    );
-    assert!(values[0].2 <= 999_999);
+    assert!(values[0].2 <= 999_999, "not a six-digit value");
+    for (_, hint, _) in &values {
+        assert_eq!(*hint, ConfirmHint::NUMERIC_COMPARISON);
+    }
     for (index, address, key_type) in &ltks {
-        println!("{index}: New Long Term Key type {key_type:#04x} for {address}");
+        println!("{index}: New Long Term Key {key_type:?} for {address}");
         let expected_peer = if *index == initiator {
-            &responder_address
+            responder_address
         } else {
-            &initiator_address
+            initiator_address
         };
-        assert_eq!(address, expected_peer);
-        assert_eq!(*key_type, 0x03, "authenticated P-256 LTK expected");
+        assert_eq!(*address, expected_peer);
+        assert_eq!(*key_type, LongTermKeyType::AUTHENTICATED_P256);
     }
     capture.finish();
 }

@@ -170,6 +170,21 @@ impl Mgmt {
         }
     }
 
+    /// Sends a command without waiting for its reply (for long commands such as Pair Device
+    /// that need answers in between); its Command Complete later shows up as an
+    /// [`Event::CommandComplete`] in [`Mgmt::expect_event`].
+    pub async fn send<C>(&mut self, index: ControllerIndex, cmd: C)
+    where
+        C: Command + Into<bluez_mgmt::protocol::AnyCommand>,
+    {
+        let frame = CommandFrame {
+            index,
+            command: cmd.into(),
+        };
+        let bytes = frame.encode().expect("command fits in a frame");
+        self.socket.send(&bytes).await.expect("send a command");
+    }
+
     /// Sends a raw command without waiting for its reply (for long commands such as Pair
     /// Device that need answers in between); its Command Complete later shows up as an
     /// [`Event::CommandComplete`] in [`Mgmt::expect_event`].
@@ -215,6 +230,11 @@ impl Mgmt {
             self.pending
                 .push_back(EventFrame::decode(&bytes).map_err(CallError::Decode)?);
         }
+    }
+
+    /// Forgets the queued events (for example the trailing events of a finished scenario).
+    pub fn clear_events(&mut self) {
+        self.pending.clear();
     }
 
     /// Returns the first event (queued or new) for which `pick` gives `Some`, dropping the
@@ -687,26 +707,6 @@ impl Drop for BumblePeer {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-}
-
-/// Parses "AA:BB:CC:DD:EE:FF" into the six octets in wire order (least significant first).
-pub fn wire_address(text: &str) -> [u8; 6] {
-    let mut out = [0u8; 6];
-    let parts: Vec<_> = text.split(':').collect();
-    assert_eq!(parts.len(), 6, "address {text:?}");
-    for (i, p) in parts.iter().rev().enumerate() {
-        out[i] = u8::from_str_radix(p, 16).unwrap_or_else(|_| panic!("address {text:?}"));
-    }
-    out
-}
-
-/// Formats six wire-order octets as "AA:BB:CC:DD:EE:FF".
-pub fn display_address(wire: &[u8]) -> String {
-    wire.iter()
-        .rev()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 /// True if `path` exists and is not empty.

@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use bluez_mgmt::client::{Client, ErrorKind, EventFilter, SubscriptionError};
-use bluez_mgmt::protocol::command::{ReadInfo, ReadVersion, SetPowered};
+use bluez_mgmt::protocol::command::{
+    Discoverable, ReadInfo, ReadVersion, SecureConnectionsMode, SetPowered,
+};
 use bluez_mgmt::protocol::{ControllerIndex, Event, EventCode, Opcode, Settings, Status};
 use bluez_mgmt::transport::ScriptedTransport;
 use std::sync::Arc;
@@ -62,7 +64,7 @@ async fn status_failure_is_a_typed_error() {
     let (client, script) = started(script);
     let err = client
         .controller(HCI0)
-        .discoverable(0x01, 0)
+        .discoverable(Discoverable::GENERAL, 0)
         .await
         .unwrap_err();
     assert_eq!(
@@ -419,7 +421,10 @@ async fn controller_name_io_capability_and_settings() {
     c.io_capability(bluez_mgmt::protocol::IoCapability(0x04))
         .await
         .unwrap();
-    let s = c.secure_connections(0x02).await.unwrap();
+    let s = c
+        .secure_connections(SecureConnectionsMode::ONLY)
+        .await
+        .unwrap();
     assert_eq!(s, Settings::POWERED | Settings::SECURE_CONN | Settings::LE);
     let err = c.bredr(false).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode, "{err}");

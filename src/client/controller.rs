@@ -6,9 +6,16 @@
 
 use std::fmt;
 
-use crate::protocol::command::{ReadInfo, ReadInfoReply, SetPowered};
-use crate::protocol::wire::{decode_exact, Reader, Wire};
-use crate::protocol::{ControllerIndex, IoCapability, LocalName, Opcode, Settings, ShortName};
+use crate::protocol::command::{
+    AdvertisingMode, DebugKeysMode, Discoverable, ReadInfo, ReadInfoReply, SecureConnectionsMode,
+    SetAdvertising, SetBondable, SetBrEdr, SetConnectable, SetDebugKeys, SetDiscoverable,
+    SetFastConnectable, SetIoCapability, SetLinkSecurity, SetLocalName, SetLowEnergy, SetPowered,
+    SetSecureConnections, SetSecureSimplePairing,
+};
+use crate::protocol::wire::decode_exact;
+use crate::protocol::{
+    AnyCommand, ControllerIndex, IoCapability, LocalName, Opcode, Settings, ShortName,
+};
 
 use super::{Client, Error};
 
@@ -59,22 +66,59 @@ impl Setting {
         Setting::DebugKeys,
     ];
 
-    /// The command that switches it.
+    /// The command that switches it (Discoverable: general, with no timeout, when on).
+    pub fn command(self, on: bool) -> AnyCommand {
+        match self {
+            Setting::Powered => SetPowered { powered: on }.into(),
+            Setting::Discoverable => SetDiscoverable {
+                discoverable: if on {
+                    Discoverable::GENERAL
+                } else {
+                    Discoverable::OFF
+                },
+                timeout: 0,
+            }
+            .into(),
+            Setting::Connectable => SetConnectable { connectable: on }.into(),
+            Setting::FastConnectable => SetFastConnectable { enable: on }.into(),
+            Setting::Bondable => SetBondable { bondable: on }.into(),
+            Setting::LinkSecurity => SetLinkSecurity { link_security: on }.into(),
+            Setting::Ssp => SetSecureSimplePairing {
+                secure_simple_pairing: on,
+            }
+            .into(),
+            Setting::Le => SetLowEnergy { low_energy: on }.into(),
+            Setting::Advertising => SetAdvertising {
+                advertising: if on {
+                    AdvertisingMode::ON
+                } else {
+                    AdvertisingMode::OFF
+                },
+            }
+            .into(),
+            Setting::BrEdr => SetBrEdr { br_edr: on }.into(),
+            Setting::SecureConnections => SetSecureConnections {
+                secure_connections: if on {
+                    SecureConnectionsMode::ON
+                } else {
+                    SecureConnectionsMode::OFF
+                },
+            }
+            .into(),
+            Setting::DebugKeys => SetDebugKeys {
+                debug_keys: if on {
+                    DebugKeysMode::KEEP
+                } else {
+                    DebugKeysMode::DISCARD
+                },
+            }
+            .into(),
+        }
+    }
+
+    /// The opcode of [`Setting::command`].
     pub fn opcode(self) -> Opcode {
-        Opcode(match self {
-            Setting::Powered => 0x0005,
-            Setting::Discoverable => 0x0006,
-            Setting::Connectable => 0x0007,
-            Setting::FastConnectable => 0x0008,
-            Setting::Bondable => 0x0009,
-            Setting::LinkSecurity => 0x000A,
-            Setting::Ssp => 0x000B,
-            Setting::Le => 0x000D,
-            Setting::Advertising => 0x0029,
-            Setting::BrEdr => 0x002A,
-            Setting::SecureConnections => 0x002D,
-            Setting::DebugKeys => 0x002E,
-        })
+        self.command(false).opcode()
     }
 
     /// Its bit in the settings mask.
@@ -123,15 +167,6 @@ impl Setting {
             _ => Setting::ALL.into_iter().find(|s| s.name() == name),
         }
     }
-
-    /// The command parameters that switch it on or off.
-    pub fn params(self, on: bool) -> Vec<u8> {
-        match self {
-            // Discoverable: mode (0x01 general), timeout 0 (none).
-            Setting::Discoverable => vec![u8::from(on), 0, 0],
-            _ => vec![u8::from(on)],
-        }
-    }
 }
 
 impl fmt::Display for Setting {
@@ -171,8 +206,7 @@ impl Controller {
 
     /// Switches any [`Setting`]; returns the new current settings.
     pub async fn set(&self, setting: Setting, on: bool) -> Result<Settings, Error> {
-        self.settings_command(setting.opcode(), setting.params(on))
-            .await
+        self.settings_command(setting.command(on)).await
     }
 
     /// Set Connectable.
@@ -185,12 +219,17 @@ impl Controller {
         self.set(Setting::Bondable, on).await
     }
 
-    /// Set Discoverable: `mode` 0x00 off, 0x01 general, 0x02 limited; `timeout` in seconds
-    /// (0 for none; limited needs one). The kernel rejects it while not connectable.
-    pub async fn discoverable(&self, mode: u8, timeout: u16) -> Result<Settings, Error> {
-        let mut params = vec![mode];
-        params.extend_from_slice(&timeout.to_le_bytes());
-        self.settings_command(Setting::Discoverable.opcode(), params)
+    /// Set Discoverable with a `timeout` in seconds (0 for none; limited discoverable needs
+    /// one). The kernel rejects it while not connectable.
+    pub async fn discoverable(&self, mode: Discoverable, timeout: u16) -> Result<Settings, Error> {
+        self.client
+            .call(
+                self.index,
+                &SetDiscoverable {
+                    discoverable: mode,
+                    timeout,
+                },
+            )
             .await
     }
 
@@ -209,50 +248,48 @@ impl Controller {
         self.set(Setting::Ssp, on).await
     }
 
-    /// Set Secure Connections: `mode` 0x00 off, 0x01 on, 0x02 Secure Connections Only.
-    pub async fn secure_connections(&self, mode: u8) -> Result<Settings, Error> {
-        self.settings_command(Setting::SecureConnections.opcode(), vec![mode])
+    /// Set Secure Connections (off, on, or Secure Connections Only).
+    pub async fn secure_connections(&self, mode: SecureConnectionsMode) -> Result<Settings, Error> {
+        self.client
+            .call(
+                self.index,
+                &SetSecureConnections {
+                    secure_connections: mode,
+                },
+            )
             .await
     }
 
-    /// Set Local Name (0x000F); returns the names the kernel now has.
+    /// Set Local Name; returns the names the kernel now has.
     pub async fn name(
         &self,
         name: &str,
         short_name: &str,
     ) -> Result<(LocalName, ShortName), Error> {
-        let opcode = Opcode(0x000F);
-        let mut params = Vec::with_capacity(260);
-        LocalName::new(name).encode(&mut params);
-        ShortName::new(short_name).encode(&mut params);
         let reply = self
             .client
-            .submit_raw(self.index, opcode, params, None)
+            .call(self.index, &SetLocalName::new(name, short_name))
             .await?;
-        let mut r = Reader::new("Set Local Name reply", &reply.params);
-        let names = (|| {
-            r.set_field("name");
-            let name = LocalName::decode(&mut r)?;
-            r.set_field("short_name");
-            let short_name = ShortName::decode(&mut r)?;
-            r.finish()?;
-            Ok((name, short_name))
-        })();
-        names.map_err(|e| Error::decode(opcode, self.index, e))
+        Ok((reply.name, reply.short_name))
     }
 
-    /// Set IO Capability (0x0018), used for pairing.
+    /// Set IO Capability, used for pairing.
     pub async fn io_capability(&self, capability: IoCapability) -> Result<(), Error> {
-        let opcode = Opcode(0x0018);
-        let reply = self
-            .client
-            .submit_raw(self.index, opcode, vec![capability.0], None)
-            .await?;
-        decode_exact::<()>("Set IO Capability reply", &reply.params)
-            .map_err(|e| Error::decode(opcode, self.index, e))
+        self.client
+            .call(
+                self.index,
+                &SetIoCapability {
+                    io_capability: capability,
+                },
+            )
+            .await
     }
 
-    async fn settings_command(&self, opcode: Opcode, params: Vec<u8>) -> Result<Settings, Error> {
+    /// Sends one of the setting commands, all answered with Current_Settings.
+    async fn settings_command(&self, command: AnyCommand) -> Result<Settings, Error> {
+        let opcode = command.opcode();
+        let mut params = Vec::new();
+        command.encode(&mut params);
         let reply = self
             .client
             .submit_raw(self.index, opcode, params, None)

@@ -1,72 +1,41 @@
 //! The crate's [`Client`] against a real kernel: pairing replies overtaking a pending Pair
 //! Device, a controller removed mid-command, two controllers driven concurrently, and a
 //! rejected command as a typed error. Needs the VM harness (btvirt's two controllers).
-//!
-//! Commands are sent as opcode and parameter bytes (documented layouts, doc/mgmt-protocol.rst)
-//! where that keeps the test independent of which typed commands exist.
 
 use std::time::Duration;
 
-use bluez_mgmt::client::{Client, ErrorKind, EventFilter};
-use bluez_mgmt::protocol::{ControllerIndex, Event, EventCode, Opcode, Settings, Status};
+use bluez_mgmt::client::{Client, Controller, ErrorKind, EventFilter, Setting};
+use bluez_mgmt::protocol::command::{
+    Discoverable, PairDevice, SecureConnectionsMode, UserConfirmReply,
+};
+use bluez_mgmt::protocol::{
+    Address, AddressInfo, AddressType, ControllerIndex, Event, EventCode, IoCapability, Opcode,
+    Settings, Status,
+};
 
 use super::support::{Btvirt, Capture};
-
-const SET_POWERED: Opcode = Opcode(0x0005);
-const SET_DISCOVERABLE: Opcode = Opcode(0x0006);
-const SET_CONNECTABLE: Opcode = Opcode(0x0007);
-const SET_BONDABLE: Opcode = Opcode(0x0009);
-const SET_SSP: Opcode = Opcode(0x000B);
-const SET_LE: Opcode = Opcode(0x000D);
-const SET_IO_CAPABILITY: Opcode = Opcode(0x0018);
-const PAIR_DEVICE: Opcode = Opcode(0x0019);
-const USER_CONFIRM_REPLY: Opcode = Opcode(0x001C);
-const SET_ADVERTISING: Opcode = Opcode(0x0029);
-const SET_SECURE_CONN: Opcode = Opcode(0x002D);
-const USER_CONFIRM_REQUEST: EventCode = EventCode(0x000F);
-
-/// DisplayYesNo: both sides show the number and confirm it (Numeric Comparison).
-const DISPLAY_YES_NO: u8 = 0x01;
-/// Address type LE Public.
-const LE_PUBLIC: u8 = 0x01;
-
-async fn setting(client: &Client, index: ControllerIndex, opcode: Opcode, value: u8) -> Settings {
-    let reply = client
-        .submit_raw(index, opcode, vec![value], Some(Duration::from_secs(10)))
-        .await
-        .unwrap_or_else(|e| panic!("{opcode} {value} on {index}: {e}"));
-    bluez_mgmt::protocol::wire::decode_exact("Current_Settings", &reply.params).unwrap()
-}
 
 /// Prepares a controller for LE Secure Connections pairing with DisplayYesNo (the steps of
 /// the lab's pairing scenario).
 async fn prepare(client: &Client, index: ControllerIndex, advertise: bool) {
-    setting(client, index, SET_POWERED, 0).await;
-    let info = client.controller(index).info().await.unwrap();
+    let c: Controller = client.controller(index);
+    c.power(false).await.unwrap();
+    let info = c.info().await.unwrap();
     if info.supported_settings.contains(Settings::SSP) {
-        setting(client, index, SET_SSP, 1).await;
+        c.ssp(true).await.unwrap();
     }
-    setting(client, index, SET_LE, 1).await;
-    setting(client, index, SET_SECURE_CONN, 1).await;
-    setting(client, index, SET_BONDABLE, 1).await;
-    setting(client, index, SET_CONNECTABLE, 1).await;
-    client
-        .submit_raw(index, SET_IO_CAPABILITY, vec![DISPLAY_YES_NO], None)
+    c.le(true).await.unwrap();
+    c.secure_connections(SecureConnectionsMode::ON)
         .await
         .unwrap();
-    let on = setting(client, index, SET_POWERED, 1).await;
+    c.bondable(true).await.unwrap();
+    c.connectable(true).await.unwrap();
+    c.io_capability(IoCapability::DISPLAY_YES_NO).await.unwrap();
+    let on = c.power(true).await.unwrap();
     assert!(on.contains(Settings::POWERED), "{index}: {on:?}");
     if advertise {
-        setting(client, index, SET_ADVERTISING, 1).await;
+        c.set(Setting::Advertising, true).await.unwrap();
     }
-}
-
-/// The parameters of any event, re-encoded (the first 7 bytes of a pairing event are the
-/// peer's address and type).
-fn params(event: &Event) -> Vec<u8> {
-    let mut out = Vec::new();
-    event.encode(&mut out);
-    out
 }
 
 #[tokio::test]
@@ -79,16 +48,12 @@ async fn pair_device_pending_while_confirm_replies_are_answered() {
     prepare(&client, resp, true).await;
     let resp_addr = client.controller(resp).info().await.unwrap().address;
 
-    let mut confirms = client.subscribe(EventFilter::all().code(USER_CONFIRM_REQUEST));
-    let mut pair_params = Vec::new();
-    bluez_mgmt::protocol::Wire::encode(&resp_addr, &mut pair_params);
-    pair_params.extend_from_slice(&[LE_PUBLIC, DISPLAY_YES_NO]);
-    let mut pairing = Box::pin(client.submit_raw(
-        init,
-        PAIR_DEVICE,
-        pair_params,
-        Some(Duration::from_secs(60)),
-    ));
+    let mut confirms = client.subscribe(EventFilter::all().code(EventCode::USER_CONFIRM_REQUEST));
+    let pair = PairDevice {
+        address: AddressInfo::new(resp_addr, AddressType::LE_PUBLIC),
+        io_capability: IoCapability::DISPLAY_YES_NO,
+    };
+    let mut pairing = Box::pin(client.start(init, &pair, Some(Duration::from_secs(60))));
 
     // Both sides ask for confirmation; each answer goes out while Pair Device is pending and
     // is answered by its own Command Complete.
@@ -98,21 +63,24 @@ async fn pair_device_pending_while_confirm_replies_are_answered() {
             result = &mut pairing => break result,
             item = confirms.recv() => {
                 let (index, event) = item.expect("subscription open").expect("no lag");
-                let peer = params(&event)[..7].to_vec();
+                let Event::UserConfirmRequest(request) = event else {
+                    panic!("filtered to User Confirmation Request: {event:?}");
+                };
                 let reply = client
-                    .submit_raw(index, USER_CONFIRM_REPLY, peer.clone(), Some(Duration::from_secs(10)))
+                    .call_with_timeout(
+                        index,
+                        &UserConfirmReply { address: request.address.clone() },
+                        Duration::from_secs(10),
+                    )
                     .await
                     .unwrap_or_else(|e| panic!("User Confirmation Reply on {index}: {e}"));
-                assert_eq!(reply.params, peer, "the reply names the peer");
+                assert_eq!(reply, request.address, "the reply names the peer");
                 answered.push(index);
             }
         }
     };
     let reply = result.unwrap_or_else(|e| panic!("Pair Device: {e}"));
-    assert_eq!(
-        &reply.params[..6],
-        &bluez_mgmt::protocol::wire::encode_to_vec(&resp_addr)[..]
-    );
+    assert_eq!(reply.address, resp_addr);
     assert!(
         answered.contains(&init),
         "the initiator's confirmation was answered while Pair Device was pending: {answered:?}"
@@ -128,18 +96,14 @@ async fn controller_removed_while_pair_device_is_pending() {
     let client = Client::open().await.expect("open the MGMT socket");
     prepare(&client, index, false).await;
     // Pair with an LE address nobody has: the kernel keeps trying to connect.
-    let nobody = [
-        0x01,
-        0x00,
-        0x00,
-        0x00,
-        0xee,
-        0xc0,
-        LE_PUBLIC,
-        DISPLAY_YES_NO,
-    ]
-    .to_vec();
-    let pairing = client.submit_raw(index, PAIR_DEVICE, nobody, Some(Duration::from_secs(60)));
+    let nobody = PairDevice {
+        address: AddressInfo::new(
+            "C0:EE:00:00:00:01".parse::<Address>().unwrap(),
+            AddressType::LE_PUBLIC,
+        ),
+        io_capability: IoCapability::DISPLAY_YES_NO,
+    };
+    let pairing = client.start(index, &nobody, Some(Duration::from_secs(60)));
     tokio::time::sleep(Duration::from_millis(500)).await;
     drop(virt); // stops btvirt: the kernel unregisters both controllers
     let err = tokio::time::timeout(Duration::from_secs(30), pairing)
@@ -149,7 +113,7 @@ async fn controller_removed_while_pair_device_is_pending() {
     assert_eq!(
         err.kind(),
         ErrorKind::ControllerRemoved {
-            opcode: PAIR_DEVICE,
+            opcode: Opcode::PAIR_DEVICE,
             index
         },
         "{err}"
@@ -194,13 +158,13 @@ async fn discoverable_while_not_connectable_is_rejected() {
     let s = c.connectable(false).await.unwrap();
     assert!(!s.contains(Settings::CONNECTABLE));
     let err = c
-        .discoverable(0x01, 0)
+        .discoverable(Discoverable::GENERAL, 0)
         .await
         .expect_err("kernel rejects it");
     assert_eq!(
         err.kind(),
         ErrorKind::Status {
-            opcode: SET_DISCOVERABLE,
+            opcode: Opcode::SET_DISCOVERABLE,
             index,
             status: Status::REJECTED
         },

@@ -14,7 +14,11 @@ mod bumble_peer;
 mod client;
 #[path = "kernel/environment.rs"]
 mod environment;
+#[path = "kernel/legacy_pin.rs"]
+mod legacy_pin;
 #[path = "kernel/mgmt_basics.rs"]
 mod mgmt_basics;
+#[path = "kernel/pairing_bumble.rs"]
+mod pairing_bumble;
 #[path = "kernel/pairing_matrix.rs"]
 mod pairing_matrix;

@@ -350,9 +350,9 @@ async fn matrix(transport: Transport, name: &str) {
             };
             let ok = observed_requests == (predicted.initiator, predicted.responder) && outcome_ok;
             let verdict = if ok {
-                "ok"
+                "PASS"
             } else if unfaithful {
-                "unfaithful-peer"
+                "unfaithful-peer (asserted against Bumble: pairing_bumble::bredr_ssp_matrix_against_bumble)"
             } else {
                 failures.push(format!(
                     "{transport:?} {} -> {}: predicted {}{} {:?}, observed {}{} {:?} (all requests {:?} / {:?})",
@@ -394,6 +394,7 @@ async fn matrix(transport: Transport, name: &str) {
         println!("{r}");
     }
     println!("requests: - none, A authorize (hint 1), V compare value (hint 0), Q passkey request, N passkey notify");
+    println!("roles: initiator and responder are both kernel controllers (btvirt), each answered by our agent runner, so each cell checks both roles");
 
     // A refusal ends in Authentication Failed and no keys.
     let (init, resp) = match transport {

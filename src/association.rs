@@ -324,9 +324,9 @@ fn no_io(io: IoCapability) -> bool {
 /// Checked against a real kernel: the kernel tier's pairing matrix (tests/kernel/
 /// pairing_matrix.rs, on the integration branch) observed exactly these requests and
 /// outcomes for all 25 LE Secure Connections and 25 LE legacy cells on Linux 6.1.172. Its
-/// BR/EDR peer (btvirt) is not faithful enough to check the BR/EDR cells; five BR/EDR cells
-/// (Passkey Entry, the NoInputNoOutput acceptor, DisplayOnly against DisplayOnly, Numeric
-/// Comparison) were checked on the initiator side against a Bumble peer instead.
+/// BR/EDR peer (btvirt) is not faithful enough to check the BR/EDR cells; all 25 BR/EDR
+/// cells were checked on the initiator side (request and key type) against a Bumble peer
+/// instead, and the responder side in each model (tests/kernel/pairing_bumble.rs).
 pub fn kernel_pairing(
     transport: Transport,
     initiator_io: IoCapability,

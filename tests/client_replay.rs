@@ -33,6 +33,17 @@ const FIXTURES: &[(&str, usize)] = &[
     ("client-controller-removed.btsnoop", 5),
     ("client-discoverable-rejected.btsnoop", 6),
     ("client-two-controllers.btsnoop", 6),
+    // Pairing scenarios recorded by tests/kernel/pairing_bumble.rs and legacy_pin.rs: one
+    // socket each (the runner's), so every command of the capture is its.
+    ("kernel-bredr-legacy-pin.btsnoop", 7),
+    ("kernel-bredr-ssp-just-works.btsnoop", 4),
+    ("kernel-bredr-ssp-numeric-comparison.btsnoop", 5),
+    ("kernel-bredr-ssp-passkey.btsnoop", 5),
+    ("kernel-le-legacy-just-works.btsnoop", 5),
+    ("kernel-le-legacy-passkey.btsnoop", 5),
+    ("kernel-le-sc-just-works.btsnoop", 5),
+    ("kernel-le-sc-numeric-comparison.btsnoop", 5),
+    ("kernel-le-sc-passkey.btsnoop", 5),
 ];
 
 fn fixture(name: &str) -> PathBuf {

@@ -18,7 +18,11 @@ mod client;
 mod environment;
 #[path = "kernel/l2cap.rs"]
 mod l2cap;
+#[path = "kernel/legacy_pin.rs"]
+mod legacy_pin;
 #[path = "kernel/mgmt_basics.rs"]
 mod mgmt_basics;
+#[path = "kernel/pairing_bumble.rs"]
+mod pairing_bumble;
 #[path = "kernel/pairing_matrix.rs"]
 mod pairing_matrix;

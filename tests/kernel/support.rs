@@ -484,7 +484,7 @@ pub enum PeerEvent {
     Confirm(u32),
     /// `DISPLAY <n>`: the peer displays passkey n.
     Display(u32),
-    /// `PASSKEY?`: the peer must type a passkey (it uses the one set with `passkey`).
+    /// `PASSKEY?`: the peer must type a passkey; it waits for [`BumblePeer::type_passkey`].
     PasskeyRequested,
     /// `CONNECTED <addr> <transport>`.
     Connected(String),
@@ -541,6 +541,9 @@ pub struct BumblePeer {
     stdin: Option<ChildStdin>,
     lines: Lines<BufReader<ChildStdout>>,
     log: Vec<String>,
+    /// Lines that arrived while [`BumblePeer::command`] waited for its `OK`, for the next
+    /// [`BumblePeer::expect`].
+    backlog: VecDeque<String>,
 }
 
 impl BumblePeer {
@@ -576,6 +579,7 @@ impl BumblePeer {
             stdin: Some(stdin),
             lines,
             log: Vec::new(),
+            backlog: VecDeque::new(),
         };
         // Python + bumble imports under TCG: allow much longer than WAIT.
         let ready = peer
@@ -608,7 +612,8 @@ impl BumblePeer {
         peer
     }
 
-    /// Sends one protocol line and waits for its `OK` (panics on `ERROR`).
+    /// Sends one protocol line and waits for its `OK` (panics on `ERROR`). Other lines that
+    /// arrive meanwhile are kept for the next [`BumblePeer::expect`].
     pub async fn command(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().expect("the peer's stdin is open");
         stdin
@@ -616,13 +621,23 @@ impl BumblePeer {
             .await
             .expect("write to the peer");
         stdin.flush().await.expect("flush the peer's stdin");
-        let want = line.to_owned();
-        self.expect("OK", |e| match e {
-            PeerEvent::Ok(c) if *c == want => Some(()),
-            PeerEvent::Error(msg) => panic!("peer refused {want:?}: {msg}"),
-            _ => None,
-        })
-        .await
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let got = self.next_line(deadline, line).await;
+            match PeerEvent::parse(&got) {
+                PeerEvent::Ok(c) if c == line => return,
+                PeerEvent::Error(msg) => panic!("peer refused {line:?}: {msg}"),
+                _ => self.backlog.push_back(got),
+            }
+        }
+    }
+
+    /// Answers the peer's pending (or next) `PASSKEY?`: `Some(n)` types n, `None` refuses.
+    pub async fn type_passkey(&mut self, passkey: Option<u32>) {
+        match passkey {
+            Some(n) => self.command(&format!("type {n}")).await,
+            None => self.command("type none").await,
+        }
     }
 
     /// Sets the peer's IO capability (0..=4) for the next pairings.
@@ -646,13 +661,17 @@ impl BumblePeer {
         self.command(&format!("accept {}", if yes { "yes" } else { "no" }))
             .await
     }
-    /// The passkey the peer types (when asked) or displays (when it chooses one).
+    /// The passkey the peer displays when it chooses one (LE); typing is [`Self::type_passkey`].
     pub async fn set_passkey(&mut self, passkey: u32) {
         self.command(&format!("passkey {passkey}")).await
     }
     /// Makes the peer initiate pairing with `address` over LE (`le`) or BR/EDR (`bredr`).
     pub async fn pair(&mut self, address: &str, transport: &str) {
         self.command(&format!("pair {address} {transport}")).await
+    }
+    /// Deletes every key the peer stored (its side of an unpair).
+    pub async fn forget(&mut self) {
+        self.command("forget").await
     }
     /// Disconnects every connection of the peer.
     pub async fn disconnect(&mut self) {
@@ -664,27 +683,54 @@ impl BumblePeer {
         self.expect_within(WAIT, what, pick).await
     }
 
+    /// The next line the peer prints, parsed; `None` if none comes within `limit`.
+    pub async fn next_event(&mut self, limit: Duration) -> Option<PeerEvent> {
+        if let Some(line) = self.backlog.pop_front() {
+            return Some(PeerEvent::parse(&line));
+        }
+        let line = match tokio::time::timeout(limit, self.lines.next_line()).await {
+            Err(_) => return None,
+            Ok(Ok(Some(line))) => line,
+            Ok(Ok(None)) => panic!("peer exited; saw {:?}", self.log),
+            Ok(Err(e)) => panic!("peer stdout: {e}"),
+        };
+        println!("peer: {line}");
+        self.log.push(line.clone());
+        Some(PeerEvent::parse(&line))
+    }
+
     async fn expect_within<T>(
         &mut self,
         limit: Duration,
         what: &str,
         mut pick: impl FnMut(&PeerEvent) -> Option<T>,
     ) -> T {
-        let deadline = Instant::now() + limit;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = match tokio::time::timeout(left, self.lines.next_line()).await {
-                Err(_) => panic!("peer: no {what} within {limit:?}; saw {:?}", self.log),
-                Ok(Ok(Some(line))) => line,
-                Ok(Ok(None)) => panic!("peer exited while waiting for {what}; saw {:?}", self.log),
-                Ok(Err(e)) => panic!("peer stdout: {e}"),
-            };
-            println!("peer: {line}");
-            self.log.push(line.clone());
+        while let Some(line) = self.backlog.pop_front() {
             if let Some(t) = pick(&PeerEvent::parse(&line)) {
                 return t;
             }
         }
+        let deadline = Instant::now() + limit;
+        loop {
+            let line = self.next_line(deadline, what).await;
+            if let Some(t) = pick(&PeerEvent::parse(&line)) {
+                return t;
+            }
+        }
+    }
+
+    /// The next line the peer prints (logged); panics at `deadline` or when the peer exits.
+    async fn next_line(&mut self, deadline: Instant, what: &str) -> String {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = match tokio::time::timeout(left, self.lines.next_line()).await {
+            Err(_) => panic!("peer: no {what} in time; saw {:?}", self.log),
+            Ok(Ok(Some(line))) => line,
+            Ok(Ok(None)) => panic!("peer exited while waiting for {what}; saw {:?}", self.log),
+            Ok(Err(e)) => panic!("peer stdout: {e}"),
+        };
+        println!("peer: {line}");
+        self.log.push(line.clone());
+        line
     }
 }
 

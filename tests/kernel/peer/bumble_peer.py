@@ -15,9 +15,13 @@ Commands (one per line on stdin; each answered "OK <command>" or "ERROR <why>"):
   mitm on|off          MITM protection requested
   bonding on|off       bonding requested
   accept yes|no        answer pairing requests and confirmations with yes or no
-  passkey <n>          passkey to type when asked, and to display when the peer picks one
+  passkey <n>          passkey to display when the peer picks one (LE legacy, LE SC)
+  type <n>|none        answer the pending PASSKEY? with <n> (or refuse); sent before the
+                       prompt, it answers the next one. The peer never types on its own: a
+                       PASSKEY? waits (up to 60 s) for the test to send what the other side shows
   pair <addr> le|bredr connect to <addr> (LE: public address of the kernel side) and pair
   disconnect           drop every connection
+  forget               delete every key the peer stored (its own "unpair")
   quit                 exit
 Events (stdout):
   READY <kernel-side addr> <peer addr> <peer LE addr>
@@ -28,7 +32,9 @@ Events (stdout):
   (key kinds: "ltk:authenticated", "irk:unauthenticated", ... for LE; for BR/EDR
   "link_key:0x08:AUTHENTICATED_COMBINATION_KEY_GENERATED_FROM_P_256", the HCI key type)
 
-Bumble 0.0.236 needs three adjustments to talk to the Linux kernel (see the shims below).
+Bumble 0.0.236 needs three adjustments to talk to the Linux kernel (see the shims below), and
+a fourth for fidelity: its link manager labels every Secure Simple Pairing link key
+authenticated; shim 4 reports the type the association model gives.
 Logs go to stderr; set BUMBLE_PEER_DEBUG=1 for Bumble's debug log.
 """
 
@@ -146,6 +152,37 @@ class DualModeController(Controller):
         return None
 
 
+    # --- shim 4: the link key type follows the association model ---
+    # Bumble's link manager reports every SSP link key as Authenticated Combination Key
+    # (P-256), even after Just Works. Rewrite the type the way a controller must (Core
+    # Vol 3 Part C 5.2.2.6, as BlueZ's btdev also does): unauthenticated when either side is
+    # NoInputNoOutput, when neither side asked for MITM protection, or when a DisplayOnly
+    # side faces anything but KeyboardOnly (the Numeric Comparison is confirmed
+    # automatically there); authenticated otherwise.
+    def send_hci_packet(self, packet):
+        if isinstance(packet, hci.HCI_Link_Key_Notification_Event):
+            conn = self.classic_connections.get(packet.bd_addr)
+            if conn is not None:
+                packet = hci.HCI_Link_Key_Notification_Event(
+                    bd_addr=packet.bd_addr, link_key=packet.link_key,
+                    key_type=ssp_key_type(conn.ssp_state))
+        return super().send_hci_packet(packet)
+
+
+def ssp_key_type(state):
+    local, peer = state.local_io_capability, state.peer_io_capability
+    mitm = (state.local_auth_reqs | state.peer_auth_reqs) & 0x01
+    io = hci.IoCapability
+    authenticated = (
+        mitm
+        and io.NO_INPUT_NO_OUTPUT not in (local, peer)
+        and not (local == io.DISPLAY_ONLY and peer != io.KEYBOARD_ONLY)
+        and not (peer == io.DISPLAY_ONLY and local != io.KEYBOARD_ONLY))
+    kinds = hci.LinkKeyType
+    return (kinds.AUTHENTICATED_COMBINATION_KEY_GENERATED_FROM_P_256 if authenticated
+            else kinds.UNAUTHENTICATED_COMBINATION_KEY_GENERATED_FROM_P_256)
+
+
 # --- the peer's behaviour, changed at run time by commands -------------------------------------
 class Settings:
     def __init__(self, io):
@@ -155,6 +192,8 @@ class Settings:
         self.bonding = True
         self.accept = True
         self.passkey = None
+        self.typed = None          # a "type" answer that came before its PASSKEY?
+        self.typed_waiter = None   # the PASSKEY? waiting for a "type" answer
 
 
 class Delegate(PairingDelegate):
@@ -174,8 +213,19 @@ class Delegate(PairingDelegate):
         return self.settings.accept
 
     async def get_number(self):
+        s = self.settings
         emit("PASSKEY?")
-        return self.settings.passkey
+        if s.typed is not None:
+            value, s.typed = s.typed, None
+            return value[0]
+        s.typed_waiter = asyncio.get_running_loop().create_future()
+        try:
+            return await asyncio.wait_for(s.typed_waiter, 60)
+        except asyncio.TimeoutError:
+            emit("FAILED", "no passkey typed within 60 s")
+            return None
+        finally:
+            s.typed_waiter = None
 
     async def display_number(self, number, digits):
         emit("DISPLAY %0*d" % (digits, number))
@@ -274,12 +324,25 @@ class Peer:
             if not 0 <= value <= 999999:
                 raise ValueError("passkey is 0..999999")
             s.passkey = value
+        elif cmd == "type":
+            if len(args) != 1:
+                raise ValueError("type <n>|none")
+            value = None if args[0] == "none" else int(args[0])
+            if value is not None and not 0 <= value <= 999999:
+                raise ValueError("passkey is 0..999999")
+            if s.typed_waiter is not None and not s.typed_waiter.done():
+                s.typed_waiter.set_result(value)
+            else:
+                s.typed = (value,)
         elif cmd == "pair":
             if len(args) != 2 or args[1] not in ("le", "bredr"):
                 raise ValueError("pair <address> le|bredr")
             self.spawn(self.pair(args[0], args[1]))
         elif cmd == "disconnect":
             await self.disconnect()
+        elif cmd == "forget":
+            if self.device.keystore is not None:
+                await self.device.keystore.delete_all()
         elif cmd == "quit":
             emit("OK", line)
             os._exit(0)

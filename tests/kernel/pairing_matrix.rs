@@ -462,6 +462,9 @@ async fn mgmtctl_agent_pair_unpair() {
     let mut agent = tokio::process::Command::new(exe)
         .args(["agent", "--index", &b.0.to_string()])
         .args(["--io-capability", "display-yes-no", "--auto-accept"])
+        // Bonds are kept and checked by bonds::mgmtctl_agent_and_pair_keep_bonds; here the
+        // association model is the point, so no key store.
+        .arg("--no-store")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .kill_on_drop(true)
@@ -499,6 +502,7 @@ async fn mgmtctl_agent_pair_unpair() {
             "--io-capability",
             "DisplayYesNo",
             "--auto-accept",
+            "--no-store",
             "--timeout",
             "40",
         ])
@@ -528,6 +532,7 @@ async fn mgmtctl_agent_pair_unpair() {
             "le-public",
             "--index",
             &a.0.to_string(),
+            "--no-store",
         ])
         .output()
         .await

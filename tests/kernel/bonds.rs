@@ -37,7 +37,7 @@ use bluez_mgmt::protocol::{
 };
 
 use super::l2cap;
-use super::support::{Btvirt, Capture};
+use super::support::{interrupt_and_wait, Btvirt, Capture};
 
 const CENTRAL: &str = "00:AA:01:00:00:00";
 const PERIPHERAL: &str = "00:AA:01:01:00:01";
@@ -692,16 +692,7 @@ async fn mgmtctl_agent_and_pair_keep_bonds() {
     );
     assert!(!central_info.exists());
 
-    if let Some(pid) = agent.id() {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid as i32),
-            nix::sys::signal::Signal::SIGINT,
-        );
-    }
-    let status = tokio::time::timeout(Duration::from_secs(10), agent.wait())
-        .await
-        .expect("agent stops on Ctrl-C")
-        .unwrap();
+    let status = interrupt_and_wait(&mut agent, "mgmtctl agent", Duration::from_secs(10)).await;
     let lines = agent_lines.await.unwrap();
     println!("mgmtctl agent:\n{}", lines.join("\n"));
     assert!(status.success(), "agent exit {status:?}");

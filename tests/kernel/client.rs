@@ -13,7 +13,7 @@ use bluez_mgmt::protocol::{
     Settings, Status,
 };
 
-use super::support::{Btvirt, Capture};
+use super::support::{interrupt_and_wait, Btvirt, Capture};
 
 /// Prepares a controller for LE Secure Connections pairing with DisplayYesNo (the steps of
 /// the lab's pairing scenario).
@@ -267,12 +267,9 @@ async fn mgmtctl_info_power_set_and_monitor() {
         "{seen:?}"
     );
 
-    let pid = nix::unistd::Pid::from_raw(monitor.id().unwrap() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(20), monitor.wait())
-        .await
-        .expect("monitor exits on SIGINT")
-        .unwrap();
+    // The recorder names its socket with the process id (the cookie in its CTRL records).
+    let cookie = monitor.id().expect("monitor running");
+    let status = interrupt_and_wait(&mut monitor, "mgmtctl monitor", Duration::from_secs(20)).await;
     assert!(status.success(), "{status}");
 
     // Its recording replays: our socket's events, opened and closed under the pid cookie.
@@ -280,7 +277,6 @@ async fn mgmtctl_info_power_set_and_monitor() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    let cookie = pid.as_raw() as u32;
     assert!(matches!(
         records.first().map(|r| r.body().unwrap()),
         Some(bluez_mgmt::capture::RecordBody::ControlOpen(o)) if o.cookie == cookie

@@ -42,7 +42,7 @@ use bluez_mgmt::protocol::{
 };
 use tokio::sync::Notify;
 
-use super::support::{Btvirt, Capture};
+use super::support::{interrupt_and_wait, Btvirt, Capture};
 
 /// The passkey both sides type when neither displays one (KeyboardOnly against itself).
 pub(super) const TYPED_BY_BOTH: u32 = 314_159;
@@ -546,16 +546,7 @@ async fn mgmtctl_agent_pair_unpair() {
     assert!(unpair_out.contains("unpaired"));
 
     tokio::time::sleep(Duration::from_millis(500)).await;
-    if let Some(pid) = agent.id() {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid as i32),
-            nix::sys::signal::Signal::SIGINT,
-        );
-    }
-    let status = tokio::time::timeout(Duration::from_secs(10), agent.wait())
-        .await
-        .expect("agent stops on Ctrl-C")
-        .unwrap();
+    let status = interrupt_and_wait(&mut agent, "mgmtctl agent", Duration::from_secs(10)).await;
     let lines = agent_lines.await.unwrap();
     println!("mgmtctl agent:\n{}", lines.join("\n"));
     assert!(status.success(), "agent exit {status:?}");

@@ -283,11 +283,26 @@ fn spawn(cmd: &mut tokio::process::Command, what: &str) -> Child {
         .unwrap_or_else(|e| panic!("start {what}: {e}"))
 }
 
-fn interrupt(child: &Child) {
+/// Sends Ctrl-C (SIGINT) to `child` if it is still running.
+pub fn interrupt(child: &Child) {
     if let Some(pid) = child.id() {
         let pid = nix::unistd::Pid::from_raw(pid as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
     }
+}
+
+/// Sends Ctrl-C to `child` and waits up to `limit` for it to exit; panics naming `what` if it
+/// does not.
+pub async fn interrupt_and_wait(
+    child: &mut Child,
+    what: &str,
+    limit: Duration,
+) -> std::process::ExitStatus {
+    interrupt(child);
+    tokio::time::timeout(limit, child.wait())
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not stop on Ctrl-C within {limit:?}"))
+        .unwrap_or_else(|e| panic!("wait for {what}: {e}"))
 }
 
 /// Waits (blocking, for use in `Drop`) until `child` has exited, up to `limit`; kills it

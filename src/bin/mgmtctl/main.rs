@@ -49,6 +49,16 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    // The library's diagnostics go to standard error when RUST_LOG asks for them (for example
+    // RUST_LOG=bluez_mgmt=debug); by default only mgmtctl's own messages are printed, so a
+    // problem is not reported twice. Key bytes are only ever logged at `trace`.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     let result = match cli.command {
         Cmd::Decode(a) => decode::run(a),

@@ -33,8 +33,10 @@ Events (stdout):
   "link_key:0x08:AUTHENTICATED_COMBINATION_KEY_GENERATED_FROM_P_256", the HCI key type)
 
 Bumble 0.0.236 needs three adjustments to talk to the Linux kernel (see the shims below), and
-a fourth for fidelity: its link manager labels every Secure Simple Pairing link key
-authenticated; shim 4 reports the type the association model gives.
+two for fidelity: its link manager labels every Secure Simple Pairing link key
+authenticated (shim 4 reports the type the association model gives), and its controller sends
+LE Connection Complete even where the host unmasked LE Enhanced Connection Complete (shim 5
+sends the event the specification requires; kernels from 6.19 on stall 20 s without it).
 Logs go to stderr; set BUMBLE_PEER_DEBUG=1 for Bumble's debug log.
 """
 
@@ -159,6 +161,22 @@ class DualModeController(Controller):
     # NoInputNoOutput, when neither side asked for MITM protection, or when a DisplayOnly
     # side faces anything but KeyboardOnly (the Numeric Comparison is confirmed
     # automatically there); authenticated otherwise.
+    #
+    # --- shim 5: LE Enhanced Connection Complete when the host unmasked it ---
+    # Core Vol 4 Part E 7.7.65.10: when the host unmasks HCI_LE_Enhanced_Connection_Complete
+    # (LE event mask bit 9), the controller sends only that event for a new connection, never
+    # HCI_LE_Connection_Complete. Bumble's controller always sends the latter. Linux unmasks the
+    # enhanced event for any controller with LL Privacy or LE Extended Advertising (Bumble's has
+    # both; use_enhanced_conn_complete() in hci_core.h) and its hci_le_create_conn_sync() waits
+    # for exactly that subevent, so the LE Create Connection stays pending for the whole
+    # connection timeout (20 s), ended by LE Create Connection Cancel. Up to 6.18 nothing else
+    # waited behind it; since commit a106e50be74b ("Bluetooth: HCI: Add support for LL Extended
+    # Feature Set", v6.19) the LE Read Remote Features that completes the connection's setup is
+    # queued on the same hci_sync queue, so SMP (Pair Device) waits those 20 s too: the 7.2
+    # failure of bumble_peer::kernel_pairs_with_bumble_over_le. Rewrite the event as the
+    # specification says (no resolvable private addresses: both all zero).
+    LE_ENHANCED_CONNECTION_COMPLETE_MASK = 1 << 9
+
     def send_hci_packet(self, packet):
         if isinstance(packet, hci.HCI_Link_Key_Notification_Event):
             conn = self.classic_connections.get(packet.bd_addr)
@@ -166,6 +184,18 @@ class DualModeController(Controller):
                 packet = hci.HCI_Link_Key_Notification_Event(
                     bd_addr=packet.bd_addr, link_key=packet.link_key,
                     key_type=ssp_key_type(conn.ssp_state))
+        elif (isinstance(packet, hci.HCI_LE_Connection_Complete_Event)
+              and self.le_event_mask & self.LE_ENHANCED_CONNECTION_COMPLETE_MASK):
+            packet = hci.HCI_LE_Enhanced_Connection_Complete_Event(
+                status=packet.status, connection_handle=packet.connection_handle,
+                role=packet.role, peer_address_type=packet.peer_address_type,
+                peer_address=packet.peer_address,
+                local_resolvable_private_address=hci.Address.ANY,
+                peer_resolvable_private_address=hci.Address.ANY,
+                connection_interval=packet.connection_interval,
+                peripheral_latency=packet.peripheral_latency,
+                supervision_timeout=packet.supervision_timeout,
+                central_clock_accuracy=packet.central_clock_accuracy)
         return super().send_hci_packet(packet)
 
 

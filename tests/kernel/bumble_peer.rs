@@ -1,6 +1,7 @@
 //! The Bumble peer against the kernel: its controller shows up as a dual-mode kernel
 //! controller, and it pairs with the kernel over BR/EDR (Secure Simple Pairing) and LE.
 
+use bluez_mgmt::capture::{CaptureReader, MonitorOpcode};
 use bluez_mgmt::protocol::command::{
     PairDevice, ReadInfo, SecureConnectionsMode, SetBondable, SetConnectable, SetPowered,
     SetSecureConnections, SetSecureSimplePairing, UnpairDevice, UserConfirmReply,
@@ -8,7 +9,8 @@ use bluez_mgmt::protocol::command::{
 use bluez_mgmt::protocol::event::ConfirmHint;
 use bluez_mgmt::protocol::keys::{LinkKeyType, LongTermKeyType};
 use bluez_mgmt::protocol::{
-    Address, AddressInfo, AddressType, Command, Event, IoCapability, Settings, Status,
+    Address, AddressInfo, AddressType, Command, ControllerIndex, Event, IoCapability, Settings,
+    Status,
 };
 
 use super::support::{BumblePeer, Capture, Mgmt, PeerEvent, PeerOptions};
@@ -306,5 +308,60 @@ async fn kernel_pairs_with_bumble_over_le() {
     println!("kernel: New Long Term Key {key_type:?} for {address}");
     assert_eq!(address, peer_le);
     assert_eq!(key_type, LongTermKeyType::AUTHENTICATED_P256);
-    capture.finish();
+    let path = capture.finish();
+    assert_le_connections_complete_as_unmasked(&path, index);
+}
+
+/// The LE connection set-up in a capture follows the event the kernel unmasked, and no LE
+/// Create Connection was left pending until the kernel cancelled it.
+///
+/// Linux unmasks LE Enhanced Connection Complete for a controller with LL Privacy or LE
+/// Extended Advertising (Bumble's has both), and then waits in `hci_le_create_conn_sync()` for
+/// that subevent only (Core Vol 4 Part E 7.7.65.10: with it unmasked, the controller sends
+/// nothing else). Bumble 0.0.236 sends LE Connection Complete regardless; the peer script
+/// rewrites it (its shim 5). Without that, every kernel cancels the "pending" connection after
+/// its 20 s connection timeout, and kernels with commit a106e50be74b ("Bluetooth: HCI: Add
+/// support for LL Extended Feature Set", v6.19, so 7.2 here) also hold LE Read Remote Features,
+/// and with it SMP, until then: this test failed on 7.2 with "no Pair Device's end within 20s".
+fn assert_le_connections_complete_as_unmasked(path: &std::path::Path, index: ControllerIndex) {
+    const LE_META: u8 = 0x3e;
+    const CONNECTION_COMPLETE: u8 = 0x01;
+    const ENHANCED_CONNECTION_COMPLETE: u8 = 0x0a;
+    const LE_SET_EVENT_MASK: u16 = 0x2001;
+    const LE_CREATE_CONNECTION_CANCEL: u16 = 0x200e;
+    let mut reader = CaptureReader::open(path).expect("open the capture");
+    let mut enhanced_unmasked = false;
+    let mut completions = Vec::new();
+    while let Some(rec) = reader.read_record().expect("capture record") {
+        if rec.index != index || rec.data.len() < 3 {
+            continue;
+        }
+        let d = &rec.data;
+        if rec.opcode == MonitorOpcode::COMMAND_PKT {
+            match u16::from_le_bytes([d[0], d[1]]) {
+                // Bit 9 of the LE event mask: LE Enhanced Connection Complete.
+                LE_SET_EVENT_MASK if d.len() >= 5 => enhanced_unmasked = d[4] & 0x02 != 0,
+                LE_CREATE_CONNECTION_CANCEL => {
+                    panic!("the kernel cancelled an LE connection the controller had completed")
+                }
+                _ => {}
+            }
+        } else if rec.opcode == MonitorOpcode::EVENT_PKT && d[0] == LE_META {
+            if let s @ (CONNECTION_COMPLETE | ENHANCED_CONNECTION_COMPLETE) = d[2] {
+                completions.push((enhanced_unmasked, s));
+            }
+        }
+    }
+    assert_eq!(completions.len(), 2, "two LE connections: {completions:?}");
+    for (unmasked, subevent) in completions {
+        let want = if unmasked {
+            ENHANCED_CONNECTION_COMPLETE
+        } else {
+            CONNECTION_COMPLETE
+        };
+        assert_eq!(
+            subevent, want,
+            "LE connection completed with subevent {subevent:#04x}"
+        );
+    }
 }

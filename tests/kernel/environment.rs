@@ -5,10 +5,21 @@ use std::process::Command;
 
 use super::support::{kernel_release, tool};
 
-/// mgmt-tester 5.66 on kernel 6.1 passes about 447 of 494; the failures are expectations that
-/// changed between BlueZ and kernel versions. Far below that means the VM is broken (missing
-/// crypto modules, for instance, fail most of the suite).
-const MGMT_TESTER_FLOOR: u32 = 400;
+/// The health check runs the part of mgmt-tester whose names start with this: the 149 "Set ..."
+/// tests (Set Powered, Connectable, Discoverable, SSP, Secure Connections, LE, BR/EDR,
+/// Privacy, ...), about a third of the suite and of its time. `KERNEL_MGMT_TESTER=all` runs
+/// all 494 (about 3 minutes on 6.1 under TCG), any other value is used as the prefix.
+const MGMT_TESTER_PREFIX: &str = "Set ";
+
+/// The share of the tests run that must pass, in percent. mgmt-tester 5.66 (BlueZ of bookworm)
+/// passes about 90 % of its full suite on 6.1, 89 % on 6.12 and 85 % on 7.2: the failures are
+/// expectations that changed between BlueZ and kernel versions. Far below that means the VM is
+/// broken (missing crypto modules, for instance, fail most of the suite).
+const MGMT_TESTER_FLOOR_PERCENT: u32 = 75;
+
+/// Wall-clock bound for mgmt-tester, so a hanging tester fails this test instead of eating the
+/// VM's whole budget.
+const MGMT_TESTER_LIMIT_SECONDS: u32 = 300;
 
 #[test]
 fn guest_kernel_has_bluetooth() {
@@ -61,12 +72,19 @@ fn strip_colours(s: &str) -> String {
 #[test]
 fn mgmt_tester_passes_most_of_its_suite() {
     let started = std::time::Instant::now();
-    // Bounded, so a hanging tester fails this test instead of eating the VM's whole budget.
-    let out = Command::new("timeout")
-        .arg("600")
-        .arg(tool("mgmt-tester"))
-        .output()
-        .expect("run mgmt-tester");
+    let mut cmd = Command::new("timeout");
+    cmd.arg(MGMT_TESTER_LIMIT_SECONDS.to_string())
+        .arg(tool("mgmt-tester"));
+    match std::env::var("KERNEL_MGMT_TESTER").as_deref() {
+        Ok("all") => {}
+        Ok(prefix) => {
+            cmd.args(["-p", prefix]);
+        }
+        Err(_) => {
+            cmd.args(["-p", MGMT_TESTER_PREFIX]);
+        }
+    }
+    let out = cmd.output().expect("run mgmt-tester");
     let text = strip_colours(&String::from_utf8_lossy(&out.stdout));
     let (line, total, passed) = summary(&text).unwrap_or_else(|| {
         panic!(
@@ -77,8 +95,8 @@ fn mgmt_tester_passes_most_of_its_suite() {
     println!("mgmt-tester: {line} ({} s)", started.elapsed().as_secs());
     assert!(total > 0);
     assert!(
-        passed >= MGMT_TESTER_FLOOR,
-        "mgmt-tester passed only {passed} of {total} (floor {MGMT_TESTER_FLOOR})"
+        passed * 100 >= total * MGMT_TESTER_FLOOR_PERCENT,
+        "mgmt-tester passed only {passed} of {total} (floor {MGMT_TESTER_FLOOR_PERCENT} %)"
     );
 }
 

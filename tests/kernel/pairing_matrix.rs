@@ -12,16 +12,14 @@
 //!
 //! btvirt's BR/EDR Secure Simple Pairing is not: its emulated link manager always asks for
 //! confirmation of 000000, never uses Passkey Entry, derives a constant key, and does not
-//! always carry the IO capability exchange. In this test's capture
-//! (artifacts/kernel/pairing_matrix_bredr.btsnoop) a NoInputNoOutput responder is sent a
-//! User Confirmation Request without ever being asked for its IO capability, and the
-//! initiator never receives an IO Capability Response, so the initiator's kernel treats the
-//! peer's authentication requirement as unknown (MITM) and asks to compare 000000 instead of
-//! auto-accepting; DisplayOnly against DisplayOnly loops on IO Capability Request until the
-//! pairing times out. BR/EDR cells that differ from the prediction are therefore reported as
-//! `unfaithful-peer` and not asserted (the BR/EDR refusal cell is), and the BR/EDR key's
-//! authenticated flag is not compared. All 25 BR/EDR cells are asserted against the Bumble
-//! peer, an independent link manager and host, in `pairing_bumble.rs`.
+//! always carry the IO capability exchange (a NoInputNoOutput responder is sent a User
+//! Confirmation Request without ever being asked for its IO capability; the initiator never
+//! receives an IO Capability Response, so its kernel treats the peer's authentication
+//! requirement as unknown and asks to compare 000000; DisplayOnly against DisplayOnly loops on
+//! IO Capability Request until the 40 s pairing timeout). Its 25 cells could only be printed,
+//! several of them after waiting out that timeout, so over BR/EDR this test runs only the
+//! refusal cell, which btvirt does carry faithfully. All 25 BR/EDR cells are asserted against
+//! the Bumble peer, an independent link manager and host, in `pairing_bumble.rs`.
 //!
 //! One btvirt serves a whole transport; between cells both sides unpair the peer under both
 //! address types (cross-transport key derivation stores keys under both).
@@ -326,35 +324,31 @@ async fn matrix(transport: Transport, name: &str) {
     let rig = Rig::new(&virt, transport).await;
     let mut failures = Vec::new();
     let mut rows = Vec::new();
-    for init in IoCapability::ALL {
-        for resp in IoCapability::ALL {
-            let predicted = kernel_pairing(transport, init, resp);
-            let cell = rig.run(init, resp, true).await;
-            let observed_requests = (
-                cell.initiator.first_request(),
-                cell.responder.first_request(),
-            );
-            let predicted_outcome = match predicted.outcome {
-                KernelOutcome::Paired { authenticated } => Observed::Paired { authenticated },
-                KernelOutcome::Refused => Observed::Refused,
-            };
-            let unfaithful = transport == Transport::BrEdrSsp;
-            let outcome_ok = match (&cell.outcome, &predicted_outcome) {
-                // btvirt's BR/EDR key type is not faithful: compare success only.
-                (Observed::Paired { .. }, Observed::Paired { .. })
-                    if transport == Transport::BrEdrSsp =>
-                {
-                    true
-                }
-                (o, p) => o == p,
-            };
-            let ok = observed_requests == (predicted.initiator, predicted.responder) && outcome_ok;
-            let verdict = if ok {
-                "PASS"
-            } else if unfaithful {
-                "unfaithful-peer (asserted against Bumble: pairing_bumble::bredr_ssp_matrix_against_bumble)"
-            } else {
-                failures.push(format!(
+    // btvirt's BR/EDR SSP is not faithful (see the module doc): no cells there.
+    let cells: Vec<(IoCapability, IoCapability)> = match transport {
+        Transport::BrEdrSsp => Vec::new(),
+        _ => IoCapability::ALL
+            .into_iter()
+            .flat_map(|i| IoCapability::ALL.into_iter().map(move |r| (i, r)))
+            .collect(),
+    };
+    for &(init, resp) in &cells {
+        let predicted = kernel_pairing(transport, init, resp);
+        let cell = rig.run(init, resp, true).await;
+        let observed_requests = (
+            cell.initiator.first_request(),
+            cell.responder.first_request(),
+        );
+        let predicted_outcome = match predicted.outcome {
+            KernelOutcome::Paired { authenticated } => Observed::Paired { authenticated },
+            KernelOutcome::Refused => Observed::Refused,
+        };
+        let ok = observed_requests == (predicted.initiator, predicted.responder)
+            && cell.outcome == predicted_outcome;
+        let verdict = if ok {
+            "PASS"
+        } else {
+            failures.push(format!(
                     "{transport:?} {} -> {}: predicted {}{} {:?}, observed {}{} {:?} (all requests {:?} / {:?})",
                     short(init),
                     short(resp),
@@ -367,34 +361,35 @@ async fn matrix(transport: Transport, name: &str) {
                     cell.initiator.requests,
                     cell.responder.requests,
                 ));
-                "MISMATCH"
-            };
-            rows.push(format!(
-                "{:<16} {:<16} {}{} {:<28} {}{} {:<28} {verdict}",
-                short(init),
-                short(resp),
-                code(predicted.initiator),
-                code(predicted.responder),
-                format!("{predicted_outcome:?}"),
-                code(observed_requests.0),
-                code(observed_requests.1),
-                format!("{:?}", cell.outcome),
-            ));
+            "MISMATCH"
+        };
+        rows.push(format!(
+            "{:<16} {:<16} {}{} {:<28} {}{} {:<28} {verdict}",
+            short(init),
+            short(resp),
+            code(predicted.initiator),
+            code(predicted.responder),
+            format!("{predicted_outcome:?}"),
+            code(observed_requests.0),
+            code(observed_requests.1),
+            format!("{:?}", cell.outcome),
+        ));
+    }
+    if !rows.is_empty() {
+        println!(
+            "\n{transport:?} pairing matrix (kernel {}):",
+            super::support::kernel_release()
+        );
+        println!(
+            "{:<16} {:<16} {:<31} {:<31} verdict",
+            "initiator", "responder", "predicted", "observed"
+        );
+        for r in &rows {
+            println!("{r}");
         }
+        println!("requests: - none, A authorize (hint 1), V compare value (hint 0), Q passkey request, N passkey notify");
+        println!("roles: initiator and responder are both kernel controllers (btvirt), each answered by our agent runner, so each cell checks both roles");
     }
-    println!(
-        "\n{transport:?} pairing matrix (kernel {}):",
-        super::support::kernel_release()
-    );
-    println!(
-        "{:<16} {:<16} {:<31} {:<31} verdict",
-        "initiator", "responder", "predicted", "observed"
-    );
-    for r in &rows {
-        println!("{r}");
-    }
-    println!("requests: - none, A authorize (hint 1), V compare value (hint 0), Q passkey request, N passkey notify");
-    println!("roles: initiator and responder are both kernel controllers (btvirt), each answered by our agent runner, so each cell checks both roles");
 
     // A refusal ends in Authentication Failed and no keys.
     let (init, resp) = match transport {

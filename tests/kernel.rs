@@ -26,3 +26,5 @@ mod mgmt_basics;
 mod pairing_bumble;
 #[path = "kernel/pairing_matrix.rs"]
 mod pairing_matrix;
+#[path = "kernel/roles.rs"]
+mod roles;

@@ -56,6 +56,20 @@ pub struct DeviceArgs {
     pub target: Target,
 }
 
+/// Arguments of `mgmtctl block` and `unblock`.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Example (also remembered as bluetoothd does, Blocked=true):\n  mgmtctl block 00:BB:00:00:00:02 --store /var/lib/bluetooth"
+)]
+pub struct BlockArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Also write `[General] Blocked` in the device's info file under this bond store
+    /// (bluetoothd's layout; honoured when the store is loaded).
+    #[arg(long)]
+    pub store: Option<std::path::PathBuf>,
+}
+
 /// Arguments of `mgmtctl conn-info`.
 #[derive(clap::Args)]
 #[command(after_help = "Example:\n  mgmtctl conn-info 00:BB:00:00:00:02 --json")]
@@ -115,10 +129,6 @@ pub enum DeviceCommand {
     Disconnect,
     /// Cancel Pair Device.
     CancelPair,
-    /// Block Device.
-    Block,
-    /// Unblock Device.
-    Unblock,
     /// Remove Device.
     RemoveDevice,
 }
@@ -164,12 +174,36 @@ pub fn run_device(command: DeviceCommand, args: DeviceArgs) -> Result<ExitCode, 
             DeviceCommand::CancelPair => {
                 (c.cancel_pair(peer.clone()).await, "cancelled pairing with")
             }
-            DeviceCommand::Block => (c.block(peer.clone()).await, "blocked"),
-            DeviceCommand::Unblock => (c.unblock(peer.clone()).await, "unblocked"),
             DeviceCommand::RemoveDevice => (c.remove_device(peer.clone()).await, "removed"),
         };
         result?;
         println!("{done} {peer}");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Runs `mgmtctl block` (`block` true) or `unblock`.
+pub fn run_block(block: bool, args: BlockArgs) -> Result<ExitCode, CliError> {
+    use bluez_mgmt::keystore::{device_policy, AdapterId, KeyStore};
+    let peer = args.target.peer();
+    on_controller(args.target.index, |c| async move {
+        if block {
+            c.block(peer.clone()).await?;
+        } else {
+            c.unblock(peer.clone()).await?;
+        }
+        println!("{} {peer}", if block { "blocked" } else { "unblocked" });
+        if let Some(dir) = args.store {
+            let info = c.info().await?;
+            let store = KeyStore::open(dir);
+            let path = device_policy::set_blocked(
+                &store,
+                AdapterId::public(info.address),
+                peer.address,
+                block,
+            )?;
+            println!("recorded in {}", path.display());
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -61,9 +61,9 @@ enum Cmd {
     /// Cancel a pending pairing (started by any process).
     CancelPair(devices::DeviceArgs),
     /// Refuse connections from a device.
-    Block(devices::DeviceArgs),
+    Block(devices::BlockArgs),
     /// Undo `block`.
-    Unblock(devices::DeviceArgs),
+    Unblock(devices::BlockArgs),
     /// Put a device on the kernel's list (auto-connect, allow incoming, report).
     AddDevice(devices::AddDeviceArgs),
     /// Take a device off the kernel's list.
@@ -109,8 +109,8 @@ fn main() -> ExitCode {
         Cmd::Disconnect(a) => devices::run_device(devices::DeviceCommand::Disconnect, a),
         Cmd::ConnInfo(a) => devices::run_conn_info(a),
         Cmd::CancelPair(a) => devices::run_device(devices::DeviceCommand::CancelPair, a),
-        Cmd::Block(a) => devices::run_device(devices::DeviceCommand::Block, a),
-        Cmd::Unblock(a) => devices::run_device(devices::DeviceCommand::Unblock, a),
+        Cmd::Block(a) => devices::run_block(true, a),
+        Cmd::Unblock(a) => devices::run_block(false, a),
         Cmd::AddDevice(a) => devices::run_add_device(a),
         Cmd::RemoveDevice(a) => devices::run_device(devices::DeviceCommand::RemoveDevice, a),
         Cmd::DeviceFlags(a) => devices::run_device_flags(a),

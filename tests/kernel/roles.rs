@@ -17,6 +17,7 @@ use bluez_mgmt::protocol::{
 };
 use serde_json::Value;
 
+use super::l2cap;
 use super::support::{BumblePeer, Capture, Mgmt, PeerEvent, PeerOptions, WAIT};
 
 /// The 128-bit service UUID both sides advertise.
@@ -289,6 +290,24 @@ async fn central_and_peripheral_against_bumble() {
     .await
     .expect("Device Connected");
     assert_eq!(connected, peer_le);
+    // The kernel drops an LE link nobody uses after a few seconds: hold it with a socket on
+    // the ATT fixed channel while mgmtctl looks at it.
+    let local = ctl.info().await.unwrap().address.0;
+    let remote = peer_le.address.0;
+    let hold = tokio::task::spawn_blocking(move || {
+        l2cap::connect_fixed(
+            local,
+            l2cap::BDADDR_LE_PUBLIC,
+            remote,
+            l2cap::BDADDR_LE_RANDOM,
+            l2cap::CID_ATT,
+            WAIT,
+        )
+    })
+    .await
+    .unwrap()
+    .expect("ATT socket holding the link");
+    assert!(ctl.connections().await.unwrap().contains(&peer_le));
 
     // 7. `connections --json` lists the link; `disconnect` drops it.
     let out = mgmtctl(&["connections", "--json", "--index", &idx]).await;
@@ -314,6 +333,7 @@ async fn central_and_peripheral_against_bumble() {
     })
     .await;
     assert!(ctl.connections().await.unwrap().is_empty());
+    drop(hold);
     ctl.remove_advertising(0).await.expect("clear instances");
 
     // 8. `block`: the kernel refuses the peer's BR/EDR connection; `unblock` lifts it.

@@ -26,6 +26,8 @@ Commands (one per line on stdin; each answered "OK <command>" or "ERROR <why>"):
   scan on|off          LE scanning; each advertisement not reported before (by address and
                        data) is printed as ADV
   connect <addr> public|random   connect over LE to an advertiser
+  secure-on-connect on|off       as LE peripheral, send a Security Request on each new
+                       connection (a bonded central then encrypts with the stored key)
   forget               delete every key the peer stored (its own "unpair")
   quit                 exit
 Events (stdout):
@@ -35,6 +37,7 @@ Events (stdout):
   DISPLAY <n>   shows passkey n     PASSKEY?      asked to type a passkey
   PAIRED <key kinds...>             FAILED <reason>
   ADV <addr> <addr type> <connectable 0|1> <hex data>   an advertisement the scan heard
+  ENCRYPTED <0|1|2>     a link's encryption changed (0 off, 1 E0/AES-CCM, 2 AES-CCM BR/EDR)
   (key kinds: "ltk:authenticated", "irk:unauthenticated", ... for LE; for BR/EDR
   "link_key:0x08:AUTHENTICATED_COMBINATION_KEY_GENERATED_FROM_P_256", the HCI key type)
 
@@ -256,6 +259,7 @@ class Settings:
         self.passkey = None
         self.typed = None          # a "type" answer that came before its PASSKEY?
         self.typed_waiter = None   # the PASSKEY? waiting for a "type" answer
+        self.secure_on_connect = False
 
 
 class Delegate(PairingDelegate):
@@ -322,6 +326,10 @@ class Peer:
         conn.on("pairing_failure", lambda reason: emit("FAILED", reason_name(reason)))
         conn.on("classic_pairing_failure", lambda status: emit("FAILED", reason_name(status)))
         conn.on("disconnection", lambda reason: emit("DISCONNECTED", reason_name(reason)))
+        conn.on("connection_encryption_change", lambda: emit("ENCRYPTED", conn.encryption))
+        if (self.settings.secure_on_connect and conn.transport == core.PhysicalTransport.LE
+                and conn.role == hci.Role.PERIPHERAL):
+            self.device.request_pairing(conn)
 
     def on_link_key(self, address, key, key_type):
         try:
@@ -422,6 +430,8 @@ class Peer:
             self.spawn(self.pair(args[0], args[1]))
         elif cmd == "disconnect":
             await self.disconnect()
+        elif cmd == "secure-on-connect":
+            s.secure_on_connect = flag("on", "off")
         elif cmd == "adv":
             if len(args) not in (1, 2):
                 raise ValueError("adv <hex> [<hex>]")

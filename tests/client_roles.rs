@@ -40,7 +40,11 @@ async fn discovery_merges_advertising_data_and_scan_response() {
     let rsp = hex("05fff1050102");
     let script = ScriptedTransport::builder()
         .write_command(HCI0, START_DISCOVERY, &[0x06])
-        .read_event(HCI0, EventCode::COMMAND_COMPLETE, &cc(START_DISCOVERY, &[0x06]))
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &cc(START_DISCOVERY, &[0x06]),
+        )
         .read_event(HCI0, EventCode::DEVICE_FOUND, &device_found(0, &adv))
         // Scan Response flag (bit 5).
         .read_event(HCI0, EventCode::DEVICE_FOUND, &device_found(0x20, &rsp))
@@ -61,7 +65,11 @@ async fn discovery_merges_advertising_data_and_scan_response() {
     assert_eq!(first.reports, 1);
     let second = discovery.next().await.unwrap().unwrap();
     assert_eq!(second.reports, 2);
-    assert_eq!(second.name().as_deref(), Some("peer"), "kept from the first report");
+    assert_eq!(
+        second.name().as_deref(),
+        Some("peer"),
+        "kept from the first report"
+    );
     assert!(second.ad.0.contains(&AdStructure::ManufacturerData {
         company: 0x05f1,
         data: vec![1, 2]

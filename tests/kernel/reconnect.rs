@@ -6,10 +6,12 @@
 
 use bluez_mgmt::client::{Client, EventFilter};
 use bluez_mgmt::keystore::{device_policy, load_adapter_into_kernel, AdapterId, KeyStore};
-use bluez_mgmt::protocol::command::PairDevice;
-use bluez_mgmt::protocol::{AddressInfo, AddressType, Event, EventCode, IoCapability};
+use bluez_mgmt::protocol::command::{PairDevice, UserConfirmReply};
+use bluez_mgmt::protocol::{
+    AddressInfo, AddressType, Command, Event, EventCode, IoCapability, Status,
+};
 
-use super::support::{BumblePeer, Capture, PeerEvent, PeerOptions, WAIT};
+use super::support::{BumblePeer, Capture, Mgmt, PeerEvent, PeerOptions, WAIT};
 
 #[tokio::test]
 async fn bonded_le_peer_reconnects_after_power_cycle() {
@@ -31,35 +33,48 @@ async fn bonded_le_peer_reconnects_after_power_cycle() {
     let store = KeyStore::open(dir.path());
     let peer_le = AddressInfo::new(peer.le_address.parse().unwrap(), AddressType::LE_RANDOM);
 
-    // Bond (Just Works), storing what the kernel hands out as the agent's keeper does.
-    let mut keys = client.subscribe(
-        EventFilter::all()
-            .controller(index)
-            .code(EventCode::NEW_LONG_TERM_KEY)
-            .code(EventCode::NEW_IDENTITY_RESOLVING_KEY),
-    );
-    client
-        .call_with_timeout(
-            index,
-            &PairDevice {
-                address: peer_le.clone(),
-                io_capability: IoCapability::NO_INPUT_NO_OUTPUT,
-            },
-            WAIT,
-        )
-        .await
-        .expect("Pair Device");
-    let mut ltks = 0;
-    while ltks == 0 {
-        let (_, event) = tokio::time::timeout(WAIT, keys.recv())
-            .await
-            .expect("keys in time")
-            .expect("subscription open")
-            .expect("key event");
-        if matches!(event, Event::NewLongTermKey(_)) {
-            ltks += 1;
+    // Bond (Just Works), storing what the kernel hands out as the agent's keeper does; the
+    // kernel may ask to authorize Just Works (User Confirm Request): accept.
+    let mut mgmt = Mgmt::open();
+    mgmt.send(
+        index,
+        PairDevice {
+            address: peer_le.clone(),
+            io_capability: IoCapability::NO_INPUT_NO_OUTPUT,
+        },
+    )
+    .await;
+    let (mut done, mut ltks) = (None, 0);
+    while done.is_none() || ltks == 0 {
+        let event = mgmt
+            .expect_event("Pair Device's end or a key", |i, e| match e {
+                _ if i != index => None,
+                Event::CommandComplete(c) if c.opcode == PairDevice::OPCODE => Some(e.clone()),
+                Event::UserConfirmRequest(_) | Event::NewLongTermKey(_) => Some(e.clone()),
+                Event::NewIdentityResolvingKey(_) => Some(e.clone()),
+                _ => None,
+            })
+            .await;
+        match &event {
+            Event::CommandComplete(c) => {
+                assert_eq!(c.status, Status::SUCCESS, "Pair Device");
+                done = Some(c.status);
+            }
+            Event::UserConfirmRequest(r) => {
+                mgmt.call(
+                    index,
+                    UserConfirmReply {
+                        address: r.address.clone(),
+                    },
+                )
+                .await
+                .expect("User Confirm Reply");
+            }
+            _ => {
+                ltks += usize::from(matches!(event, Event::NewLongTermKey(_)));
+                store.store_event(adapter, &event).expect("store key");
+            }
         }
-        store.store_event(adapter, &event).expect("store key");
     }
     peer.disconnect().await;
     peer.expect("DISCONNECTED", |e| {

@@ -160,7 +160,11 @@ impl Controller {
             .await
     }
 
-    /// Adds (or replaces) an advertising instance; see the [module docs](self).
+    /// Adds (or replaces) an advertising instance: Add Advertising, or Add Extended
+    /// Advertising Parameters then Data when intervals, TX power or `extended` are asked for.
+    /// The data is checked against the room the kernel reports (Get Advertising Size
+    /// Information, and the parameters' reply) before it is sent; data that does not fit is
+    /// refused with [`AdvertisingError::TooLong`].
     pub async fn advertise(
         &self,
         ad: &Advertisement,

@@ -112,7 +112,9 @@ pub struct Discovery {
 }
 
 impl Controller {
-    /// Starts discovery (see the [module docs](self)).
+    /// Starts discovery, subscribed to Device Found and Discovering before the start command
+    /// (Start Service Discovery when `options` filter), so no report is missed. Rounds the
+    /// kernel ends are started again until [`Discovery::stop`] or drop.
     pub async fn discover(&self, options: DiscoveryOptions) -> Result<Discovery, Error> {
         let client = self.client().clone();
         let events = client.subscribe(

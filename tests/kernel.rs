@@ -26,3 +26,7 @@ mod mgmt_basics;
 mod pairing_bumble;
 #[path = "kernel/pairing_matrix.rs"]
 mod pairing_matrix;
+#[path = "kernel/reconnect.rs"]
+mod reconnect;
+#[path = "kernel/roles.rs"]
+mod roles;

@@ -152,3 +152,63 @@ fn damaged_file_reports_the_error_and_fails() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stdout).contains("not a btsnoop file"));
 }
+
+/// A capture with a malformed command (Set Powered with two octets, as mgmt-tester sends on
+/// purpose) and a Device Found whose EIR data is cut short: the bad command keeps its header
+/// line with the reason and its raw bytes; the Device Found reads in words, with the fault.
+#[test]
+fn malformed_frames_keep_their_header_and_ad_data_reads_in_words() {
+    use bluez_mgmt::capture::{CaptureWriter, MonitorOpcode, Record, Timestamp};
+    use bluez_mgmt::protocol::ControllerIndex;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.btsnoop");
+    let mut w = CaptureWriter::create(&path).unwrap();
+    let at = Timestamp::from_unix_micros(1_700_000_000_000_000);
+    let hci0 = ControllerIndex(0);
+    // cookie 7, Set Powered (0x0005), parameters 01 01 (one octet too many).
+    let cmd = [7, 0, 0, 0, 0x05, 0x00, 0x01, 0x01];
+    // cookie 7, Device Found (0x0012): address, LE Random, -40 dBm, flags 0, EIR: Flags,
+    // Complete Local Name "ab", then a Manufacturer Data structure cut short.
+    let mut evt = vec![7, 0, 0, 0, 0x12, 0x00];
+    evt.extend_from_slice(&[0x66, 0x55, 0x44, 0x33, 0x22, 0xc1, 0x02, 0xd8, 0, 0, 0, 0]);
+    let eir = [0x02, 0x01, 0x06, 0x03, 0x09, b'a', b'b', 0x05, 0xff, 0x4c];
+    evt.extend_from_slice(&(eir.len() as u16).to_le_bytes());
+    evt.extend_from_slice(&eir);
+    for (opcode, data) in [
+        (MonitorOpcode::CTRL_COMMAND, cmd.to_vec()),
+        (MonitorOpcode::CTRL_EVENT, evt),
+    ] {
+        w.write_record(&Record::new(at, hci0, opcode, data))
+            .unwrap();
+    }
+    w.finish().unwrap();
+
+    let out = mgmtctl(&[path.as_os_str()]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the malformed command counts as a failure"
+    );
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("2023-11-14 22:13:20.000000 hci0 cmd @7 Set Powered malformed: "),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0].ends_with(" raw=0101"), "{}", lines[0]);
+    assert_eq!(
+        lines[1],
+        "2023-11-14 22:13:20.000000 hci0 evt @7 Device Found address=C1:22:33:44:55:66 \
+         address_type=\"LE Random\" rssi=-40 flags=none eir.error=\"length octet says 5, only 2 \
+         octet(s) follow\" eir.offset=7 eir.parsed.flags=le-general-discoverable,br-edr-not-supported \
+         eir.parsed.complete_name=ab eir.raw=0201060309616205ff4c"
+    );
+    let out = mgmtctl(&["--json".as_ref(), path.as_os_str()]);
+    let stdout = text(&out.stdout);
+    let first: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(first["name"], "Set Powered");
+    assert_eq!(first["cookie"], 7);
+    assert_eq!(first["raw"], "0101");
+    assert!(first["error"].is_string());
+}

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 secs=${FUZZ_SECONDS:-20}
 export RUSTC_BOOTSTRAP=1
 cargo fuzz build
-for target in event_decode command_decode; do
+for target in event_decode command_decode ad_parse; do
     mkdir -p "fuzz/corpus/$target"
     cargo fuzz run "$target" "fuzz/corpus/$target" -- -max_total_time="$secs"
 done

@@ -39,6 +39,7 @@
 
 pub(crate) use wire::{open_enum, wire_struct};
 
+pub mod ad;
 pub mod address;
 pub mod advertising;
 pub mod class_of_device;
@@ -64,6 +65,7 @@ pub mod tlv;
 pub mod uuid;
 pub mod wire;
 
+pub use ad::{AdData, AdFlags, AdStructure, AdType};
 pub use address::{Address, AddressInfo, AddressType, ParseAddressError};
 pub use advertising::AdvertisingFlags;
 pub use class_of_device::ClassOfDevice;
@@ -88,5 +90,5 @@ pub use phy::Phys;
 pub use settings::Settings;
 pub use status::Status;
 pub use tlv::Tlv;
-pub use uuid::Uuid128;
+pub use uuid::{ParseUuidError, Uuid128};
 pub use wire::Wire;

@@ -192,6 +192,11 @@ impl Controller {
         self.index
     }
 
+    /// The client this handle sends through.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// Read Controller Information.
     pub async fn info(&self) -> Result<ReadInfoReply, Error> {
         self.client.call(self.index, &ReadInfo {}).await

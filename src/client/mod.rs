@@ -47,11 +47,16 @@ use crate::protocol::{AnyCommand, AnyReply, Command, ControllerIndex, Opcode};
 use crate::session::{CommandReply, RequestId, Session, SessionEvent};
 use crate::transport::{KernelTransport, Transport};
 
+mod advertising;
 mod controller;
+mod devices;
+mod discovery;
 mod error;
 mod subscription;
 
+pub use advertising::{AddedAdvertisement, Advertisement, AdvertisingError};
 pub use controller::{Controller, Setting};
+pub use discovery::{Discovery, DiscoveryOptions, FoundDevice};
 pub use error::{Error, ErrorKind};
 pub use subscription::{EventFilter, EventItem, MalformedEvent, Subscription, SubscriptionError};
 

@@ -16,6 +16,7 @@
 //! Key bytes are never logged; the key types print `<redacted>` in `Debug`.
 
 pub mod adapter_id;
+pub mod device_policy;
 pub mod durable;
 pub mod info;
 pub mod kernel;
@@ -286,7 +287,7 @@ impl KeyStore {
         })
     }
 
-    fn modify(
+    pub(crate) fn modify(
         &self,
         adapter: AdapterId,
         device: Address,

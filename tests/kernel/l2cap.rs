@@ -177,3 +177,52 @@ pub fn security(fd: &OwnedFd) -> io::Result<(u8, u8)> {
     })?;
     Ok((sec.level, sec.key_size))
 }
+
+/// `BDADDR_LE_RANDOM`.
+pub const BDADDR_LE_RANDOM: u8 = 2;
+/// The ATT fixed channel (`L2CAP_CID_ATT`).
+pub const CID_ATT: u16 = 0x0004;
+
+/// Opens fixed channel `cid` to `remote` over an existing (or new) LE link: bound to `local`
+/// with the same `cid`, which makes it a fixed-channel socket. The socket holds the link: the
+/// kernel does not drop it as idle while the socket is open.
+pub fn connect_fixed(
+    local: [u8; 6],
+    local_type: u8,
+    remote: [u8; 6],
+    remote_type: u8,
+    cid: u16,
+    timeout: Duration,
+) -> io::Result<OwnedFd> {
+    // SAFETY: socket(2) with constant arguments; the descriptor is checked, then owned.
+    let fd = unsafe {
+        OwnedFd::from_raw_fd(check(libc::socket(
+            AF_BLUETOOTH,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            BTPROTO_L2CAP,
+        ))?)
+    };
+    let mut a = addr(local, local_type, 0);
+    a.cid = cid.to_le();
+    // SAFETY: `a` is a live, correctly sized sockaddr_l2 for the whole call.
+    check(unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&a as *const SockaddrL2).cast(),
+            size_of::<SockaddrL2>() as libc::socklen_t,
+        )
+    })?;
+    let tv = TimeVal::new(timeout.as_secs() as _, 0);
+    setsockopt(&fd, sockopt::SendTimeout, &tv)?;
+    let mut r = addr(remote, remote_type, 0);
+    r.cid = cid.to_le();
+    // SAFETY: `r` is a live, correctly sized sockaddr_l2 for the whole call.
+    check(unsafe {
+        libc::connect(
+            fd.as_raw_fd(),
+            (&r as *const SockaddrL2).cast(),
+            size_of::<SockaddrL2>() as libc::socklen_t,
+        )
+    })?;
+    Ok(fd)
+}

@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bluez_mgmt::capture::{CaptureReader, MgmtFrame, Record, RecordBody};
+use bluez_mgmt::protocol::hex::Hex;
+use bluez_mgmt::protocol::AdData;
 use serde_json::{json, Map, Value};
 
 use crate::CliError;
@@ -88,7 +90,7 @@ fn decode_file(path: &Path, args: &Args, out: &mut impl Write) -> io::Result<u64
             Ok(None) if args.all => write_other(out, args.json, &file, number, &record)?,
             Ok(None) => {}
             Err(e) => {
-                report_error(out, args.json, &file, Some(number), &e.to_string())?;
+                write_malformed(out, args.json, &file, number, &record, &e.to_string())?;
                 failures += 1;
             }
         }
@@ -114,6 +116,71 @@ pub(crate) fn report_error(
     }
 }
 
+/// A command or event record that does not decode: its header line as for a good frame (time,
+/// controller, direction, socket cookie, message name), then the reason and the parameters
+/// as recorded (`raw=`). A record too short to hold even the cookie and code says so with its
+/// monitor opcode and bytes.
+pub(crate) fn write_malformed(
+    out: &mut impl Write,
+    json: bool,
+    file: &str,
+    number: u64,
+    record: &Record,
+    reason: &str,
+) -> io::Result<()> {
+    let (direction, cookie, code, name, raw) = match record.body() {
+        Ok(RecordBody::ControlCommand(c)) => (
+            "cmd",
+            Some(c.cookie),
+            Some(c.opcode.0),
+            c.opcode.to_string(),
+            c.params,
+        ),
+        Ok(RecordBody::ControlEvent(e)) => (
+            "evt",
+            Some(e.cookie),
+            Some(e.code.0),
+            e.code.to_string(),
+            e.params,
+        ),
+        _ => (
+            "---",
+            None,
+            None,
+            record.opcode.to_string(),
+            record.data.clone(),
+        ),
+    };
+    if json {
+        let line = json!({
+            "file": file,
+            "record": number,
+            "timestamp": record.timestamp.to_string(),
+            "index": index_json(record),
+            "direction": direction,
+            "cookie": cookie,
+            "code": code,
+            "name": name,
+            "error": reason,
+            "raw": Hex(&raw).to_string(),
+        });
+        writeln!(out, "{line}")
+    } else {
+        let cookie = cookie.map(|c| format!(" @{c}")).unwrap_or_default();
+        writeln!(
+            out,
+            "{} {} {direction}{cookie} {name} malformed: {reason} raw={}",
+            record.timestamp,
+            record.index,
+            if raw.is_empty() {
+                "\"\"".to_string()
+            } else {
+                Hex(&raw).to_string()
+            }
+        )
+    }
+}
+
 /// The parts of one MGMT frame that both output forms print.
 struct FrameView {
     direction: &'static str,
@@ -124,6 +191,50 @@ struct FrameView {
 }
 
 fn view(frame: &MgmtFrame) -> FrameView {
+    let mut v = raw_view(frame);
+    type_ad_fields(&mut v.params);
+    v
+}
+
+/// The fields that carry advertising or EIR data (Device Found's and Device Connected's
+/// `eir`, Add Advertising's `adv_data` and `scan_rsp`, the OOB data's `eir`).
+const AD_FIELDS: [&str; 3] = ["eir", "adv_data", "scan_rsp"];
+
+/// Replaces every advertising / EIR data field (hex text) with its AD structures, typed: a
+/// list of `{"type","value"}` objects, or `{"error","offset","parsed","raw"}` when the data is
+/// malformed (what was read before the fault, and the bytes as sent).
+pub(crate) fn type_ad_fields(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                if let (true, Value::String(text)) = (AD_FIELDS.contains(&key.as_str()), &*value) {
+                    if let Some(bytes) = bluez_mgmt::protocol::hex::parse_hex(text) {
+                        *value = ad_json(&bytes);
+                        continue;
+                    }
+                }
+                type_ad_fields(value);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(type_ad_fields),
+        _ => {}
+    }
+}
+
+/// The typed JSON form of AD data (see [`type_ad_fields`]).
+pub(crate) fn ad_json(bytes: &[u8]) -> Value {
+    match AdData::parse(bytes) {
+        Ok(ad) => serde_json::to_value(&ad).unwrap_or_else(|e| json!(e.to_string())),
+        Err(e) => json!({
+            "error": e.reason,
+            "offset": e.offset,
+            "parsed": serde_json::to_value(&e.parsed).unwrap_or(Value::Null),
+            "raw": Hex(bytes).to_string(),
+        }),
+    }
+}
+
+fn raw_view(frame: &MgmtFrame) -> FrameView {
     match frame {
         MgmtFrame::Command { cookie, frame } => FrameView {
             direction: "cmd",
@@ -297,6 +408,14 @@ fn flatten(key: &str, value: &Value, out: &mut Vec<String>) {
                 flatten_object(map, &format!("{key}."), out)
             }
         }
+        // AD structures: `key.type=value` (see `type_ad_fields`).
+        Value::Array(items) if !items.is_empty() && items.iter().all(is_ad_structure) => {
+            for item in items {
+                if let (Some(Value::String(t)), Some(v)) = (item.get("type"), item.get("value")) {
+                    flatten(&format!("{key}.{t}"), v, out);
+                }
+            }
+        }
         Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
             let joined: Vec<String> = items.iter().map(scalar).collect();
             let text = if joined.is_empty() {
@@ -316,6 +435,10 @@ fn flatten(key: &str, value: &Value, out: &mut Vec<String>) {
         }
         other => out.push(format!("{key}={}", quote(&scalar(other)))),
     }
+}
+
+fn is_ad_structure(v: &Value) -> bool {
+    matches!(v, Value::Object(m) if m.len() == 2 && m.contains_key("type") && m.contains_key("value"))
 }
 
 fn scalar(v: &Value) -> String {

@@ -5,10 +5,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod advertise;
 mod agent;
 mod bonds;
 mod controller;
 mod decode;
+mod devices;
+mod find;
+mod identity;
 mod monitor;
 mod pair;
 
@@ -46,6 +50,36 @@ enum Cmd {
     Pair(pair::Args),
     /// Remove a device's keys (and, by default, its connection).
     Unpair(pair::UnpairArgs),
+    /// Discover devices: one line per update with everything heard so far.
+    Find(find::Args),
+    /// List the connected devices.
+    Connections(devices::ConnectionsArgs),
+    /// Drop the link to a device.
+    Disconnect(devices::DeviceArgs),
+    /// RSSI and TX power of a link.
+    ConnInfo(devices::ConnInfoArgs),
+    /// Cancel a pending pairing (started by any process).
+    CancelPair(devices::DeviceArgs),
+    /// Refuse connections from a device.
+    Block(devices::BlockArgs),
+    /// Undo `block`.
+    Unblock(devices::BlockArgs),
+    /// Put a device on the kernel's list (auto-connect, allow incoming, report).
+    AddDevice(devices::AddDeviceArgs),
+    /// Take a device off the kernel's list.
+    RemoveDevice(devices::DeviceArgs),
+    /// Print or set a listed device's flags.
+    DeviceFlags(devices::DeviceFlagsArgs),
+    /// Set the local name and short name.
+    Name(identity::NameArgs),
+    /// Set the major and minor device class.
+    Class(identity::ClassArgs),
+    /// Set the LE appearance.
+    Appearance(identity::AppearanceArgs),
+    /// Add or remove a service UUID of the EIR data.
+    Uuid(identity::UuidArgs),
+    /// LE advertising instances: add, remove, clear, list, features.
+    Advertise(advertise::Args),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +104,21 @@ fn main() -> ExitCode {
         Cmd::Agent(a) => agent::run(a),
         Cmd::Pair(a) => pair::run(a),
         Cmd::Unpair(a) => pair::run_unpair(a),
+        Cmd::Find(a) => find::run(a),
+        Cmd::Connections(a) => devices::run_connections(a),
+        Cmd::Disconnect(a) => devices::run_device(devices::DeviceCommand::Disconnect, a),
+        Cmd::ConnInfo(a) => devices::run_conn_info(a),
+        Cmd::CancelPair(a) => devices::run_device(devices::DeviceCommand::CancelPair, a),
+        Cmd::Block(a) => devices::run_block(true, a),
+        Cmd::Unblock(a) => devices::run_block(false, a),
+        Cmd::AddDevice(a) => devices::run_add_device(a),
+        Cmd::RemoveDevice(a) => devices::run_device(devices::DeviceCommand::RemoveDevice, a),
+        Cmd::DeviceFlags(a) => devices::run_device_flags(a),
+        Cmd::Name(a) => identity::run_name(a),
+        Cmd::Class(a) => identity::run_class(a),
+        Cmd::Appearance(a) => identity::run_appearance(a),
+        Cmd::Uuid(a) => identity::run_uuid(a),
+        Cmd::Advertise(a) => advertise::run(a),
     };
     match result {
         Ok(code) => code,

@@ -10,8 +10,8 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use bluez_mgmt::capture::{CaptureWriter, MgmtFrame, Record, Timestamp};
-use bluez_mgmt::client::{Client, EventFilter, SubscriptionError};
+use bluez_mgmt::capture::{CaptureWriter, MgmtFrame, MonitorOpcode, Record, Timestamp};
+use bluez_mgmt::client::{Client, EventFilter, MalformedEvent, SubscriptionError};
 use bluez_mgmt::protocol::{ControllerIndex, EventFrame};
 use bluez_mgmt::transport::{KernelTransport, RecordingTransport};
 
@@ -93,13 +93,9 @@ async fn monitor(args: Args) -> Result<ExitCode, CliError> {
                 cookie,
                 EventFrame { index, event },
             ),
-            Err(SubscriptionError::Malformed(m)) => crate::decode::report_error(
-                &mut out,
-                args.json,
-                SOURCE,
-                Some(number),
-                &SubscriptionError::Malformed(m).to_string(),
-            ),
+            Err(SubscriptionError::Malformed(m)) => {
+                write_malformed(&mut out, args.json, number, cookie, m)
+            }
             Err(e @ SubscriptionError::Lagged(_)) => {
                 eprintln!("mgmtctl: {e}");
                 Ok(())
@@ -118,6 +114,32 @@ async fn monitor(args: Args) -> Result<ExitCode, CliError> {
     tokio::task::yield_now().await;
     result?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A malformed event keeps its header line (time, controller, cookie, event name), with the
+/// reason and its parameters as received, as `decode` prints it.
+fn write_malformed(
+    out: &mut impl Write,
+    json: bool,
+    number: u64,
+    cookie: u32,
+    m: MalformedEvent,
+) -> io::Result<()> {
+    let reason = m.error.to_string();
+    let (Some(index), Some(code)) = (m.index(), m.code()) else {
+        return crate::decode::report_error(
+            out,
+            json,
+            SOURCE,
+            Some(number),
+            &SubscriptionError::Malformed(m).to_string(),
+        );
+    };
+    let mut data = cookie.to_le_bytes().to_vec();
+    data.extend_from_slice(&code.0.to_le_bytes());
+    data.extend_from_slice(m.frame.get(6..).unwrap_or_default());
+    let record = Record::new(Timestamp::now(), index, MonitorOpcode::CTRL_EVENT, data);
+    crate::decode::write_malformed(out, json, SOURCE, number, &record, &reason)
 }
 
 #[cfg(test)]

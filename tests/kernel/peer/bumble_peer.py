@@ -21,6 +21,13 @@ Commands (one per line on stdin; each answered "OK <command>" or "ERROR <why>"):
                        PASSKEY? waits (up to 60 s) for the test to send what the other side shows
   pair <addr> le|bredr connect to <addr> (LE: public address of the kernel side) and pair
   disconnect           drop every connection
+  adv <hex> [<hex>]    advertise (LE, connectable) with this advertising data (and scan
+                       response) instead of Bumble's default
+  scan on|off          LE scanning; each advertisement not reported before (by address and
+                       data) is printed as ADV
+  connect <addr> public|random   connect over LE to an advertiser
+  secure-on-connect on|off       as LE peripheral, send a Security Request on each new
+                       connection (a bonded central then encrypts with the stored key)
   forget               delete every key the peer stored (its own "unpair")
   quit                 exit
 Events (stdout):
@@ -29,8 +36,14 @@ Events (stdout):
   CONFIRM <n>   asked to compare n  JUST_WORKS    asked to accept without a value
   DISPLAY <n>   shows passkey n     PASSKEY?      asked to type a passkey
   PAIRED <key kinds...>             FAILED <reason>
+  ADV <addr> <addr type> <connectable 0|1> <hex data>   an advertisement the scan heard
+  ENCRYPTED <0|1|2>     a link's encryption changed (0 off, 1 E0/AES-CCM, 2 AES-CCM BR/EDR)
   (key kinds: "ltk:authenticated", "irk:unauthenticated", ... for LE; for BR/EDR
   "link_key:0x08:AUTHENTICATED_COMBINATION_KEY_GENERATED_FROM_P_256", the HCI key type)
+
+Shim 6 adds Reject Connection Request (the kernel's answer to a blocked device). Shim 5 gives
+the kernel-side controller the HCI Inquiry Bumble lacks: every other controller on
+the link answers with its class and the EIR its host wrote (Extended Inquiry Result).
 
 Bumble 0.0.236 needs three adjustments to talk to the Linux kernel (see the shims below), and
 two for fidelity: its link manager labels every Secure Simple Pairing link key
@@ -45,7 +58,7 @@ import logging
 import os
 import sys
 
-from bumble import core, hci
+from bumble import core, hci, lmp
 from bumble.controller import Controller
 from bumble.device import Device, DeviceConfiguration
 from bumble.host import Host
@@ -57,6 +70,7 @@ from bumble.transport.common import AsyncPipeSink
 KERNEL_SIDE = "00:BB:00:00:00:01"
 PEER = "00:BB:00:00:00:02"
 PEER_LE = "C0:BB:00:00:00:02"
+PEER_CLASS = 0x5A020C  # Phone (smartphone) with networking, capturing, object transfer, telephony
 
 
 def emit(*words):
@@ -128,6 +142,57 @@ class DualModeController(Controller):
                 return None
             return super().on_hci_command(command)
         return hci.HCI_GenericReturnParameters(data=bytes([0]) + result)
+
+    # --- shim 5: Inquiry (0x0401) over the in-memory link ---
+    # Bumble's controller has no inquiry. Remember the class and EIR each controller's host
+    # writes, and answer an Inquiry with one Extended Inquiry Result per other controller on
+    # the link (its public address, class, EIR), then Inquiry Complete.
+    eir = bytes(240)
+    class_of_device = 0
+
+    def on_hci_write_extended_inquiry_response_command(self, command):
+        self.eir = bytes(command.extended_inquiry_response)
+        return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.SUCCESS)
+
+    def on_hci_write_class_of_device_command(self, command):
+        self.class_of_device = command.class_of_device
+        return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.SUCCESS)
+
+    def on_hci_read_class_of_device_command(self, _command):
+        return hci.HCI_Read_Class_Of_Device_ReturnParameters(
+            status=hci.HCI_ErrorCode.SUCCESS, class_of_device=self.class_of_device)
+
+    def on_hci_inquiry_command(self, command):
+        self._send_hci_command_status(hci.HCI_COMMAND_STATUS_PENDING, command.op_code)
+        others = [c for c in (self.link.controllers if self.link else []) if c is not self]
+
+        def report():
+            for other in others:
+                eir = getattr(other, "eir", bytes(240))
+                self.send_hci_packet(hci.HCI_Extended_Inquiry_Result_Event(
+                    num_responses=1, bd_addr=other.public_address, page_scan_repetition_mode=1,
+                    reserved=0, class_of_device=getattr(other, "class_of_device", 0),
+                    clock_offset=0, rssi=-50,
+                    extended_inquiry_response=eir.ljust(240, b"\0")[:240]))
+            self.send_hci_packet(hci.HCI_Inquiry_Complete_Event(status=0))
+
+        asyncio.get_running_loop().call_later(0.2, report)
+        return None
+
+    # --- shim 6: Reject Connection Request (0x040A) ---
+    # Missing in Bumble; the kernel sends it for a blocked device. Refuse the host connection
+    # request over the link and report the failed connection here.
+    def on_hci_reject_connection_request_command(self, command):
+        if command.bd_addr not in self.classic_connections:
+            self._send_hci_command_status(
+                hci.HCI_ErrorCode.UNKNOWN_CONNECTION_IDENTIFIER_ERROR, command.op_code)
+            return None
+        self._send_hci_command_status(hci.HCI_ErrorCode.SUCCESS, command.op_code)
+        self.send_lmp_packet(command.bd_addr, lmp.LmpNotAccepted(
+            lmp.Opcode.LMP_HOST_CONNECTION_REQ, command.reason))
+        self.classic_connections.pop(command.bd_addr, None)
+        self.on_classic_connection_complete(command.bd_addr, command.reason)
+        return None
 
     # --- shim 3: Set Connection Encryption (0x0413) ---
     # Missing in Bumble; the kernel sends it after SSP and waits for it (PAIR_DEVICE would never
@@ -224,6 +289,7 @@ class Settings:
         self.passkey = None
         self.typed = None          # a "type" answer that came before its PASSKEY?
         self.typed_waiter = None   # the PASSKEY? waiting for a "type" answer
+        self.secure_on_connect = False
 
 
 class Delegate(PairingDelegate):
@@ -275,6 +341,8 @@ class Peer:
         self.device = device
         self.settings = settings
         self.tasks = set()
+        self.heard = set()
+        device.on("advertisement", self.on_advertisement)
         device.pairing_config_factory = lambda conn: PairingConfig(
             sc=settings.sc, mitm=settings.mitm, bonding=settings.bonding,
             delegate=Delegate(settings))
@@ -288,6 +356,10 @@ class Peer:
         conn.on("pairing_failure", lambda reason: emit("FAILED", reason_name(reason)))
         conn.on("classic_pairing_failure", lambda status: emit("FAILED", reason_name(status)))
         conn.on("disconnection", lambda reason: emit("DISCONNECTED", reason_name(reason)))
+        conn.on("connection_encryption_change", lambda: emit("ENCRYPTED", conn.encryption))
+        if (self.settings.secure_on_connect and conn.transport == core.PhysicalTransport.LE
+                and conn.role == hci.Role.PERIPHERAL):
+            self.device.request_pairing(conn)
 
     def on_link_key(self, address, key, key_type):
         try:
@@ -316,6 +388,24 @@ class Peer:
                 await conn.encrypt()
         except Exception as e:  # reported to the test, which decides
             emit("FAILED", type(e).__name__, str(e).replace("\n", " "))
+
+    def on_advertisement(self, adv):
+        key = (str(adv.address), bytes(adv.data_bytes))
+        if key in self.heard:
+            return
+        self.heard.add(key)
+        kind = "random" if adv.address.is_random else "public"
+        emit("ADV", adv.address.to_string(False), kind, int(adv.is_connectable),
+             bytes(adv.data_bytes).hex() or "-")
+
+    async def connect(self, address, kind):
+        kinds = {"public": hci.Address.PUBLIC_DEVICE_ADDRESS,
+                 "random": hci.Address.RANDOM_DEVICE_ADDRESS}
+        try:
+            await self.device.connect(hci.Address(address, kinds[kind]),
+                                      transport=core.PhysicalTransport.LE)
+        except Exception as e:  # reported to the test, which decides
+            emit("FAILED", "connect", type(e).__name__, str(e).replace("\n", " "))
 
     async def disconnect(self):
         for conn in list(self.device.connections.values()):
@@ -370,6 +460,25 @@ class Peer:
             self.spawn(self.pair(args[0], args[1]))
         elif cmd == "disconnect":
             await self.disconnect()
+        elif cmd == "secure-on-connect":
+            s.secure_on_connect = flag("on", "off")
+        elif cmd == "adv":
+            if len(args) not in (1, 2):
+                raise ValueError("adv <hex> [<hex>]")
+            await self.device.stop_advertising()
+            await self.device.start_advertising(
+                auto_restart=True, advertising_data=bytes.fromhex(args[0]),
+                scan_response_data=bytes.fromhex(args[1]) if len(args) == 2 else None)
+        elif cmd == "scan":
+            if flag("on", "off"):
+                self.heard = set()
+                await self.device.start_scanning(active=False)
+            else:
+                await self.device.stop_scanning()
+        elif cmd == "connect":
+            if len(args) != 2 or args[1] not in ("public", "random"):
+                raise ValueError("connect <address> public|random")
+            self.spawn(self.connect(args[0], args[1]))
         elif cmd == "forget":
             if self.device.keystore is not None:
                 await self.device.keystore.delete_all()
@@ -419,7 +528,8 @@ async def main():
     settings = Settings(opts.io)
     config = DeviceConfiguration(name="bumble-peer", address=hci.Address(PEER_LE),
                                  classic_enabled=True, le_enabled=True,
-                                 io_capability=opts.io, irk=bytes(range(16)))
+                                 io_capability=opts.io, irk=bytes(range(16)),
+                                 class_of_device=PEER_CLASS)
     device = Device(config=config, host=Host(peer_controller, AsyncPipeSink(peer_controller)))
     peer = Peer(device, settings)
     await device.power_on()

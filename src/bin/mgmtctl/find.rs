@@ -1,0 +1,124 @@
+//! `mgmtctl find`: discover devices and print one line per update, with everything heard so far
+//! about the device (advertising data and scan response merged, or BR/EDR inquiry data).
+//!
+//! Text lines read `C0:BB:00:00:00:02 LE Random rssi=-40 name="bumble" flags=...` followed by
+//! the AD structures in words. `--json` prints one object per update:
+//! `{"address","address_type","rssi","flags","name","ad","reports"}`, `ad` being a list of
+//! `{"type","value"}` objects as `decode --json` prints advertising data.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use bluez_mgmt::client::{Client, DiscoveryOptions, FoundDevice};
+use bluez_mgmt::protocol::{ControllerIndex, DiscoveryType, Uuid128};
+use serde_json::json;
+
+use crate::agent::{parse_index, runtime};
+use crate::CliError;
+
+/// Arguments of `mgmtctl find`.
+#[derive(clap::Args)]
+#[command(after_help = "Example:\n  mgmtctl find --le --uuid 180f --rssi -70 --timeout 10 --json")]
+pub struct Args {
+    /// Only LE devices.
+    #[arg(long, conflicts_with = "bredr")]
+    pub le: bool,
+    /// Only BR/EDR devices.
+    #[arg(long)]
+    pub bredr: bool,
+    /// Only devices at least this strong, dBm (kernel filter: Start Service Discovery).
+    #[arg(long, allow_negative_numbers = true)]
+    pub rssi: Option<i8>,
+    /// Only devices listing this service UUID (repeatable; 180f, 0x180f or the full form).
+    #[arg(long)]
+    pub uuid: Vec<Uuid128>,
+    /// Seconds to look for (0: until Ctrl-C).
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+    /// One JSON object per update.
+    #[arg(long)]
+    pub json: bool,
+    /// Controller (`0` or `hci0`).
+    #[arg(long, value_parser = parse_index, default_value = "0")]
+    pub index: ControllerIndex,
+}
+
+/// The JSON object of one update (see the module docs).
+pub(crate) fn device_json(d: &FoundDevice) -> serde_json::Value {
+    json!({
+        "address": d.address.address.to_string(),
+        "address_type": d.address.address_type.to_string(),
+        "rssi": d.rssi,
+        "flags": d.flags.names(),
+        "name": d.name(),
+        "ad": serde_json::to_value(&d.ad).unwrap_or_default(),
+        "reports": d.reports,
+    })
+}
+
+/// The text line of one update.
+pub(crate) fn device_text(d: &FoundDevice) -> String {
+    let mut line = format!(
+        "{} {} rssi={}",
+        d.address.address, d.address.address_type, d.rssi
+    );
+    if let Some(name) = d.name() {
+        line.push_str(&format!(" name={}", serde_json::Value::String(name)));
+    }
+    if !d.flags.is_empty() {
+        line.push_str(&format!(" flags={}", d.flags.names().join(",")));
+    }
+    for s in &d.ad.0 {
+        line.push_str(&format!(" | {s}"));
+    }
+    if let Some(e) = &d.malformed {
+        line.push_str(&format!(" | {e}"));
+    }
+    line
+}
+
+/// Runs `mgmtctl find`.
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    let types = match (args.le, args.bredr) {
+        (true, _) => DiscoveryType::LE,
+        (_, true) => DiscoveryType::BREDR,
+        _ => DiscoveryType::INTERLEAVED,
+    };
+    let options = DiscoveryOptions {
+        types,
+        rssi_threshold: args.rssi,
+        uuids: args.uuid.clone(),
+    };
+    runtime()?.block_on(async move {
+        let client = Client::open().await?;
+        let mut discovery = client.controller(args.index).discover(options).await?;
+        let deadline = async {
+            if args.timeout == 0 {
+                std::future::pending::<()>().await
+            } else {
+                tokio::time::sleep(Duration::from_secs(args.timeout)).await
+            }
+        };
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                item = discovery.next() => match item {
+                    Some(Ok(d)) => {
+                        if args.json {
+                            println!("{}", device_json(&d));
+                        } else {
+                            println!("{}", device_text(&d));
+                        }
+                    }
+                    Some(Err(e)) => eprintln!("mgmtctl: {e}"),
+                    None => return Err("the MGMT socket closed".into()),
+                },
+                _ = &mut deadline => break,
+                _ = tokio::signal::ctrl_c() => break,
+            }
+        }
+        // The kernel may have ended the round already; that is not a failure here.
+        let _ = discovery.stop().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,134 @@
+//! A bonded LE peer reconnects by itself after our controller was power-cycled: the bond is
+//! kept in a store in bluetoothd's layout, loaded back at start with its device policy
+//! (Add Device, auto-connect, from `keystore::device_policy`), and when the peer advertises
+//! again the kernel connects and encrypts the link with the stored key, with no command from
+//! the user. Checked on the peer's side (encryption on, no new pairing).
+
+use bluez_mgmt::client::{Client, EventFilter};
+use bluez_mgmt::keystore::{device_policy, load_adapter_into_kernel, AdapterId, KeyStore};
+use bluez_mgmt::protocol::command::{PairDevice, UserConfirmReply};
+use bluez_mgmt::protocol::{
+    AddressInfo, AddressType, Command, Event, EventCode, IoCapability, Status,
+};
+
+use super::support::{BumblePeer, Capture, Mgmt, PeerEvent, PeerOptions, WAIT};
+
+#[tokio::test]
+async fn bonded_le_peer_reconnects_after_power_cycle() {
+    let capture = Capture::start("reconnect_after_power_cycle");
+    let mut peer = BumblePeer::start(PeerOptions {
+        bredr: false,
+        io_capability: 3,
+    })
+    .await;
+    peer.set_mitm(false).await;
+    let index = peer.index;
+    let client = Client::open().await.expect("open MGMT");
+    let ctl = client.controller(index);
+    ctl.le(true).await.expect("LE");
+    ctl.bondable(true).await.expect("bondable");
+    ctl.power(true).await.expect("power on");
+    let adapter = AdapterId::public(ctl.info().await.unwrap().address);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = KeyStore::open(dir.path());
+    let peer_le = AddressInfo::new(peer.le_address.parse().unwrap(), AddressType::LE_RANDOM);
+
+    // Bond (Just Works), storing what the kernel hands out as the agent's keeper does; the
+    // kernel may ask to authorize Just Works (User Confirm Request): accept.
+    let mut mgmt = Mgmt::open();
+    mgmt.send(
+        index,
+        PairDevice {
+            address: peer_le.clone(),
+            io_capability: IoCapability::NO_INPUT_NO_OUTPUT,
+        },
+    )
+    .await;
+    let (mut done, mut ltks) = (None, 0);
+    while done.is_none() || ltks == 0 {
+        let event = mgmt
+            .expect_event("Pair Device's end or a key", |i, e| match e {
+                _ if i != index => None,
+                Event::CommandComplete(c) if c.opcode == PairDevice::OPCODE => Some(e.clone()),
+                Event::UserConfirmRequest(_) | Event::NewLongTermKey(_) => Some(e.clone()),
+                Event::NewIdentityResolvingKey(_) => Some(e.clone()),
+                _ => None,
+            })
+            .await;
+        match &event {
+            Event::CommandComplete(c) => {
+                assert_eq!(c.status, Status::SUCCESS, "Pair Device");
+                done = Some(c.status);
+            }
+            Event::UserConfirmRequest(r) => {
+                mgmt.call(
+                    index,
+                    UserConfirmReply {
+                        address: r.address.clone(),
+                    },
+                )
+                .await
+                .expect("User Confirm Reply");
+            }
+            _ => {
+                ltks += usize::from(matches!(event, Event::NewLongTermKey(_)));
+                store.store_event(adapter, &event).expect("store key");
+            }
+        }
+    }
+    peer.disconnect().await;
+    peer.expect("DISCONNECTED", |e| {
+        matches!(e, PeerEvent::Disconnected(_)).then_some(())
+    })
+    .await;
+
+    // "Restart": power off, load keys and device policies from the store, power on.
+    ctl.power(false).await.expect("power off");
+    let report = load_adapter_into_kernel(&store, &client, index, adapter)
+        .await
+        .expect("load bonds");
+    assert!(report.long_term_keys > 0, "{report:?}");
+    let policies = device_policy::policies(&store, adapter).expect("policies");
+    println!("policies from the store: {policies:?}");
+    assert!(policies
+        .iter()
+        .any(|p| p.auto_connect && p.device == peer_le));
+    assert!(device_policy::apply(&ctl, &policies).await.is_empty());
+    let mut watch = client.subscribe(
+        EventFilter::all()
+            .controller(index)
+            .code(EventCode::DEVICE_CONNECTED)
+            .code(EventCode::NEW_LONG_TERM_KEY),
+    );
+    peer.command("secure-on-connect on").await;
+    ctl.power(true).await.expect("power on");
+
+    // No command from here on: the kernel connects when the peer advertises, and encrypts
+    // with the stored LTK when the peer asks for security.
+    let connected = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Some(Ok((_, Event::DeviceConnected(c)))) = watch.recv().await {
+                return c.address;
+            }
+        }
+    })
+    .await
+    .expect("the kernel reconnected by itself");
+    assert_eq!(connected, peer_le);
+    let level = peer
+        .expect("ENCRYPTED", |e| match e {
+            PeerEvent::Other(l) if l.starts_with("ENCRYPTED ") => Some(l[10..].to_string()),
+            PeerEvent::Paired(k) => panic!("a new pairing ran instead of the stored key: {k:?}"),
+            _ => None,
+        })
+        .await;
+    assert_ne!(level, "0", "the link is encrypted");
+    while let Some(item) = watch.try_recv() {
+        assert!(
+            !matches!(item, Ok((_, Event::NewLongTermKey(_)))),
+            "a new key was made: {item:?}"
+        );
+    }
+    drop(peer);
+    capture.finish();
+}

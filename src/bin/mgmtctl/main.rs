@@ -10,6 +10,7 @@ mod bonds;
 mod controller;
 mod decode;
 mod monitor;
+mod oob;
 mod pair;
 
 /// The error every subcommand returns: printed as `mgmtctl: <message>`, exit status 1.
@@ -46,6 +47,8 @@ enum Cmd {
     Pair(pair::Args),
     /// Remove a device's keys (and, by default, its connection).
     Unpair(pair::UnpairArgs),
+    /// Out-of-band pairing data: read this controller's, add or remove a peer's.
+    Oob(oob::Args),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Cmd::Agent(a) => agent::run(a),
         Cmd::Pair(a) => pair::run(a),
         Cmd::Unpair(a) => pair::run_unpair(a),
+        Cmd::Oob(a) => oob::run(a),
     };
     match result {
         Ok(code) => code,

@@ -15,9 +15,9 @@
 //!   MGMT: [`OobError::LeLegacyOobUnsupported`].
 //! - LE Secure Connections: the side holding the peer's data sets the SMP OOB flag; a side
 //!   whose own data was read uses it when the peer's flag is set. Either flag selects the OOB
-//!   method (`sc_select_method`), and its LTK is authenticated. The MITM check of a responder
-//!   (`smp_cmd_pairing_req`: refusal when the IO capabilities only allow Just Works) still
-//!   applies before the method is chosen.
+//!   method (`sc_select_method`), and its LTK is authenticated. The MITM check of
+//!   `smp_cmd_pairing_req`/`_rsp` (refusal when the IO capabilities only allow Just Works)
+//!   comes before the method is chosen and does not look at OOB flags (not tested here).
 //! - BR/EDR: the data is answered to the controller's Remote OOB Data Request (P-192, and
 //!   P-256 with Secure Connections); the controller runs SSP with it.
 

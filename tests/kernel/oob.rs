@@ -474,3 +474,218 @@ fn bredr_ssp_oob_has_no_faithful_peer() {
         Method::JustWorks
     );
 }
+
+/// Runs mgmtctl with `args`; returns its standard output, panicking with both outputs if it
+/// fails.
+async fn mgmtctl(args: &[&str]) -> String {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mgmtctl"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .expect("run mgmtctl");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!(
+        "mgmtctl {}:\n{stdout}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "mgmtctl {args:?} failed");
+    stdout
+}
+
+/// The same through mgmtctl processes, both sides holding the other's data: `oob local`
+/// writes the responder's data as an NDEF file (mode 0600, `--json` describes it) and the
+/// initiator's as text; `oob add` gives the initiator's to the responder; `pair --oob` gives
+/// the responder's to the initiator and pairs. Both sides: authenticated P-256 LTKs, and
+/// nobody was asked anything (no agent runs on the responder).
+#[tokio::test]
+async fn mgmtctl_oob_local_add_and_pair() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let virt = Btvirt::start().await;
+    let [initiator, responder] = virt.indexes;
+    let mut mgmt = Mgmt::open();
+    prepare(&mut mgmt, initiator, false).await;
+    prepare(&mut mgmt, responder, true).await;
+    let init_addr = mgmt
+        .call(initiator, ReadInfo {})
+        .await
+        .expect("Read Info")
+        .address;
+    let resp_addr = mgmt
+        .call(responder, ReadInfo {})
+        .await
+        .expect("Read Info")
+        .address;
+    let client = Client::open().await.expect("MGMT client");
+    let mut events = client.subscribe(EventFilter::all());
+    let (i, r) = (initiator.0.to_string(), responder.0.to_string());
+    let dir = std::env::temp_dir();
+    let resp_file = dir.join("oob-responder.ndef");
+    let init_file = dir.join("oob-initiator.txt");
+    let (resp_path, init_path) = (
+        resp_file.to_str().unwrap().to_owned(),
+        init_file.to_str().unwrap().to_owned(),
+    );
+
+    let json = mgmtctl(&[
+        "oob", "local", "--index", &r, "--format", "ndef", "--out", &resp_path, "--json",
+    ])
+    .await;
+    let v: serde_json::Value = serde_json::from_str(&json).expect("--json output");
+    assert_eq!(v["address"], resp_addr.to_string());
+    assert_eq!(v["address_type"], "LE Public");
+    assert_eq!(v["confirm"].as_str().map(str::len), Some(32));
+    assert_eq!(v["random"].as_str().map(str::len), Some(32));
+    let mode = std::fs::metadata(&resp_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "OOB file mode {mode:o}");
+    let ndef_bytes = std::fs::read(&resp_file).unwrap();
+    assert_eq!(
+        v["ndef"],
+        bluez_mgmt::protocol::hex::Hex(&ndef_bytes).to_string()
+    );
+
+    mgmtctl(&[
+        "oob", "local", "--index", &i, "--format", "text", "--out", &init_path,
+    ])
+    .await;
+    let added = mgmtctl(&[
+        "oob",
+        "add",
+        &init_addr.to_string(),
+        &init_path,
+        "--index",
+        &r,
+        "--json",
+    ])
+    .await;
+    let v: serde_json::Value = serde_json::from_str(&added).expect("--json output");
+    assert_eq!(v["added"], init_addr.to_string());
+
+    let paired = mgmtctl(&[
+        "pair",
+        &resp_addr.to_string(),
+        "--type",
+        "le-public",
+        "--index",
+        &i,
+        "--io-capability",
+        "NoInputNoOutput",
+        "--oob",
+        &resp_path,
+        "--no-store",
+        "--reject",
+        "--timeout",
+        "40",
+    ])
+    .await;
+    assert!(paired.contains("added the LE OOB data"), "{paired}");
+    assert!(paired.contains("paired with"), "{paired}");
+    let mut ltks = Vec::new();
+    while ltks.len() < 2 {
+        let item = tokio::time::timeout(Duration::from_secs(20), events.recv())
+            .await
+            .expect("New Long Term Keys in time")
+            .expect("event stream");
+        match item {
+            Ok((i, Event::NewLongTermKey(k))) => ltks.push((i, k.key.key_type)),
+            Ok((i, Event::UserConfirmRequest(_) | Event::UserPasskeyRequest(_))) => {
+                panic!("{i} was asked something during OOB pairing")
+            }
+            _ => {}
+        }
+    }
+    for (i, t) in &ltks {
+        assert_eq!(*t, LongTermKeyType::AUTHENTICATED_P256, "{i}");
+    }
+    let _ = std::fs::remove_file(&resp_file);
+    let _ = std::fs::remove_file(&init_file);
+}
+
+/// The OOB commands on one kernel controller (btvirt, SSP and Secure Connections on): BR/EDR
+/// local data through both commands (P-192 and P-256 pairs; the extended form adds the class
+/// and needs Read Info for the address); a BR/EDR peer's data added and removed; and LE legacy
+/// OOB: our library refuses TK-only data with the typed error, and the kernel itself answers
+/// Invalid Parameters to LE data with a P-192 pair (what mgmt-protocol.rst says).
+#[tokio::test]
+async fn oob_data_commands_on_the_kernel() {
+    use bluez_mgmt::oob::{LeOobData, OobValue};
+    use bluez_mgmt::protocol::command::{AddRemoteOobData, OobHashRandomizer};
+
+    let virt = Btvirt::start().await;
+    let index = virt.indexes[0];
+    let mut mgmt = Mgmt::open();
+    prepare(&mut mgmt, index, false).await;
+    let info = mgmt.call(index, ReadInfo {}).await.expect("Read Info");
+    let client = Client::open().await.expect("MGMT client");
+
+    let pairs = kernel::read_local_pairs(&client, index)
+        .await
+        .expect("Read Local OOB Data");
+    assert!(pairs.p256.is_some(), "Secure Connections on: a P-256 pair");
+    let d = kernel::read_local(&client, index, OobTransport::BrEdr)
+        .await
+        .expect("Read Local OOB Extended Data (BR/EDR)");
+    println!("{d:?}");
+    let OobData::BrEdr(b) = &d else {
+        panic!("BR/EDR data expected: {d:?}")
+    };
+    assert_eq!(b.address, info.address);
+    assert_eq!(b.class, Some(info.class_of_device));
+    for v in [b.hash192, b.rand192, b.hash256, b.rand256] {
+        assert!(v.is_some_and(|v| !v.is_zero()), "{d:?}");
+    }
+    // Through the NFC record and back, then given to the kernel as a peer's data.
+    let peer: Address = "00:AA:01:09:09:09".parse().unwrap();
+    let mut theirs = match ndef::decode(&ndef::encode(&d)).expect("ep.oob record") {
+        OobData::BrEdr(b) => b,
+        other => panic!("{other:?}"),
+    };
+    theirs.address = peer;
+    let added = kernel::add_remote(&client, index, &OobData::BrEdr(theirs))
+        .await
+        .expect("Add Remote OOB Data (BR/EDR)");
+    assert_eq!(added, AddressInfo::new(peer, AddressType::BR_EDR));
+    kernel::remove_remote(&client, index, added.clone())
+        .await
+        .expect("Remove Remote OOB Data");
+    // Removing it twice: the kernel no longer has it.
+    let again = kernel::remove_remote(&client, index, added).await;
+    println!("second removal: {again:?}");
+    assert!(again.is_err(), "removed twice without an error");
+
+    // LE legacy OOB: refused before anything is sent...
+    let tk_only = OobData::Le(LeOobData {
+        address: peer,
+        address_type: AddressType::LE_PUBLIC,
+        tk: Some(OobValue([0x5a; 16])),
+        ..LeOobData::default()
+    });
+    let e = kernel::add_remote(&client, index, &tk_only)
+        .await
+        .expect_err("TK-only data");
+    assert!(matches!(e, kernel::OobError::LeLegacyOobUnsupported), "{e}");
+    // ...and the kernel's own answer to LE data with a P-192 pair.
+    let r = mgmt
+        .call(
+            index,
+            AddRemoteOobData {
+                address: AddressInfo::new(peer, AddressType::LE_PUBLIC),
+                p192: OobHashRandomizer {
+                    hash: [0x5a; 16],
+                    randomizer: [0x5b; 16],
+                },
+                p256: Some(OobHashRandomizer {
+                    hash: [0; 16],
+                    randomizer: [0; 16],
+                }),
+            },
+        )
+        .await;
+    println!("LE data with a P-192 pair: {r:?}");
+    assert!(
+        matches!(r, Err(super::support::CallError::Status(s)) if s == Status::INVALID_PARAMETERS),
+        "{r:?}"
+    );
+}

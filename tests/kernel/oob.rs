@@ -443,17 +443,24 @@ async fn le_sc_oob_against_bumble_through_ndef() {
 /// BR/EDR SSP OOB: which peers were considered and why neither runs it faithfully, so the
 /// prediction's cell comes from the kernel source instead.
 ///
-/// - btvirt (BlueZ `emulator/btdev.c`): its SSP is a stub (tests/kernel/README.md); it never
-///   sends Remote OOB Data Request, so the kernel's OOB data would never be asked for.
-/// - Bumble 0.0.236's controller (`bumble/controller.py`): its link manager does not run SSP
-///   at all between two Bumble controllers; it answers the host's IO Capability Request
-///   Reply and labels the result itself (the peer script's shim 4 exists for this), with no
-///   Remote OOB Data Request/Reply (no `on_hci_remote_oob_data_request_reply_command`).
+/// - btvirt (BlueZ `emulator/btdev.c`): its SSP is a stub (tests/kernel/README.md), and its
+///   Read Local OOB (Extended) Data answers all-zero hashes and randomizers (printed by
+///   [`oob_data_commands_on_the_kernel`]), which the kernel treats as "no data"
+///   (`bredr_oob_data_present` returns 0x00 for zero values): there is nothing to exchange.
+/// - Bumble 0.0.236's controller (`bumble/controller.py`): its link manager runs SSP over
+///   LMP and carries OOB_Data_Present in the IO capability PDUs, and it stores what a host
+///   answers with Remote OOB Data Request Reply, but it never raises Remote OOB Data Request,
+///   never uses the stored C and R in the commitment checks, and has no Read Local OOB Data:
+///   the kernel's data would never be asked for nor checked, so an "OOB" pairing through it
+///   would show the IO-capability model, not OOB. (The peer script's shim 4 already corrects
+///   its link key labels for the same reason.)
 ///
-/// The kernel side (`hci_event.c`): IO Capability Request is answered with
-/// `OOB_Data_Present` from `bredr_oob_data_present` (0x01 P-192, 0x02 P-256, 0x03 both, from
-/// Add Remote OOB Data for that address), and Remote OOB Data Request with the stored pair
-/// (Remote OOB Extended Data Request Reply with Secure Connections). The model and the key
+/// The kernel side (`hci_event.c`, 6.1): IO Capability Request is answered with
+/// `OOB_Data_Present` from `bredr_oob_data_present` (with Secure Connections the stored
+/// `present` value: 0x01 P-192, 0x02 P-256, 0x03 both, from Add Remote OOB Data for that
+/// address; P-256 only in Secure Connections Only mode; 0x00 without data), and Remote OOB
+/// Data Request with the stored pair (the Extended Reply with Secure Connections). No user
+/// request is raised for it: the controller picks the model. The model and the key
 /// type are the controller's: OOB when either side has data (Core Vol 3 Part C 5.2.2.6, the
 /// rule `association_model` applies), asserted here on the predictor.
 #[test]

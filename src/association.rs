@@ -191,6 +191,17 @@ fn ssp_table(initiator: IoCapability, responder: IoCapability) -> Method {
 /// OOB: LE legacy uses it only when both sides have OOB data; LE Secure Connections and SSP
 /// when either side has. Otherwise, when neither side sets MITM the method is Just Works;
 /// otherwise the IO capability table decides.
+///
+/// What Linux does with the OOB rows (6.1, `smp.c`, checked by tests/kernel/oob.rs): LE
+/// Secure Connections follows the rule (`sc_select_method` returns OOB when this side holds
+/// the peer's data or the peer's flag says it holds ours, before any IO capability), asks
+/// user space nothing, and its LTK is authenticated P-256, also between two NoInputNoOutput
+/// sides. In the source, [`kernel_pairing`]'s refusal of a MITM pairing whose capabilities
+/// only allow Just Works comes before the method is chosen and does not look at OOB flags;
+/// the kernel tier does not test that case (it pairs NoInputNoOutput sides, which never ask
+/// for MITM). LE legacy OOB never happens through
+/// MGMT (the kernel takes no TK: `crate::oob::kernel::OobError::LeLegacyOobUnsupported`). For
+/// BR/EDR SSP the controller applies the rule; the kernel only reports the data present.
 pub fn association_model(transport: Transport, initiator: Declared, responder: Declared) -> Method {
     let oob = match transport {
         Transport::LeLegacy => initiator.oob && responder.oob,

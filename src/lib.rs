@@ -31,6 +31,7 @@
 //!   requests; [`association`]: which pairing method two IO capabilities lead to.
 //! - [`keystore`]: bonds on disk in BlueZ's format, loaded back into the kernel at start.
 //! - [`capture`]: btsnoop files in the monitor format that `btmon -w` writes.
+//! - [`oob`]: out-of-band pairing data: the kernel's and a peer's, NFC (NDEF) and QR text forms.
 //!
 //! # Example: the same client code against a recording
 //! A real capture of kernel 6.1 (MGMT 1.22) replayed through the client: the replay transport
@@ -59,6 +60,7 @@ pub mod association;
 pub mod capture;
 pub mod client;
 pub mod keystore;
+pub mod oob;
 pub mod session;
 pub mod socket;
 pub mod transport;

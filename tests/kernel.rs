@@ -22,6 +22,8 @@ mod l2cap;
 mod legacy_pin;
 #[path = "kernel/mgmt_basics.rs"]
 mod mgmt_basics;
+#[path = "kernel/oob.rs"]
+mod oob;
 #[path = "kernel/pairing_bumble.rs"]
 mod pairing_bumble;
 #[path = "kernel/pairing_matrix.rs"]

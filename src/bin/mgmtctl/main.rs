@@ -14,6 +14,7 @@ mod devices;
 mod find;
 mod identity;
 mod monitor;
+mod oob;
 mod pair;
 
 /// The error every subcommand returns: printed as `mgmtctl: <message>`, exit status 1.
@@ -80,6 +81,8 @@ enum Cmd {
     Uuid(identity::UuidArgs),
     /// LE advertising instances: add, remove, clear, list, features.
     Advertise(advertise::Args),
+    /// Out-of-band pairing data: read this controller's, add or remove a peer's.
+    Oob(oob::Args),
 }
 
 fn main() -> ExitCode {
@@ -119,6 +122,7 @@ fn main() -> ExitCode {
         Cmd::Appearance(a) => identity::run_appearance(a),
         Cmd::Uuid(a) => identity::run_uuid(a),
         Cmd::Advertise(a) => advertise::run(a),
+        Cmd::Oob(a) => oob::run(a),
     };
     match result {
         Ok(code) => code,

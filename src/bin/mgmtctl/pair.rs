@@ -47,6 +47,10 @@ pub struct Args {
     /// Seconds before the pairing is cancelled.
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,
+    /// The peer's out-of-band data (written by `mgmtctl oob local` or an NFC record), given
+    /// to the kernel before pairing.
+    #[arg(long)]
+    pub oob: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -82,8 +86,24 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         ..RunnerConfig::default()
     };
     let agent = TerminalAgent::new(args.io_capability, policy);
+    let oob_data = match &args.oob {
+        Some(file) => {
+            let data = crate::oob::read_file(file)?;
+            crate::oob::check_peer(&data, peer.address.clone())?;
+            Some(data)
+        }
+        None => None,
+    };
     runtime()?.block_on(async move {
         let client = Client::open().await?;
+        if let Some(data) = &oob_data {
+            bluez_mgmt::oob::kernel::add_remote(&client, args.index, data).await?;
+            println!(
+                "added the {} OOB data of {}",
+                data.transport(),
+                peer.address.address
+            );
+        }
         let keeper = args
             .store
             .keeper(&client, Controllers::Only(vec![args.index]));

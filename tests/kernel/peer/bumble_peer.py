@@ -29,6 +29,11 @@ Commands (one per line on stdin; each answered "OK <command>" or "ERROR <why>"):
   secure-on-connect on|off       as LE peripheral, send a Security Request on each new
                        connection (a bonded central then encrypts with the stored key)
   forget               delete every key the peer stored (its own "unpair")
+  oob local            make fresh LE SC OOB data (key pair and random value) for the next
+                       pairings and print it as an NDEF record (OOB line)
+  oob peer <hex>       the other side's LE SC OOB data: an NDEF message (hex) with an
+                       application/vnd.bluetooth.le.oob record, read here with our own parser
+  oob off              pair without OOB data again
   quit                 exit
 Events (stdout):
   READY <kernel-side addr> <peer addr> <peer LE addr>
@@ -38,6 +43,7 @@ Events (stdout):
   PAIRED <key kinds...>             FAILED <reason>
   ADV <addr> <addr type> <connectable 0|1> <hex data>   an advertisement the scan heard
   ENCRYPTED <0|1|2>     a link's encryption changed (0 off, 1 E0/AES-CCM, 2 AES-CCM BR/EDR)
+  OOB <hex>     the peer's LE SC OOB data, an NDEF message of one le.oob record
   (key kinds: "ltk:authenticated", "irk:unauthenticated", ... for LE; for BR/EDR
   "link_key:0x08:AUTHENTICATED_COMBINATION_KEY_GENERATED_FROM_P_256", the HCI key type)
 
@@ -58,12 +64,13 @@ import logging
 import os
 import sys
 
-from bumble import core, hci, lmp
+from bumble import core, hci, lmp, smp
 from bumble.controller import Controller
 from bumble.device import Device, DeviceConfiguration
 from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.pairing import PairingConfig, PairingDelegate
+from bumble.smp import OobContext, OobSharedData
 from bumble.transport import open_transport
 from bumble.transport.common import AsyncPipeSink
 
@@ -290,6 +297,53 @@ class Settings:
         self.typed = None          # a "type" answer that came before its PASSKEY?
         self.typed_waiter = None   # the PASSKEY? waiting for a "type" answer
         self.secure_on_connect = False
+        self.oob_context = None    # our LE SC OOB key pair and random value ("oob local")
+        self.oob_peer = None       # the other side's confirmation and random ("oob peer")
+
+
+# --- LE OOB data in NFC records, written and read here independently of the Rust code ---------
+# NDEF record: header (MB 0x80, ME 0x40, SR 0x10, IL 0x08, TNF in the low 3 bits; 0x02 is a
+# media type), type length, payload length (1 octet with SR, else 4), [id length], type, [id],
+# payload. The le.oob payload is AD structures: length, type, data.
+LE_OOB_TYPE = b"application/vnd.bluetooth.le.oob"
+
+
+def ndef_record(media_type, payload):
+    assert len(payload) < 256
+    return bytes([0xD2, len(media_type), len(payload)]) + media_type + payload
+
+
+def ndef_payload(message, media_type):
+    i = 0
+    while i < len(message):
+        header, type_len = message[i], message[i + 1]
+        if header & 0x10:
+            length, j = message[i + 2], i + 3
+        else:
+            length, j = int.from_bytes(message[i + 2:i + 6], "big"), i + 6
+        id_len = 0
+        if header & 0x08:
+            id_len, j = message[j], j + 1
+        record_type = message[j:j + type_len]
+        j += type_len + id_len
+        payload = message[j:j + length]
+        if len(payload) != length:
+            raise ValueError("NDEF record truncated")
+        if header & 0x07 == 0x02 and record_type == media_type:
+            return payload
+        if header & 0x40:
+            break
+        i = j + length
+    raise ValueError("no %s record" % media_type.decode())
+
+
+def ad_structures(data):
+    out, i = {}, 0
+    while i < len(data) and data[i]:
+        length = data[i]
+        out[data[i + 1]] = data[i + 2:i + 1 + length]
+        i += 1 + length
+    return out
 
 
 class Delegate(PairingDelegate):
@@ -345,15 +399,43 @@ class Peer:
         device.on("advertisement", self.on_advertisement)
         device.pairing_config_factory = lambda conn: PairingConfig(
             sc=settings.sc, mitm=settings.mitm, bonding=settings.bonding,
-            delegate=Delegate(settings))
+            delegate=Delegate(settings), oob=self.oob_config())
         device.on("connection", self.on_connection)
         # BR/EDR pairing ends with a Link Key Notification; its type says what SSP achieved.
         device.host.on("link_key", self.on_link_key)
 
+    def oob_config(self):
+        s = self.settings
+        if s.oob_context is None:
+            return None
+        return PairingConfig.OobConfig(our_context=s.oob_context, peer_data=s.oob_peer,
+                                       legacy_context=None)
+
+    def oob(self, args):
+        s = self.settings
+        if args == ["local"]:
+            s.oob_context = OobContext()
+            shared = s.oob_context.share()
+            address = bytes(hci.Address(PEER_LE)) + bytes([0x01])  # static random
+            ad = b"".join(bytes([len(v) + 1, t]) + v for t, v in (
+                (0x1B, address), (0x1C, bytes([0x00])), (0x22, shared.c), (0x23, shared.r)))
+            emit("OOB", ndef_record(LE_OOB_TYPE, ad).hex())
+        elif len(args) == 2 and args[0] == "peer":
+            ad = ad_structures(ndef_payload(bytes.fromhex(args[1]), LE_OOB_TYPE))
+            if 0x22 not in ad or 0x23 not in ad:
+                raise ValueError("no LE SC confirmation and random values")
+            s.oob_peer = OobSharedData(c=ad[0x22], r=ad[0x23])
+            if s.oob_context is None:
+                s.oob_context = OobContext()
+        elif args == ["off"]:
+            s.oob_context = s.oob_peer = None
+        else:
+            raise ValueError("oob local | oob peer <hex> | oob off")
+
     def on_connection(self, conn):
         emit("CONNECTED", conn.peer_address, transport_name(conn.transport))
         conn.on("pairing", lambda keys: emit("PAIRED", *key_kinds(keys)))
-        conn.on("pairing_failure", lambda reason: emit("FAILED", reason_name(reason)))
+        conn.on("pairing_failure", lambda reason: emit("FAILED", smp_reason_name(reason)))
         conn.on("classic_pairing_failure", lambda status: emit("FAILED", reason_name(status)))
         conn.on("disconnection", lambda reason: emit("DISCONNECTED", reason_name(reason)))
         conn.on("connection_encryption_change", lambda: emit("ENCRYPTED", conn.encryption))
@@ -482,6 +564,8 @@ class Peer:
         elif cmd == "forget":
             if self.device.keystore is not None:
                 await self.device.keystore.delete_all()
+        elif cmd == "oob":
+            self.oob(args)
         elif cmd == "quit":
             emit("OK", line)
             os._exit(0)
@@ -498,6 +582,14 @@ def key_kinds(keys):
             auth = "authenticated" if getattr(key, "authenticated", False) else "unauthenticated"
             kinds.append("%s:%s" % (name, auth))
     return kinds or ["none"]
+
+
+def smp_reason_name(reason):
+    """An SMP Pairing Failed reason (Core Vol 3 Part H 3.5.5), e.g. CONFIRM_VALUE_FAILED."""
+    try:
+        return smp.ErrorCode(reason).name
+    except Exception:
+        return "SMP_REASON_%#04x" % reason
 
 
 def reason_name(reason):

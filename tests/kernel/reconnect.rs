@@ -6,7 +6,7 @@
 
 use bluez_mgmt::client::{Client, EventFilter};
 use bluez_mgmt::keystore::{device_policy, load_adapter_into_kernel, AdapterId, KeyStore};
-use bluez_mgmt::protocol::command::{PairDevice, UserConfirmReply};
+use bluez_mgmt::protocol::command::{PairDevice, SecureConnectionsMode, UserConfirmReply};
 use bluez_mgmt::protocol::{
     AddressInfo, AddressType, Command, Event, EventCode, IoCapability, Status,
 };
@@ -25,6 +25,11 @@ async fn bonded_le_peer_reconnects_after_power_cycle() {
     let ctl = client.controller(index);
     ctl.le(true).await.expect("LE");
     ctl.bondable(true).await.expect("bondable");
+    // LE Secure Connections: one LTK both ways. (With a legacy pairing, Bumble 0.0.236 picks
+    // the wrong one of its two keys for EDIV/Rand 0 and the link fails with MIC Failure.)
+    ctl.secure_connections(SecureConnectionsMode::ON)
+        .await
+        .expect("secure connections");
     ctl.power(true).await.expect("power on");
     let adapter = AdapterId::public(ctl.info().await.unwrap().address);
     let dir = tempfile::tempdir().expect("temp dir");

@@ -24,6 +24,9 @@ async fn bonded_le_peer_reconnects_after_power_cycle() {
     let client = Client::open().await.expect("open MGMT");
     let ctl = client.controller(index);
     ctl.le(true).await.expect("LE");
+    ctl.ssp(true)
+        .await
+        .expect("SSP (Set Secure Connections needs it on BR/EDR)");
     ctl.bondable(true).await.expect("bondable");
     // LE Secure Connections: one LTK both ways. (With a legacy pairing, Bumble 0.0.236 picks
     // the wrong one of its two keys for EDIV/Rand 0 and the link fails with MIC Failure.)

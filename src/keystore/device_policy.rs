@@ -9,7 +9,8 @@
 //! does, keeping the file's other groups.
 //!
 //! Run [`apply`] after the keys are loaded (auto-connect needs them to encrypt the link) and
-//! before or after power-on (the kernel keeps the list across power cycles).
+//! after power-on: the kernel keeps the list across power cycles, but kernel 6.1 left Add
+//! Device unanswered while the controller was powered off (seen in the kernel tier).
 
 use std::path::PathBuf;
 

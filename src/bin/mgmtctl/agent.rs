@@ -48,8 +48,9 @@ pub struct Args {
     /// Refuse every request.
     #[arg(long)]
     pub reject: bool,
-    /// Seconds to wait for an answer before refusing (the kernel gives up at 30).
-    #[arg(long, default_value_t = 25)]
+    /// Seconds to wait for an answer before refusing: 1 to 30 (SMP gives up after 30 s, so a
+    /// later answer could not be used).
+    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u64).range(1..=30))]
     pub answer_timeout: u64,
     #[command(flatten)]
     pub store: StoreArgs,

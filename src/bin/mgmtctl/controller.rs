@@ -7,14 +7,16 @@ use bluez_mgmt::client::{Client, Setting};
 use bluez_mgmt::protocol::command::{ReadIndexList, ReadInfoReply, ReadVersion};
 use bluez_mgmt::protocol::{ControllerIndex, Settings};
 
+use std::io::Write;
+
 use crate::CliError;
 
 /// Arguments of `mgmtctl info`.
 #[derive(clap::Args)]
 pub struct InfoArgs {
-    /// Only this controller (N of hciN); every controller if absent.
-    #[arg(long)]
-    pub index: Option<u16>,
+    /// Only this controller (`0` or `hci0`); every controller if absent.
+    #[arg(long, value_parser = crate::agent::parse_index)]
+    pub index: Option<ControllerIndex>,
 }
 
 /// `on` or `off`.
@@ -37,9 +39,9 @@ impl OnOff {
 pub struct PowerArgs {
     /// Power on or off.
     pub state: OnOff,
-    /// The controller (N of hciN); the only one there is if absent.
-    #[arg(long)]
-    pub index: Option<u16>,
+    /// The controller (`0` or `hci0`); the only one there is if absent.
+    #[arg(long, value_parser = crate::agent::parse_index)]
+    pub index: Option<ControllerIndex>,
 }
 
 /// Arguments of `mgmtctl set`.
@@ -50,9 +52,9 @@ pub struct SetArgs {
     pub setting: String,
     /// Switch it on or off.
     pub state: OnOff,
-    /// The controller (N of hciN); the only one there is if absent.
-    #[arg(long)]
-    pub index: Option<u16>,
+    /// The controller (`0` or `hci0`); the only one there is if absent.
+    #[arg(long, value_parser = crate::agent::parse_index)]
+    pub index: Option<ControllerIndex>,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
@@ -107,9 +109,11 @@ pub fn run_info(args: InfoArgs) -> Result<ExitCode, CliError> {
     runtime()?.block_on(async {
         let client = Client::open().await?;
         let version = client.call(ControllerIndex::NONE, &ReadVersion {}).await?;
-        println!("MGMT version {}.{}", version.version, version.revision);
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        writeln!(out, "MGMT version {}.{}", version.version, version.revision)?;
         let indexes = match args.index {
-            Some(n) => vec![ControllerIndex(n)],
+            Some(n) => vec![n],
             None => {
                 client
                     .call(ControllerIndex::NONE, &ReadIndexList {})
@@ -119,20 +123,24 @@ pub fn run_info(args: InfoArgs) -> Result<ExitCode, CliError> {
             }
         };
         if indexes.is_empty() {
-            println!("no controllers");
+            writeln!(out, "no controllers")?;
         }
         for index in indexes {
             let info = client.controller(index).info().await?;
-            print!("{}", format_info(index, &info));
+            write!(out, "{}", format_info(index, &info))?;
         }
+        out.flush()?;
         Ok(ExitCode::SUCCESS)
     })
 }
 
 /// The controller `--index` names, or the only one there is.
-async fn pick(client: &Client, index: Option<u16>) -> Result<ControllerIndex, CliError> {
+async fn pick(
+    client: &Client,
+    index: Option<ControllerIndex>,
+) -> Result<ControllerIndex, CliError> {
     if let Some(n) = index {
-        return Ok(ControllerIndex(n));
+        return Ok(n);
     }
     let list = client
         .call(ControllerIndex::NONE, &ReadIndexList {})
@@ -154,7 +162,11 @@ async fn pick(client: &Client, index: Option<u16>) -> Result<ControllerIndex, Cl
     }
 }
 
-async fn switch(index: Option<u16>, setting: Setting, on: bool) -> Result<ExitCode, CliError> {
+async fn switch(
+    index: Option<ControllerIndex>,
+    setting: Setting,
+    on: bool,
+) -> Result<ExitCode, CliError> {
     let client = Client::open().await?;
     let index = pick(&client, index).await?;
     let settings = client.controller(index).set(setting, on).await?;

@@ -9,6 +9,7 @@ mod agent;
 mod bonds;
 mod controller;
 mod decode;
+mod escape;
 mod monitor;
 mod pair;
 
@@ -73,6 +74,13 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of our output went away (`mgmtctl bonds | head`): end quietly.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("mgmtctl: {e}");
             ExitCode::FAILURE

@@ -8,6 +8,7 @@ mod no_bluetooth;
 mod sys;
 
 pub use no_bluetooth::NoBluetoothReason;
+pub(crate) use sys::open_file_at;
 
 use std::fmt;
 use std::io;

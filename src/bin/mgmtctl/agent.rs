@@ -57,6 +57,13 @@ pub struct Args {
     /// Leave a powered-off controller off after loading its bonds (default: power it on).
     #[arg(long)]
     pub no_power_on: bool,
+    /// Start even when bluetoothd or another mgmtctl agent is running (both would answer the
+    /// same requests; the first answer wins).
+    #[arg(long)]
+    pub coexist: bool,
+    /// Lock file that keeps a second `mgmtctl agent` from starting.
+    #[arg(long, value_name = "FILE", default_value = crate::coexist::DEFAULT_LOCK)]
+    pub lock_file: PathBuf,
 }
 
 /// Where bonds are kept (`mgmtctl agent`, `pair`, `unpair`).
@@ -98,7 +105,38 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         answer_timeout: Duration::from_secs(args.answer_timeout),
         ..RunnerConfig::default()
     };
-    runtime()?.block_on(async move {
+    crate::stop::run_stoppable(|mut stop| async move {
+        // The signal handlers are in place already: a signal during the slow start (opening
+        // the socket, loading bonds, registering) stops us as promptly as one later.
+        tokio::select! {
+            result = serve(args, agent, config) => result,
+            signal = stop.recv() => {
+                println!("agent: {signal} received; stopping");
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })
+}
+
+/// Starts the agent and serves until the kernel connection ends (exit status
+/// [`EXIT_KERNEL_LOST`](crate::stop::EXIT_KERNEL_LOST)).
+async fn serve<A: Agent + Send + Sync + 'static>(
+    args: Args,
+    agent: A,
+    config: RunnerConfig,
+) -> Result<ExitCode, CliError> {
+    {
+        let _lock = if args.coexist {
+            None
+        } else {
+            match crate::coexist::claim(std::path::Path::new("/proc"), &args.lock_file) {
+                Ok(lock) => lock,
+                Err(conflict) => {
+                    eprintln!("mgmtctl: not starting: {conflict}");
+                    return Ok(ExitCode::from(crate::stop::EXIT_OTHER_AGENT));
+                }
+            }
+        };
         let client = Client::open().await?;
         let keeper = args.store.keeper(&client, config.controllers.clone());
         let mut loaded = Vec::new();
@@ -134,12 +172,10 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             println!("{line}");
         }
         tokio::spawn(print_reports(reports));
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = &mut task => eprintln!("mgmtctl: the MGMT connection closed"),
-        }
-        Ok(ExitCode::SUCCESS)
-    })
+        let _ = (&mut task).await;
+        eprintln!("mgmtctl: the connection to the kernel (MGMT socket) was lost; exiting");
+        Ok(ExitCode::from(crate::stop::EXIT_KERNEL_LOST))
+    }
 }
 
 /// Loads each controller's stored bonds before it is powered on (then powers it on if

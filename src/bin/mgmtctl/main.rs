@@ -7,11 +7,13 @@ use clap::{Parser, Subcommand};
 
 mod agent;
 mod bonds;
+mod coexist;
 mod controller;
 mod decode;
 mod escape;
 mod monitor;
 mod pair;
+mod stop;
 
 /// The error every subcommand returns: printed as `mgmtctl: <message>`, exit status 1.
 pub type CliError = Box<dyn std::error::Error + Send + Sync>;

@@ -51,13 +51,10 @@ fn write_event(
 
 /// Runs the subcommand until interrupted (Ctrl-C) or the socket closes.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(monitor(args))
+    crate::stop::run_stoppable(|stop| monitor(args, stop))
 }
 
-async fn monitor(args: Args) -> Result<ExitCode, CliError> {
+async fn monitor(args: Args, mut stop: crate::stop::StopSignals) -> Result<ExitCode, CliError> {
     let cookie = std::process::id();
     let kernel = KernelTransport::open().map_err(bluez_mgmt::client::Error::from)?;
     let client = match &args.write {
@@ -83,7 +80,7 @@ async fn monitor(args: Args) -> Result<ExitCode, CliError> {
     let result = loop {
         let item = tokio::select! {
             item = events.recv() => item,
-            _ = tokio::signal::ctrl_c() => break Ok(()),
+            _ = stop.recv() => break Ok(()),
         };
         let Some(item) = item else {
             eprintln!("mgmtctl: the MGMT socket closed");

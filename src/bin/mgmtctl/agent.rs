@@ -21,9 +21,11 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bluez_mgmt::agent::policy::Policy as HeadlessPolicy;
 use bluez_mgmt::agent::runner::{Controllers, Report};
 use bluez_mgmt::agent::{
-    Agent, AgentRunner, BondKeeper, BondReport, ClientLink, KeyNotice, Peer, PinCode, RunnerConfig,
+    Agent, AgentRunner, BondKeeper, BondReport, ClientLink, KeyNotice, Peer, PinCode, PolicyAgent,
+    RunnerConfig,
 };
 use bluez_mgmt::client::Client;
 use bluez_mgmt::keystore::{ErrorKind, KeyStore, DEFAULT_DIR};
@@ -53,6 +55,8 @@ pub struct Args {
     #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u64).range(1..=30))]
     pub answer_timeout: u64,
     #[command(flatten)]
+    pub headless: HeadlessArgs,
+    #[command(flatten)]
     pub store: StoreArgs,
     /// Leave a powered-off controller off after loading its bonds (default: power it on).
     #[arg(long)]
@@ -64,6 +68,70 @@ pub struct Args {
     /// Lock file that keeps a second `mgmtctl agent` from starting.
     #[arg(long, value_name = "FILE", default_value = crate::coexist::DEFAULT_LOCK)]
     pub lock_file: PathBuf,
+}
+
+/// Headless policy: fixed secrets and who may pair (see `bluez_mgmt::agent::policy`).
+#[derive(clap::Args)]
+pub struct HeadlessArgs {
+    /// Answer every passkey request with the six digits on the first line of FILE (mode 0600;
+    /// the "PIN on a sticker" device).
+    #[arg(long, value_name = "FILE", conflicts_with = "passkey_env")]
+    pub passkey_file: Option<PathBuf>,
+    /// Answer every passkey request with the six digits in environment variable VAR.
+    #[arg(long, value_name = "VAR")]
+    pub passkey_env: Option<String>,
+    /// Answer every PIN Code Request (BR/EDR legacy) with the first line of FILE (mode 0600).
+    #[arg(long, value_name = "FILE", conflicts_with = "pin_env")]
+    pub pin_file: Option<PathBuf>,
+    /// Answer every PIN Code Request with environment variable VAR.
+    #[arg(long, value_name = "VAR")]
+    pub pin_env: Option<String>,
+    /// Only these peers may pair (repeat the option; every request from another is refused).
+    #[arg(long, value_name = "ADDRESS")]
+    pub allow: Vec<bluez_mgmt::protocol::Address>,
+    /// These peers may never pair (repeat the option; wins over --allow and --auto-accept).
+    #[arg(long, value_name = "ADDRESS")]
+    pub deny: Vec<bluez_mgmt::protocol::Address>,
+}
+
+impl HeadlessArgs {
+    /// The policy these arguments describe; secrets are read now, so a bad file stops the
+    /// start with a message.
+    pub(crate) fn policy(&self) -> Result<HeadlessPolicy, CliError> {
+        use bluez_mgmt::agent::policy::Secret;
+        let mut p = HeadlessPolicy::new();
+        for a in &self.allow {
+            p = p.allow(*a);
+        }
+        for a in &self.deny {
+            p = p.deny(*a);
+        }
+        let passkey = match (&self.passkey_file, &self.passkey_env) {
+            (Some(f), _) => Some(Secret::File(f.clone())),
+            (_, Some(v)) => Some(Secret::Env(v.clone())),
+            _ => None,
+        };
+        if let Some(s) = passkey {
+            p = p.with_passkey(s.passkey()?)?;
+        }
+        let pin = match (&self.pin_file, &self.pin_env) {
+            (Some(f), _) => Some(Secret::File(f.clone())),
+            (_, Some(v)) => Some(Secret::Env(v.clone())),
+            _ => None,
+        };
+        if let Some(s) = pin {
+            p = p.with_pin(s.pin()?);
+        }
+        Ok(p)
+    }
+
+    /// Whether a fixed secret stands in for the terminal.
+    fn has_secret(&self) -> bool {
+        self.passkey_file.is_some()
+            || self.passkey_env.is_some()
+            || self.pin_file.is_some()
+            || self.pin_env.is_some()
+    }
 }
 
 /// Where bonds are kept (`mgmtctl agent`, `pair`, `unpair`).
@@ -96,8 +164,15 @@ impl StoreArgs {
 
 /// Runs the subcommand until Ctrl-C.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let policy = Policy::choose(args.auto_accept, args.reject)?;
-    let agent = TerminalAgent::new(args.io_capability, policy);
+    let headless = args.headless.policy()?;
+    // With a fixed secret and no terminal, the other requests are refused unless
+    // --auto-accept says otherwise.
+    let policy = if args.headless.has_secret() && !args.auto_accept && !io::stdin().is_terminal() {
+        Policy::Reject
+    } else {
+        Policy::choose(args.auto_accept, args.reject)?
+    };
+    let agent = PolicyAgent::new(headless, TerminalAgent::new(args.io_capability, policy));
     let config = RunnerConfig {
         controllers: args
             .index

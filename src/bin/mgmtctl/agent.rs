@@ -45,11 +45,15 @@ pub struct Args {
     #[arg(long, value_parser = parse_io_capability)]
     pub io_capability: IoCapability,
     /// Without a terminal: accept every confirmation and authorization.
-    #[arg(long, conflicts_with = "reject")]
+    #[arg(long, conflicts_with_all = ["reject", "json"])]
     pub auto_accept: bool,
     /// Refuse every request.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     pub reject: bool,
+    /// Speak the JSON-lines agent protocol on stdin/stdout (docs/agent-protocol.md) instead
+    /// of prompting: for user interfaces in any language. Ends when stdin ends.
+    #[arg(long)]
+    pub json: bool,
     /// Seconds to wait for an answer before refusing: 1 to 30 (SMP gives up after 30 s, so a
     /// later answer could not be used).
     #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u64).range(1..=30))]
@@ -167,12 +171,13 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let headless = args.headless.policy()?;
     // With a fixed secret and no terminal, the other requests are refused unless
     // --auto-accept says otherwise.
-    let policy = if args.headless.has_secret() && !args.auto_accept && !io::stdin().is_terminal() {
+    let policy = if args.json
+        || args.headless.has_secret() && !args.auto_accept && !io::stdin().is_terminal()
+    {
         Policy::Reject
     } else {
         Policy::choose(args.auto_accept, args.reject)?
     };
-    let agent = PolicyAgent::new(headless, TerminalAgent::new(args.io_capability, policy));
     let config = RunnerConfig {
         controllers: args
             .index
@@ -180,12 +185,17 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         answer_timeout: Duration::from_secs(args.answer_timeout),
         ..RunnerConfig::default()
     };
+    if args.json {
+        return run_json(args, headless, config);
+    }
+    let agent = PolicyAgent::new(headless, TerminalAgent::new(args.io_capability, policy));
     crate::stop::run_stoppable(|mut stop| async move {
         // The signal handlers are in place already: a signal during the slow start (opening
         // the socket, loading bonds, registering) stops us as promptly as one later.
         tokio::select! {
-            result = serve(args, agent, config) => result,
+            result = serve(args, agent, config, None) => result,
             signal = stop.recv() => {
+                crate::stop::notify_stopping();
                 println!("agent: {signal} received; stopping");
                 Ok(ExitCode::SUCCESS)
             }
@@ -193,12 +203,45 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     })
 }
 
+/// `mgmtctl agent --json`: the same service with the JSON-lines protocol as its agent. Ends
+/// with a `stopped` event on a signal or when stdin ends.
+fn run_json(
+    args: Args,
+    headless: HeadlessPolicy,
+    config: RunnerConfig,
+) -> Result<ExitCode, CliError> {
+    use crate::json_agent::{read_answers, JsonAgent};
+    let (agent, channel) = JsonAgent::new(args.io_capability);
+    let agent = PolicyAgent::new(headless, agent);
+    crate::stop::run_stoppable(|mut stop| async move {
+        let stopped = |reason: String| {
+            let mut m = serde_json::Map::new();
+            m.insert("reason".into(), serde_json::json!(reason));
+            channel.event("stopped", m);
+        };
+        tokio::select! {
+            result = serve(args, agent, config, Some(channel.clone())) => result,
+            () = read_answers(channel.clone()) => {
+                stopped("stdin closed".into());
+                Ok(ExitCode::SUCCESS)
+            }
+            signal = stop.recv() => {
+                crate::stop::notify_stopping();
+                stopped(signal.to_string());
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })
+}
+
 /// Starts the agent and serves until the kernel connection ends (exit status
-/// [`EXIT_KERNEL_LOST`](crate::stop::EXIT_KERNEL_LOST)).
+/// [`EXIT_KERNEL_LOST`](crate::stop::EXIT_KERNEL_LOST)). With `json`, what it reports goes
+/// out as protocol events.
 async fn serve<A: Agent + Send + Sync + 'static>(
     args: Args,
     agent: A,
     config: RunnerConfig,
+    json: Option<std::sync::Arc<crate::json_agent::Channel>>,
 ) -> Result<ExitCode, CliError> {
     {
         let _lock = if args.coexist {
@@ -227,7 +270,12 @@ async fn serve<A: Agent + Send + Sync + 'static>(
                 }
             };
             loaded = load_bonds(keeper, &indexes, !args.no_power_on).await?;
-            tokio::spawn(print_bond_reports(keeper.reports()));
+            match &json {
+                Some(ch) => {
+                    tokio::spawn(crate::json_agent::bond_events(ch.clone(), keeper.reports()))
+                }
+                None => tokio::spawn(print_bond_reports(keeper.reports())),
+            };
         }
         let link = ClientLink::new(client);
         let runner = match keeper {
@@ -236,17 +284,43 @@ async fn serve<A: Agent + Send + Sync + 'static>(
         };
         let reports = runner.reports();
         let mut task = runner.start().await?;
-        let where_ = args
-            .index
-            .map_or("every controller".to_string(), |i| i.to_string());
-        println!(
-            "agent: {} registered on {where_}; Ctrl-C to stop",
-            args.io_capability
-        );
-        for line in loaded {
-            println!("{line}");
+        match &json {
+            Some(ch) => {
+                for line in loaded {
+                    eprintln!("mgmtctl: {line}");
+                }
+                let mut m = serde_json::Map::new();
+                m.insert("protocol".into(), "mgmtctl-agent".into());
+                m.insert("version".into(), crate::json_agent::VERSION.into());
+                m.insert(
+                    "io_capability".into(),
+                    args.io_capability.to_string().into(),
+                );
+                m.insert(
+                    "controllers".into(),
+                    match args.index {
+                        Some(i) => serde_json::json!([i.0]),
+                        None => serde_json::json!("all"),
+                    },
+                );
+                ch.event("ready", m);
+                tokio::spawn(crate::json_agent::report_events(ch.clone(), reports));
+            }
+            None => {
+                let where_ = args
+                    .index
+                    .map_or("every controller".to_string(), |i| i.to_string());
+                println!(
+                    "agent: {} registered on {where_}; Ctrl-C to stop",
+                    args.io_capability
+                );
+                for line in loaded {
+                    println!("{line}");
+                }
+                tokio::spawn(print_reports(reports));
+            }
         }
-        tokio::spawn(print_reports(reports));
+        crate::stop::notify_ready();
         let _ = (&mut task).await;
         eprintln!("mgmtctl: the connection to the kernel (MGMT socket) was lost; exiting");
         Ok(ExitCode::from(crate::stop::EXIT_KERNEL_LOST))

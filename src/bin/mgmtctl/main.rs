@@ -11,6 +11,7 @@ mod coexist;
 mod controller;
 mod decode;
 mod escape;
+mod json_agent;
 mod monitor;
 mod pair;
 mod stop;

@@ -85,3 +85,70 @@ where
     rt.shutdown_background();
     result
 }
+
+/// Tells the service manager (systemd `Type=notify`) that the agent is ready: registered and
+/// bonds loaded. Without `NOTIFY_SOCKET` in the environment this does nothing.
+pub(crate) fn notify_ready() {
+    notify("READY=1\nSTATUS=answering pairing requests");
+}
+
+/// Tells the service manager that we are stopping.
+pub(crate) fn notify_stopping() {
+    notify("STOPPING=1");
+}
+
+/// Sends `state` to `$NOTIFY_SOCKET` (sd_notify(3)'s protocol: one datagram to a unix
+/// socket, a leading `@` naming an abstract socket). Failures are reported, not fatal.
+fn notify(state: &str) {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    if let Err(e) = send_notification(&path, state) {
+        eprintln!(
+            "mgmtctl: cannot notify the service manager at {}: {e}",
+            path.to_string_lossy()
+        );
+    }
+}
+
+fn send_notification(path: &std::ffi::OsStr, state: &str) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    let socket = UnixDatagram::unbound()?;
+    let bytes = path.as_bytes();
+    let addr = match bytes.strip_prefix(b"@") {
+        Some(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            SocketAddr::from_abstract_name(name)?
+        }
+        None => SocketAddr::from_pathname(std::path::Path::new(path))?,
+    };
+    socket.send_to_addr(state.as_bytes(), &addr)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_reaches_the_notify_socket() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("notify");
+        let listener = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+        send_notification(path.as_os_str(), "READY=1\nSTATUS=x").unwrap();
+        let mut buf = [0u8; 64];
+        let n = listener.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"READY=1\nSTATUS=x");
+        // An abstract socket.
+        let name = format!("bluez-mgmt-test-{}", std::process::id());
+        let addr = {
+            use std::os::linux::net::SocketAddrExt;
+            std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap()
+        };
+        let listener = std::os::unix::net::UnixDatagram::bind_addr(&addr).unwrap();
+        send_notification(std::ffi::OsStr::new(&format!("@{name}")), "READY=1").unwrap();
+        let n = listener.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"READY=1");
+    }
+}

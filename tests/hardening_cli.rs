@@ -188,3 +188,18 @@ fn index_accepts_n_and_hcin_everywhere() {
         assert!(err.contains("is not a controller index"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn bonds_json_lines() {
+    let t = tempfile::tempdir().unwrap();
+    write_bond(t.path(), "00:1B:66:00:00:01", "kbd\u{1b}");
+    let out = mgmtctl(&["bonds", "--json", "--dir", t.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(!shown.contains('\x1b'));
+    let v: serde_json::Value = serde_json::from_str(shown.trim()).unwrap();
+    assert_eq!(v["device"], "00:1B:66:00:00:01");
+    assert_eq!(v["keys"], serde_json::json!(["link-key"]));
+    assert_eq!(v["name"], "kbd\u{1b}");
+    assert!(v.get("key_bytes").is_none(), "no key bytes unless asked");
+}

@@ -130,6 +130,8 @@ impl Ui {
 async fn prepare(index: ControllerIndex) {
     let client = Client::open().await.expect("MGMT client");
     let c = client.controller(index);
+    // Secure Connections on a dual-mode controller needs SSP first.
+    c.ssp(true).await.expect("SSP");
     c.le(true).await.expect("LE");
     client
         .call(

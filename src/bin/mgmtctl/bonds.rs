@@ -31,6 +31,10 @@ pub struct Args {
     /// Also print the key bytes (secret: anyone holding them can impersonate the peer).
     #[arg(long)]
     pub show_keys: bool,
+    /// One JSON object per bond: `{"adapter","device","type","keys","security","name"}`, and
+    /// with --show-keys `"key_bytes"` (hex by key name).
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn transport(b: &Bond) -> String {
@@ -141,6 +145,30 @@ fn print_keys(out: &mut impl Write, b: &Bond) -> io::Result<()> {
     Ok(())
 }
 
+/// The key bytes of `b` as hex, by key name (`--json --show-keys`).
+fn key_bytes(b: &Bond) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    if let Some(k) = &b.link_key {
+        m.insert("link_key".into(), key_hex(k.value.expose()).into());
+    }
+    if let Some(k) = &b.long_term_key {
+        m.insert("ltk_central".into(), key_hex(k.value.expose()).into());
+    }
+    if let Some(k) = &b.peripheral_long_term_key {
+        m.insert("ltk_peripheral".into(), key_hex(k.value.expose()).into());
+    }
+    if let Some(k) = &b.irk {
+        m.insert("irk".into(), key_hex(k.value.expose()).into());
+    }
+    if let Some(c) = &b.local_csrk {
+        m.insert("csrk_local".into(), key_hex(c.info.value.expose()).into());
+    }
+    if let Some(c) = &b.remote_csrk {
+        m.insert("csrk_remote".into(), key_hex(c.info.value.expose()).into());
+    }
+    serde_json::Value::Object(m)
+}
+
 /// The address of controller `index`, read from the kernel.
 fn controller_address(index: ControllerIndex) -> Result<AdapterId, CliError> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -183,14 +211,32 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let mut failed = false;
     let stdout = io::stdout();
     let mut out = stdout.lock();
-    writeln!(
-        out,
-        "{:<17}  {:<17}  {:<16}  {:<28}  {:<18}  NAME",
-        "ADAPTER", "DEVICE", "TYPE", "KEYS", "SECURITY"
-    )?;
+    if !args.json {
+        writeln!(
+            out,
+            "{:<17}  {:<17}  {:<16}  {:<28}  {:<18}  NAME",
+            "ADAPTER", "DEVICE", "TYPE", "KEYS", "SECURITY"
+        )?;
+    }
     for adapter in adapters {
         let (bonds, errors) = store.bonds(adapter)?;
         for b in &bonds {
+            if args.json {
+                let mut v = serde_json::json!({
+                    "adapter": adapter.to_string(),
+                    "device": b.device.to_string(),
+                    "type": transport(b),
+                    "keys": keys(b).split(',').filter(|k| !k.is_empty()).collect::<Vec<_>>(),
+                    "security": security(b),
+                    "name": b.name.as_deref(),
+                });
+                if args.show_keys {
+                    v["key_bytes"] = key_bytes(b);
+                }
+                let text = crate::escape::json_escape_rest(&v.to_string());
+                writeln!(out, "{text}")?;
+                continue;
+            }
             let line = format!(
                 "{:<17}  {:<17}  {:<16}  {:<28}  {:<18}  {}",
                 adapter.to_string(),

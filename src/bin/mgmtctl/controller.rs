@@ -14,6 +14,10 @@ use crate::CliError;
 /// Arguments of `mgmtctl info`.
 #[derive(clap::Args)]
 pub struct InfoArgs {
+    /// One JSON object per line: `{"mgmt_version"}` first, then one per controller
+    /// (`{"index", "info"}`, the Read Controller Information reply).
+    #[arg(long)]
+    pub json: bool,
     /// Only this controller (`0` or `hci0`); every controller if absent.
     #[arg(long, value_parser = crate::agent::parse_index)]
     pub index: Option<ControllerIndex>,
@@ -111,7 +115,17 @@ pub fn run_info(args: InfoArgs) -> Result<ExitCode, CliError> {
         let version = client.call(ControllerIndex::NONE, &ReadVersion {}).await?;
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
-        writeln!(out, "MGMT version {}.{}", version.version, version.revision)?;
+        if args.json {
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({
+                    "mgmt_version": format!("{}.{}", version.version, version.revision)
+                })
+            )?;
+        } else {
+            writeln!(out, "MGMT version {}.{}", version.version, version.revision)?;
+        }
         let indexes = match args.index {
             Some(n) => vec![n],
             None => {
@@ -122,12 +136,18 @@ pub fn run_info(args: InfoArgs) -> Result<ExitCode, CliError> {
                     .0
             }
         };
-        if indexes.is_empty() {
+        if indexes.is_empty() && !args.json {
             writeln!(out, "no controllers")?;
         }
         for index in indexes {
             let info = client.controller(index).info().await?;
-            write!(out, "{}", format_info(index, &info))?;
+            if args.json {
+                let line = serde_json::json!({ "index": index.0, "info": info });
+                let text = crate::escape::json_escape_rest(&line.to_string());
+                writeln!(out, "{text}")?;
+            } else {
+                write!(out, "{}", format_info(index, &info))?;
+            }
         }
         out.flush()?;
         Ok(ExitCode::SUCCESS)

@@ -290,6 +290,12 @@ async fn json_ui_and_headless_agent_against_bumble() {
             _ => None,
         })
         .await;
+    // The peer reports its side's failure twice (the local refusal, then the SMP error); the
+    // kernel then drops the link. Consume both before the next scenario.
+    peer.expect("DISCONNECTED", |e| {
+        matches!(e, PeerEvent::Disconnected(_)).then_some(())
+    })
+    .await;
     let failed = ui.wait("failed", |v| v["event"] == "failed").await;
     about_peer(&failed, peer_le);
     assert_eq!(failed["status_name"], "Authentication Failed", "{failed}");

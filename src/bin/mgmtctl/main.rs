@@ -11,6 +11,7 @@ mod coexist;
 mod controller;
 mod decode;
 mod escape;
+mod generate;
 mod json_agent;
 mod monitor;
 mod pair;
@@ -50,6 +51,8 @@ enum Cmd {
     Pair(pair::Args),
     /// Remove a device's keys (and, by default, its connection).
     Unpair(pair::UnpairArgs),
+    /// Write shell completions or man pages generated from this command line.
+    Generate(generate::Args),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
         Cmd::Agent(a) => agent::run(a),
         Cmd::Pair(a) => pair::run(a),
         Cmd::Unpair(a) => pair::run_unpair(a),
+        Cmd::Generate(a) => generate::run(a, <Cli as clap::CommandFactory>::command()),
     };
     match result {
         Ok(code) => code,

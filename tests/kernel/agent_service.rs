@@ -436,3 +436,51 @@ async fn agent_refuses_to_start_beside_bluetoothd() {
     let _ = bus.start_kill();
     let _ = bus.wait().await;
 }
+
+/// A signal at any moment of the start (before the socket opens, while controllers are read,
+/// after registration) stops `mgmtctl agent` with status 0 at once; SIGTERM too. On a board,
+/// a service manager's stop right after start must not be lost or kill it mid-write.
+#[tokio::test]
+async fn agent_stops_on_a_signal_at_any_moment() {
+    let _capture = Capture::start("agent-signals");
+    let store = tempfile::tempdir().expect("temp dir");
+    for (delay_ms, signal) in [
+        (0, nix::sys::signal::Signal::SIGINT),
+        (20, nix::sys::signal::Signal::SIGINT),
+        (150, nix::sys::signal::Signal::SIGTERM),
+        (600, nix::sys::signal::Signal::SIGINT),
+        (2000, nix::sys::signal::Signal::SIGTERM),
+    ] {
+        let mut agent = tokio::process::Command::new(env!("CARGO_BIN_EXE_mgmtctl"))
+            .args([
+                "agent",
+                "--reject",
+                "--io-capability",
+                "display-yes-no",
+                "--store",
+            ])
+            .arg(store.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start mgmtctl agent");
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        let pid = nix::unistd::Pid::from_raw(agent.id().expect("running") as i32);
+        nix::sys::signal::kill(pid, signal).expect("signal the agent");
+        let sent = Instant::now();
+        let status = tokio::time::timeout(WAIT, agent.wait())
+            .await
+            .unwrap_or_else(|_| panic!("{signal} after {delay_ms} ms was not honoured"))
+            .expect("wait for the agent");
+        println!(
+            "{signal} after {delay_ms} ms: {status:?} in {:?}",
+            sent.elapsed()
+        );
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "{signal} after {delay_ms} ms: {status:?}"
+        );
+    }
+}

@@ -130,6 +130,29 @@ fn send_notification(path: &std::ffi::OsStr, state: &str) -> std::io::Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, Instant};
+
+    /// A signal that arrives before the command has done anything is a stop request, not the
+    /// end of the process; and a prompt blocked reading input (here: a blocking task that
+    /// never returns) does not hold the exit.
+    #[test]
+    fn early_signals_stop_and_blocked_prompts_do_not_hold_the_exit() {
+        let started = Instant::now();
+        let result = run_stoppable(|mut stop| async move {
+            nix::sys::signal::raise(nix::sys::signal::Signal::SIGINT).unwrap();
+            let (_keep, never) = std::sync::mpsc::channel::<()>();
+            let prompt = tokio::task::spawn_blocking(move || never.recv());
+            tokio::select! {
+                _ = prompt => Err("the prompt returned".into()),
+                signal = stop.recv() => {
+                    assert_eq!(signal, StopSignal::Interrupt);
+                    Ok(ExitCode::SUCCESS)
+                }
+            }
+        });
+        assert!(result.is_ok());
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
 
     #[test]
     fn readiness_reaches_the_notify_socket() {

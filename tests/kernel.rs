@@ -6,6 +6,8 @@
 #[path = "kernel/support.rs"]
 mod support;
 
+#[path = "kernel/agent_service.rs"]
+mod agent_service;
 #[path = "kernel/bonds.rs"]
 mod bonds;
 #[path = "kernel/btvirt_pairing.rs"]

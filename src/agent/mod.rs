@@ -32,12 +32,14 @@ use bluez_mgmt_protocol::{AddressInfo, ControllerIndex, IoCapability, Status};
 pub mod bonding;
 mod builtin;
 mod client_link;
+pub mod policy;
 pub mod runner;
 mod scripted;
 
 pub use bonding::{BondKeeper, BondReport, StartReport};
 pub use builtin::{DisplayOnly, KeyboardDisplay, KeyboardOnly, NoInputNoOutput, YesNo};
 pub use client_link::{pairing_event, ClientLink};
+pub use policy::{Policy, PolicyAgent};
 pub use runner::{AgentRunner, RunnerConfig};
 pub use scripted::{Call, ScriptedAgent};
 

@@ -40,6 +40,9 @@ pub enum ErrorKind {
     Decode,
     /// A record is too large for the format's 32-bit length fields.
     TooLong,
+    /// A record declares more data than any monitor record carries
+    /// ([`MAX_RECORD_LEN`](super::MAX_RECORD_LEN)); it is not read.
+    RecordTooLarge,
 }
 
 #[derive(Debug)]
@@ -59,6 +62,7 @@ enum Detail {
     },
     Decode(DecodeError),
     TooLong(usize),
+    TooLarge(u32),
 }
 
 impl CaptureError {
@@ -111,6 +115,10 @@ impl CaptureError {
 
     pub(crate) fn too_long(len: usize) -> Self {
         Self::new(ErrorKind::TooLong, Detail::TooLong(len))
+    }
+
+    pub(crate) fn too_large(declared: u32) -> Self {
+        Self::new(ErrorKind::RecordTooLarge, Detail::TooLarge(declared))
     }
 
     pub(crate) fn at(mut self, record: Option<u64>, offset: Option<u64>) -> Self {
@@ -176,6 +184,12 @@ impl fmt::Display for CaptureError {
             Detail::TooLong(n) => write!(
                 f,
                 "record data of {n} bytes does not fit the 32-bit length field"
+            ),
+            Detail::TooLarge(n) => write!(
+                f,
+                "record declares {n} bytes of data, more than the largest monitor record \
+                 ({} bytes: an MGMT frame with 65535 parameter bytes); not read",
+                super::MAX_RECORD_LEN
             ),
         }
     }

@@ -30,7 +30,7 @@ pub use record::{
     Record, RecordBody, UserLogging,
 };
 pub use timestamp::{Timestamp, UNIX_EPOCH_OFFSET_MICROS, Y2000_OFFSET_MICROS};
-pub use writer::CaptureWriter;
+pub use writer::{CaptureWriter, FILE_MODE};
 
 /// The eight bytes every btsnoop file starts with.
 pub const MAGIC: [u8; 8] = *b"btsnoop\0";
@@ -42,3 +42,8 @@ pub const DATALINK_MONITOR: u32 = 2001;
 pub const FILE_HEADER_LEN: usize = 16;
 /// Length of a record header.
 pub const RECORD_HEADER_LEN: usize = 24;
+/// The most data one record carries: a CTRL_COMMAND or CTRL_EVENT record holds the socket
+/// cookie (4), the opcode or event code (2) and at most 65535 parameter bytes, the largest
+/// MGMT frame; HCI packets in the monitor format are smaller (ACL: 4 + 65535). The reader
+/// refuses a record declaring more instead of buffering it.
+pub const MAX_RECORD_LEN: u32 = 4 + 2 + 65535;

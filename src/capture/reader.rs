@@ -8,7 +8,7 @@ use bluez_mgmt_protocol::ControllerIndex;
 
 use super::{
     CaptureError, MonitorOpcode, Record, Timestamp, DATALINK_MONITOR, FILE_HEADER_LEN, MAGIC,
-    RECORD_HEADER_LEN, VERSION,
+    MAX_RECORD_LEN, RECORD_HEADER_LEN, VERSION,
 };
 
 /// Reads a monitor-format btsnoop capture record by record.
@@ -143,6 +143,9 @@ impl<R: Read> CaptureReader<R> {
         let mut ts = [0u8; 8];
         ts.copy_from_slice(&hdr[16..24]);
         let timestamp = Timestamp(i64::from_be_bytes(ts));
+        if incl_len > MAX_RECORD_LEN {
+            return Err(at(CaptureError::too_large(incl_len)));
+        }
         // Grows only as bytes arrive, so a bogus length in a damaged file costs no memory.
         let mut data = Vec::new();
         (&mut self.inner)
@@ -265,10 +268,40 @@ mod tests {
         f[20..24].copy_from_slice(&u32::MAX.to_be_bytes());
         let items: Vec<_> = CaptureReader::new(&f[..]).unwrap().collect();
         let e = items[0].as_ref().unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("expected 4294967295 bytes, 2 present"),
-            "{e}"
-        );
+        assert_eq!(e.kind(), ErrorKind::RecordTooLarge);
+        assert!(e.to_string().contains("4294967295 bytes"), "{e}");
+    }
+
+    /// A record declaring 1.5 GiB, with the bytes really there, is refused after its header:
+    /// the reader never holds more than the largest MGMT frame.
+    #[test]
+    fn records_are_capped_at_the_largest_mgmt_frame() {
+        struct Endless(u64);
+        impl Read for Endless {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                buf.fill(0x41);
+                self.0 += buf.len() as u64;
+                Ok(buf.len())
+            }
+        }
+        let mut f = one_record_file();
+        f.truncate(FILE_HEADER_LEN + RECORD_HEADER_LEN);
+        let declared = 3u32 << 29; // 1.5 GiB
+        f[20..24].copy_from_slice(&declared.to_be_bytes());
+        let mut reader = CaptureReader::new(io::Read::chain(&f[..], Endless(0))).unwrap();
+        let e = reader.read_record().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::RecordTooLarge);
+        assert_eq!(e.record(), Some(1));
+        assert!(reader.read_record().unwrap().is_none(), "reading stops");
+        let (_, endless) = reader.into_inner().into_inner();
+        assert_eq!(endless.0, 0, "no byte of the record's data was read");
+
+        // The largest real record still reads.
+        let mut f = one_record_file();
+        f.truncate(FILE_HEADER_LEN + RECORD_HEADER_LEN);
+        f[20..24].copy_from_slice(&MAX_RECORD_LEN.to_be_bytes());
+        f.extend(std::iter::repeat(0).take(MAX_RECORD_LEN as usize));
+        let r = CaptureReader::new(&f[..]).unwrap().next().unwrap().unwrap();
+        assert_eq!(r.data.len(), MAX_RECORD_LEN as usize);
     }
 }

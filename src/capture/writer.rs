@@ -1,12 +1,16 @@
 //! Writing a capture: the file header, then records exactly as given.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions, Permissions};
 use std::io::{BufWriter, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use super::{
     CaptureError, Record, DATALINK_MONITOR, FILE_HEADER_LEN, MAGIC, RECORD_HEADER_LEN, VERSION,
 };
+
+/// Mode of capture files [`CaptureWriter::create`] makes: readable by the owner only.
+pub const FILE_MODE: u32 = 0o600;
 
 /// Writes a monitor-format btsnoop capture (datalink 2001) that `btmon -r` reads.
 ///
@@ -25,9 +29,21 @@ pub struct CaptureWriter<W: Write> {
 }
 
 impl CaptureWriter<BufWriter<File>> {
-    /// Creates (or truncates) the file at `path` and writes the header.
+    /// Creates the file at `path` and writes the header. The file must not exist yet (an
+    /// existing file, or a symbolic link in its place, is an error: nothing is overwritten or
+    /// written through a link) and is created with mode 0600, because a capture of pairing
+    /// holds link keys and LTKs.
     pub fn create(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
-        let file = File::create(path).map_err(CaptureError::io)?;
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(FILE_MODE)
+            .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+            .open(path)
+            .map_err(CaptureError::io)?;
+        // The mode asked for above is reduced by the umask, never widened; this makes it exact.
+        file.set_permissions(Permissions::from_mode(FILE_MODE))
+            .map_err(CaptureError::io)?;
         CaptureWriter::new(BufWriter::new(file))
     }
 }
@@ -137,5 +153,24 @@ mod tests {
             .unwrap();
         assert!(back.is_cut_short());
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn create_is_exclusive_private_and_follows_no_link() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("cap.btsnoop");
+        CaptureWriter::create(&path).unwrap().finish().unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // An existing file is not truncated.
+        let e = CaptureWriter::create(&path).unwrap_err();
+        assert!(e.to_string().contains("exists"), "{e}");
+        // A link in the file's place (dangling or not) is not followed.
+        let target = t.path().join("elsewhere");
+        let link = t.path().join("link.btsnoop");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(CaptureWriter::create(&link).is_err());
+        assert!(!target.exists(), "nothing written through the link");
     }
 }

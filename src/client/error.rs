@@ -162,11 +162,10 @@ impl From<RequestError> for Error {
 impl From<SocketError> for Error {
     fn from(e: SocketError) -> Error {
         match e.kind() {
-            SocketErrorKind::NoBluetooth => Error::new(
-                ErrorKind::NoBluetooth,
-                "this kernel has no Bluetooth support (no AF_BLUETOOTH)",
-            )
-            .with_source(e),
+            SocketErrorKind::NoBluetooth => {
+                let message = e.to_string();
+                Error::new(ErrorKind::NoBluetooth, message).with_source(e)
+            }
             SocketErrorKind::PermissionDenied => Error::new(
                 ErrorKind::PermissionDenied,
                 format!("cannot open the MGMT control channel: {CAP_HINT}"),

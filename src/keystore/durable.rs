@@ -22,6 +22,16 @@ pub const TEMP_PREFIX: &str = ".bluez-mgmt-tmp.";
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// A temporary name for `name` in its directory: [`TEMP_PREFIX`], the name, this process's
+/// id and a counter ([`remove_stale_temps`] reads the process id back).
+pub fn temp_name(name: &str) -> String {
+    format!(
+        "{TEMP_PREFIX}{name}.{}.{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 /// `fsync`s a directory so renames and new entries in it are durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()

@@ -13,11 +13,17 @@
 //! (bad hex, wrong key length, missing key) is reported the same way and only that record is
 //! left out.
 //!
+//! Every directory below the root is reached through an open handle without following links,
+//! and the root and adapter directories must belong to this user (or root) and not be
+//! writable by others ([`handle`]). Device directories count only when named exactly as
+//! bluetoothd names them (upper case): `aa:bb:..` beside `AA:BB:..` is reported, not loaded.
+//!
 //! Key bytes are never logged; the key types print `<redacted>` in `Debug`.
 
 pub mod adapter_id;
 pub mod device_policy;
 pub mod durable;
+pub mod handle;
 pub mod info;
 pub mod kernel;
 pub mod keyfile;
@@ -224,20 +230,65 @@ impl KeyStore {
             .join("info")
     }
 
-    /// The adapters that have a directory here.
+    /// The adapters that have a directory here (named as bluetoothd names them; a directory
+    /// under another spelling is skipped with a warning). A missing root is no adapters.
     pub fn adapters(&self) -> Result<Vec<AdapterId>, Error> {
-        let entries = match fs::read_dir(&self.dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io(&self.dir, "cannot read", e)),
+        let Some(mut root) = self.open_root()? else {
+            return Ok(Vec::new());
         };
-        let mut out: Vec<AdapterId> = entries
-            .flatten()
-            .filter(|e| e.path().is_dir())
-            .filter_map(|e| e.file_name().to_str()?.parse().ok())
-            .collect();
+        let names = root
+            .names()
+            .map_err(|e| Error::io(&self.dir, "cannot read", e))?;
+        let mut out = Vec::new();
+        for name in names {
+            let Ok(id) = name.parse::<AdapterId>() else {
+                continue;
+            };
+            if id.to_string() != name {
+                tracing::warn!(dir = %self.dir.join(&name).display(), "adapter directory not named as bluetoothd names it (upper case); skipped");
+                continue;
+            }
+            // Only directories (opened without following links) count.
+            if matches!(root.subdir(&name), Ok(Some(_))) {
+                out.push(id);
+            }
+        }
         out.sort_by_key(|a| (a.static_random, a.address.display_bytes()));
         Ok(out)
+    }
+
+    /// The root directory, checked; `None` when it does not exist.
+    fn open_root(&self) -> Result<Option<handle::DirHandle>, Error> {
+        match handle::DirHandle::open_root(&self.dir) {
+            Ok(h) => Ok(Some(h)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Err(Error {
+                kind: ErrorKind::Io,
+                message: format!("refusing the key store: {e}"),
+                source: Some(Box::new(e)),
+            }),
+            Err(e) => Err(Error::io(&self.dir, "cannot open", e)),
+        }
+    }
+
+    /// The adapter's directory, checked; `None` when it does not exist.
+    fn open_adapter(
+        &self,
+        root: &handle::DirHandle,
+        adapter: AdapterId,
+    ) -> Result<Option<handle::DirHandle>, Error> {
+        let adir = self.adapter_dir(adapter);
+        let h = root
+            .subdir(&adapter.to_string())
+            .map_err(|e| Error::io(&adir, "refusing", e))?;
+        if let Some(h) = &h {
+            h.check().map_err(|e| Error {
+                kind: ErrorKind::Io,
+                message: format!("refusing the key store: {e}"),
+                source: Some(Box::new(e)),
+            })?;
+        }
+        Ok(h)
     }
 
     /// Stores one key or parameter set the kernel reported, unless `store_hint` is false
@@ -295,40 +346,63 @@ impl KeyStore {
     ) -> Result<PathBuf, Error> {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let path = self.info_path(adapter, device);
-        let dir = path.parent().expect("info path has a directory");
         let adir = self.adapter_dir(adapter);
-        for d in [&self.dir, &adir] {
-            durable::create_private_dir(d).map_err(|e| Error::io(d, "cannot create", e))?;
-        }
-        let _lock = durable::lock_dir(&adir).map_err(|e| Error::io(&adir, "cannot lock", e))?;
-        durable::create_private_dir(dir).map_err(|e| Error::io(dir, "cannot create", e))?;
-        let mut file = match fs::read(&path) {
-            Ok(bytes) => match KeyFile::parse(&bytes) {
+        let ddir = adir.join(device.to_string());
+        // The root is the administrator's: created with its parents when missing.
+        durable::create_private_dir(&self.dir)
+            .map_err(|e| Error::io(&self.dir, "cannot create", e))?;
+        let root = self.open_root()?.ok_or_else(|| {
+            Error::io(
+                &self.dir,
+                "cannot open",
+                io::Error::from(io::ErrorKind::NotFound),
+            )
+        })?;
+        let adapter_dir = root
+            .create_subdir(&adapter.to_string())
+            .map_err(|e| Error::io(&adir, "cannot use", e))?;
+        adapter_dir.check().map_err(|e| Error {
+            kind: ErrorKind::Io,
+            message: format!("refusing the key store: {e}"),
+            source: Some(Box::new(e)),
+        })?;
+        let _lock = adapter_dir
+            .lock()
+            .map_err(|e| Error::io(&adir, "cannot lock", e))?;
+        let device_dir = adapter_dir
+            .create_subdir(&device.to_string())
+            .map_err(|e| Error::io(&ddir, "cannot use", e))?;
+        let mut file = match device_dir.read_file("info") {
+            Ok(Some(bytes)) => match KeyFile::parse(&bytes) {
                 Ok(f) => f,
                 Err(syntax) => {
                     // Keep the unreadable file whole beside the new one: nothing is lost.
-                    let aside = dir.join(format!(
+                    let aside = format!(
                         "info.unparsable.{}",
                         std::time::SystemTime::now()
                             .duration_since(std::time::UNIX_EPOCH)
                             .map_or(0, |d| d.as_nanos())
-                    ));
+                    );
                     tracing::warn!(
                         path = %path.display(),
                         line = syntax.line,
                         error = %syntax.message,
-                        aside = %aside.display(),
+                        aside = %ddir.join(&aside).display(),
                         "info file does not parse; keeping it aside and starting a new one"
                     );
-                    fs::rename(&path, &aside).map_err(|e| Error::io(&path, "cannot move", e))?;
+                    device_dir
+                        .rename("info", &aside)
+                        .map_err(|e| Error::io(&path, "cannot move", e))?;
                     KeyFile::new()
                 }
             },
-            Err(e) if e.kind() == io::ErrorKind::NotFound => KeyFile::new(),
+            Ok(None) => KeyFile::new(),
             Err(e) => return Err(Error::io(&path, "cannot read", e)),
         };
         change(&mut file);
-        durable::replace_file(&path, &file.to_bytes())
+        durable::remove_stale_temps(&ddir);
+        device_dir
+            .replace_file("info", &durable::temp_name("info"), &file.to_bytes())
             .map_err(|e| Error::io(&path, "cannot write", e))?;
         tracing::debug!(path = %path.display(), "stored bond");
         Ok(path)
@@ -341,27 +415,53 @@ impl KeyStore {
         &self,
         adapter: impl Into<AdapterId>,
     ) -> Result<(Vec<Bond>, Vec<LoadError>), Error> {
+        let adapter = adapter.into();
         let adir = self.adapter_dir(adapter);
-        let entries = match fs::read_dir(&adir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
-            Err(e) => return Err(Error::io(&adir, "cannot read", e)),
+        let Some(root) = self.open_root()? else {
+            return Ok((Vec::new(), Vec::new()));
         };
-        let mut names: Vec<(Address, PathBuf)> = entries
-            .flatten()
-            .filter_map(|e| {
-                let device: Address = e.file_name().to_str()?.parse().ok()?;
-                Some((device, e.path().join("info")))
-            })
+        let Some(mut adapter_dir) = self.open_adapter(&root, adapter)? else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let all = adapter_dir
+            .names()
+            .map_err(|e| Error::io(&adir, "cannot read", e))?;
+        let mut names: Vec<(Address, String)> = all
+            .iter()
+            .filter_map(|name| Some((name.parse::<Address>().ok()?, name.clone())))
             .collect();
         names.sort_by_key(|(d, _)| d.display_bytes());
         let mut bonds = Vec::new();
         let mut errors = Vec::new();
-        for (device, path) in names {
-            let bytes = match fs::read(&path) {
-                Ok(b) => b,
+        for (device, name) in names {
+            let path = adir.join(&name).join("info");
+            let canonical = device.to_string();
+            if name != canonical {
+                // bluetoothd writes upper case; another spelling is a different directory to
+                // the file system, and loading both would give one device two bonds of which
+                // unpair removes one.
+                let twin = if all.contains(&canonical) {
+                    format!("a twin of {canonical}, which is loaded")
+                } else {
+                    format!("rename it to {canonical} to use it")
+                };
+                errors.push(LoadError {
+                    path: adir.join(&name),
+                    line: None,
+                    message: format!(
+                        "not loaded: device directories are named in upper case, as bluetoothd \
+                         writes them ({twin})"
+                    ),
+                });
+                continue;
+            }
+            let read = adapter_dir
+                .subdir(&name)
+                .and_then(|d| d.map_or(Ok(None), |d| d.read_file("info")));
+            let bytes = match read {
+                Ok(Some(b)) => b,
                 // A device directory without info (only attributes, say) is not a bond.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Ok(None) => continue,
                 Err(e) => {
                     errors.push(LoadError {
                         path,
@@ -412,17 +512,37 @@ impl KeyStore {
     /// does. Returns false when there was nothing to remove.
     pub fn remove(&self, adapter: impl Into<AdapterId>, device: Address) -> Result<bool, Error> {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let adapter = adapter.into();
         let adir = self.adapter_dir(adapter);
-        let ddir = adir.join(device.to_string());
-        if !ddir.exists() {
+        let name = device.to_string();
+        let ddir = adir.join(&name);
+        let Some(root) = self.open_root()? else {
             return Ok(false);
-        }
-        let _lock = durable::lock_dir(&adir).map_err(|e| Error::io(&adir, "cannot lock", e))?;
+        };
+        let Some(adapter_dir) = self.open_adapter(&root, adapter)? else {
+            return Ok(false);
+        };
+        let _lock = adapter_dir
+            .lock()
+            .map_err(|e| Error::io(&adir, "cannot lock", e))?;
         durable::remove_stale_temps(&adir);
-        if !ddir.exists() {
+        // Only a real directory is removed; a link in its place is refused, not followed.
+        if adapter_dir
+            .subdir(&name)
+            .map_err(|e| Error::io(&ddir, "refusing", e))?
+            .is_none()
+        {
             return Ok(false);
         }
-        durable::remove_dir_durably(&ddir).map_err(|e| Error::io(&ddir, "cannot remove", e))?;
+        // Renamed within the handle first, so the tree removed is the one checked.
+        let doomed = durable::temp_name(&format!("removed.{name}"));
+        adapter_dir
+            .rename(&name, &doomed)
+            .and_then(|()| adapter_dir.sync())
+            .map_err(|e| Error::io(&ddir, "cannot remove", e))?;
+        fs::remove_dir_all(adir.join(&doomed))
+            .and_then(|()| adapter_dir.sync())
+            .map_err(|e| Error::io(&ddir, "cannot remove", e))?;
         Ok(true)
     }
 

@@ -4,7 +4,11 @@
 //!
 //! All `unsafe` code of this crate lives in the private `sys` module.
 
+mod no_bluetooth;
 mod sys;
+
+pub use no_bluetooth::NoBluetoothReason;
+pub(crate) use sys::open_file_at;
 
 use std::fmt;
 use std::io;
@@ -79,6 +83,7 @@ impl MgmtSocket {
 pub struct SocketError {
     kind: SocketErrorKind,
     source: io::Error,
+    reason: Option<NoBluetoothReason>,
 }
 
 /// The broad reason behind a [`SocketError`].
@@ -100,7 +105,19 @@ impl SocketError {
             Some(nix::libc::EPERM | nix::libc::EACCES) => SocketErrorKind::PermissionDenied,
             _ => SocketErrorKind::Io,
         };
-        SocketError { kind, source }
+        let reason = (kind == SocketErrorKind::NoBluetooth)
+            .then(|| NoBluetoothReason::find(std::path::Path::new("/")));
+        SocketError {
+            kind,
+            source,
+            reason,
+        }
+    }
+
+    /// For [`SocketErrorKind::NoBluetooth`]: whether the kernel lacks Bluetooth or this
+    /// process is in a network namespace where it is not offered.
+    pub fn no_bluetooth_reason(&self) -> Option<NoBluetoothReason> {
+        self.reason
     }
 
     /// The broad reason.
@@ -113,7 +130,9 @@ impl fmt::Display for SocketError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
             SocketErrorKind::NoBluetooth => f.write_str(
-                "this kernel has no Bluetooth support (socket: address family not supported)",
+                self.reason
+                    .unwrap_or(NoBluetoothReason::NoKernelSupport)
+                    .explanation(),
             ),
             SocketErrorKind::PermissionDenied => write!(
                 f,
@@ -165,10 +184,12 @@ mod tests {
     #[test]
     fn no_bluetooth_message() {
         let e = SocketError::from_os(os(nix::libc::EAFNOSUPPORT));
+        // The build machines' kernel has no Bluetooth at all.
         assert_eq!(
-            e.to_string(),
-            "this kernel has no Bluetooth support (socket: address family not supported)"
+            e.no_bluetooth_reason(),
+            Some(NoBluetoothReason::find(std::path::Path::new("/")))
         );
+        assert!(e.to_string().contains("Bluetooth"), "{e}");
     }
 
     /// The host kernel of the build machines has no AF_BLUETOOTH, so opening must fail with

@@ -1,7 +1,8 @@
 //! The raw system calls behind [`MgmtSocket`](super::MgmtSocket): creating an `AF_BLUETOOTH`
 //! HCI socket and binding it to the control channel. This is the only module of the crate
 //! with `unsafe` code; `nix` has `socket()` but no `sockaddr_hci`, so both calls go straight
-//! to libc.
+//! to libc. It also turns the descriptor `openat()` returns into an owned `File`, for the key
+//! store's directory handles.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -74,6 +75,26 @@ pub fn register(fd: OwnedFd) -> io::Result<AsyncFd<OwnedFd>> {
     // the AsyncFd lives.
     unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE | Interest::WRITABLE) }
         .map_err(io::Error::from)
+}
+
+/// `openat(dir, name, flags, mode)` as a [`File`](std::fs::File) that owns the new
+/// descriptor: the key store opens every file relative to a directory handle (see
+/// `keystore::handle`). `O_CLOEXEC` is always added.
+pub fn open_file_at(
+    dir: RawFd,
+    name: &str,
+    flags: nix::fcntl::OFlag,
+    mode: u32,
+) -> io::Result<std::fs::File> {
+    let raw = nix::fcntl::openat(
+        Some(dir),
+        name,
+        flags | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::from_bits_truncate(mode as libc::mode_t),
+    )?;
+    // SAFETY: `raw` is the descriptor openat() just returned to us and nothing else owns it,
+    // so the File becomes its only owner and closes it exactly once.
+    Ok(unsafe { std::fs::File::from_raw_fd(raw) })
 }
 
 #[cfg(test)]

@@ -21,9 +21,11 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bluez_mgmt::agent::policy::Policy as HeadlessPolicy;
 use bluez_mgmt::agent::runner::{Controllers, Report};
 use bluez_mgmt::agent::{
-    Agent, AgentRunner, BondKeeper, BondReport, ClientLink, KeyNotice, Peer, PinCode, RunnerConfig,
+    Agent, AgentRunner, BondKeeper, BondReport, ClientLink, KeyNotice, Peer, PinCode, PolicyAgent,
+    RunnerConfig,
 };
 use bluez_mgmt::client::Client;
 use bluez_mgmt::keystore::{ErrorKind, KeyStore, DEFAULT_DIR};
@@ -43,19 +45,97 @@ pub struct Args {
     #[arg(long, value_parser = parse_io_capability)]
     pub io_capability: IoCapability,
     /// Without a terminal: accept every confirmation and authorization.
-    #[arg(long, conflicts_with = "reject")]
+    #[arg(long, conflicts_with_all = ["reject", "json"])]
     pub auto_accept: bool,
     /// Refuse every request.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     pub reject: bool,
-    /// Seconds to wait for an answer before refusing (the kernel gives up at 30).
-    #[arg(long, default_value_t = 25)]
+    /// Speak the JSON-lines agent protocol on stdin/stdout (docs/agent-protocol.md) instead
+    /// of prompting: for user interfaces in any language. Ends when stdin ends.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds to wait for an answer before refusing: 1 to 30 (SMP gives up after 30 s, so a
+    /// later answer could not be used).
+    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u64).range(1..=30))]
     pub answer_timeout: u64,
+    #[command(flatten)]
+    pub headless: HeadlessArgs,
     #[command(flatten)]
     pub store: StoreArgs,
     /// Leave a powered-off controller off after loading its bonds (default: power it on).
     #[arg(long)]
     pub no_power_on: bool,
+    /// Start even when bluetoothd or another mgmtctl agent is running (both would answer the
+    /// same requests; the first answer wins).
+    #[arg(long)]
+    pub coexist: bool,
+    /// Lock file that keeps a second `mgmtctl agent` from starting.
+    #[arg(long, value_name = "FILE", default_value = crate::coexist::DEFAULT_LOCK)]
+    pub lock_file: PathBuf,
+}
+
+/// Headless policy: fixed secrets and who may pair (see `bluez_mgmt::agent::policy`).
+#[derive(clap::Args)]
+pub struct HeadlessArgs {
+    /// Answer every passkey request with the six digits on the first line of FILE (mode 0600;
+    /// the "PIN on a sticker" device).
+    #[arg(long, value_name = "FILE", conflicts_with = "passkey_env")]
+    pub passkey_file: Option<PathBuf>,
+    /// Answer every passkey request with the six digits in environment variable VAR.
+    #[arg(long, value_name = "VAR")]
+    pub passkey_env: Option<String>,
+    /// Answer every PIN Code Request (BR/EDR legacy) with the first line of FILE (mode 0600).
+    #[arg(long, value_name = "FILE", conflicts_with = "pin_env")]
+    pub pin_file: Option<PathBuf>,
+    /// Answer every PIN Code Request with environment variable VAR.
+    #[arg(long, value_name = "VAR")]
+    pub pin_env: Option<String>,
+    /// Only these peers may pair (repeat the option; every request from another is refused).
+    #[arg(long, value_name = "ADDRESS")]
+    pub allow: Vec<bluez_mgmt::protocol::Address>,
+    /// These peers may never pair (repeat the option; wins over --allow and --auto-accept).
+    #[arg(long, value_name = "ADDRESS")]
+    pub deny: Vec<bluez_mgmt::protocol::Address>,
+}
+
+impl HeadlessArgs {
+    /// The policy these arguments describe; secrets are read now, so a bad file stops the
+    /// start with a message.
+    pub(crate) fn policy(&self) -> Result<HeadlessPolicy, CliError> {
+        use bluez_mgmt::agent::policy::Secret;
+        let mut p = HeadlessPolicy::new();
+        for a in &self.allow {
+            p = p.allow(*a);
+        }
+        for a in &self.deny {
+            p = p.deny(*a);
+        }
+        let passkey = match (&self.passkey_file, &self.passkey_env) {
+            (Some(f), _) => Some(Secret::File(f.clone())),
+            (_, Some(v)) => Some(Secret::Env(v.clone())),
+            _ => None,
+        };
+        if let Some(s) = passkey {
+            p = p.with_passkey(s.passkey()?)?;
+        }
+        let pin = match (&self.pin_file, &self.pin_env) {
+            (Some(f), _) => Some(Secret::File(f.clone())),
+            (_, Some(v)) => Some(Secret::Env(v.clone())),
+            _ => None,
+        };
+        if let Some(s) = pin {
+            p = p.with_pin(s.pin()?);
+        }
+        Ok(p)
+    }
+
+    /// Whether a fixed secret stands in for the terminal.
+    fn has_secret(&self) -> bool {
+        self.passkey_file.is_some()
+            || self.passkey_env.is_some()
+            || self.pin_file.is_some()
+            || self.pin_env.is_some()
+    }
 }
 
 /// Where bonds are kept (`mgmtctl agent`, `pair`, `unpair`).
@@ -88,8 +168,16 @@ impl StoreArgs {
 
 /// Runs the subcommand until Ctrl-C.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let policy = Policy::choose(args.auto_accept, args.reject)?;
-    let agent = TerminalAgent::new(args.io_capability, policy);
+    let headless = args.headless.policy()?;
+    // With a fixed secret and no terminal, the other requests are refused unless
+    // --auto-accept says otherwise.
+    let policy = if args.json
+        || args.headless.has_secret() && !args.auto_accept && !io::stdin().is_terminal()
+    {
+        Policy::Reject
+    } else {
+        Policy::choose(args.auto_accept, args.reject)?
+    };
     let config = RunnerConfig {
         controllers: args
             .index
@@ -97,7 +185,76 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         answer_timeout: Duration::from_secs(args.answer_timeout),
         ..RunnerConfig::default()
     };
-    runtime()?.block_on(async move {
+    if args.json {
+        return run_json(args, headless, config);
+    }
+    let agent = PolicyAgent::new(headless, TerminalAgent::new(args.io_capability, policy));
+    crate::stop::run_stoppable(|mut stop| async move {
+        // The signal handlers are in place already: a signal during the slow start (opening
+        // the socket, loading bonds, registering) stops us as promptly as one later.
+        tokio::select! {
+            result = serve(args, agent, config, None) => result,
+            signal = stop.recv() => {
+                crate::stop::notify_stopping();
+                println!("agent: {signal} received; stopping");
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })
+}
+
+/// `mgmtctl agent --json`: the same service with the JSON-lines protocol as its agent. Ends
+/// with a `stopped` event on a signal or when stdin ends.
+fn run_json(
+    args: Args,
+    headless: HeadlessPolicy,
+    config: RunnerConfig,
+) -> Result<ExitCode, CliError> {
+    use crate::json_agent::{read_answers, JsonAgent};
+    let (agent, channel) = JsonAgent::new(args.io_capability);
+    let agent = PolicyAgent::new(headless, agent);
+    crate::stop::run_stoppable(|mut stop| async move {
+        let stopped = |reason: String| {
+            let mut m = serde_json::Map::new();
+            m.insert("reason".into(), serde_json::json!(reason));
+            channel.event("stopped", m);
+        };
+        tokio::select! {
+            result = serve(args, agent, config, Some(channel.clone())) => result,
+            () = read_answers(channel.clone()) => {
+                stopped("stdin closed".into());
+                Ok(ExitCode::SUCCESS)
+            }
+            signal = stop.recv() => {
+                crate::stop::notify_stopping();
+                stopped(signal.to_string());
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })
+}
+
+/// Starts the agent and serves until the kernel connection ends (exit status
+/// [`EXIT_KERNEL_LOST`](crate::stop::EXIT_KERNEL_LOST)). With `json`, what it reports goes
+/// out as protocol events.
+async fn serve<A: Agent + Send + Sync + 'static>(
+    args: Args,
+    agent: A,
+    config: RunnerConfig,
+    json: Option<std::sync::Arc<crate::json_agent::Channel>>,
+) -> Result<ExitCode, CliError> {
+    {
+        let _lock = if args.coexist {
+            None
+        } else {
+            match crate::coexist::claim(std::path::Path::new("/proc"), &args.lock_file) {
+                Ok(lock) => lock,
+                Err(conflict) => {
+                    eprintln!("mgmtctl: not starting: {conflict}");
+                    return Ok(ExitCode::from(crate::stop::EXIT_OTHER_AGENT));
+                }
+            }
+        };
         let client = Client::open().await?;
         let keeper = args.store.keeper(&client, config.controllers.clone());
         let mut loaded = Vec::new();
@@ -113,7 +270,12 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 }
             };
             loaded = load_bonds(keeper, &indexes, !args.no_power_on).await?;
-            tokio::spawn(print_bond_reports(keeper.reports()));
+            match &json {
+                Some(ch) => {
+                    tokio::spawn(crate::json_agent::bond_events(ch.clone(), keeper.reports()))
+                }
+                None => tokio::spawn(print_bond_reports(keeper.reports())),
+            };
         }
         let link = ClientLink::new(client);
         let runner = match keeper {
@@ -122,23 +284,47 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         };
         let reports = runner.reports();
         let mut task = runner.start().await?;
-        let where_ = args
-            .index
-            .map_or("every controller".to_string(), |i| i.to_string());
-        println!(
-            "agent: {} registered on {where_}; Ctrl-C to stop",
-            args.io_capability
-        );
-        for line in loaded {
-            println!("{line}");
+        match &json {
+            Some(ch) => {
+                for line in loaded {
+                    eprintln!("mgmtctl: {line}");
+                }
+                let mut m = serde_json::Map::new();
+                m.insert("protocol".into(), "mgmtctl-agent".into());
+                m.insert("version".into(), crate::json_agent::VERSION.into());
+                m.insert(
+                    "io_capability".into(),
+                    args.io_capability.to_string().into(),
+                );
+                m.insert(
+                    "controllers".into(),
+                    match args.index {
+                        Some(i) => serde_json::json!([i.0]),
+                        None => serde_json::json!("all"),
+                    },
+                );
+                ch.event("ready", m);
+                tokio::spawn(crate::json_agent::report_events(ch.clone(), reports));
+            }
+            None => {
+                let where_ = args
+                    .index
+                    .map_or("every controller".to_string(), |i| i.to_string());
+                println!(
+                    "agent: {} registered on {where_}; Ctrl-C to stop",
+                    args.io_capability
+                );
+                for line in loaded {
+                    println!("{line}");
+                }
+                tokio::spawn(print_reports(reports));
+            }
         }
-        tokio::spawn(print_reports(reports));
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = &mut task => eprintln!("mgmtctl: the MGMT connection closed"),
-        }
-        Ok(ExitCode::SUCCESS)
-    })
+        crate::stop::notify_ready();
+        let _ = (&mut task).await;
+        eprintln!("mgmtctl: the connection to the kernel (MGMT socket) was lost; exiting");
+        Ok(ExitCode::from(crate::stop::EXIT_KERNEL_LOST))
+    }
 }
 
 /// Loads each controller's stored bonds before it is powered on (then powers it on if

@@ -7,14 +7,20 @@ use bluez_mgmt::client::{Client, Setting};
 use bluez_mgmt::protocol::command::{ReadIndexList, ReadInfoReply, ReadVersion};
 use bluez_mgmt::protocol::{ControllerIndex, Settings};
 
+use std::io::Write;
+
 use crate::CliError;
 
 /// Arguments of `mgmtctl info`.
 #[derive(clap::Args)]
 pub struct InfoArgs {
-    /// Only this controller (N of hciN); every controller if absent.
+    /// One JSON object per line: `{"mgmt_version"}` first, then one per controller
+    /// (`{"index", "info"}`, the Read Controller Information reply).
     #[arg(long)]
-    pub index: Option<u16>,
+    pub json: bool,
+    /// Only this controller (`0` or `hci0`); every controller if absent.
+    #[arg(long, value_parser = crate::agent::parse_index)]
+    pub index: Option<ControllerIndex>,
 }
 
 /// `on` or `off`.
@@ -37,9 +43,9 @@ impl OnOff {
 pub struct PowerArgs {
     /// Power on or off.
     pub state: OnOff,
-    /// The controller (N of hciN); the only one there is if absent.
-    #[arg(long)]
-    pub index: Option<u16>,
+    /// The controller (`0` or `hci0`); the only one there is if absent.
+    #[arg(long, value_parser = crate::agent::parse_index)]
+    pub index: Option<ControllerIndex>,
 }
 
 /// Arguments of `mgmtctl set`.
@@ -50,9 +56,9 @@ pub struct SetArgs {
     pub setting: String,
     /// Switch it on or off.
     pub state: OnOff,
-    /// The controller (N of hciN); the only one there is if absent.
-    #[arg(long)]
-    pub index: Option<u16>,
+    /// The controller (`0` or `hci0`); the only one there is if absent.
+    #[arg(long, value_parser = crate::agent::parse_index)]
+    pub index: Option<ControllerIndex>,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
@@ -107,9 +113,21 @@ pub fn run_info(args: InfoArgs) -> Result<ExitCode, CliError> {
     runtime()?.block_on(async {
         let client = Client::open().await?;
         let version = client.call(ControllerIndex::NONE, &ReadVersion {}).await?;
-        println!("MGMT version {}.{}", version.version, version.revision);
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        if args.json {
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({
+                    "mgmt_version": format!("{}.{}", version.version, version.revision)
+                })
+            )?;
+        } else {
+            writeln!(out, "MGMT version {}.{}", version.version, version.revision)?;
+        }
         let indexes = match args.index {
-            Some(n) => vec![ControllerIndex(n)],
+            Some(n) => vec![n],
             None => {
                 client
                     .call(ControllerIndex::NONE, &ReadIndexList {})
@@ -118,21 +136,31 @@ pub fn run_info(args: InfoArgs) -> Result<ExitCode, CliError> {
                     .0
             }
         };
-        if indexes.is_empty() {
-            println!("no controllers");
+        if indexes.is_empty() && !args.json {
+            writeln!(out, "no controllers")?;
         }
         for index in indexes {
             let info = client.controller(index).info().await?;
-            print!("{}", format_info(index, &info));
+            if args.json {
+                let line = serde_json::json!({ "index": index.0, "info": info });
+                let text = crate::escape::json_escape_rest(&line.to_string());
+                writeln!(out, "{text}")?;
+            } else {
+                write!(out, "{}", format_info(index, &info))?;
+            }
         }
+        out.flush()?;
         Ok(ExitCode::SUCCESS)
     })
 }
 
 /// The controller `--index` names, or the only one there is.
-async fn pick(client: &Client, index: Option<u16>) -> Result<ControllerIndex, CliError> {
+async fn pick(
+    client: &Client,
+    index: Option<ControllerIndex>,
+) -> Result<ControllerIndex, CliError> {
     if let Some(n) = index {
-        return Ok(ControllerIndex(n));
+        return Ok(n);
     }
     let list = client
         .call(ControllerIndex::NONE, &ReadIndexList {})
@@ -154,7 +182,11 @@ async fn pick(client: &Client, index: Option<u16>) -> Result<ControllerIndex, Cl
     }
 }
 
-async fn switch(index: Option<u16>, setting: Setting, on: bool) -> Result<ExitCode, CliError> {
+async fn switch(
+    index: Option<ControllerIndex>,
+    setting: Setting,
+    on: bool,
+) -> Result<ExitCode, CliError> {
     let client = Client::open().await?;
     let index = pick(&client, index).await?;
     let settings = client.controller(index).set(setting, on).await?;

@@ -282,7 +282,11 @@ pub(crate) fn write_frame(
             "name": v.name,
             "params": v.params,
         });
-        writeln!(out, "{line}")
+        writeln!(
+            out,
+            "{}",
+            crate::escape::json_escape_rest(&line.to_string())
+        )
     } else {
         let mut line = format!(
             "{} {} {} @{} {}",
@@ -344,7 +348,11 @@ fn write_other(
             "monitor_opcode": record.opcode.to_string(),
             "summary": summary,
         });
-        writeln!(out, "{line}")
+        writeln!(
+            out,
+            "{}",
+            crate::escape::json_escape_rest(&line.to_string())
+        )
     } else {
         writeln!(
             out,
@@ -449,10 +457,16 @@ fn scalar(v: &Value) -> String {
     }
 }
 
-/// Quotes a value (JSON string syntax) when it is empty or holds spaces, quotes or `=`.
+/// Quotes a value (JSON string syntax) when it is empty or holds spaces, quotes or `=`;
+/// control characters are escaped either way, so names from devices cannot drive the terminal.
 fn quote(s: &str) -> String {
-    if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c == '"' || c == '=') {
-        Value::String(s.to_string()).to_string()
+    if s.is_empty()
+        || crate::escape::needs_escape(s)
+        || s.chars().any(|c| c.is_whitespace() || c == '"' || c == '=')
+    {
+        // serde_json escapes C0 controls; DEL, C1 and bidi controls are escaped here, in the
+        // same `\uXXXX` syntax.
+        crate::escape::json_escape_rest(&Value::String(s.to_string()).to_string())
     } else {
         s.to_string()
     }

@@ -8,14 +8,19 @@ use clap::{Parser, Subcommand};
 mod advertise;
 mod agent;
 mod bonds;
+mod coexist;
 mod controller;
 mod decode;
 mod devices;
 mod find;
 mod identity;
+mod escape;
+mod generate;
+mod json_agent;
 mod monitor;
 mod oob;
 mod pair;
+mod stop;
 
 /// The error every subcommand returns: printed as `mgmtctl: <message>`, exit status 1.
 pub type CliError = Box<dyn std::error::Error + Send + Sync>;
@@ -83,6 +88,8 @@ enum Cmd {
     Advertise(advertise::Args),
     /// Out-of-band pairing data: read this controller's, add or remove a peer's.
     Oob(oob::Args),
+    /// Write shell completions or man pages generated from this command line.
+    Generate(generate::Args),
 }
 
 fn main() -> ExitCode {
@@ -123,9 +130,17 @@ fn main() -> ExitCode {
         Cmd::Uuid(a) => identity::run_uuid(a),
         Cmd::Advertise(a) => advertise::run(a),
         Cmd::Oob(a) => oob::run(a),
+        Cmd::Generate(a) => generate::run(a, <Cli as clap::CommandFactory>::command()),
     };
     match result {
         Ok(code) => code,
+        // The reader of our output went away (`mgmtctl bonds | head`): end quietly.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("mgmtctl: {e}");
             ExitCode::FAILURE

@@ -23,12 +23,13 @@ pub struct Args {
     /// One JSON object per event (as `mgmtctl decode --json`).
     #[arg(long)]
     pub json: bool,
-    /// Also write the session (our socket's events) to this btsnoop file.
+    /// Also write the session (our socket's events) to this btsnoop file: a new file (an
+    /// existing one is not overwritten), mode 0600, since it holds any keys handed out.
     #[arg(long, value_name = "FILE")]
     pub write: Option<PathBuf>,
-    /// Only events about this controller (N of hciN).
-    #[arg(long)]
-    pub index: Option<u16>,
+    /// Only events about this controller (`0` or `hci0`).
+    #[arg(long, value_parser = crate::agent::parse_index)]
+    pub index: Option<ControllerIndex>,
 }
 
 /// The "file" field of monitor lines: live input has none.
@@ -50,24 +51,27 @@ fn write_event(
 
 /// Runs the subcommand until interrupted (Ctrl-C) or the socket closes.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(monitor(args))
+    crate::stop::run_stoppable(|stop| monitor(args, stop))
 }
 
-async fn monitor(args: Args) -> Result<ExitCode, CliError> {
+async fn monitor(args: Args, mut stop: crate::stop::StopSignals) -> Result<ExitCode, CliError> {
     let cookie = std::process::id();
     let kernel = KernelTransport::open().map_err(bluez_mgmt::client::Error::from)?;
     let client = match &args.write {
         Some(path) => {
-            let writer = CaptureWriter::create(path)?;
+            let writer = CaptureWriter::create(path)
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            eprintln!(
+                "mgmtctl: writing {} (mode 0600): it will hold the link keys and LTKs of any \
+                 pairing seen; keep it private",
+                path.display()
+            );
             Client::with_transport(RecordingTransport::new(kernel, writer, cookie, "mgmtctl"))
         }
         None => Client::with_transport(kernel),
     };
     let filter = match args.index {
-        Some(n) => EventFilter::all().controller(ControllerIndex(n)),
+        Some(n) => EventFilter::all().controller(n),
         None => EventFilter::all(),
     };
     let mut events = client.subscribe(filter);
@@ -76,7 +80,7 @@ async fn monitor(args: Args) -> Result<ExitCode, CliError> {
     let result = loop {
         let item = tokio::select! {
             item = events.recv() => item,
-            _ = tokio::signal::ctrl_c() => break Ok(()),
+            _ = stop.recv() => break Ok(()),
         };
         let Some(item) = item else {
             eprintln!("mgmtctl: the MGMT socket closed");

@@ -94,8 +94,11 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         }
         None => None,
     };
-    runtime()?.block_on(async move {
-        let client = Client::open().await?;
+    crate::stop::run_stoppable(|mut stop| async move {
+        let client = tokio::select! {
+            client = Client::open() => client?,
+            signal = stop.recv() => return Err(format!("{signal} received; not pairing").into()),
+        };
         if let Some(data) = &oob_data {
             bluez_mgmt::oob::kernel::add_remote(&client, args.index, data).await?;
             println!(
@@ -117,10 +120,26 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         let _task = runner.start().await?;
         tokio::spawn(print_reports(runner.reports()));
         println!("pairing with {peer} as {}", args.io_capability);
-        match runner
-            .pair(&peer, args.io_capability, Duration::from_secs(args.timeout))
-            .await
-        {
+        let outcome = tokio::select! {
+            r = runner.pair(&peer, args.io_capability, Duration::from_secs(args.timeout)) => Ok(r),
+            signal = stop.recv() => Err(signal),
+        };
+        let outcome = match outcome {
+            Ok(r) => r,
+            Err(signal) => {
+                // We asked for this pairing: withdraw it (Cancel Pair Device), not just leave.
+                match runner.cancel_pairing(&peer).await {
+                    Ok(()) => {
+                        eprintln!("mgmtctl: {signal} received; pairing with {peer} cancelled")
+                    }
+                    Err(e) => eprintln!(
+                        "mgmtctl: {signal} received; cancelling the pairing with {peer} failed: {e}"
+                    ),
+                }
+                return Ok(ExitCode::from(crate::stop::EXIT_INTERRUPTED));
+            }
+        };
+        match outcome {
             Ok(()) => {
                 // Keys can trail Pair Device's completion by a few milliseconds.
                 let _ = tokio::time::timeout(Duration::from_secs(1), async {

@@ -1,0 +1,177 @@
+//! Stopping: the signals that end a command (SIGINT, SIGTERM, SIGHUP), installed before
+//! anything slow so that a signal sent at any moment after start is honoured, and the exit
+//! statuses of the long-running commands.
+//!
+//! A process started in the background by a non-interactive shell inherits SIGINT ignored;
+//! installing our handler replaces that disposition, so `kill -INT` works there too.
+
+use std::fmt;
+use std::process::ExitCode;
+
+use tokio::signal::unix::{signal, Signal, SignalKind};
+
+/// Exit status when the kernel connection is lost (the MGMT socket closed under the agent).
+pub(crate) const EXIT_KERNEL_LOST: u8 = 3;
+/// Exit status when another agent (bluetoothd or a second `mgmtctl agent`) answers pairing
+/// requests already and `--coexist` was not given.
+pub(crate) const EXIT_OTHER_AGENT: u8 = 4;
+/// Exit status of `mgmtctl pair` interrupted by a signal (the pairing was cancelled):
+/// 128 + SIGINT, as shells report an interrupted command.
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
+
+/// Which signal asked us to stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StopSignal {
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGTERM (systemd's stop, `kill`).
+    Terminate,
+    /// SIGHUP (the terminal went away).
+    Hangup,
+}
+
+impl fmt::Display for StopSignal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StopSignal::Interrupt => "SIGINT",
+            StopSignal::Terminate => "SIGTERM",
+            StopSignal::Hangup => "SIGHUP",
+        })
+    }
+}
+
+/// The installed handlers. From [`StopSignals::install`] on, these signals no longer end the
+/// process by their default action; [`StopSignals::recv`] reports them.
+pub(crate) struct StopSignals {
+    interrupt: Signal,
+    terminate: Signal,
+    hangup: Signal,
+}
+
+impl StopSignals {
+    /// Installs the handlers; call inside (or after `enter`ing) the command's runtime, first.
+    pub(crate) fn install() -> std::io::Result<StopSignals> {
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// Waits for the next stop signal.
+    pub(crate) async fn recv(&mut self) -> StopSignal {
+        tokio::select! {
+            _ = self.interrupt.recv() => StopSignal::Interrupt,
+            _ = self.terminate.recv() => StopSignal::Terminate,
+            _ = self.hangup.recv() => StopSignal::Hangup,
+        }
+    }
+}
+
+/// Runs `command` on a fresh runtime with the stop signals installed before it starts, and
+/// returns without waiting for blocking work still in flight (a prompt waiting for a line
+/// of input must not hold the exit).
+pub(crate) fn run_stoppable<F, Fut>(command: F) -> Result<ExitCode, crate::CliError>
+where
+    F: FnOnce(StopSignals) -> Fut,
+    Fut: std::future::Future<Output = Result<ExitCode, crate::CliError>>,
+{
+    let rt = crate::agent::runtime()?;
+    let signals = {
+        let _entered = rt.enter();
+        StopSignals::install()?
+    };
+    let result = rt.block_on(command(signals));
+    rt.shutdown_background();
+    result
+}
+
+/// Tells the service manager (systemd `Type=notify`) that the agent is ready: registered and
+/// bonds loaded. Without `NOTIFY_SOCKET` in the environment this does nothing.
+pub(crate) fn notify_ready() {
+    notify("READY=1\nSTATUS=answering pairing requests");
+}
+
+/// Tells the service manager that we are stopping.
+pub(crate) fn notify_stopping() {
+    notify("STOPPING=1");
+}
+
+/// Sends `state` to `$NOTIFY_SOCKET` (sd_notify(3)'s protocol: one datagram to a unix
+/// socket, a leading `@` naming an abstract socket). Failures are reported, not fatal.
+fn notify(state: &str) {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    if let Err(e) = send_notification(&path, state) {
+        eprintln!(
+            "mgmtctl: cannot notify the service manager at {}: {e}",
+            path.to_string_lossy()
+        );
+    }
+}
+
+fn send_notification(path: &std::ffi::OsStr, state: &str) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    let socket = UnixDatagram::unbound()?;
+    let bytes = path.as_bytes();
+    let addr = match bytes.strip_prefix(b"@") {
+        Some(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            SocketAddr::from_abstract_name(name)?
+        }
+        None => SocketAddr::from_pathname(std::path::Path::new(path))?,
+    };
+    socket.send_to_addr(state.as_bytes(), &addr)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// A signal that arrives before the command has done anything is a stop request, not the
+    /// end of the process; and a prompt blocked reading input (here: a blocking task that
+    /// never returns) does not hold the exit.
+    #[test]
+    fn early_signals_stop_and_blocked_prompts_do_not_hold_the_exit() {
+        let started = Instant::now();
+        let result = run_stoppable(|mut stop| async move {
+            nix::sys::signal::raise(nix::sys::signal::Signal::SIGINT).unwrap();
+            let (_keep, never) = std::sync::mpsc::channel::<()>();
+            let prompt = tokio::task::spawn_blocking(move || never.recv());
+            tokio::select! {
+                _ = prompt => Err("the prompt returned".into()),
+                signal = stop.recv() => {
+                    assert_eq!(signal, StopSignal::Interrupt);
+                    Ok(ExitCode::SUCCESS)
+                }
+            }
+        });
+        assert!(result.is_ok());
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn readiness_reaches_the_notify_socket() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("notify");
+        let listener = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+        send_notification(path.as_os_str(), "READY=1\nSTATUS=x").unwrap();
+        let mut buf = [0u8; 64];
+        let n = listener.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"READY=1\nSTATUS=x");
+        // An abstract socket.
+        let name = format!("bluez-mgmt-test-{}", std::process::id());
+        let addr = {
+            use std::os::linux::net::SocketAddrExt;
+            std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap()
+        };
+        let listener = std::os::unix::net::UnixDatagram::bind_addr(&addr).unwrap();
+        send_notification(std::ffi::OsStr::new(&format!("@{name}")), "READY=1").unwrap();
+        let n = listener.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"READY=1");
+    }
+}

@@ -49,10 +49,12 @@ use crate::transport::{KernelTransport, Transport};
 
 mod controller;
 mod error;
+mod listing;
 mod subscription;
 
 pub use controller::{Controller, Setting};
 pub use error::{Error, ErrorKind};
+pub use listing::{core_version, ChooseControllerError};
 pub use subscription::{EventFilter, EventItem, MalformedEvent, Subscription, SubscriptionError};
 
 use subscription::Published;
@@ -404,10 +406,7 @@ impl Driver {
                         self.by_token.insert(token, id);
                     }
                     Err(e) => {
-                        let _ = reply.send(Err(Error::new(
-                            ErrorKind::Transport,
-                            format!("{opcode} on {index}: {e}"),
-                        )));
+                        let _ = reply.send(Err(Error::too_long(index, e)));
                     }
                 }
             }

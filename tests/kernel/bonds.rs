@@ -39,11 +39,11 @@ use bluez_mgmt::protocol::{
 use super::l2cap;
 use super::support::{interrupt_and_wait, Btvirt, Capture};
 
-const CENTRAL: &str = "00:AA:01:00:00:00";
+pub(super) const CENTRAL: &str = "00:AA:01:00:00:00";
 const PERIPHERAL: &str = "00:AA:01:01:00:01";
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Link {
+pub(super) enum Link {
     BrEdr,
     Le,
 }
@@ -323,7 +323,12 @@ async fn restart_and_reconnect(link: Link) {
 
 /// Fresh btvirt controllers load the bonds in `dirs` (central, peripheral) before power-on,
 /// then an L2CAP connection requiring encryption comes up encrypted without any pairing.
-async fn reconnect(link: Link, dirs: &[PathBuf; 2], capture_name: &str) {
+/// Returns the two load reports (central, peripheral).
+pub(super) async fn reconnect(
+    link: Link,
+    dirs: &[PathBuf; 2],
+    capture_name: &str,
+) -> Vec<bluez_mgmt::agent::StartReport> {
     let capture = Capture::start(capture_name);
     let virt = Btvirt::start().await;
     let client = Client::open().await.expect("MGMT client");
@@ -336,7 +341,7 @@ async fn reconnect(link: Link, dirs: &[PathBuf; 2], capture_name: &str) {
     for l in &loads {
         println!("{}: loaded {:?}", l.index, l.loaded);
         match link {
-            Link::BrEdr => assert_eq!(l.loaded.link_keys, 1, "{l:?}"),
+            Link::BrEdr => assert!(l.loaded.link_keys >= 1, "{l:?}"),
             Link::Le => assert!(l.loaded.long_term_keys >= 1, "{l:?}"),
         }
     }
@@ -466,6 +471,7 @@ async fn reconnect(link: Link, dirs: &[PathBuf; 2], capture_name: &str) {
             path.display()
         );
     }
+    loads
 }
 
 #[tokio::test]
@@ -480,7 +486,7 @@ async fn le_bond_survives_a_restart() {
 
 /// Copies `fixtures/bluetoothd/<transport>` (bond files bluetoothd 5.66 wrote for these same
 /// two btvirt addresses) to /tmp and returns it as both sides' store.
-fn bluetoothd_store(link: Link) -> [PathBuf; 2] {
+pub(super) fn bluetoothd_store(link: Link) -> [PathBuf; 2] {
     fn copy(from: &Path, to: &Path) {
         std::fs::create_dir_all(to).unwrap();
         for e in std::fs::read_dir(from).unwrap() {

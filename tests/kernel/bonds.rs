@@ -314,7 +314,11 @@ async fn restart_and_reconnect(link: Link) {
     println!("{link:?}: paired and stored after {:?}", started.elapsed());
 
     // 2. A new kernel state: new controllers, same addresses, keys loaded before power-on.
-    reconnect(link, &dirs, &format!("bonds_reconnect_{}", link.name())).await;
+    let loads = reconnect(link, &dirs, &format!("bonds_reconnect_{}", link.name())).await;
+    if link == Link::BrEdr {
+        // One bond per side: the one just made.
+        assert!(loads.iter().all(|l| l.loaded.link_keys == 1), "{loads:?}");
+    }
     println!(
         "{link:?}: restart and encrypted reconnect without pairing in {:?}",
         started.elapsed()
@@ -517,7 +521,9 @@ async fn bluetoothd_bredr_bond_reconnects() {
         &bluetoothd_store(Link::BrEdr),
         "bonds_bluetoothd_bredr",
     )
-    .await;
+    .await
+    .iter()
+    .for_each(|l| assert_eq!(l.loaded.link_keys, 1, "{l:?}"));
 }
 
 /// The same for LE Secure Connections: bluetoothd's `[PeripheralLongTermKey]` (an SC key

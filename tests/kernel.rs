@@ -22,6 +22,8 @@ mod environment;
 mod l2cap;
 #[path = "kernel/legacy_pin.rs"]
 mod legacy_pin;
+#[path = "kernel/load_limits.rs"]
+mod load_limits;
 #[path = "kernel/mgmt_basics.rs"]
 mod mgmt_basics;
 #[path = "kernel/oob.rs"]

@@ -3,6 +3,7 @@
 use core::fmt;
 use std::io;
 
+use crate::protocol::command::limits::CommandTooLong;
 use crate::protocol::{ControllerIndex, DecodeError, Opcode, Status};
 use crate::session::RequestError;
 use crate::socket::{SocketError, SocketErrorKind};
@@ -46,6 +47,15 @@ pub enum ErrorKind {
     PermissionDenied,
     /// The client's connection is closed; nothing more can be sent.
     Closed,
+    /// The command is longer than one command frame, or a Load command carries more entries
+    /// than the kernel accepts; it was refused before anything was sent (see
+    /// [`check_command`](crate::protocol::command::limits::check_command)).
+    CommandTooLong {
+        /// The command.
+        opcode: Opcode,
+        /// The controller it addressed.
+        index: ControllerIndex,
+    },
 }
 
 /// An error from the client. Opaque: see [`Error::kind`].
@@ -105,6 +115,17 @@ impl Error {
             ),
             None => Error::new(ErrorKind::Closed, "the MGMT connection is closed"),
         }
+    }
+
+    pub(crate) fn too_long(index: ControllerIndex, e: CommandTooLong) -> Error {
+        Error::new(
+            ErrorKind::CommandTooLong {
+                opcode: e.opcode,
+                index,
+            },
+            format!("not sent to {index}: {e}"),
+        )
+        .with_source(e)
     }
 
     pub(crate) fn decode(opcode: Opcode, index: ControllerIndex, e: DecodeError) -> Error {

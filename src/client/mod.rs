@@ -52,12 +52,14 @@ mod controller;
 mod devices;
 mod discovery;
 mod error;
+mod listing;
 mod subscription;
 
 pub use advertising::{AddedAdvertisement, Advertisement, AdvertisingError};
 pub use controller::{Controller, Setting};
 pub use discovery::{Discovery, DiscoveryOptions, FoundDevice};
 pub use error::{Error, ErrorKind};
+pub use listing::{core_version, ChooseControllerError};
 pub use subscription::{EventFilter, EventItem, MalformedEvent, Subscription, SubscriptionError};
 
 use subscription::Published;
@@ -409,10 +411,7 @@ impl Driver {
                         self.by_token.insert(token, id);
                     }
                     Err(e) => {
-                        let _ = reply.send(Err(Error::new(
-                            ErrorKind::Transport,
-                            format!("{opcode} on {index}: {e}"),
-                        )));
+                        let _ = reply.send(Err(Error::too_long(index, e)));
                     }
                 }
             }

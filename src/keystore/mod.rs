@@ -19,14 +19,19 @@
 //! bluetoothd names them (upper case): `aa:bb:..` beside `AA:BB:..` is reported, not loaded.
 //!
 //! Key bytes are never logged; the key types print `<redacted>` in `Debug`.
+//!
+//! A stored [`Bond`] says what it is through [`classify`] (transport, keys, security);
+//! [`unpair_and_forget`] removes a bond from the kernel and the store together.
 
 pub mod adapter_id;
+pub mod classify;
 pub mod device_policy;
 pub mod durable;
 pub mod handle;
 pub mod info;
 pub mod kernel;
 pub mod keyfile;
+pub mod unpair;
 
 use std::fmt;
 use std::fs;
@@ -35,35 +40,35 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use bluez_mgmt_protocol::address::{Address, AddressType};
+use bluez_mgmt_protocol::command::limits::MAX_COMMAND_PARAMS_LEN;
+use bluez_mgmt_protocol::command::{
+    LoadConnectionParameters, LoadIrks, LoadLinkKeys, LoadLongTermKeys,
+};
 use bluez_mgmt_protocol::keys::{ConnectionParameters, IrkInfo, LinkKeyInfo, LongTermKeyInfo};
 
 pub use adapter_id::AdapterId;
+pub use classify::{BondKey, BondSecurity, BondTransport, LeIdentity};
 pub use info::{Bond, KeyUpdate, StoredCsrk};
 pub use kernel::{load_adapter_into_kernel, load_into_kernel, LoadCommands, LoadReport};
+pub use unpair::{unpair_and_forget, Unpaired};
 
 use keyfile::KeyFile;
 
 /// bluetoothd's storage directory, the default for [`KeyStore::open`].
 pub const DEFAULT_DIR: &str = "/var/lib/bluetooth";
 
-/// The largest parameter block one MGMT frame carries.
-pub const MAX_PARAMETERS: usize = 65535;
+/// The largest parameter block one MGMT command carries (the control socket's 65,535-octet
+/// frame less the 6-octet header).
+pub const MAX_PARAMETERS: usize = MAX_COMMAND_PARAMS_LEN;
 
-/// Most link keys one Load Link Keys carries: debug flag (1), count (2), 25 octets each.
-pub const MAX_LINK_KEYS: usize = (MAX_PARAMETERS - 3) / 25;
-/// Most long term keys one Load Long Term Keys carries: count (2), 36 octets each.
-pub const MAX_LONG_TERM_KEYS: usize = (MAX_PARAMETERS - 2) / 36;
-/// Most IRKs one Load Identity Resolving Keys carries: count (2), 23 octets each.
-pub const MAX_IRKS: usize = (MAX_PARAMETERS - 2) / 23;
-/// Most entries one Load Connection Parameters carries: count (2), 15 octets each.
-pub const MAX_CONNECTION_PARAMETERS: usize = (MAX_PARAMETERS - 2) / 15;
-
-// Each limit is the largest count that fits, checked at build time.
-const _: () = assert!(3 + 25 * MAX_LINK_KEYS <= MAX_PARAMETERS);
-const _: () = assert!(3 + 25 * (MAX_LINK_KEYS + 1) > MAX_PARAMETERS);
-const _: () = assert!(2 + 36 * (MAX_LONG_TERM_KEYS + 1) > MAX_PARAMETERS);
-const _: () = assert!(2 + 23 * (MAX_IRKS + 1) > MAX_PARAMETERS);
-const _: () = assert!(2 + 15 * (MAX_CONNECTION_PARAMETERS + 1) > MAX_PARAMETERS);
+/// Most link keys one Load Link Keys carries (the kernel's limit, which fits one frame).
+pub const MAX_LINK_KEYS: usize = LoadLinkKeys::MAX_KEYS;
+/// Most long term keys one Load Long Term Keys carries.
+pub const MAX_LONG_TERM_KEYS: usize = LoadLongTermKeys::MAX_KEYS;
+/// Most IRKs one Load Identity Resolving Keys carries.
+pub const MAX_IRKS: usize = LoadIrks::MAX_KEYS;
+/// Most entries one Load Connection Parameters carries.
+pub const MAX_CONNECTION_PARAMETERS: usize = LoadConnectionParameters::MAX_PARAMETERS;
 
 /// What went wrong in a [`KeyStore`] operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,8 +191,9 @@ fn check_count(what: &str, count: usize, max: usize) -> Result<(), Error> {
         return Err(Error {
             kind: ErrorKind::TooManyKeys,
             message: format!(
-                "{count} {what} do not fit in one MGMT command (at most {max} in 65535 \
-                 parameter bytes); refusing to load a truncated list"
+                "{count} {what} do not fit in one MGMT command (the kernel takes at most {max} \
+                 in one Load command, and each Load command replaces the whole list); \
+                 refusing to load a truncated list, nothing sent"
             ),
             source: None,
         });

@@ -34,11 +34,17 @@
 //! fails with [`RequestError::ControllerRemoved`]; so does a request answered with Invalid
 //! Index for a controller the session knew to exist (the kernel fails pending commands that
 //! way just before it sends Index Removed).
+//!
+//! # Size
+//! A command longer than one command frame, or a Load command with more entries than the
+//! kernel accepts, is refused at submission with a
+//! [`CommandTooLong`]; nothing is sent.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::Instant;
 
 use crate::protocol::code::{EventCode, Opcode};
+use crate::protocol::command::limits::{check_command, CommandTooLong};
 use crate::protocol::wire::encode_to_vec;
 use crate::protocol::{
     AnyCommand, AnyReply, Command, ControllerIndex, DecodeError, Event, EventFrame, RawFrame,
@@ -171,15 +177,16 @@ pub struct Session {
     controllers: BTreeSet<ControllerIndex>,
 }
 
-/// Builds a command frame from its parts. Parameters longer than 65535 bytes cannot be framed.
+/// Builds a command frame from its parts, refusing one the kernel could not take (longer than
+/// a command frame, or a Load command with more entries than the kernel accepts).
 fn command_frame(
     index: ControllerIndex,
     opcode: Opcode,
     params: &[u8],
-) -> Result<Vec<u8>, crate::protocol::FrameTooLong> {
-    let len = u16::try_from(params.len()).map_err(|_| crate::protocol::FrameTooLong {
-        length: params.len(),
-    })?;
+) -> Result<Vec<u8>, CommandTooLong> {
+    check_command(opcode, params)?;
+    // check_command bounds the parameters to MAX_COMMAND_PARAMS_LEN, below 65536.
+    let len = params.len() as u16;
     let mut frame = Vec::with_capacity(6 + params.len());
     frame.extend_from_slice(&opcode.0.to_le_bytes());
     frame.extend_from_slice(&index.0.to_le_bytes());
@@ -201,7 +208,7 @@ impl Session {
         index: ControllerIndex,
         command: &C,
         deadline: Option<Instant>,
-    ) -> Result<RequestId, crate::protocol::FrameTooLong> {
+    ) -> Result<RequestId, CommandTooLong> {
         self.submit_raw(index, C::OPCODE, &encode_to_vec(command), deadline)
     }
 
@@ -211,20 +218,21 @@ impl Session {
         index: ControllerIndex,
         command: &AnyCommand,
         deadline: Option<Instant>,
-    ) -> Result<RequestId, crate::protocol::FrameTooLong> {
+    ) -> Result<RequestId, CommandTooLong> {
         let mut params = Vec::new();
         command.encode(&mut params);
         self.submit_raw(index, command.opcode(), &params, deadline)
     }
 
-    /// Submits a command given as opcode and parameter bytes.
+    /// Submits a command given as opcode and parameter bytes. A command the kernel could not
+    /// take (see [`check_command`]) is refused here, before anything is queued or sent.
     pub fn submit_raw(
         &mut self,
         index: ControllerIndex,
         opcode: Opcode,
         params: &[u8],
         deadline: Option<Instant>,
-    ) -> Result<RequestId, crate::protocol::FrameTooLong> {
+    ) -> Result<RequestId, CommandTooLong> {
         let frame = command_frame(index, opcode, params)?;
         let id = RequestId(self.next_id);
         self.next_id += 1;

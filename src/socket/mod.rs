@@ -2,6 +2,11 @@
 //! control channel, driven by tokio. One read returns exactly one MGMT frame (a 6-octet header
 //! and its parameters); one write sends one command frame.
 //!
+//! The kernel refuses writes longer than the socket's send MTU (`EINVAL`), which starts at
+//! 1,028 octets: too short for Load Long Term Keys with 29 keys. [`MgmtSocket::open`] raises
+//! it to [`MAX_COMMAND_FRAME_LEN`] (65,535, the most the 16-bit `BT_SNDMTU` option holds) as
+//! BlueZ's `src/shared/mgmt.c` does, so every command the protocol can express fits.
+//!
 //! All `unsafe` code of this crate lives in the private `sys` module.
 
 mod no_bluetooth;
@@ -16,6 +21,8 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 use tokio::io::unix::AsyncFd;
 
+pub use bluez_mgmt_protocol::command::limits::MAX_COMMAND_FRAME_LEN;
+
 /// Largest frame the kernel can deliver: the 6-octet header plus 65535 octets of parameters.
 pub const MAX_FRAME_LEN: usize = 6 + 65535;
 
@@ -25,6 +32,7 @@ pub const MAX_FRAME_LEN: usize = 6 + 65535;
 #[derive(Debug)]
 pub struct MgmtSocket {
     fd: AsyncFd<OwnedFd>,
+    send_mtu: usize,
 }
 
 impl MgmtSocket {
@@ -32,15 +40,51 @@ impl MgmtSocket {
     ///
     /// Fails with [`SocketErrorKind::NoBluetooth`] when the running kernel has no Bluetooth
     /// support, and [`SocketErrorKind::PermissionDenied`] without `CAP_NET_ADMIN`.
+    ///
+    /// The send MTU is raised to [`MAX_COMMAND_FRAME_LEN`]; on a kernel without `BT_SNDMTU`
+    /// (before 5.16) it stays at the kernel's 1,028 octets, [`MgmtSocket::send_mtu`] says so,
+    /// and longer frames are refused by [`MgmtSocket::send`] before they are written.
     pub fn open() -> Result<MgmtSocket, SocketError> {
         let fd = sys::open_control_socket().map_err(SocketError::from_os)?;
+        let send_mtu = match sys::set_send_mtu(&fd, MAX_COMMAND_FRAME_LEN as u16) {
+            Ok(mtu) => usize::from(mtu),
+            Err(e) if e.raw_os_error() == Some(nix::libc::ENOPROTOOPT) => {
+                tracing::info!(
+                    "this kernel cannot raise the MGMT socket's send MTU (no BT_SNDMTU); \
+                     commands are limited to {} bytes",
+                    sys::HCI_MAX_FRAME_SIZE
+                );
+                usize::from(sys::HCI_MAX_FRAME_SIZE)
+            }
+            Err(e) => return Err(SocketError::from_os(e)),
+        };
+        tracing::debug!(send_mtu, "MGMT control socket open");
         let fd = sys::register(fd).map_err(SocketError::from_os)?;
-        Ok(MgmtSocket { fd })
+        Ok(MgmtSocket { fd, send_mtu })
+    }
+
+    /// The longest frame [`MgmtSocket::send`] can write: [`MAX_COMMAND_FRAME_LEN`], or less on
+    /// a kernel that cannot raise the socket's send MTU.
+    pub fn send_mtu(&self) -> usize {
+        self.send_mtu
     }
 
     /// Sends one frame. A write that takes fewer bytes than the frame (the kernel has been
     /// seen to return 0) is an error of kind [`io::ErrorKind::WriteZero`], never silent loss.
+    /// A frame longer than [`MgmtSocket::send_mtu`] is an error of kind
+    /// [`io::ErrorKind::InvalidInput`], and nothing is written.
     pub async fn send(&self, frame: &[u8]) -> io::Result<()> {
+        if frame.len() > self.send_mtu {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a frame of {} bytes is longer than the MGMT socket's send MTU ({} bytes); \
+                     not sent",
+                    frame.len(),
+                    self.send_mtu
+                ),
+            ));
+        }
         loop {
             let mut guard = self.fd.writable().await?;
             match guard

@@ -1,13 +1,13 @@
 //! The raw system calls behind [`MgmtSocket`](super::MgmtSocket): creating an `AF_BLUETOOTH`
-//! HCI socket and binding it to the control channel. This is the only module of the crate
-//! with `unsafe` code; `nix` has `socket()` but no `sockaddr_hci`, so both calls go straight
-//! to libc. It also turns the descriptor `openat()` returns into an owned `File`, for the key
-//! store's directory handles.
+//! HCI socket, binding it to the control channel and raising its send MTU. This is the only
+//! module of the crate with `unsafe` code; `nix` has `socket()` but no `sockaddr_hci` and no
+//! `BT_SNDMTU`, so these calls go straight to libc. It also turns the descriptor `openat()`
+//! returns into an owned `File`, for the key store's directory handles.
 #![allow(unsafe_code)]
 
 use std::io;
 use std::mem::size_of;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::libc;
 use tokio::io::unix::AsyncFd;
@@ -21,6 +21,15 @@ pub const BTPROTO_HCI: libc::c_int = 1;
 pub const HCI_DEV_NONE: u16 = 0xFFFF;
 /// `HCI_CHANNEL_CONTROL`: the MGMT channel.
 pub const HCI_CHANNEL_CONTROL: u16 = 3;
+
+/// `SOL_BLUETOOTH` (`include/linux/socket.h`), the level of the `BT_*` socket options.
+pub const SOL_BLUETOOTH: libc::c_int = 274;
+/// `BT_SNDMTU` (`include/net/bluetooth/bluetooth.h`): the longest frame a write may carry, a
+/// 16-bit value. The HCI socket has it since Linux 5.16.
+pub const BT_SNDMTU: libc::c_int = 12;
+/// `HCI_MAX_FRAME_SIZE`: the send MTU a control socket starts with (set at bind), and the
+/// fixed limit of kernels without `BT_SNDMTU`.
+pub const HCI_MAX_FRAME_SIZE: u16 = 1024 + 4;
 
 /// `struct sockaddr_hci` (`include/net/bluetooth/hci_sock.h`): three native-endian u16.
 #[repr(C)]
@@ -65,6 +74,44 @@ pub fn open_control_socket() -> io::Result<OwnedFd> {
         return Err(io::Error::last_os_error());
     }
     Ok(fd)
+}
+
+/// Asks the kernel to take writes of up to `mtu` octets on the bound control socket `fd` (the
+/// kernel resets the MTU at bind, so this comes after it), then reads back what it holds.
+/// Fails with `ENOPROTOOPT` on kernels before 5.16, which have no such option.
+pub fn set_send_mtu(fd: &OwnedFd, mtu: u16) -> io::Result<u16> {
+    let raw = fd.as_raw_fd();
+    // SAFETY: `mtu` is a live u16 and the length passed is its size; the kernel copies
+    // exactly two octets from it during the call. `raw` is open (borrowed from `fd`).
+    let rc = unsafe {
+        libc::setsockopt(
+            raw,
+            SOL_BLUETOOTH,
+            BT_SNDMTU,
+            std::ptr::addr_of!(mtu).cast::<libc::c_void>(),
+            size_of::<u16>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut now: u16 = 0;
+    let mut len = size_of::<u16>() as libc::socklen_t;
+    // SAFETY: `now` and `len` are live, writable locals; `len` says `now` holds two octets,
+    // which is what the kernel writes (hci_sock_getsockopt puts a u16). `raw` is open.
+    let rc = unsafe {
+        libc::getsockopt(
+            raw,
+            SOL_BLUETOOTH,
+            BT_SNDMTU,
+            std::ptr::addr_of_mut!(now).cast::<libc::c_void>(),
+            std::ptr::addr_of_mut!(len),
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(now)
 }
 
 /// Registers the socket with the current tokio reactor for read and write readiness.

@@ -33,6 +33,7 @@ mod hci;
 mod identity;
 mod info;
 mod keys;
+pub mod limits;
 mod mesh;
 mod mode;
 mod monitor;

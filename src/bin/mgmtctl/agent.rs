@@ -151,6 +151,11 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
+    /// The store for these arguments; `None` with `--no-store`.
+    pub(crate) fn open(&self) -> Option<KeyStore> {
+        (!self.no_store).then(|| KeyStore::open(&self.store))
+    }
+
     /// The keeper for these arguments, serving `controllers`; `None` with `--no-store`.
     pub(crate) fn keeper(
         &self,

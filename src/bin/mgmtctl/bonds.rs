@@ -8,8 +8,7 @@ use std::process::ExitCode;
 use bluez_mgmt::client::Client;
 use bluez_mgmt::keystore::{info::key_hex, AdapterId, Bond, KeyStore, DEFAULT_DIR};
 use bluez_mgmt::protocol::command::ReadInfo;
-use bluez_mgmt::protocol::keys::LinkKeyType;
-use bluez_mgmt::protocol::{AddressType, ControllerIndex};
+use bluez_mgmt::protocol::ControllerIndex;
 
 use crate::escape::escape_controls;
 use crate::CliError;
@@ -37,64 +36,10 @@ pub struct Args {
     pub json: bool,
 }
 
-fn transport(b: &Bond) -> String {
-    let le = b.long_term_key.is_some()
-        || b.peripheral_long_term_key.is_some()
-        || b.irk.is_some()
-        || b.local_csrk.is_some()
-        || b.remote_csrk.is_some()
-        || b.connection_parameters.is_some();
-    let le_kind = if b.le_address_type == AddressType::LE_RANDOM {
-        "LE static"
-    } else {
-        "LE public"
-    };
-    match (b.link_key.is_some(), le) {
-        (true, true) => format!("BR/EDR+{le_kind}"),
-        (true, false) => "BR/EDR".to_string(),
-        _ => le_kind.to_string(),
-    }
-}
-
+/// The KEYS column: the library's key names, comma separated.
 fn keys(b: &Bond) -> String {
-    let mut k = Vec::new();
-    if b.link_key.is_some() {
-        k.push("link-key");
-    }
-    if b.long_term_key.is_some() {
-        k.push("LTK(central)");
-    }
-    if b.peripheral_long_term_key.is_some() {
-        k.push("LTK(peripheral)");
-    }
-    if b.irk.is_some() {
-        k.push("IRK");
-    }
-    if b.local_csrk.is_some() {
-        k.push("CSRK(local)");
-    }
-    if b.remote_csrk.is_some() {
-        k.push("CSRK(remote)");
-    }
-    k.join(",")
-}
-
-fn security(b: &Bond) -> &'static str {
-    let sc = b.link_key.as_ref().is_some_and(|k| {
-        k.key_type == LinkKeyType::UNAUTHENTICATED_P256
-            || k.key_type == LinkKeyType::AUTHENTICATED_P256
-    }) || [&b.long_term_key, &b.peripheral_long_term_key]
-        .iter()
-        .any(|k| {
-            k.as_ref()
-                .is_some_and(|k| k.key_type.is_secure_connections())
-        });
-    match (b.is_authenticated(), sc) {
-        (true, true) => "authenticated,SC",
-        (true, false) => "authenticated",
-        (false, true) => "unauthenticated,SC",
-        (false, false) => "unauthenticated",
-    }
+    let names: Vec<&str> = b.keys().into_iter().map(|k| k.name()).collect();
+    names.join(",")
 }
 
 fn print_keys(out: &mut impl Write, b: &Bond) -> io::Result<()> {
@@ -225,9 +170,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 let mut v = serde_json::json!({
                     "adapter": adapter.to_string(),
                     "device": b.device.to_string(),
-                    "type": transport(b),
+                    "type": b.transport().to_string(),
                     "keys": keys(b).split(',').filter(|k| !k.is_empty()).collect::<Vec<_>>(),
-                    "security": security(b),
+                    "security": b.security().to_string(),
                     "name": b.name.as_deref(),
                 });
                 if args.show_keys {
@@ -241,9 +186,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 "{:<17}  {:<17}  {:<16}  {:<28}  {:<18}  {}",
                 adapter.to_string(),
                 b.device.to_string(),
-                transport(b),
+                b.transport().to_string(),
                 keys(b),
-                security(b),
+                b.security().to_string(),
                 escape_controls(b.name.as_deref().unwrap_or(""))
             );
             writeln!(out, "{}", line.trim_end())?;

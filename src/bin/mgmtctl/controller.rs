@@ -3,8 +3,8 @@
 
 use std::process::ExitCode;
 
-use bluez_mgmt::client::{Client, Setting};
-use bluez_mgmt::protocol::command::{ReadIndexList, ReadInfoReply, ReadVersion};
+use bluez_mgmt::client::{core_version, ChooseControllerError, Client, Setting};
+use bluez_mgmt::protocol::command::{ReadInfoReply, ReadVersion};
 use bluez_mgmt::protocol::{ControllerIndex, Settings};
 
 use std::io::Write;
@@ -67,16 +67,6 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .build()?)
 }
 
-/// The Bluetooth Core version an HCI version number stands for (Assigned Numbers, "HCI
-/// Version").
-fn core_version(hci: u8) -> &'static str {
-    const NAMES: [&str; 15] = [
-        "1.0b", "1.1", "1.2", "2.0", "2.1", "3.0", "4.0", "4.1", "4.2", "5.0", "5.1", "5.2", "5.3",
-        "5.4", "6.0",
-    ];
-    NAMES.get(usize::from(hci)).copied().unwrap_or("unknown")
-}
-
 fn settings_text(s: Settings) -> String {
     let names = s.names();
     if names.is_empty() {
@@ -98,7 +88,7 @@ pub fn format_info(index: ControllerIndex, info: &ReadInfoReply) -> String {
          \tshort name: {:?}\n",
         info.address,
         info.bluetooth_version,
-        core_version(info.bluetooth_version),
+        core_version(info.bluetooth_version).unwrap_or("unknown"),
         info.manufacturer,
         settings_text(info.supported_settings),
         settings_text(info.current_settings),
@@ -126,21 +116,11 @@ pub fn run_info(args: InfoArgs) -> Result<ExitCode, CliError> {
         } else {
             writeln!(out, "MGMT version {}.{}", version.version, version.revision)?;
         }
-        let indexes = match args.index {
-            Some(n) => vec![n],
-            None => {
-                client
-                    .call(ControllerIndex::NONE, &ReadIndexList {})
-                    .await?
-                    .indexes
-                    .0
-            }
-        };
-        if indexes.is_empty() && !args.json {
+        let controllers = client.controllers_info(args.index).await?;
+        if controllers.is_empty() && !args.json {
             writeln!(out, "no controllers")?;
         }
-        for index in indexes {
-            let info = client.controller(index).info().await?;
+        for (index, info) in controllers {
             if args.json {
                 let line = serde_json::json!({ "index": index.0, "info": info });
                 let text = crate::escape::json_escape_rest(&line.to_string());
@@ -154,41 +134,19 @@ pub fn run_info(args: InfoArgs) -> Result<ExitCode, CliError> {
     })
 }
 
-/// The controller `--index` names, or the only one there is.
-async fn pick(
-    client: &Client,
-    index: Option<ControllerIndex>,
-) -> Result<ControllerIndex, CliError> {
-    if let Some(n) = index {
-        return Ok(n);
-    }
-    let list = client
-        .call(ControllerIndex::NONE, &ReadIndexList {})
-        .await?
-        .indexes
-        .0;
-    match list[..] {
-        [] => Err("no controllers".into()),
-        [one] => Ok(one),
-        _ => Err(format!(
-            "{} controllers ({}): choose one with --index N",
-            list.len(),
-            list.iter()
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-        .into()),
-    }
-}
-
 async fn switch(
     index: Option<ControllerIndex>,
     setting: Setting,
     on: bool,
 ) -> Result<ExitCode, CliError> {
     let client = Client::open().await?;
-    let index = pick(&client, index).await?;
+    let index = client
+        .choose_controller(index)
+        .await
+        .map_err(|e| match e {
+            ChooseControllerError::Several(_) => format!("{e} with --index N"),
+            e => e.to_string(),
+        })?;
     let settings = client.controller(index).set(setting, on).await?;
     println!("{index}: current settings: {}", settings_text(settings));
     if settings.contains(setting.flag()) != on {
@@ -243,12 +201,5 @@ mod tests {
             text.contains("current settings: powered connectable bondable le secure-conn"),
             "{text}"
         );
-    }
-
-    #[test]
-    fn hci_versions() {
-        assert_eq!(core_version(6), "4.0");
-        assert_eq!(core_version(13), "5.4");
-        assert_eq!(core_version(200), "unknown");
     }
 }

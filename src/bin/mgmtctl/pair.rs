@@ -16,6 +16,7 @@ use std::time::Duration;
 use bluez_mgmt::agent::runner::{Controllers, Report};
 use bluez_mgmt::agent::{AgentRunner, ClientLink, Peer, RunnerConfig};
 use bluez_mgmt::client::Client;
+use bluez_mgmt::keystore::unpair_and_forget;
 use bluez_mgmt::protocol::{Address, AddressInfo, ControllerIndex, IoCapability, Status};
 
 use crate::agent::{
@@ -167,41 +168,39 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     })
 }
 
-/// Runs `mgmtctl unpair`.
+/// Runs `mgmtctl unpair`: the library's [`unpair_and_forget`], reported.
 pub fn run_unpair(args: UnpairArgs) -> Result<ExitCode, CliError> {
-    use bluez_mgmt::agent::runner::PairingLink;
-    let peer = Peer::new(
-        args.index,
-        AddressInfo::new(args.address, args.address_type.into()),
-    );
+    let device = AddressInfo::new(args.address, args.address_type.into());
+    let peer = Peer::new(args.index, device.clone());
+    let store = args.store.open();
     runtime()?.block_on(async move {
         let client = Client::open().await?;
-        let keeper = args
-            .store
-            .keeper(&client, Controllers::Only(vec![args.index]));
-        let link = ClientLink::new(client);
-        let status = link.unpair_device(&peer, !args.keep_connection).await?;
-        // Not Paired in the kernel can still leave a bond on disk: remove it as well.
-        if let (Some(k), true) = (
-            &keeper,
-            status == Status::SUCCESS || status == Status::NOT_PAIRED,
-        ) {
-            match k.forget(&peer).await {
-                Ok(true) => println!(
-                    "removed the stored bond of {} from {}",
-                    peer.address.address,
-                    k.store().dir().display()
-                ),
-                Ok(false) => println!("no stored bond for {}", peer.address.address),
-                Err(e) => return Err(format!("unpaired, but the stored bond remains: {e}").into()),
-            }
+        let done = unpair_and_forget(
+            &client,
+            args.index,
+            device,
+            !args.keep_connection,
+            store.as_ref(),
+        )
+        .await?;
+        match (done.removed_from_store, &store) {
+            (Some(true), Some(store)) => println!(
+                "removed the stored bond of {} from {}",
+                args.address,
+                store.dir().display()
+            ),
+            (Some(false), _) => println!("no stored bond for {}", args.address),
+            _ => {}
         }
-        match status {
-            s if s == Status::SUCCESS => {
-                println!("unpaired {peer}");
-                Ok(ExitCode::SUCCESS)
-            }
-            s => Err(format!("unpairing {peer}: the kernel answered {}", s.description()).into()),
+        if done.kernel_had_keys {
+            println!("unpaired {peer}");
+            Ok(ExitCode::SUCCESS)
+        } else {
+            Err(format!(
+                "unpairing {peer}: the kernel answered {}",
+                Status::NOT_PAIRED.description()
+            )
+            .into())
         }
     })
 }

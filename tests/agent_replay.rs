@@ -12,11 +12,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bluez_mgmt::agent::runner::{Controllers, PairError};
-use bluez_mgmt::agent::{
-    AgentRunner, Call, ClientLink, KeyKind, KeyNotice, Peer, RunnerConfig, ScriptedAgent,
-};
+use bluez_mgmt::agent::{Call, KeyKind, KeyNotice, Peer, ScriptedAgent};
 use bluez_mgmt::client::Client;
+use bluez_mgmt::pairing::{Controllers, PairError, PairingService, ServiceConfig};
 use bluez_mgmt::protocol::{
     Address, AddressInfo, AddressType, ControllerIndex, IoCapability, Status,
 };
@@ -66,18 +64,18 @@ fn bumble(address_type: AddressType, display: [u8; 6]) -> Peer {
 async fn runner(
     script: &Arc<ScriptedTransport>,
     agent: ScriptedAgent,
-) -> AgentRunner<ClientLink, ScriptedAgent> {
+) -> PairingService<ScriptedAgent> {
     let client = Client::with_transport(script.clone());
-    let config = RunnerConfig {
+    let config = ServiceConfig {
         controllers: Controllers::Only(vec![ControllerIndex(0)]),
-        ..RunnerConfig::default()
+        ..ServiceConfig::default()
     };
-    let runner = AgentRunner::new(ClientLink::new(client), agent, config);
+    let runner = PairingService::new(client, agent, config);
     runner.start().await.expect("Set IO Capability as captured");
     runner
 }
 
-async fn unpair_both_le_types(runner: &AgentRunner<ClientLink, ScriptedAgent>, peer: &Peer) {
+async fn unpair_both_le_types(runner: &PairingService<ScriptedAgent>, peer: &Peer) {
     // The capture's client then unpaired the address as BR/EDR and as LE public: neither
     // type had keys (the keys are under the LE random identity), so both say Not Paired.
     for t in [AddressType::BR_EDR, AddressType::LE_PUBLIC] {

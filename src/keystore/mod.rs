@@ -20,6 +20,7 @@ pub mod durable;
 pub mod info;
 pub mod kernel;
 pub mod keyfile;
+pub mod static_address;
 
 use std::fmt;
 use std::fs;

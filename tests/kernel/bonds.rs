@@ -1,8 +1,8 @@
 //! Bonds that survive a restart, against the real kernel: btvirt's two controllers pair with
-//! our agent runners and [`BondKeeper`]s (one store directory per side), then everything the
-//! kernel knew is thrown away (runners stopped, client dropped, btvirt stopped: the
-//! controllers and their keys are gone), a new btvirt brings up controllers with the same
-//! addresses, the keepers load the stored bonds before power-on, and an L2CAP connection that
+//! our pairing services (one store directory per side), then everything the kernel knew is
+//! thrown away (services stopped, client dropped, btvirt stopped: the controllers and their
+//! keys are gone), a new btvirt brings up controllers with the same addresses, new services
+//! load the stored bonds before power-on, and an L2CAP connection that
 //! requires encryption (security level medium) comes up encrypted with no pairing on either
 //! side: no User Confirmation / Passkey / PIN request and no new key in MGMT, and (BR/EDR) no
 //! IO Capability Request, User Confirmation Request or Link Key Notification in HCI.
@@ -22,13 +22,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bluez_mgmt::agent::runner::Controllers;
-use bluez_mgmt::agent::{
-    Agent, AgentRunner, BondKeeper, BondReport, ClientLink, Peer, RunnerConfig,
-};
+use bluez_mgmt::agent::{Agent, Peer};
 use bluez_mgmt::capture::{CaptureReader, MonitorOpcode};
 use bluez_mgmt::client::{Client, EventFilter};
 use bluez_mgmt::keystore::KeyStore;
+use bluez_mgmt::pairing::{Controllers, PairingService, Report, ServiceConfig};
 use bluez_mgmt::protocol::command::{
     AdvertisingMode, SecureConnectionsMode, SetAdvertising, SetSecureConnections,
 };
@@ -101,24 +99,25 @@ impl Agent for RecordingAgent {
     }
 }
 
-/// One side: its controller, keeper and runner.
+/// One side: its controller and pairing service (with the side's store).
 struct Side {
     index: ControllerIndex,
-    keeper: Arc<BondKeeper>,
-    runner: AgentRunner<ClientLink, RecordingAgent>,
+    service: PairingService<RecordingAgent>,
+    task: tokio::task::JoinHandle<()>,
     agent: RecordingAgent,
 }
 
-/// Configures both controllers (powered off), loads each side's store, powers on, starts a
-/// runner per side. Returns the sides and the load reports' key counts.
+/// Configures both controllers (powered off), then starts a pairing service per side with its
+/// store: it sets the IO capability, loads the stored bonds and powers the controller on.
+/// Returns the sides and each set-up's summary line.
 async fn bring_up(
     client: &Client,
     virt: &Btvirt,
     dirs: &[PathBuf; 2],
     link: Link,
-) -> (Vec<Side>, Vec<bluez_mgmt::agent::StartReport>) {
+) -> (Vec<Side>, Vec<(ControllerIndex, String)>) {
     let mut sides = Vec::new();
-    let mut reports = Vec::new();
+    let mut summaries = Vec::new();
     for (n, &index) in virt.indexes.iter().enumerate() {
         let c = client.controller(index);
         c.power(false).await.expect("power off");
@@ -135,21 +134,32 @@ async fn bring_up(
             .expect("Secure Connections");
         c.bondable(true).await.expect("bondable");
         c.connectable(true).await.expect("connectable");
-        let keeper = Arc::new(
-            BondKeeper::new(KeyStore::open(&dirs[n]), client.clone())
-                .with_controllers(Controllers::Only(vec![index])),
-        );
-        let report = keeper
-            .start_controller(index, true)
+        let agent = RecordingAgent::default();
+        let service = PairingService::new(
+            client.clone(),
+            agent.clone(),
+            ServiceConfig {
+                controllers: Controllers::Only(vec![index]),
+                ..ServiceConfig::default()
+            },
+        )
+        .with_store(KeyStore::open(&dirs[n]));
+        let mut reports = service.reports();
+        let task = service
+            .start()
             .await
-            .expect("load the stored bonds, then power on");
-        assert!(report.powered_on && !report.was_powered, "{report:?}");
-        assert!(
-            report.loaded.errors.is_empty(),
-            "{:?}",
-            report.loaded.errors
-        );
-        reports.push(report);
+            .expect("IO capability, stored bonds loaded, then powered on");
+        let mut summary = None;
+        while let Ok(r) = reports.try_recv() {
+            match r {
+                Report::ControllerReady { summary: s, .. } => summary = Some(s),
+                Report::BondLeftOut { error, .. } => panic!("{index}: left out: {error}"),
+                _ => {}
+            }
+        }
+        let summary = summary.expect("set-up reported");
+        assert!(summary.ends_with("; powered on"), "{summary}");
+        summaries.push((index, summary));
         if link == Link::Le && n == 1 {
             client
                 .call(
@@ -161,42 +171,32 @@ async fn bring_up(
                 .await
                 .expect("advertising");
         }
-        let agent = RecordingAgent::default();
-        let runner = AgentRunner::with_bonds(
-            ClientLink::new(client.clone()),
-            agent.clone(),
-            RunnerConfig {
-                controllers: Controllers::Only(vec![index]),
-                ..RunnerConfig::default()
-            },
-            keeper.clone(),
-        );
         sides.push(Side {
             index,
-            keeper,
-            runner,
+            service,
+            task,
             agent,
         });
     }
-    (sides, reports)
+    (sides, summaries)
 }
 
-/// Waits until each keeper reported storing the key `what` for the other side.
+/// Waits until each side's service reported storing the key `what` for the other side.
 async fn wait_stored(
     sides: &[Side],
-    mut reports: Vec<tokio::sync::broadcast::Receiver<BondReport>>,
+    mut reports: Vec<tokio::sync::broadcast::Receiver<Report>>,
     what: &str,
 ) {
     for (side, rx) in sides.iter().zip(reports.iter_mut()) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Ok(BondReport::Stored { what: w, path, .. })) if w == what => {
+                Ok(Ok(Report::Stored { what: w, path, .. })) if w == what => {
                     println!("{}: stored {w} in {}", side.index, path.display());
                     break;
                 }
                 Ok(Ok(r)) => println!("{}: {r:?}", side.index),
-                Ok(Err(e)) => panic!("keeper reports: {e}"),
+                Ok(Err(e)) => panic!("service reports: {e}"),
                 Err(_) => panic!("{}: no {what} stored within 15 s", side.index),
             }
         }
@@ -239,20 +239,13 @@ async fn restart_and_reconnect(link: Link) {
         let virt = Btvirt::start().await;
         let client = Client::open().await.expect("MGMT client");
         let (sides, _) = bring_up(&client, &virt, &dirs, link).await;
-        let reports: Vec<_> = sides.iter().map(|s| s.keeper.reports()).collect();
-        let tasks: Vec<_> = {
-            let mut v = Vec::new();
-            for s in &sides {
-                v.push(s.runner.start().await.expect("runner"));
-            }
-            v
-        };
+        let reports: Vec<_> = sides.iter().map(|s| s.service.reports()).collect();
         let peer = Peer::new(
             sides[0].index,
             AddressInfo::new(PERIPHERAL.parse().unwrap(), link.address_type()),
         );
         sides[0]
-            .runner
+            .service
             .pair(&peer, IoCapability::DISPLAY_YES_NO, Duration::from_secs(40))
             .await
             .expect("first pairing");
@@ -263,8 +256,8 @@ async fn restart_and_reconnect(link: Link) {
             "pairing requests: {:?} / {:?}",
             sides[0].agent.requests, sides[1].agent.requests
         );
-        for t in tasks {
-            t.abort();
+        for s in &sides {
+            s.task.abort();
         }
         drop(sides);
         drop(client);
@@ -333,16 +326,12 @@ async fn reconnect(link: Link, dirs: &[PathBuf; 2], capture_name: &str) {
         let info = client.controller(s.index).info().await.unwrap();
         assert_eq!(info.address.to_string(), [CENTRAL, PERIPHERAL][n]);
     }
-    for l in &loads {
-        println!("{}: loaded {:?}", l.index, l.loaded);
+    for (index, summary) in &loads {
+        println!("{index}: {summary}");
         match link {
-            Link::BrEdr => assert_eq!(l.loaded.link_keys, 1, "{l:?}"),
-            Link::Le => assert!(l.loaded.long_term_keys >= 1, "{l:?}"),
+            Link::BrEdr => assert!(summary.contains("loaded 1 link key(s)"), "{summary}"),
+            Link::Le => assert!(!summary.contains(" 0 long term key(s)"), "{summary}"),
         }
-    }
-    let mut tasks = Vec::new();
-    for s in &sides {
-        tasks.push(s.runner.start().await.expect("runner"));
     }
 
     let (bdaddr_type, psm) = match link {
@@ -428,8 +417,8 @@ async fn reconnect(link: Link, dirs: &[PathBuf; 2], capture_name: &str) {
             s.index
         );
     }
-    for t in tasks {
-        t.abort();
+    for s in &sides {
+        s.task.abort();
     }
     let indexes = virt.indexes;
     drop(sides);
@@ -640,6 +629,12 @@ async fn mgmtctl_agent_and_pair_keep_bonds() {
     let central_info = KeyStore::open(&central_dir).info_path(
         CENTRAL.parse::<Address>().unwrap(),
         PERIPHERAL.parse().unwrap(),
+    );
+    // Paired means stored: the key file is there the moment the command has exited.
+    assert!(
+        central_info.exists(),
+        "{} missing when mgmtctl pair exited",
+        central_info.display()
     );
     assert!(
         pair_out.contains(&format!("stored link key in {}", central_info.display())),

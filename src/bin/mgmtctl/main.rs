@@ -12,8 +12,40 @@ mod decode;
 mod monitor;
 mod pair;
 
-/// The error every subcommand returns: printed as `mgmtctl: <message>`, exit status 1.
+/// The error every subcommand returns: printed as `mgmtctl: <message>`; the exit status
+/// is 1.
 pub type CliError = Box<dyn std::error::Error + Send + Sync>;
+
+/// An error with what was being done, keeping the error itself as its source (so its kind
+/// can be told).
+#[derive(Debug)]
+struct Context {
+    message: String,
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl std::fmt::Display for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.message, self.source)
+    }
+}
+
+impl std::error::Error for Context {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
+}
+
+/// `error`, said to have happened while doing `message`.
+pub(crate) fn context(
+    message: String,
+    error: impl std::error::Error + Send + Sync + 'static,
+) -> CliError {
+    Box::new(Context {
+        message,
+        source: Box::new(error),
+    })
+}
 
 #[derive(Parser)]
 #[command(
@@ -49,13 +81,13 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    // The library's diagnostics go to standard error when RUST_LOG asks for them (for example
-    // RUST_LOG=bluez_mgmt=debug); by default only mgmtctl's own messages are printed, so a
-    // problem is not reported twice. Key bytes are only ever logged at `trace`.
+    // The library's diagnostics go to standard error: warnings by default (a lost event, a
+    // key not stored, a bond file left out must never pass unseen), more when RUST_LOG asks
+    // (for example RUST_LOG=bluez_mgmt=debug). Key bytes are only ever logged at `trace`.
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -37,8 +37,8 @@ use crate::agent::{InvalidAnswer, KeyNotice, Peer, PinCode};
 pub mod core;
 pub mod service;
 
-pub use self::core::{Action, Answer, CoreConfig, Notice, PairingCore, Question, Ticket};
-pub use service::{PairingService, ServiceConfig};
+pub use self::core::{Action, Answer, CoreConfig, Notice, PairingCore, Question, SetUp, StoreResult, Ticket};
+pub use service::{BondStore, PairingService, ServiceConfig};
 
 /// Which controllers a service serves.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

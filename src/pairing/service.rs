@@ -30,7 +30,7 @@ use super::core::{Action, Answer, CoreConfig, Notice, PairingCore, Question, Sto
 use super::{Controllers, PairError, PairingReply, Report};
 use crate::agent::{Agent, Peer};
 use crate::client::{Client, ErrorKind, EventFilter, SubscriptionError};
-use crate::keystore::{load_adapter_into_kernel, AdapterId, KeyStore};
+use crate::keystore::{load_adapter_into_kernel, AdapterId, KeyStore, KeyUpdate, StoreOutcome};
 
 /// The events the service's subscription lets through (everything else is never queued for
 /// it): the pairing requests and notices, the key events, and controllers coming and going.
@@ -53,6 +53,35 @@ pub const SERVICE_EVENTS: [EventCode; 17] = [
     EventCode::DEVICE_UNPAIRED,
     EventCode::UNCONFIGURED_INDEX_REMOVED,
 ];
+
+/// Where the service keeps bonds: a [`KeyStore`], through hooks a caller may wrap (to slow
+/// writes down in a test, to mirror them elsewhere). The defaults go straight to the store.
+pub trait BondStore: Send + Sync + 'static {
+    /// The store bonds are loaded from (and, by default, written to).
+    fn key_store(&self) -> &KeyStore;
+
+    /// Writes one key the kernel reported (see [`KeyStore::store`]). Runs on the blocking
+    /// pool, one write at a time per device.
+    fn store(
+        &self,
+        adapter: AdapterId,
+        hint: bool,
+        update: &KeyUpdate,
+    ) -> Result<StoreOutcome, crate::keystore::Error> {
+        self.key_store().store(adapter, hint, update)
+    }
+
+    /// Removes a device's stored bond (see [`KeyStore::remove`]).
+    fn remove(&self, adapter: AdapterId, device: Address) -> Result<bool, crate::keystore::Error> {
+        self.key_store().remove(adapter, device)
+    }
+}
+
+impl BondStore for KeyStore {
+    fn key_store(&self) -> &KeyStore {
+        self
+    }
+}
 
 /// Service settings.
 #[derive(Debug, Clone)]
@@ -109,7 +138,7 @@ struct Inner<A> {
     client: Client,
     agent: Arc<A>,
     config: ServiceConfig,
-    store: Option<Arc<KeyStore>>,
+    store: Option<Arc<dyn BondStore>>,
     reports: broadcast::Sender<Report>,
     calls: Mutex<Option<mpsc::UnboundedSender<ApiCall>>>,
 }
@@ -156,7 +185,12 @@ impl<A: Agent> PairingService<A> {
     /// [`PairingService::pair`] completes only once its keys are written), each served
     /// controller's bonds are loaded when it appears, and [`PairingService::unpair`] removes
     /// the stored bond. Call before [`PairingService::start`].
-    pub fn with_store(mut self, store: KeyStore) -> Self {
+    pub fn with_store(self, store: KeyStore) -> Self {
+        self.with_bond_store(store)
+    }
+
+    /// Like [`PairingService::with_store`], writing through `store`'s hooks.
+    pub fn with_bond_store(mut self, store: impl BondStore) -> Self {
         Arc::get_mut(&mut self.inner)
             .expect("with_store is called before the service is shared")
             .store = Some(Arc::new(store));
@@ -165,7 +199,7 @@ impl<A: Agent> PairingService<A> {
 
     /// The store, if the service keeps bonds.
     pub fn store(&self) -> Option<&KeyStore> {
-        self.inner.store.as_deref()
+        self.inner.store.as_deref().map(|s| s.key_store())
     }
 
     /// The client.
@@ -353,7 +387,8 @@ impl<K: Copy + PartialEq, T> FutureSet<K, T> {
     fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<(K, T)> {
         for i in 0..self.items.len() {
             if let Poll::Ready(v) = self.items[i].1.as_mut().poll(cx) {
-                let (k, _) = self.items.swap_remove(i);
+                // First in, first out: answers ready together go out in arrival order.
+                let (k, _) = self.items.remove(i);
                 return Poll::Ready((k, v));
             }
         }
@@ -828,7 +863,7 @@ fn link(what: &str, e: crate::client::Error) -> PairError {
 /// Set IO Capability, the four Load commands and Set Powered, as `set_up` says.
 async fn set_up_controller(
     client: &Client,
-    store: Option<Arc<KeyStore>>,
+    store: Option<Arc<dyn BondStore>>,
     in_use: Arc<Mutex<Vec<Address>>>,
     set_up: super::core::SetUp,
 ) -> Result<SetUpDone, PairError> {
@@ -855,7 +890,9 @@ async fn set_up_controller(
             let manufacturer = info.manufacturer;
             let taken = in_use.lock().unwrap_or_else(|p| p.into_inner()).clone();
             let address =
-                tokio::task::spawn_blocking(move || s.static_address(manufacturer, &taken))
+                tokio::task::spawn_blocking(move || {
+                    s.key_store().static_address(manufacturer, &taken)
+                })
                     .await
                     .map_err(|e| PairError::Store(e.to_string()))?
                     .map_err(|e| PairError::Store(e.to_string()))?;
@@ -885,7 +922,7 @@ async fn set_up_controller(
         .as_ref()
         .is_some_and(|i| i.current_settings.contains(Settings::POWERED));
     if let (true, Some(store), Some(adapter)) = (set_up.load_bonds, &store, adapter) {
-        let loaded = load_adapter_into_kernel(store, client, index, adapter)
+        let loaded = load_adapter_into_kernel(store.key_store(), client, index, adapter)
             .await
             .map_err(|e| PairError::Store(e.to_string()))?;
         left_out = loaded.errors.clone();
@@ -896,7 +933,7 @@ async fn set_up_controller(
             loaded.long_term_keys,
             loaded.irks,
             loaded.connection_parameters,
-            store.adapter_dir(adapter).display()
+            store.key_store().adapter_dir(adapter).display()
         ));
     }
     if set_up.power_on {

@@ -136,8 +136,6 @@ async fn pin_pairing(
             }
         }
     }
-    ta.abort();
-    tb.abort();
     for (idx, addr) in [(a, b_address), (b, a_address)] {
         let _ = initiator
             .unpair(
@@ -146,6 +144,9 @@ async fn pin_pairing(
             )
             .await;
     }
+    // The services go after their last call (unpairing goes through them).
+    ta.abort();
+    tb.abort();
     drop(client);
     if let Some(c) = capture {
         c.finish();

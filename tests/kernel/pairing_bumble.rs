@@ -363,7 +363,6 @@ impl Rig {
         }
         // Keys can trail the end of the pairing.
         tokio::time::sleep(Duration::from_millis(800)).await;
-        task.abort();
         for (address, t) in [
             (self.peer_address, AddressType::BR_EDR),
             (self.peer_address, AddressType::LE_PUBLIC),
@@ -373,6 +372,8 @@ impl Rig {
                 .unpair(&Peer::new(index, AddressInfo::new(address, t)), true)
                 .await;
         }
+        // The service goes after its last call (unpairing goes through it).
+        task.abort();
         tokio::time::sleep(Duration::from_millis(200)).await;
         collector.abort();
         drop(runner);

@@ -277,9 +277,6 @@ impl Rig {
                 _ => {}
             }
         }
-        ta.abort();
-        tb.abort();
-
         let [il, rl] = logs;
         let outcome = match &result {
             Ok(()) if !il.keys.is_empty() && !rl.keys.is_empty() => Observed::Paired {
@@ -301,6 +298,9 @@ impl Rig {
                 let _ = initiator.unpair(&p, true).await;
             }
         }
+        // The services go after their last call (unpairing goes through them).
+        ta.abort();
+        tb.abort();
         tokio::time::sleep(Duration::from_millis(300)).await;
         Cell {
             initiator: il,

@@ -66,6 +66,11 @@
 
 pub use bluez_mgmt_protocol as protocol;
 
+/// The crate's error: opaque, with a [`kind`](Error::kind) to match on. The client's errors,
+/// the store's and the pairing service's all convert into it, keeping their kind (a
+/// Permission Denied from the socket is [`ErrorKind::PermissionDenied`] wherever it surfaces).
+pub use client::{Error, ErrorKind};
+
 pub mod agent;
 pub mod association;
 pub mod capture;

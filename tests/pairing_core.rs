@@ -237,7 +237,11 @@ fn our_own_pairing_is_authorized_only_for_the_same_address_and_type() {
         let mut core = PairingCore::new(config(false));
         core.start_pairing(ours.clone(), IoCapability::KEYBOARD_DISPLAY);
         assert!(matches!(drain(&mut core)[..], [Action::PairDevice { .. }]));
-        core.handle_event(asking.index, &confirm(&asking.address, 1, 0), Instant::now());
+        core.handle_event(
+            asking.index,
+            &confirm(&asking.address, 1, 0),
+            Instant::now(),
+        );
         let out = drain(&mut core);
         if auto {
             assert_eq!(
@@ -371,7 +375,10 @@ fn keys_are_stored_in_order_per_device_and_pairing_ends_once_they_are() {
         .any(|a| matches!(a, Action::Store { .. })));
     core.set_adapter(HCI0, adapter());
     let out = drain(&mut core);
-    let Some(Action::Store { ticket: other_t, .. }) = out.first() else {
+    let Some(Action::Store {
+        ticket: other_t, ..
+    }) = out.first()
+    else {
         panic!("{out:?}")
     };
     let other_t = *other_t;
@@ -389,7 +396,10 @@ fn keys_are_stored_in_order_per_device_and_pairing_ends_once_they_are() {
         .collect();
     assert_eq!(stores.len(), 1, "one write in flight per device");
     core.handle_pair_result(pairing, Ok(()));
-    assert!(drain(&mut core).is_empty(), "not done before its keys are stored");
+    assert!(
+        drain(&mut core).is_empty(),
+        "not done before its keys are stored"
+    );
     let written = |a: &AddressInfo| StoreResult::Written {
         what: "long term key",
         device: a.clone(),
@@ -443,7 +453,10 @@ fn unpair_forgets_the_stored_bond_also_on_not_paired() {
         core.set_adapter(HCI0, adapter());
         let p = peer(HCI0, 1, AddressType::BR_EDR);
         let t = core.start_unpair(p.clone(), true);
-        assert!(matches!(drain(&mut core)[..], [Action::UnpairDevice { .. }]));
+        assert!(matches!(
+            drain(&mut core)[..],
+            [Action::UnpairDevice { .. }]
+        ));
         core.handle_unpair_result(t, Ok(status));
         let out = drain(&mut core);
         let forgot = out.iter().find_map(|a| match a {

@@ -256,9 +256,7 @@ fn every_request_answered_and_every_key_stored_in_a_device_found_flood() {
     // Every reply written, byte for byte and in order; every event read.
     r.script.check_done().unwrap();
     let store = KeyStore::open(r.store.path());
-    let (bonds, errors) = store
-        .bonds(bluez_mgmt::protocol::Address(OWN))
-        .unwrap();
+    let (bonds, errors) = store.bonds(bluez_mgmt::protocol::Address(OWN)).unwrap();
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(bonds.len(), REQUESTS);
 }
@@ -267,7 +265,11 @@ fn every_request_answered_and_every_key_stored_in_a_device_found_flood() {
 fn a_tiny_queue_reports_what_it_lost() {
     let r = run(1, |reports| count(reports, lost) > 0);
     let lost_reports: Vec<_> = r.reports.iter().filter(|r| lost(r)).collect();
-    assert!(!lost_reports.is_empty(), "no loss reported: {:?}", r.reports);
+    assert!(
+        !lost_reports.is_empty(),
+        "no loss reported: {:?}",
+        r.reports
+    );
     // At WARN: the client names the dropped event and the service says what it means.
     assert!(
         r.warnings

@@ -37,7 +37,9 @@ use crate::agent::{InvalidAnswer, KeyNotice, Peer, PinCode};
 pub mod core;
 pub mod service;
 
-pub use self::core::{Action, Answer, CoreConfig, Notice, PairingCore, Question, SetUp, StoreResult, Ticket};
+pub use self::core::{
+    Action, Answer, CoreConfig, Notice, PairingCore, Question, SetUp, StoreResult, Ticket,
+};
 pub use service::{BondStore, PairingService, ServiceConfig};
 
 /// Which controllers a service serves.
@@ -288,7 +290,8 @@ impl fmt::Display for LinkError {
 
 impl std::error::Error for LinkError {}
 
-/// Why a pairing (or cancel / unpair) did not succeed.
+/// Why a pairing (or cancel / unpair) did not succeed. [`PairError::kind`] places it among
+/// the crate's [`ErrorKind`](crate::ErrorKind)s, and it converts into [`crate::Error`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PairError {
     /// The kernel completed the command with this status.
@@ -301,9 +304,34 @@ pub enum PairError {
     Link(LinkError),
     /// The kernel part succeeded but the store failed (key not stored, bond not removed).
     Store(String),
+    /// A controller's stored bonds do not fit in one Load command of a kind; none were sent.
+    TooManyKeys(String),
 }
 
 impl PairError {
+    /// The kind, as the crate's [`Error`](crate::Error) has it: Permission Denied stays
+    /// [`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied), a link failure
+    /// keeps the client error's kind.
+    pub fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind as K;
+        const PAIR_DEVICE: bluez_mgmt_protocol::Opcode = bluez_mgmt_protocol::Opcode(0x0019);
+        match self {
+            PairError::Status(s) if *s == Status::PERMISSION_DENIED => K::PermissionDenied,
+            PairError::Status(s) => K::Refused { status: *s },
+            PairError::TimedOut => K::Timeout {
+                opcode: PAIR_DEVICE,
+                index: ControllerIndex::NONE,
+            },
+            PairError::ControllerRemoved => K::ControllerRemoved {
+                opcode: PAIR_DEVICE,
+                index: ControllerIndex::NONE,
+            },
+            PairError::Link(l) => l.kind(),
+            PairError::Store(_) => K::Store,
+            PairError::TooManyKeys(_) => K::TooManyKeys,
+        }
+    }
+
     /// The result of a command from the client's answer.
     pub(crate) fn from_call<T>(r: Result<T, crate::client::Error>) -> Result<Status, PairError> {
         match r {
@@ -327,6 +355,7 @@ impl fmt::Display for PairError {
             PairError::ControllerRemoved => f.write_str("the controller went away"),
             PairError::Link(e) => write!(f, "link to the kernel failed: {e}"),
             PairError::Store(e) => write!(f, "the store failed: {e}"),
+            PairError::TooManyKeys(e) => write!(f, "the bonds cannot be loaded: {e}"),
         }
     }
 }

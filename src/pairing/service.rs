@@ -889,13 +889,12 @@ async fn set_up_controller(
             let s = store.clone();
             let manufacturer = info.manufacturer;
             let taken = in_use.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            let address =
-                tokio::task::spawn_blocking(move || {
-                    s.key_store().static_address(manufacturer, &taken)
-                })
-                    .await
-                    .map_err(|e| PairError::Store(e.to_string()))?
-                    .map_err(|e| PairError::Store(e.to_string()))?;
+            let address = tokio::task::spawn_blocking(move || {
+                s.key_store().static_address(manufacturer, &taken)
+            })
+            .await
+            .map_err(|e| PairError::Store(e.to_string()))?
+            .map_err(|e| PairError::Store(e.to_string()))?;
             in_use
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -924,7 +923,10 @@ async fn set_up_controller(
     if let (true, Some(store), Some(adapter)) = (set_up.load_bonds, &store, adapter) {
         let loaded = load_adapter_into_kernel(store.key_store(), client, index, adapter)
             .await
-            .map_err(|e| PairError::Store(e.to_string()))?;
+            .map_err(|e| match e.kind() {
+                crate::keystore::ErrorKind::TooManyKeys => PairError::TooManyKeys(e.to_string()),
+                _ => PairError::Store(e.to_string()),
+            })?;
         left_out = loaded.errors.clone();
         done.push(format!(
             "loaded {} link key(s), {} long term key(s), {} IRK(s), {} connection parameter \

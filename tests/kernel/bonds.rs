@@ -314,26 +314,9 @@ async fn restart_and_reconnect(link: Link) {
     );
 }
 
-/// Fresh btvirt controllers load the bonds in `dirs` (central, peripheral) before power-on,
-/// then an L2CAP connection requiring encryption comes up encrypted without any pairing.
-async fn reconnect(link: Link, dirs: &[PathBuf; 2], capture_name: &str) {
-    let capture = Capture::start(capture_name);
-    let virt = Btvirt::start().await;
-    let client = Client::open().await.expect("MGMT client");
-    let mut events = client.subscribe(EventFilter::all());
-    let (sides, loads) = bring_up(&client, &virt, dirs, link).await;
-    for (n, s) in sides.iter().enumerate() {
-        let info = client.controller(s.index).info().await.unwrap();
-        assert_eq!(info.address.to_string(), [CENTRAL, PERIPHERAL][n]);
-    }
-    for (index, summary) in &loads {
-        println!("{index}: {summary}");
-        match link {
-            Link::BrEdr => assert!(summary.contains("loaded 1 link key(s)"), "{summary}"),
-            Link::Le => assert!(!summary.contains(" 0 long term key(s)"), "{summary}"),
-        }
-    }
-
+/// An L2CAP connection from the central to the peripheral that requires encryption
+/// (security medium) comes up encrypted on both ends.
+async fn encrypted_l2cap(link: Link) {
     let (bdaddr_type, psm) = match link {
         Link::BrEdr => (l2cap::BDADDR_BREDR, 0x1001),
         Link::Le => (l2cap::BDADDR_LE_PUBLIC, 0x0081),
@@ -378,6 +361,29 @@ async fn reconnect(link: Link, dirs: &[PathBuf; 2], capture_name: &str) {
         peripheral_sec.0 >= l2cap::SECURITY_MEDIUM && peripheral_sec.1 > 0,
         "peripheral link not encrypted: {peripheral_sec:?}"
     );
+}
+
+/// Fresh btvirt controllers load the bonds in `dirs` (central, peripheral) before power-on,
+/// then an L2CAP connection requiring encryption comes up encrypted without any pairing.
+async fn reconnect(link: Link, dirs: &[PathBuf; 2], capture_name: &str) {
+    let capture = Capture::start(capture_name);
+    let virt = Btvirt::start().await;
+    let client = Client::open().await.expect("MGMT client");
+    let mut events = client.subscribe(EventFilter::all());
+    let (sides, loads) = bring_up(&client, &virt, dirs, link).await;
+    for (n, s) in sides.iter().enumerate() {
+        let info = client.controller(s.index).info().await.unwrap();
+        assert_eq!(info.address.to_string(), [CENTRAL, PERIPHERAL][n]);
+    }
+    for (index, summary) in &loads {
+        println!("{index}: {summary}");
+        match link {
+            Link::BrEdr => assert!(summary.contains("loaded 1 link key(s)"), "{summary}"),
+            Link::Le => assert!(!summary.contains(" 0 long term key(s)"), "{summary}"),
+        }
+    }
+
+    encrypted_l2cap(link).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
 
     // No pairing on either side: no agent request, no pairing event, no new key.
@@ -693,6 +699,29 @@ async fn mgmtctl_agent_and_pair_keep_bonds() {
     );
     assert!(!central_info.exists());
 
+    // A pairing the kernel refuses: the status's kind reaches the message and exit status.
+    let refused = tokio::process::Command::new(exe)
+        .args([
+            "pair",
+            "00:AA:09:09:09:09",
+            "--type",
+            "bredr",
+            "--index",
+            &a.0.to_string(),
+        ])
+        .args(["--auto-accept", "--no-store", "--timeout", "30"])
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("run mgmtctl pair");
+    let refused_err = String::from_utf8_lossy(&refused.stderr);
+    println!(
+        "mgmtctl pair (absent device): {:?} {refused_err}",
+        refused.status
+    );
+    assert_eq!(refused.status.code(), Some(2), "{refused_err}");
+    assert!(refused_err.contains("(refused)"), "{refused_err}");
+
     let status = interrupt_and_wait(&mut agent, "mgmtctl agent", Duration::from_secs(10)).await;
     let lines = agent_lines.await.unwrap();
     println!("mgmtctl agent:\n{}", lines.join("\n"));
@@ -703,6 +732,189 @@ async fn mgmtctl_agent_and_pair_keep_bonds() {
             .any(|l| l.contains(&format!("stored link key in {}", peripheral_info.display()))),
         "the agent reports the stored key"
     );
+    drop(client);
+    drop(virt);
+    capture.finish();
+}
+
+/// Controllers that come and go: a pairing service (the library's, one for every controller)
+/// is started while no controller exists; btvirt then adds two. Each gets the agent's IO
+/// capability, its bonds from the store (stored by an earlier pairing of the same addresses)
+/// and power, with nothing else asked of the service. The bonded peer then reconnects
+/// encrypted with no pairing request, and a new pairing after unpairing uses the method the
+/// predictor gives for the registered IO capabilities (LE SC, DisplayYesNo both sides:
+/// Numeric Comparison, so the responder's agent is asked to confirm a value).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn controllers_added_after_start_get_io_capability_bonds_and_power() {
+    use bluez_mgmt::association::{association_model, Declared, Method, Transport};
+    let link = Link::Le;
+    let root = PathBuf::from("/tmp/bonds-hotplug");
+    let _ = std::fs::remove_dir_all(&root);
+
+    // 1. A first pairing stores both sides' keys under one store root.
+    {
+        let virt = Btvirt::start().await;
+        let client = Client::open().await.expect("MGMT client");
+        let (sides, _) = bring_up(&client, &virt, &[root.clone(), root.clone()], link).await;
+        let reports: Vec<_> = sides.iter().map(|s| s.service.reports()).collect();
+        let peer = Peer::new(
+            sides[0].index,
+            AddressInfo::new(PERIPHERAL.parse().unwrap(), link.address_type()),
+        );
+        sides[0]
+            .service
+            .pair(&peer, IoCapability::DISPLAY_YES_NO, Duration::from_secs(40))
+            .await
+            .expect("first pairing");
+        wait_stored(&sides, reports, "long term key").await;
+        // The peripheral's trailing keys.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        for s in &sides {
+            s.task.abort();
+        }
+        drop(sides);
+        drop(client);
+        drop(virt);
+    }
+
+    // 2. The service first, then the controllers.
+    let capture = Capture::start("bonds_hotplug_le");
+    let client = Client::open().await.expect("MGMT client");
+    let mut events = client.subscribe(EventFilter::all());
+    let agent = RecordingAgent::default();
+    let service = PairingService::new(client.clone(), agent.clone(), ServiceConfig::default())
+        .with_store(KeyStore::open(&root));
+    let mut reports = service.reports();
+    let task = service
+        .start()
+        .await
+        .expect("starts with no controller present");
+    let virt = Btvirt::start().await;
+    let mut ready = Vec::new();
+    while ready.len() < 2 {
+        match tokio::time::timeout(Duration::from_secs(20), reports.recv()).await {
+            Ok(Ok(Report::ControllerReady { index, summary })) => ready.push((index, summary)),
+            Ok(Ok(Report::ControllerFailed { index, error })) => panic!("{index}: {error}"),
+            Ok(Ok(_)) => {}
+            other => panic!("no set-up report for both controllers: {other:?} {ready:?}"),
+        }
+    }
+    ready.sort();
+    println!("set up: {ready:#?}");
+    for ((index, summary), expected) in ready.iter().zip(virt.indexes) {
+        assert_eq!(*index, expected);
+        assert!(
+            summary.starts_with("IO capability DisplayYesNo; "),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("loaded 0 link key(s), ")
+                && !summary.contains(" 0 long term key(s)")
+                && summary.ends_with("; powered on"),
+            "{summary}"
+        );
+        let info = client.controller(*index).info().await.unwrap();
+        assert!(info
+            .current_settings
+            .contains(bluez_mgmt::protocol::Settings::POWERED));
+    }
+    // What the test (not the service) configures: LE with Secure Connections, bondable,
+    // connectable, the peripheral advertising.
+    for index in virt.indexes {
+        let c = client.controller(index);
+        c.le(true).await.expect("LE");
+        client
+            .call(
+                index,
+                &SetSecureConnections {
+                    secure_connections: SecureConnectionsMode::ON,
+                },
+            )
+            .await
+            .expect("Secure Connections");
+        c.bondable(true).await.expect("bondable");
+        c.connectable(true).await.expect("connectable");
+    }
+    let advertise = || async {
+        client
+            .call(
+                virt.indexes[1],
+                &SetAdvertising {
+                    advertising: AdvertisingMode::ON,
+                },
+            )
+            .await
+            .expect("advertising")
+    };
+    advertise().await;
+
+    // The loaded bond: encrypted at once, no pairing.
+    encrypted_l2cap(link).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let mut pairing = Vec::new();
+    while let Some(item) = events.try_recv() {
+        if let Ok((index, event)) = item {
+            if matches!(
+                event,
+                Event::UserConfirmRequest(_)
+                    | Event::UserPasskeyRequest(_)
+                    | Event::PinCodeRequest(_)
+                    | Event::NewLongTermKey(_)
+            ) {
+                pairing.push(format!("{index}: {:?}", event.code()));
+            }
+        }
+    }
+    assert!(
+        pairing.is_empty(),
+        "a pairing happened on reconnect: {pairing:?}"
+    );
+    assert!(agent.requests.lock().unwrap().is_empty());
+
+    // The registered IO capability decides the next pairing's method.
+    let [a, b] = virt.indexes;
+    for (index, other) in [(a, PERIPHERAL), (b, CENTRAL)] {
+        let peer = Peer::new(
+            index,
+            AddressInfo::new(other.parse().unwrap(), link.address_type()),
+        );
+        service.unpair(&peer, true).await.expect("unpaired");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    advertise().await;
+    let method = association_model(
+        Transport::LeSecureConnections,
+        Declared::mitm(IoCapability::DISPLAY_YES_NO),
+        Declared::mitm(IoCapability::DISPLAY_YES_NO),
+    );
+    assert_eq!(method, Method::NumericComparison);
+    let peer = Peer::new(
+        a,
+        AddressInfo::new(PERIPHERAL.parse().unwrap(), link.address_type()),
+    );
+    service
+        .pair(&peer, IoCapability::DISPLAY_YES_NO, Duration::from_secs(40))
+        .await
+        .expect("second pairing");
+    let asked = agent.requests.lock().unwrap().clone();
+    println!("second pairing, agent asked: {asked:?}");
+    let responder = format!("{b} {CENTRAL}");
+    assert!(
+        asked
+            .iter()
+            .any(|r| r.starts_with(&responder) && r.contains(": confirm ")),
+        "the responder (registered DisplayYesNo) compares a value: {asked:?}"
+    );
+    // Paired means stored: the new key is in the store when pair returns.
+    let (bonds, _) = KeyStore::open(&root)
+        .bonds(CENTRAL.parse::<Address>().unwrap())
+        .unwrap();
+    assert!(bonds
+        .iter()
+        .any(|b| b.long_term_key.is_some() || b.peripheral_long_term_key.is_some()));
+
+    task.abort();
+    drop(service);
     drop(client);
     drop(virt);
     capture.finish();

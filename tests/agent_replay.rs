@@ -8,7 +8,6 @@
 //! those commands and their Command Complete events are dropped, every other frame is kept
 //! as recorded.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,29 +17,19 @@ use bluez_mgmt::pairing::{Controllers, PairError, PairingService, ServiceConfig}
 use bluez_mgmt::protocol::{
     Address, AddressInfo, AddressType, ControllerIndex, IoCapability, Status,
 };
-use bluez_mgmt::transport::{Conversation, ReplaySocket, ScriptStep, ScriptedTransport};
+use bluez_mgmt::transport::{ScriptStep, ScriptedTransport};
+
+mod support;
+use support::{fixture_steps, u16_at};
 
 /// Set IO Capability, Pair Device, Cancel Pair Device, Unpair Device and the six replies.
 const PAIRING_OPCODES: [u16; 10] = [
     0x0016, 0x0017, 0x0018, 0x0019, 0x001A, 0x001B, 0x001C, 0x001D, 0x001E, 0x001F,
 ];
 
-fn u16_at(b: &[u8], i: usize) -> u16 {
-    u16::from_le_bytes([b[i], b[i + 1]])
-}
-
 /// The pairing part of the first MGMT client's conversation in `fixtures/<name>.btsnoop`.
 fn pairing_script(name: &str) -> Arc<ScriptedTransport> {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "fixtures",
-        &format!("{name}.btsnoop"),
-    ]
-    .iter()
-    .collect();
-    let conv = Conversation::from_capture(&path, ReplaySocket::FirstCommand).expect("fixture");
-    let steps: Vec<ScriptStep> = conv
-        .steps
+    let steps: Vec<ScriptStep> = fixture_steps(name)
         .into_iter()
         .filter(|s| match s {
             ScriptStep::Write(f) => PAIRING_OPCODES.contains(&u16_at(f, 0)),

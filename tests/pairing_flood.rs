@@ -13,14 +13,14 @@ use bluez_mgmt::agent::{Agent, Peer};
 use bluez_mgmt::client::Client;
 use bluez_mgmt::keystore::{AdapterId, KeyStore, KeyUpdate, StoreOutcome};
 use bluez_mgmt::pairing::{BondStore, PairingService, Report, ServiceConfig};
-use bluez_mgmt::protocol::{ControllerIndex, EventCode, IoCapability, Opcode};
+use bluez_mgmt::protocol::{ControllerIndex, EventCode, IoCapability, Opcode, Status};
 use bluez_mgmt::transport::{ScriptBuilder, ScriptedTransport};
+
+mod support;
+use support::complete_params;
 
 const HCI0: ControllerIndex = ControllerIndex(0);
 const NONE: ControllerIndex = ControllerIndex::NONE;
-const READ_INDEX_LIST: Opcode = Opcode(0x0003);
-const READ_INFO: Opcode = Opcode(0x0004);
-const USER_CONFIRM_REPLY: Opcode = Opcode(0x001C);
 const REQUESTS: usize = 100;
 const DEVICE_FOUND: usize = 100_000;
 /// Our controller's public address (wire order).
@@ -32,7 +32,7 @@ fn peer(i: usize) -> [u8; 7] {
 }
 
 fn command_complete(opcode: Opcode, reply: &[u8]) -> Vec<u8> {
-    [&opcode.0.to_le_bytes()[..], &[0x00], reply].concat()
+    complete_params(opcode, Status::SUCCESS, reply)
 }
 
 /// Read Controller Information reply: address, version, manufacturer, supported and
@@ -73,17 +73,17 @@ fn new_ltk(i: usize) -> Vec<u8> {
 /// a confirmation request, a flood, its key, more flood, and the reply we must write.
 fn script() -> ScriptedTransport {
     let mut b: ScriptBuilder = ScriptedTransport::builder()
-        .write_command(NONE, READ_INDEX_LIST, &[])
+        .write_command(NONE, Opcode::READ_INDEX_LIST, &[])
         .read_event(
             NONE,
             EventCode::COMMAND_COMPLETE,
-            &command_complete(READ_INDEX_LIST, &[1, 0, 0, 0]),
+            &command_complete(Opcode::READ_INDEX_LIST, &[1, 0, 0, 0]),
         )
-        .write_command(HCI0, READ_INFO, &[])
+        .write_command(HCI0, Opcode::READ_INFO, &[])
         .read_event(
             HCI0,
             EventCode::COMMAND_COMPLETE,
-            &command_complete(READ_INFO, &read_info_reply()),
+            &command_complete(Opcode::READ_INFO, &read_info_reply()),
         );
     let per_gap = DEVICE_FOUND / REQUESTS / 2;
     let mut found = 0;
@@ -99,11 +99,11 @@ fn script() -> ScriptedTransport {
             found += 1;
         }
         b = b
-            .write_command(HCI0, USER_CONFIRM_REPLY, &peer(i))
+            .write_command(HCI0, Opcode::USER_CONFIRM_REPLY, &peer(i))
             .read_event(
                 HCI0,
                 EventCode::COMMAND_COMPLETE,
-                &command_complete(USER_CONFIRM_REPLY, &peer(i)),
+                &command_complete(Opcode::USER_CONFIRM_REPLY, &peer(i)),
             );
     }
     assert_eq!(found, DEVICE_FOUND);

@@ -12,7 +12,6 @@
 //! 36-octet record.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,58 +22,20 @@ use bluez_mgmt::pairing::{Controllers, PairError, PairingService, Report, Servic
 use bluez_mgmt::protocol::{
     Address, AddressInfo, AddressType, ControllerIndex, EventCode, IoCapability, Opcode,
 };
-use bluez_mgmt::transport::{
-    Conversation, ReplaySocket, ScriptBuilder, ScriptStep, ScriptedTransport,
-};
+use bluez_mgmt::transport::{ScriptBuilder, ScriptedTransport};
+
+mod support;
+use support::{command_complete, events_with, fixture_events, u16_at};
 
 const HCI0: ControllerIndex = ControllerIndex(0);
-const READ_INDEX_LIST: Opcode = Opcode(0x0003);
-const READ_INFO: Opcode = Opcode(0x0004);
-const SET_POWERED: Opcode = Opcode(0x0005);
-const LOAD_LINK_KEYS: Opcode = Opcode(0x0012);
-const LOAD_LONG_TERM_KEYS: Opcode = Opcode(0x0013);
-const UNPAIR_DEVICE: Opcode = Opcode(0x001B);
-const LOAD_IRKS: Opcode = Opcode(0x0030);
-const LOAD_CONNECTION_PARAMETERS: Opcode = Opcode(0x0035);
-
-fn u16_at(b: &[u8], i: usize) -> u16 {
-    u16::from_le_bytes([b[i], b[i + 1]])
-}
-
-/// Every event frame the first client of `fixtures/<name>.btsnoop` received.
-fn fixture_events(name: &str) -> Vec<Vec<u8>> {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "fixtures",
-        &format!("{name}.btsnoop"),
-    ]
-    .iter()
-    .collect();
-    Conversation::from_capture(&path, ReplaySocket::FirstCommand)
-        .expect("fixture")
-        .steps
-        .into_iter()
-        .filter_map(|s| match s {
-            ScriptStep::Read(f) => Some(f),
-            ScriptStep::Write(_) => None,
-        })
-        .collect()
-}
-
-/// The event frames with this code.
-fn events_with(frames: &[Vec<u8>], code: EventCode) -> Vec<Vec<u8>> {
-    frames
-        .iter()
-        .filter(|f| u16_at(f, 0) == code.0)
-        .cloned()
-        .collect()
-}
 
 /// The captured Command Complete of the first Read Controller Information.
 fn read_info_complete(frames: &[Vec<u8>]) -> Vec<u8> {
     frames
         .iter()
-        .find(|f| u16_at(f, 0) == EventCode::COMMAND_COMPLETE.0 && u16_at(f, 6) == READ_INFO.0)
+        .find(|f| {
+            u16_at(f, 0) == EventCode::COMMAND_COMPLETE.0 && u16_at(f, 6) == Opcode::READ_INFO.0
+        })
         .expect("a Read Controller Information reply in the capture")
         .clone()
 }
@@ -86,21 +47,6 @@ fn with_current_settings(mut complete: Vec<u8>, settings: u32) -> Vec<u8> {
     complete
 }
 
-fn command_complete(opcode: Opcode, reply: &[u8]) -> Vec<u8> {
-    let mut p = opcode.0.to_le_bytes().to_vec();
-    p.push(0);
-    p.extend_from_slice(reply);
-    frame(EventCode::COMMAND_COMPLETE.0, &p)
-}
-
-fn frame(code: u16, params: &[u8]) -> Vec<u8> {
-    let mut f = code.to_le_bytes().to_vec();
-    f.extend_from_slice(&0u16.to_le_bytes());
-    f.extend_from_slice(&(params.len() as u16).to_le_bytes());
-    f.extend_from_slice(params);
-    f
-}
-
 fn mode(p: &std::path::Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
@@ -110,18 +56,12 @@ fn mode(p: &std::path::Path) -> u32 {
 fn index_list(b: ScriptBuilder, index: ControllerIndex) -> ScriptBuilder {
     let mut reply = 1u16.to_le_bytes().to_vec();
     reply.extend_from_slice(&index.0.to_le_bytes());
-    b.write_command(ControllerIndex::NONE, READ_INDEX_LIST, &[])
-        .read(command_complete_on(
+    b.write_command(ControllerIndex::NONE, Opcode::READ_INDEX_LIST, &[])
+        .read(command_complete(
             ControllerIndex::NONE,
-            READ_INDEX_LIST,
+            Opcode::READ_INDEX_LIST,
             &reply,
         ))
-}
-
-fn command_complete_on(index: ControllerIndex, opcode: Opcode, reply: &[u8]) -> Vec<u8> {
-    let mut f = command_complete(opcode, reply);
-    f[2..4].copy_from_slice(&index.0.to_le_bytes());
-    f
 }
 
 /// A service keeping bonds in `dir`, over `script`; only storing (no IO capability, no
@@ -180,7 +120,7 @@ async fn store_one(store_dir: &std::path::Path, key_event: &[u8], info: &[u8]) -
     let index = ControllerIndex(u16_at(key_event, 2));
     let script = Arc::new(
         index_list(ScriptedTransport::builder(), index)
-            .write_command(index, READ_INFO, &[])
+            .write_command(index, Opcode::READ_INFO, &[])
             .read(info.to_vec())
             .read(key_event.to_vec())
             .build()
@@ -302,26 +242,30 @@ async fn start_loads_irks_link_keys_ltks_and_parameters_then_powers_on() {
     let off = with_current_settings(info, 0);
     let script = Arc::new(
         index_list(ScriptedTransport::builder(), HCI0)
-            .write_command(HCI0, READ_INFO, &[])
+            .write_command(HCI0, Opcode::READ_INFO, &[])
             .read(off)
-            .write_command(HCI0, LOAD_IRKS, &[0x00, 0x00])
-            .read(command_complete(LOAD_IRKS, &[]))
+            .write_command(HCI0, Opcode::LOAD_IRKS, &[0x00, 0x00])
+            .read(command_complete(HCI0, Opcode::LOAD_IRKS, &[]))
             .write_command(
                 HCI0,
-                LOAD_LINK_KEYS,
+                Opcode::LOAD_LINK_KEYS,
                 &[&[0x00, 0x01, 0x00][..], &link_key[7..32]].concat(),
             )
-            .read(command_complete(LOAD_LINK_KEYS, &[]))
+            .read(command_complete(HCI0, Opcode::LOAD_LINK_KEYS, &[]))
             .write_command(
                 HCI0,
-                LOAD_LONG_TERM_KEYS,
+                Opcode::LOAD_LONG_TERM_KEYS,
                 &[&[0x01, 0x00][..], &ltk[7..43]].concat(),
             )
-            .read(command_complete(LOAD_LONG_TERM_KEYS, &[]))
-            .write_command(HCI0, LOAD_CONNECTION_PARAMETERS, &[0x00, 0x00])
-            .read(command_complete(LOAD_CONNECTION_PARAMETERS, &[]))
-            .write_command(HCI0, SET_POWERED, &[0x01])
-            .read(command_complete(SET_POWERED, &[0x01, 0, 0, 0]))
+            .read(command_complete(HCI0, Opcode::LOAD_LONG_TERM_KEYS, &[]))
+            .write_command(HCI0, Opcode::LOAD_CONN_PARAM, &[0x00, 0x00])
+            .read(command_complete(HCI0, Opcode::LOAD_CONN_PARAM, &[]))
+            .write_command(HCI0, Opcode::SET_POWERED, &[0x01])
+            .read(command_complete(
+                HCI0,
+                Opcode::SET_POWERED,
+                &[0x01, 0, 0, 0],
+            ))
             .build()
             .stay_open(),
     );
@@ -349,24 +293,24 @@ async fn a_powered_controller_is_loaded_and_left_powered() {
     let on = with_current_settings(info, 0x01);
     let script = Arc::new(
         index_list(ScriptedTransport::builder(), HCI0)
-            .write_command(HCI0, READ_INFO, &[])
+            .write_command(HCI0, Opcode::READ_INFO, &[])
             .read(on)
-            .write_command(HCI0, LOAD_IRKS, &[0x00, 0x00])
-            .read(command_complete(LOAD_IRKS, &[]))
+            .write_command(HCI0, Opcode::LOAD_IRKS, &[0x00, 0x00])
+            .read(command_complete(HCI0, Opcode::LOAD_IRKS, &[]))
             .write_command(
                 HCI0,
-                LOAD_LINK_KEYS,
+                Opcode::LOAD_LINK_KEYS,
                 &[&[0x00, 0x01, 0x00][..], &link_key[7..32]].concat(),
             )
-            .read(command_complete(LOAD_LINK_KEYS, &[]))
+            .read(command_complete(HCI0, Opcode::LOAD_LINK_KEYS, &[]))
             .write_command(
                 HCI0,
-                LOAD_LONG_TERM_KEYS,
+                Opcode::LOAD_LONG_TERM_KEYS,
                 &[&[0x01, 0x00][..], &ltk[7..43]].concat(),
             )
-            .read(command_complete(LOAD_LONG_TERM_KEYS, &[]))
-            .write_command(HCI0, LOAD_CONNECTION_PARAMETERS, &[0x00, 0x00])
-            .read(command_complete(LOAD_CONNECTION_PARAMETERS, &[]))
+            .read(command_complete(HCI0, Opcode::LOAD_LONG_TERM_KEYS, &[]))
+            .write_command(HCI0, Opcode::LOAD_CONN_PARAM, &[0x00, 0x00])
+            .read(command_complete(HCI0, Opcode::LOAD_CONN_PARAM, &[]))
             .build()
             .stay_open(),
     );
@@ -400,20 +344,20 @@ async fn a_corrupt_file_is_reported_with_its_line_and_the_rest_loads() {
     .unwrap();
     let script = Arc::new(
         index_list(ScriptedTransport::builder(), HCI0)
-            .write_command(HCI0, READ_INFO, &[])
+            .write_command(HCI0, Opcode::READ_INFO, &[])
             .read(with_current_settings(info, 0))
-            .write_command(HCI0, LOAD_IRKS, &[0x00, 0x00])
-            .read(command_complete(LOAD_IRKS, &[]))
+            .write_command(HCI0, Opcode::LOAD_IRKS, &[0x00, 0x00])
+            .read(command_complete(HCI0, Opcode::LOAD_IRKS, &[]))
             .write_command(
                 HCI0,
-                LOAD_LINK_KEYS,
+                Opcode::LOAD_LINK_KEYS,
                 &[&[0x00, 0x01, 0x00][..], &link_key[7..32]].concat(),
             )
-            .read(command_complete(LOAD_LINK_KEYS, &[]))
-            .write_command(HCI0, LOAD_LONG_TERM_KEYS, &[0x00, 0x00])
-            .read(command_complete(LOAD_LONG_TERM_KEYS, &[]))
-            .write_command(HCI0, LOAD_CONNECTION_PARAMETERS, &[0x00, 0x00])
-            .read(command_complete(LOAD_CONNECTION_PARAMETERS, &[]))
+            .read(command_complete(HCI0, Opcode::LOAD_LINK_KEYS, &[]))
+            .write_command(HCI0, Opcode::LOAD_LONG_TERM_KEYS, &[0x00, 0x00])
+            .read(command_complete(HCI0, Opcode::LOAD_LONG_TERM_KEYS, &[]))
+            .write_command(HCI0, Opcode::LOAD_CONN_PARAM, &[0x00, 0x00])
+            .read(command_complete(HCI0, Opcode::LOAD_CONN_PARAM, &[]))
             .build()
             .stay_open(),
     );
@@ -459,7 +403,7 @@ async fn too_many_keys_sends_no_load_command() {
     }
     let script = Arc::new(
         index_list(ScriptedTransport::builder(), HCI0)
-            .write_command(HCI0, READ_INFO, &[])
+            .write_command(HCI0, Opcode::READ_INFO, &[])
             .read(with_current_settings(info, 0))
             .build()
             .stay_open(),
@@ -486,10 +430,10 @@ async fn unpair_removes_the_stored_bond() {
     let script = Arc::new(
         // Controllers named: no Read Controller Index List.
         ScriptedTransport::builder()
-            .write_command(HCI0, READ_INFO, &[])
+            .write_command(HCI0, Opcode::READ_INFO, &[])
             .read(info)
-            .write_command(HCI0, UNPAIR_DEVICE, &[addr, &[0x01]].concat())
-            .read(command_complete(UNPAIR_DEVICE, addr))
+            .write_command(HCI0, Opcode::UNPAIR_DEVICE, &[addr, &[0x01]].concat())
+            .read(command_complete(HCI0, Opcode::UNPAIR_DEVICE, addr))
             .build()
             .stay_open(),
     );

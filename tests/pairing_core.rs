@@ -484,3 +484,28 @@ fn unpair_forgets_the_stored_bond_also_on_not_paired() {
         );
     }
 }
+
+#[test]
+fn a_key_whose_controller_goes_before_it_is_named_is_reported_not_stored() {
+    let mut core = PairingCore::new(config(true));
+    let p = peer(HCI0, 1, AddressType::LE_PUBLIC);
+    let pairing = core.start_pairing(p.clone(), IoCapability::DISPLAY_YES_NO);
+    drain(&mut core);
+    core.handle_event(HCI0, &new_ltk(&p.address, true), Instant::now());
+    drain(&mut core);
+    core.handle_event(HCI0, &event(EventCode::INDEX_REMOVED, &[]), Instant::now());
+    let out = drain(&mut core);
+    assert!(
+        reports(&out)
+            .iter()
+            .any(|r| matches!(r, Report::StoreFailed { index, .. } if *index == HCI0)),
+        "{out:?}"
+    );
+    assert_eq!(
+        out.last(),
+        Some(&Action::Done {
+            ticket: pairing,
+            result: Err(PairError::ControllerRemoved)
+        })
+    );
+}

@@ -736,8 +736,22 @@ impl PairingCore {
             p.finished.get_or_insert(Err(PairError::ControllerRemoved));
         }
         // Store writes already queued still run (the directory outlives the controller);
-        // the name is forgotten so a new controller at this index is read again.
+        // the name is forgotten so a new controller at this index is read again. Keys still
+        // waiting for the name can no longer be placed: say so.
         self.adapters.remove(&index);
+        let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.unplaced)
+            .into_iter()
+            .partition(|(i, ..)| *i == index);
+        self.unplaced = kept;
+        for (_, _, update) in gone {
+            let error = "the controller went away before its store directory was known".to_string();
+            tracing::warn!(%index, device = %update.device().address, %error, "key NOT stored");
+            self.report(Report::StoreFailed {
+                index,
+                device: update.device(),
+                error,
+            });
+        }
         self.report(Report::ControllerRemoved { index });
         self.finish_own();
     }

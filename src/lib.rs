@@ -6,29 +6,41 @@
 //!
 //! # Data flow
 //! ```text
-//!                 ┌────────────── Client (tokio) ──────────────┐
-//!  your code ───▶ │ call / subscribe / Controller              │
-//!  Agent runner ─▶│     │                       ▲              │
-//!                 │     ▼                       │              │
-//!                 │  Session (sans-IO: matching by (index, opcode),
-//!                 │           one ordinary command in flight,   │
-//!                 │           pairing replies overtake, timeouts)
-//!                 └─────┬───────────────────────┬──────────────┘
-//!                       │ frames                │ frames
-//!                 ┌─────▼───────────────────────┴──────────────┐
-//!                 │ Transport: kernel socket │ replay of a btsnoop
-//!                 │   (HCI_CHANNEL_CONTROL)  │ capture │ recording │
-//!                 └────────────────────────────────────────────┘
-//!  KeyStore (BlueZ's /var/lib/bluetooth format) ◀── New Link Key / New LTK / IRK / CSRK
+//!  socket (HCI_CHANNEL_CONTROL) │ replay of a btsnoop capture │ recording
+//!        │ frames                                ▲ command frames
+//!  ┌─────▼───────────── client driver task ──────┴──────────────────────┐
+//!  │ Session (sans-IO): matches replies by (index, opcode), one ordinary │
+//!  │ command in flight, pairing replies overtake, timeouts               │
+//!  │ publish: each subscriber's filter applies BEFORE its queue          │
+//!  └──┬──────────────────────────┬───────────────────────────▲─────────┘
+//!     │ your Subscription        │ (1) pairing service queue  │ (2) reply command
+//!     │ (its own bounded queue)  │ requests, keys, Index      │ (Client::start)
+//!     ▼                          ▼ Added/Removed only         │
+//!  your code ─ call ─▶   ┌────── pairing service task ────────┴──────────┐
+//!                        │ PairingCore (sans-IO): answer, auto-accept our │
+//!                        │ own pairings, time limits, store by hint,      │
+//!                        │ forget on unpair, set up controllers           │
+//!                        │ Agent futures polled here (no spawn)           │
+//!                        └──────┬──────────────────────────────▲─────────┘
+//!                               │ Store / Forget, in order       │ results
+//!                               ▼ per device                     │
+//!                        blocking pool: KeyStore (bluetoothd's /var/lib/bluetooth)
 //! ```
+//! A User Confirmation Request crosses two task hand-offs from the socket to the reply: (1)
+//! the client driver puts it in the pairing service's queue, the service's core decides and
+//! the agent answers on that task; (2) the service submits the reply command to the driver,
+//! which writes it at once (reply lane). Disk writes never sit on that path.
 //!
 //! - [`socket`]: the kernel control socket (the crate's only `unsafe`, in one small module).
 //! - [`session`]: the sans-IO core. [`client`]: the async driver, typed calls for every
-//!   command, event subscriptions with explicit lag, [`client::Controller`] handles.
+//!   command, event subscriptions filtered before queueing with explicit lag,
+//!   [`client::Controller`] handles.
 //! - [`transport`]: kernel, replay (checks every command against a capture and feeds the
 //!   recorded events) and recording (writes a btsnoop capture of a live session).
-//! - [`agent`]: the `Agent` trait, built-in agents and the runner that answers pairing
-//!   requests; [`association`]: which pairing method two IO capabilities lead to.
+//! - [`agent`]: the `Agent` trait and built-in agents; [`pairing`]: the pairing service (its
+//!   sans-IO core and tokio driver) that answers requests with an agent, keeps bonds and sets
+//!   up controllers as they come and go; [`association`]: which pairing method two IO
+//!   capabilities lead to.
 //! - [`keystore`]: bonds on disk in BlueZ's format, loaded back into the kernel at start.
 //! - [`capture`]: btsnoop files in the monitor format that `btmon -w` writes.
 //! - [`oob`]: out-of-band pairing data: the kernel's and a peer's, NFC (NDEF) and QR text forms.
@@ -55,12 +67,18 @@
 
 pub use bluez_mgmt_protocol as protocol;
 
+/// The crate's error: opaque, with a [`kind`](Error::kind) to match on. The client's errors,
+/// the store's and the pairing service's all convert into it, keeping their kind (a
+/// Permission Denied from the socket is [`ErrorKind::PermissionDenied`] wherever it surfaces).
+pub use client::{Error, ErrorKind};
+
 pub mod agent;
 pub mod association;
 pub mod capture;
 pub mod client;
 pub mod keystore;
 pub mod oob;
+pub mod pairing;
 pub mod session;
 pub mod socket;
 pub mod transport;

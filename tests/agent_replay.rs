@@ -8,41 +8,28 @@
 //! those commands and their Command Complete events are dropped, every other frame is kept
 //! as recorded.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bluez_mgmt::agent::runner::{Controllers, PairError};
-use bluez_mgmt::agent::{
-    AgentRunner, Call, ClientLink, KeyKind, KeyNotice, Peer, RunnerConfig, ScriptedAgent,
-};
+use bluez_mgmt::agent::{Call, KeyKind, KeyNotice, Peer, ScriptedAgent};
 use bluez_mgmt::client::Client;
+use bluez_mgmt::pairing::{Controllers, PairError, PairingService, ServiceConfig};
 use bluez_mgmt::protocol::{
     Address, AddressInfo, AddressType, ControllerIndex, IoCapability, Status,
 };
-use bluez_mgmt::transport::{Conversation, ReplaySocket, ScriptStep, ScriptedTransport};
+use bluez_mgmt::transport::{ScriptStep, ScriptedTransport};
+
+mod support;
+use support::{fixture_steps, u16_at};
 
 /// Set IO Capability, Pair Device, Cancel Pair Device, Unpair Device and the six replies.
 const PAIRING_OPCODES: [u16; 10] = [
     0x0016, 0x0017, 0x0018, 0x0019, 0x001A, 0x001B, 0x001C, 0x001D, 0x001E, 0x001F,
 ];
 
-fn u16_at(b: &[u8], i: usize) -> u16 {
-    u16::from_le_bytes([b[i], b[i + 1]])
-}
-
 /// The pairing part of the first MGMT client's conversation in `fixtures/<name>.btsnoop`.
 fn pairing_script(name: &str) -> Arc<ScriptedTransport> {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "fixtures",
-        &format!("{name}.btsnoop"),
-    ]
-    .iter()
-    .collect();
-    let conv = Conversation::from_capture(&path, ReplaySocket::FirstCommand).expect("fixture");
-    let steps: Vec<ScriptStep> = conv
-        .steps
+    let steps: Vec<ScriptStep> = fixture_steps(name)
         .into_iter()
         .filter(|s| match s {
             ScriptStep::Write(f) => PAIRING_OPCODES.contains(&u16_at(f, 0)),
@@ -66,18 +53,18 @@ fn bumble(address_type: AddressType, display: [u8; 6]) -> Peer {
 async fn runner(
     script: &Arc<ScriptedTransport>,
     agent: ScriptedAgent,
-) -> AgentRunner<ClientLink, ScriptedAgent> {
+) -> PairingService<ScriptedAgent> {
     let client = Client::with_transport(script.clone());
-    let config = RunnerConfig {
+    let config = ServiceConfig {
         controllers: Controllers::Only(vec![ControllerIndex(0)]),
-        ..RunnerConfig::default()
+        ..ServiceConfig::default()
     };
-    let runner = AgentRunner::new(ClientLink::new(client), agent, config);
+    let runner = PairingService::new(client, agent, config);
     runner.start().await.expect("Set IO Capability as captured");
     runner
 }
 
-async fn unpair_both_le_types(runner: &AgentRunner<ClientLink, ScriptedAgent>, peer: &Peer) {
+async fn unpair_both_le_types(runner: &PairingService<ScriptedAgent>, peer: &Peer) {
     // The capture's client then unpaired the address as BR/EDR and as LE public: neither
     // type had keys (the keys are under the LE random identity), so both say Not Paired.
     for t in [AddressType::BR_EDR, AddressType::LE_PUBLIC] {

@@ -14,11 +14,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bluez_mgmt::agent::runner::Controllers;
-use bluez_mgmt::agent::{
-    AgentRunner, Call, ClientLink, KeyKind, KeyNotice, Peer, PinCode, RunnerConfig, ScriptedAgent,
-};
+use bluez_mgmt::agent::{Call, KeyKind, KeyNotice, Peer, PinCode, ScriptedAgent};
 use bluez_mgmt::client::Client;
+use bluez_mgmt::pairing::{Controllers, PairingService, ServiceConfig};
 use bluez_mgmt::protocol::event::ConfirmHint;
 use bluez_mgmt::protocol::{
     Address, AddressInfo, AddressType, AnyCommand, CommandFrame, ControllerIndex, Event,
@@ -135,15 +133,15 @@ fn runner(
     client: &Client,
     index: ControllerIndex,
     agent: ScriptedAgent,
-) -> AgentRunner<ClientLink, ScriptedAgent> {
-    AgentRunner::new(
-        ClientLink::new(client.clone()),
+) -> PairingService<ScriptedAgent> {
+    PairingService::new(
+        client.clone(),
         agent,
-        RunnerConfig {
+        ServiceConfig {
             controllers: Controllers::Only(vec![index]),
             // The capture's runner initiated: Pair Device carries the IO capability.
             register_io_capability: false,
-            ..RunnerConfig::default()
+            ..ServiceConfig::default()
         },
     )
 }

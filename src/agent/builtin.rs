@@ -2,7 +2,7 @@
 //!
 //! Callbacks are ordinary (blocking) closures: the agent runs each on Tokio's blocking pool,
 //! so a callback that waits for a user never stalls other pairings. A callback that panics
-//! makes the request fail like a panicking agent (the runner sends a negative reply).
+//! makes the request fail like a panicking agent (the service sends a negative reply).
 
 use std::sync::Arc;
 

@@ -1,9 +1,10 @@
-//! Pairing agents: the [`Agent`] trait, built-in agents and the [`runner`] that answers the
-//! kernel's pairing requests with them.
+//! Pairing agents: the [`Agent`] trait and built-in agents. The
+//! [`PairingService`](crate::pairing::PairingService) answers the kernel's pairing requests
+//! with them.
 //!
 //! An agent is what bluetoothd calls an agent: the part that talks to the user (or stands in
 //! for one). The kernel raises a request (User Confirmation Request, User Passkey Request,
-//! PIN Code Request) or a notice (Passkey Notify); the runner calls the matching agent
+//! PIN Code Request) or a notice (Passkey Notify); the service calls the matching agent
 //! method and sends the answer back. Every request method has a default that refuses, so an
 //! agent implements only what its IO capability can do:
 //!
@@ -29,18 +30,12 @@ use std::future::Future;
 
 use bluez_mgmt_protocol::{AddressInfo, ControllerIndex, IoCapability, Status};
 
-pub mod bonding;
 mod builtin;
-mod client_link;
 pub mod policy;
-pub mod runner;
 mod scripted;
 
-pub use bonding::{BondKeeper, BondReport, StartReport};
 pub use builtin::{DisplayOnly, KeyboardDisplay, KeyboardOnly, NoInputNoOutput, YesNo};
-pub use client_link::{pairing_event, ClientLink};
 pub use policy::{Policy, PolicyAgent};
-pub use runner::{AgentRunner, RunnerConfig};
 pub use scripted::{Call, ScriptedAgent};
 
 /// The largest passkey: passkeys are six decimal digits.
@@ -111,7 +106,7 @@ impl fmt::Debug for PinCode {
     }
 }
 
-/// An answer from an agent that cannot be sent to the kernel. The runner sends a negative
+/// An answer from an agent that cannot be sent to the kernel. The service sends a negative
 /// reply instead and reports this.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InvalidAnswer {
@@ -173,10 +168,11 @@ pub struct KeyNotice {
 
 /// A pairing agent. Request methods default to refusing; notices default to doing nothing.
 ///
-/// The request futures must be `Send`: the runner answers each request on its own task, so
-/// a slow answer for one device never delays another. Implement them as `async fn`.
+/// The request futures must be `Send`. The service polls them on its own task, beside each
+/// other, so a slow answer for one device never delays another; an answer that needs to block
+/// (a terminal prompt) should do so on `spawn_blocking`. Implement them as `async fn`.
 pub trait Agent: Send + Sync + 'static {
-    /// The IO capability the runner registers with Set IO Capability.
+    /// The IO capability the service registers with Set IO Capability.
     fn io_capability(&self) -> IoCapability;
 
     /// Numeric Comparison (User Confirmation Request, `confirm_hint` 0): does the peer show
@@ -187,7 +183,7 @@ pub trait Agent: Send + Sync + 'static {
     }
 
     /// Just Works authorization (User Confirmation Request, `confirm_hint` 1): may this
-    /// unauthenticated pairing go ahead? Not called for pairings the runner itself started.
+    /// unauthenticated pairing go ahead? Not called for pairings the service itself started.
     fn authorize(&self, peer: &Peer) -> impl Future<Output = bool> + Send {
         let _ = peer;
         async { false }

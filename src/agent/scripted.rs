@@ -8,7 +8,7 @@
 //! let agent = ScriptedAgent::new(IoCapability::KEYBOARD_ONLY)
 //!     .then_passkey(Some(123456))
 //!     .then_authorize(true);
-//! // hand `agent.clone()` to the runner, then:
+//! // hand `agent.clone()` to the pairing service, then:
 //! // agent.wait_for_calls(2, Duration::from_secs(5)).await;
 //! // agent.assert_script_used();
 //! ```

@@ -56,6 +56,36 @@ pub enum ErrorKind {
         /// The controller it addressed.
         index: ControllerIndex,
     },
+    /// The kernel refused a pairing operation (Pair Device, Unpair Device, a reply) with this
+    /// status; the pairing did not happen.
+    Refused {
+        /// The status.
+        status: Status,
+    },
+    /// The bond store failed (reading or writing its directory).
+    Store,
+    /// More stored keys of one kind than one Load command carries.
+    TooManyKeys,
+}
+
+impl ErrorKind {
+    /// A short name for messages: "permission denied", "timeout", ...
+    pub fn name(&self) -> &'static str {
+        match self {
+            ErrorKind::Status { .. } => "command failed",
+            ErrorKind::ControllerRemoved { .. } => "controller removed",
+            ErrorKind::Timeout { .. } => "timeout",
+            ErrorKind::Transport => "transport failed",
+            ErrorKind::Decode => "malformed reply",
+            ErrorKind::NoBluetooth => "no Bluetooth",
+            ErrorKind::PermissionDenied => "permission denied",
+            ErrorKind::Closed => "connection closed",
+            ErrorKind::Refused { .. } => "refused",
+            ErrorKind::Store => "store failed",
+            ErrorKind::TooManyKeys => "too many keys",
+            ErrorKind::CommandTooLong { .. } => "command too long",
+        }
+    }
 }
 
 /// An error from the client. Opaque: see [`Error::kind`].
@@ -85,6 +115,7 @@ impl Error {
         &self.params
     }
 
+    /// An error of `kind` with this message (for the parts of the crate above the client).
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
         Error {
             kind,
@@ -177,6 +208,36 @@ impl From<RequestError> for Error {
             }
             RequestError::Closed { .. } => Error::new(ErrorKind::Closed, message),
         }
+    }
+}
+
+impl From<crate::keystore::Error> for Error {
+    fn from(e: crate::keystore::Error) -> Error {
+        use crate::keystore::ErrorKind as K;
+        let kind = match e.kind() {
+            K::TooManyKeys => ErrorKind::TooManyKeys,
+            K::Io => ErrorKind::Store,
+            // A kernel failure keeps the client error's kind.
+            _ => std::error::Error::source(&e)
+                .and_then(|s| s.downcast_ref::<Error>())
+                .map_or(ErrorKind::Transport, Error::kind),
+        };
+        let message = e.to_string();
+        Error::new(kind, message).with_source(e)
+    }
+}
+
+impl From<crate::pairing::PairError> for Error {
+    fn from(e: crate::pairing::PairError) -> Error {
+        let kind = e.kind();
+        let message = e.to_string();
+        let status = match &e {
+            crate::pairing::PairError::Status(s) => Some(*s),
+            _ => None,
+        };
+        let mut error = Error::new(kind, message).with_source(e);
+        error.status = status;
+        error
     }
 }
 

@@ -21,15 +21,20 @@
 //! ```
 //!
 //! # How it runs
-//! [`Client::with_transport`] spawns two tasks. The reader does nothing but receive frames
-//! and hand them to the driver, so the socket is drained continuously (the kernel drops events
-//! silently when a socket's receive queue is full). The driver owns the [`Session`]: it takes
-//! requests from [`Client`] handles, feeds frames and timeouts to the session, writes what the
-//! session wants written, completes the callers' futures and publishes events to subscribers
-//! through a bounded broadcast channel. A subscriber that falls behind gets
-//! [`SubscriptionError::Lagged`] with the number of items it missed, never a silent gap.
+//! [`Client::with_transport`] spawns one task, the driver. It owns the [`Session`] and keeps a
+//! receive on the transport outstanding at all times (the kernel drops events silently when a
+//! socket's receive queue is full; nothing the driver does between receives waits on anything
+//! but the socket), takes requests from [`Client`] handles, feeds frames and timeouts to the
+//! session, writes what the session wants written and completes the callers' futures.
 //!
-//! The tasks end when every [`Client`] handle (and every pending reply) is dropped, or when
+//! Events go to subscribers *filtered before queueing*: each [`Subscription`] has its own
+//! bounded queue (capacity [`EVENT_BUFFER`] unless [`Client::subscribe_with_capacity`] says
+//! otherwise) and only events its [`EventFilter`] passes are put in it, so a subscriber that
+//! wants pairing requests never shares its queue with a Device Found flood. A subscriber that
+//! falls behind anyway gets [`SubscriptionError::Lagged`] with the number of items it missed,
+//! never a silent gap, and the driver logs at WARN which events were dropped.
+//!
+//! The task ends when every [`Client`] handle (and every pending reply) is dropped, or when
 //! the transport closes; subscriptions then end too.
 
 use std::collections::HashMap;
@@ -40,7 +45,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::protocol::wire::encode_to_vec;
 use crate::protocol::{AnyCommand, AnyReply, Command, ControllerIndex, Opcode};
@@ -62,9 +67,13 @@ pub use error::{Error, ErrorKind};
 pub use listing::{core_version, ChooseControllerError};
 pub use subscription::{EventFilter, EventItem, MalformedEvent, Subscription, SubscriptionError};
 
-use subscription::Published;
+use subscription::{Published, Subscriber};
 
-/// How many events a subscriber may fall behind before it gets [`SubscriptionError::Lagged`].
+/// The subscribers' queues; `None` once the connection is closed.
+type Subscribers = Arc<Mutex<Option<Vec<Subscriber>>>>;
+
+/// How many events a subscriber may fall behind (by default) before it gets
+/// [`SubscriptionError::Lagged`].
 pub const EVENT_BUFFER: usize = 1024;
 
 /// A handle to one MGMT connection. Cheap to clone; all clones share the connection.
@@ -75,7 +84,7 @@ pub struct Client {
 
 struct Shared {
     requests: mpsc::UnboundedSender<Message>,
-    events: broadcast::WeakSender<Arc<Published>>,
+    subscribers: Subscribers,
     next_token: AtomicU64,
     close_reason: Arc<Mutex<Option<String>>>,
 }
@@ -123,28 +132,23 @@ impl Client {
     pub fn with_transport<T: Transport>(transport: T) -> Client {
         let transport: Arc<dyn Transport> = Arc::new(transport);
         let (req_tx, req_rx) = mpsc::unbounded_channel();
-        let (frame_tx, frame_rx) = mpsc::unbounded_channel();
-        let (event_tx, _) = broadcast::channel(EVENT_BUFFER);
         let close_reason = Arc::new(Mutex::new(None));
-        let reader = tokio::spawn(read_loop(transport.clone(), frame_tx));
+        let subscribers: Subscribers = Arc::new(Mutex::new(Some(Vec::new())));
         let shared = Arc::new(Shared {
             requests: req_tx,
-            events: event_tx.downgrade(),
+            subscribers: subscribers.clone(),
             next_token: AtomicU64::new(0),
             close_reason: close_reason.clone(),
         });
         let driver = Driver {
             session: Session::new(),
             transport,
-            events: event_tx,
+            subscribers,
             pending: HashMap::new(),
             by_token: HashMap::new(),
             close_reason,
         };
-        tokio::spawn(async move {
-            driver.run(req_rx, frame_rx).await;
-            reader.abort();
-        });
+        tokio::spawn(driver.run(req_rx));
         Client { shared }
     }
 
@@ -241,9 +245,30 @@ impl Client {
     /// the command whose events you wait for). Replies to our own commands are not events;
     /// malformed event frames are delivered as [`SubscriptionError::Malformed`] items.
     pub fn subscribe(&self, filter: EventFilter) -> Subscription {
-        match self.shared.events.upgrade() {
-            Some(tx) => Subscription::new(Some(tx.subscribe()), filter),
-            None => Subscription::new(None, filter),
+        self.subscribe_with_capacity(filter, EVENT_BUFFER, "subscription")
+    }
+
+    /// Like [`Client::subscribe`], with room for `capacity` events in the subscriber's queue
+    /// (only events that pass `filter` take room). `name` identifies the subscriber in the
+    /// WARN log line written when its queue overflows.
+    pub fn subscribe_with_capacity(
+        &self,
+        filter: EventFilter,
+        capacity: usize,
+        name: &'static str,
+    ) -> Subscription {
+        let mut subscribers = self
+            .shared
+            .subscribers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match subscribers.as_mut() {
+            Some(list) => {
+                let (subscription, subscriber) = Subscription::pair(filter, capacity, name);
+                list.push(subscriber);
+                subscription
+            }
+            None => Subscription::ended(),
         }
     }
 
@@ -335,23 +360,18 @@ impl<R> Future for ReplyFuture<R> {
     }
 }
 
-async fn read_loop(
+/// One receive on the transport, owning its handle so the driver can keep it across loop
+/// turns (it is never dropped half-way, whatever the transport's cancel safety).
+fn receive(
     transport: Arc<dyn Transport>,
-    frames: mpsc::UnboundedSender<std::io::Result<Vec<u8>>>,
-) {
-    loop {
-        let frame = transport.recv().await;
-        let stop = frame.is_err();
-        if frames.send(frame).is_err() || stop {
-            return;
-        }
-    }
+) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<u8>>> + Send>> {
+    Box::pin(async move { transport.recv().await })
 }
 
 struct Driver {
     session: Session,
     transport: Arc<dyn Transport>,
-    events: broadcast::Sender<Arc<Published>>,
+    subscribers: Subscribers,
     pending: HashMap<RequestId, (u64, oneshot::Sender<Result<CommandReply, Error>>)>,
     by_token: HashMap<u64, RequestId>,
     close_reason: Arc<Mutex<Option<String>>>,
@@ -362,23 +382,19 @@ fn now() -> std::time::Instant {
 }
 
 impl Driver {
-    async fn run(
-        mut self,
-        mut requests: mpsc::UnboundedReceiver<Message>,
-        mut frames: mpsc::UnboundedReceiver<std::io::Result<Vec<u8>>>,
-    ) {
+    async fn run(mut self, mut requests: mpsc::UnboundedReceiver<Message>) {
+        let mut frame = receive(self.transport.clone());
         loop {
             let deadline = self.session.poll_timeout();
             tokio::select! {
                 biased;
-                frame = frames.recv() => match frame {
-                    Some(Ok(frame)) => self.session.handle_frame(&frame, now()),
-                    Some(Err(e)) => {
-                        self.close(format!("receiving failed: {e}"));
-                        return;
+                received = &mut frame => match received {
+                    Ok(received) => {
+                        frame = receive(self.transport.clone());
+                        self.session.handle_frame(&received, now());
                     }
-                    None => {
-                        self.close("the reader stopped".into());
+                    Err(e) => {
+                        self.close(format!("receiving failed: {e}"));
                         return;
                     }
                 },
@@ -454,16 +470,23 @@ impl Driver {
             }
             SessionEvent::Accepted { .. } => {}
             SessionEvent::Event { index, event } => {
-                let _ = self.events.send(Arc::new(Published::Event(index, event)));
+                self.publish(Arc::new(Published::Event(index, event)));
             }
             SessionEvent::Malformed { frame, error } => {
-                let _ = self
-                    .events
-                    .send(Arc::new(Published::Malformed(MalformedEvent {
-                        frame,
-                        error,
-                    })));
+                self.publish(Arc::new(Published::Malformed(MalformedEvent {
+                    frame,
+                    error,
+                })));
             }
+        }
+    }
+
+    /// Offers an item to every subscriber (each filters before queueing); forgets those
+    /// whose subscription was dropped.
+    fn publish(&self, item: Arc<Published>) {
+        let mut subscribers = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(list) = subscribers.as_mut() {
+            list.retain(|s| s.offer(&item));
         }
     }
 
@@ -474,6 +497,8 @@ impl Driver {
         while let Some(event) = self.session.poll_event() {
             self.dispatch(event);
         }
+        // Dropping the queues' senders ends every subscription once it is read out.
+        *self.subscribers.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 }
 

@@ -1,11 +1,13 @@
-//! Event subscriptions: a filtered view of the client's event broadcast, with lag and malformed
-//! frames reported as items rather than lost.
+//! Event subscriptions: each subscriber's filter applies before anything is queued for it, so
+//! what it wants never waits behind what it does not; lag and malformed frames are reported as
+//! items rather than lost.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 
-use tokio::sync::broadcast;
+use std::collections::{BTreeMap, BTreeSet};
+
+use tokio::sync::mpsc;
 
 use crate::protocol::{ControllerIndex, DecodeError, Event, EventCode, RawFrame};
 
@@ -42,8 +44,8 @@ impl MalformedEvent {
 /// An item that is not an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SubscriptionError {
-    /// The subscriber fell behind and this many items (counted before filtering) were dropped
-    /// for it.
+    /// The subscriber fell behind and this many items that passed its filter were dropped
+    /// for it (the driver logs which, at WARN).
     Lagged(u64),
     /// An event frame arrived that does not decode; the connection goes on.
     Malformed(MalformedEvent),
@@ -122,73 +124,159 @@ impl EventFilter {
     }
 }
 
-/// A stream of events from a [`Client`](super::Client), filtered. Ends (`None`) when the
-/// connection closes.
+/// What a subscriber missed because its queue was full: a count per event code, kept until
+/// the subscriber reads it as [`SubscriptionError::Lagged`].
+#[derive(Debug, Default)]
+pub(crate) struct Losses {
+    by_code: std::sync::Mutex<BTreeMap<EventCode, u64>>,
+}
+
+impl Losses {
+    /// Counts one lost item; true if it is the first since the subscriber last heard of its
+    /// losses (so the driver logs once per gap, not once per item of a flood).
+    fn record(&self, code: EventCode) -> bool {
+        let mut m = self.by_code.lock().unwrap_or_else(|p| p.into_inner());
+        let first = m.is_empty();
+        *m.entry(code).or_insert(0) += 1;
+        first
+    }
+
+    fn take(&self) -> BTreeMap<EventCode, u64> {
+        std::mem::take(&mut *self.by_code.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// The driver's side of one subscription: the filter applies *before* anything is queued,
+/// so a subscriber that wants pairing requests never has its queue filled by Device Found.
+#[derive(Debug)]
+pub(crate) struct Subscriber {
+    filter: EventFilter,
+    tx: mpsc::Sender<Arc<Published>>,
+    losses: Arc<Losses>,
+    name: &'static str,
+}
+
+impl Subscriber {
+    /// Queues `item` if the filter passes it. False once the subscription is gone.
+    pub(crate) fn offer(&self, item: &Arc<Published>) -> bool {
+        let (index, code) = match &**item {
+            Published::Event(index, event) => {
+                if !self.filter.matches(*index, event.code()) {
+                    return true;
+                }
+                (Some(*index), event.code())
+            }
+            Published::Malformed(m) => {
+                if !self.filter.passes_malformed(m) {
+                    return true;
+                }
+                (m.index(), m.code().unwrap_or(EventCode(0)))
+            }
+        };
+        match self.tx.try_send(item.clone()) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                if self.losses.record(code) {
+                    tracing::warn!(
+                        subscriber = self.name,
+                        event = %code,
+                        index = ?index,
+                        capacity = self.tx.max_capacity(),
+                        "event queue full: dropping events for this subscriber \
+                         (it is told how many when it catches up)"
+                    );
+                }
+                true
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+/// A stream of events from a [`Client`](super::Client), filtered before queueing. Ends
+/// (`None`) when the connection closes.
 #[derive(Debug)]
 pub struct Subscription {
-    rx: Option<broadcast::Receiver<Arc<Published>>>,
-    filter: EventFilter,
+    rx: Option<mpsc::Receiver<Arc<Published>>>,
+    losses: Arc<Losses>,
 }
 
 impl Subscription {
-    pub(crate) fn new(
-        rx: Option<broadcast::Receiver<Arc<Published>>>,
+    /// A subscription and the driver's half of it; `capacity` items may wait in its queue.
+    pub(crate) fn pair(
         filter: EventFilter,
-    ) -> Subscription {
-        Subscription { rx, filter }
+        capacity: usize,
+        name: &'static str,
+    ) -> (Subscription, Subscriber) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let losses = Arc::new(Losses::default());
+        (
+            Subscription {
+                rx: Some(rx),
+                losses: losses.clone(),
+            },
+            Subscriber {
+                filter,
+                tx,
+                losses,
+                name,
+            },
+        )
+    }
+
+    /// A subscription on a closed connection: it ends at once.
+    pub(crate) fn ended() -> Subscription {
+        Subscription {
+            rx: None,
+            losses: Arc::default(),
+        }
+    }
+
+    fn lagged(&self) -> Option<EventItem> {
+        let lost = self.losses.take();
+        if lost.is_empty() {
+            return None;
+        }
+        let total: u64 = lost.values().sum();
+        let what = lost
+            .iter()
+            .map(|(code, n)| format!("{n} {code}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        tracing::warn!(missed = total, lost = %what, "a subscriber missed events");
+        Some(Err(SubscriptionError::Lagged(total)))
+    }
+
+    fn item(p: &Published) -> EventItem {
+        match p {
+            Published::Event(index, event) => Ok((*index, event.clone())),
+            Published::Malformed(m) => Err(SubscriptionError::Malformed(m.clone())),
+        }
     }
 
     /// The next item that passes the filter; `None` once the connection is closed and every
-    /// item has been read.
+    /// item has been read. Missed items are reported (as [`SubscriptionError::Lagged`]) before
+    /// the items still queued.
     pub async fn recv(&mut self) -> Option<EventItem> {
+        if let Some(lag) = self.lagged() {
+            return Some(lag);
+        }
         let rx = self.rx.as_mut()?;
-        loop {
-            match rx.recv().await {
-                Ok(item) => match &*item {
-                    Published::Event(index, event) => {
-                        if self.filter.matches(*index, event.code()) {
-                            return Some(Ok((*index, event.clone())));
-                        }
-                    }
-                    Published::Malformed(m) => {
-                        if self.filter.passes_malformed(m) {
-                            return Some(Err(SubscriptionError::Malformed(m.clone())));
-                        }
-                    }
-                },
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    return Some(Err(SubscriptionError::Lagged(n)))
-                }
-                Err(broadcast::error::RecvError::Closed) => {
-                    self.rx = None;
-                    return None;
-                }
+        match rx.recv().await {
+            Some(item) => Some(Self::item(&item)),
+            None => {
+                self.rx = None;
+                self.lagged()
             }
         }
     }
 
     /// The next item already received, without waiting: `None` when there is none now.
     pub fn try_recv(&mut self) -> Option<EventItem> {
-        let rx = self.rx.as_mut()?;
-        loop {
-            match rx.try_recv() {
-                Ok(item) => match &*item {
-                    Published::Event(index, event) => {
-                        if self.filter.matches(*index, event.code()) {
-                            return Some(Ok((*index, event.clone())));
-                        }
-                    }
-                    Published::Malformed(m) => {
-                        if self.filter.passes_malformed(m) {
-                            return Some(Err(SubscriptionError::Malformed(m.clone())));
-                        }
-                    }
-                },
-                Err(broadcast::error::TryRecvError::Lagged(n)) => {
-                    return Some(Err(SubscriptionError::Lagged(n)))
-                }
-                Err(_) => return None,
-            }
+        if let Some(lag) = self.lagged() {
+            return Some(lag);
         }
+        let rx = self.rx.as_mut()?;
+        rx.try_recv().ok().map(|item| Self::item(&item))
     }
 }

@@ -21,7 +21,8 @@
 //! Key bytes are never logged; the key types print `<redacted>` in `Debug`.
 //!
 //! A stored [`Bond`] says what it is through [`classify`] (transport, keys, security);
-//! [`unpair_and_forget`] removes a bond from the kernel and the store together.
+//! removing a bond from the kernel and the store together is the pairing service's
+//! ([`PairingService::unpair`](crate::pairing::PairingService::unpair)).
 
 pub mod adapter_id;
 pub mod classify;
@@ -31,7 +32,7 @@ pub mod handle;
 pub mod info;
 pub mod kernel;
 pub mod keyfile;
-pub mod unpair;
+pub mod static_address;
 
 use std::fmt;
 use std::fs;
@@ -50,7 +51,6 @@ pub use adapter_id::AdapterId;
 pub use classify::{BondKey, BondSecurity, BondTransport, LeIdentity};
 pub use info::{Bond, KeyUpdate, StoredCsrk};
 pub use kernel::{load_adapter_into_kernel, load_into_kernel, LoadCommands, LoadReport};
-pub use unpair::{unpair_and_forget, Unpaired};
 
 use keyfile::KeyFile;
 

@@ -1,8 +1,8 @@
 //! Bonds that survive a restart, against the real kernel: btvirt's two controllers pair with
-//! our agent runners and [`BondKeeper`]s (one store directory per side), then everything the
-//! kernel knew is thrown away (runners stopped, client dropped, btvirt stopped: the
-//! controllers and their keys are gone), a new btvirt brings up controllers with the same
-//! addresses, the keepers load the stored bonds before power-on, and an L2CAP connection that
+//! our pairing services (one store directory per side), then everything the kernel knew is
+//! thrown away (services stopped, client dropped, btvirt stopped: the controllers and their
+//! keys are gone), a new btvirt brings up controllers with the same addresses, new services
+//! load the stored bonds before power-on, and an L2CAP connection that
 //! requires encryption (security level medium) comes up encrypted with no pairing on either
 //! side: no User Confirmation / Passkey / PIN request and no new key in MGMT, and (BR/EDR) no
 //! IO Capability Request, User Confirmation Request or Link Key Notification in HCI.
@@ -22,13 +22,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bluez_mgmt::agent::runner::Controllers;
-use bluez_mgmt::agent::{
-    Agent, AgentRunner, BondKeeper, BondReport, ClientLink, Peer, RunnerConfig,
-};
+use bluez_mgmt::agent::{Agent, Peer};
 use bluez_mgmt::capture::{CaptureReader, MonitorOpcode};
 use bluez_mgmt::client::{Client, EventFilter};
 use bluez_mgmt::keystore::KeyStore;
+use bluez_mgmt::pairing::{Controllers, PairingService, Report, ServiceConfig};
 use bluez_mgmt::protocol::command::{
     AdvertisingMode, SecureConnectionsMode, SetAdvertising, SetSecureConnections,
 };
@@ -101,24 +99,25 @@ impl Agent for RecordingAgent {
     }
 }
 
-/// One side: its controller, keeper and runner.
+/// One side: its controller and pairing service (with the side's store).
 struct Side {
     index: ControllerIndex,
-    keeper: Arc<BondKeeper>,
-    runner: AgentRunner<ClientLink, RecordingAgent>,
+    service: PairingService<RecordingAgent>,
+    task: tokio::task::JoinHandle<()>,
     agent: RecordingAgent,
 }
 
-/// Configures both controllers (powered off), loads each side's store, powers on, starts a
-/// runner per side. Returns the sides and the load reports' key counts.
+/// Configures both controllers (powered off), then starts a pairing service per side with its
+/// store: it sets the IO capability, loads the stored bonds and powers the controller on.
+/// Returns the sides and each set-up's summary line.
 async fn bring_up(
     client: &Client,
     virt: &Btvirt,
     dirs: &[PathBuf; 2],
     link: Link,
-) -> (Vec<Side>, Vec<bluez_mgmt::agent::StartReport>) {
+) -> (Vec<Side>, Vec<(ControllerIndex, String)>) {
     let mut sides = Vec::new();
-    let mut reports = Vec::new();
+    let mut summaries = Vec::new();
     for (n, &index) in virt.indexes.iter().enumerate() {
         let c = client.controller(index);
         c.power(false).await.expect("power off");
@@ -135,21 +134,32 @@ async fn bring_up(
             .expect("Secure Connections");
         c.bondable(true).await.expect("bondable");
         c.connectable(true).await.expect("connectable");
-        let keeper = Arc::new(
-            BondKeeper::new(KeyStore::open(&dirs[n]), client.clone())
-                .with_controllers(Controllers::Only(vec![index])),
-        );
-        let report = keeper
-            .start_controller(index, true)
+        let agent = RecordingAgent::default();
+        let service = PairingService::new(
+            client.clone(),
+            agent.clone(),
+            ServiceConfig {
+                controllers: Controllers::Only(vec![index]),
+                ..ServiceConfig::default()
+            },
+        )
+        .with_store(KeyStore::open(&dirs[n]));
+        let mut reports = service.reports();
+        let task = service
+            .start()
             .await
-            .expect("load the stored bonds, then power on");
-        assert!(report.powered_on && !report.was_powered, "{report:?}");
-        assert!(
-            report.loaded.errors.is_empty(),
-            "{:?}",
-            report.loaded.errors
-        );
-        reports.push(report);
+            .expect("IO capability, stored bonds loaded, then powered on");
+        let mut summary = None;
+        while let Ok(r) = reports.try_recv() {
+            match r {
+                Report::ControllerReady { summary: s, .. } => summary = Some(s),
+                Report::BondLeftOut { error, .. } => panic!("{index}: left out: {error}"),
+                _ => {}
+            }
+        }
+        let summary = summary.expect("set-up reported");
+        assert!(summary.ends_with("; powered on"), "{summary}");
+        summaries.push((index, summary));
         if link == Link::Le && n == 1 {
             client
                 .call(
@@ -161,42 +171,32 @@ async fn bring_up(
                 .await
                 .expect("advertising");
         }
-        let agent = RecordingAgent::default();
-        let runner = AgentRunner::with_bonds(
-            ClientLink::new(client.clone()),
-            agent.clone(),
-            RunnerConfig {
-                controllers: Controllers::Only(vec![index]),
-                ..RunnerConfig::default()
-            },
-            keeper.clone(),
-        );
         sides.push(Side {
             index,
-            keeper,
-            runner,
+            service,
+            task,
             agent,
         });
     }
-    (sides, reports)
+    (sides, summaries)
 }
 
-/// Waits until each keeper reported storing the key `what` for the other side.
+/// Waits until each side's service reported storing the key `what` for the other side.
 async fn wait_stored(
     sides: &[Side],
-    mut reports: Vec<tokio::sync::broadcast::Receiver<BondReport>>,
+    mut reports: Vec<tokio::sync::broadcast::Receiver<Report>>,
     what: &str,
 ) {
     for (side, rx) in sides.iter().zip(reports.iter_mut()) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Ok(BondReport::Stored { what: w, path, .. })) if w == what => {
+                Ok(Ok(Report::Stored { what: w, path, .. })) if w == what => {
                     println!("{}: stored {w} in {}", side.index, path.display());
                     break;
                 }
                 Ok(Ok(r)) => println!("{}: {r:?}", side.index),
-                Ok(Err(e)) => panic!("keeper reports: {e}"),
+                Ok(Err(e)) => panic!("service reports: {e}"),
                 Err(_) => panic!("{}: no {what} stored within 15 s", side.index),
             }
         }
@@ -239,20 +239,13 @@ async fn restart_and_reconnect(link: Link) {
         let virt = Btvirt::start().await;
         let client = Client::open().await.expect("MGMT client");
         let (sides, _) = bring_up(&client, &virt, &dirs, link).await;
-        let reports: Vec<_> = sides.iter().map(|s| s.keeper.reports()).collect();
-        let tasks: Vec<_> = {
-            let mut v = Vec::new();
-            for s in &sides {
-                v.push(s.runner.start().await.expect("runner"));
-            }
-            v
-        };
+        let reports: Vec<_> = sides.iter().map(|s| s.service.reports()).collect();
         let peer = Peer::new(
             sides[0].index,
             AddressInfo::new(PERIPHERAL.parse().unwrap(), link.address_type()),
         );
         sides[0]
-            .runner
+            .service
             .pair(&peer, IoCapability::DISPLAY_YES_NO, Duration::from_secs(40))
             .await
             .expect("first pairing");
@@ -263,8 +256,8 @@ async fn restart_and_reconnect(link: Link) {
             "pairing requests: {:?} / {:?}",
             sides[0].agent.requests, sides[1].agent.requests
         );
-        for t in tasks {
-            t.abort();
+        for s in &sides {
+            s.task.abort();
         }
         drop(sides);
         drop(client);
@@ -314,46 +307,16 @@ async fn restart_and_reconnect(link: Link) {
     println!("{link:?}: paired and stored after {:?}", started.elapsed());
 
     // 2. A new kernel state: new controllers, same addresses, keys loaded before power-on.
-    let loads = reconnect(link, &dirs, &format!("bonds_reconnect_{}", link.name())).await;
-    if link == Link::BrEdr {
-        // One bond per side: the one just made.
-        assert!(loads.iter().all(|l| l.loaded.link_keys == 1), "{loads:?}");
-    }
+    reconnect(link, &dirs, &format!("bonds_reconnect_{}", link.name())).await;
     println!(
         "{link:?}: restart and encrypted reconnect without pairing in {:?}",
         started.elapsed()
     );
 }
 
-/// Fresh btvirt controllers load the bonds in `dirs` (central, peripheral) before power-on,
-/// then an L2CAP connection requiring encryption comes up encrypted without any pairing.
-/// Returns the two load reports (central, peripheral).
-pub(super) async fn reconnect(
-    link: Link,
-    dirs: &[PathBuf; 2],
-    capture_name: &str,
-) -> Vec<bluez_mgmt::agent::StartReport> {
-    let capture = Capture::start(capture_name);
-    let virt = Btvirt::start().await;
-    let client = Client::open().await.expect("MGMT client");
-    let mut events = client.subscribe(EventFilter::all());
-    let (sides, loads) = bring_up(&client, &virt, dirs, link).await;
-    for (n, s) in sides.iter().enumerate() {
-        let info = client.controller(s.index).info().await.unwrap();
-        assert_eq!(info.address.to_string(), [CENTRAL, PERIPHERAL][n]);
-    }
-    for l in &loads {
-        println!("{}: loaded {:?}", l.index, l.loaded);
-        match link {
-            Link::BrEdr => assert!(l.loaded.link_keys >= 1, "{l:?}"),
-            Link::Le => assert!(l.loaded.long_term_keys >= 1, "{l:?}"),
-        }
-    }
-    let mut tasks = Vec::new();
-    for s in &sides {
-        tasks.push(s.runner.start().await.expect("runner"));
-    }
-
+/// An L2CAP connection from the central to the peripheral that requires encryption
+/// (security medium) comes up encrypted on both ends.
+async fn encrypted_l2cap(link: Link) {
     let (bdaddr_type, psm) = match link {
         Link::BrEdr => (l2cap::BDADDR_BREDR, 0x1001),
         Link::Le => (l2cap::BDADDR_LE_PUBLIC, 0x0081),
@@ -398,6 +361,34 @@ pub(super) async fn reconnect(
         peripheral_sec.0 >= l2cap::SECURITY_MEDIUM && peripheral_sec.1 > 0,
         "peripheral link not encrypted: {peripheral_sec:?}"
     );
+}
+
+/// Fresh btvirt controllers load the bonds in `dirs` (central, peripheral) before power-on,
+/// then an L2CAP connection requiring encryption comes up encrypted without any pairing.
+/// Returns each side's set-up summary (central, peripheral).
+pub(super) async fn reconnect(
+    link: Link,
+    dirs: &[PathBuf; 2],
+    capture_name: &str,
+) -> Vec<(ControllerIndex, String)> {
+    let capture = Capture::start(capture_name);
+    let virt = Btvirt::start().await;
+    let client = Client::open().await.expect("MGMT client");
+    let mut events = client.subscribe(EventFilter::all());
+    let (sides, loads) = bring_up(&client, &virt, dirs, link).await;
+    for (n, s) in sides.iter().enumerate() {
+        let info = client.controller(s.index).info().await.unwrap();
+        assert_eq!(info.address.to_string(), [CENTRAL, PERIPHERAL][n]);
+    }
+    for (index, summary) in &loads {
+        println!("{index}: {summary}");
+        match link {
+            Link::BrEdr => assert!(summary.contains("loaded 1 link key(s)"), "{summary}"),
+            Link::Le => assert!(!summary.contains(" 0 long term key(s)"), "{summary}"),
+        }
+    }
+
+    encrypted_l2cap(link).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
 
     // No pairing on either side: no agent request, no pairing event, no new key.
@@ -437,8 +428,8 @@ pub(super) async fn reconnect(
             s.index
         );
     }
-    for t in tasks {
-        t.abort();
+    for s in &sides {
+        s.task.abort();
     }
     let indexes = virt.indexes;
     drop(sides);
@@ -521,9 +512,7 @@ async fn bluetoothd_bredr_bond_reconnects() {
         &bluetoothd_store(Link::BrEdr),
         "bonds_bluetoothd_bredr",
     )
-    .await
-    .iter()
-    .for_each(|l| assert_eq!(l.loaded.link_keys, 1, "{l:?}"));
+    .await;
 }
 
 /// The same for LE Secure Connections: bluetoothd's `[PeripheralLongTermKey]` (an SC key
@@ -597,16 +586,22 @@ async fn mgmtctl_agent_and_pair_keep_bonds() {
         head[1].contains("loaded 0 link key(s)") && head[1].ends_with("; powered on"),
         "{head:?}"
     );
-    let complaint = tokio::time::timeout(Duration::from_secs(5), err.next_line())
-        .await
-        .expect("the corrupt file is reported")
-        .unwrap()
-        .unwrap_or_default();
-    println!("mgmtctl agent (stderr): {complaint}");
-    assert!(
-        complaint.contains(&format!("{}:3: ", junk.join("info").display())),
-        "{complaint}"
-    );
+    // The corrupt file is reported on stderr (at WARN, shown by default), with its line.
+    let expected = format!("{}:3: ", junk.join("info").display());
+    let mut complaints = Vec::new();
+    let found = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(line)) = err.next_line().await {
+            let hit = line.contains(&expected);
+            complaints.push(line);
+            if hit {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    println!("mgmtctl agent (stderr): {complaints:?}");
+    assert!(matches!(found, Ok(true)), "{expected} not reported");
     let info = client.controller(b).info().await.unwrap();
     assert!(
         info.current_settings
@@ -652,6 +647,12 @@ async fn mgmtctl_agent_and_pair_keep_bonds() {
     let central_info = KeyStore::open(&central_dir).info_path(
         CENTRAL.parse::<Address>().unwrap(),
         PERIPHERAL.parse().unwrap(),
+    );
+    // Paired means stored: the key file is there the moment the command has exited.
+    assert!(
+        central_info.exists(),
+        "{} missing when mgmtctl pair exited",
+        central_info.display()
     );
     assert!(
         pair_out.contains(&format!("stored link key in {}", central_info.display())),
@@ -704,6 +705,29 @@ async fn mgmtctl_agent_and_pair_keep_bonds() {
     );
     assert!(!central_info.exists());
 
+    // A pairing the kernel refuses: the status's kind reaches the message and exit status.
+    let refused = tokio::process::Command::new(exe)
+        .args([
+            "pair",
+            "00:AA:09:09:09:09",
+            "--type",
+            "bredr",
+            "--index",
+            &a.0.to_string(),
+        ])
+        .args(["--auto-accept", "--no-store", "--timeout", "30"])
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("run mgmtctl pair");
+    let refused_err = String::from_utf8_lossy(&refused.stderr);
+    println!(
+        "mgmtctl pair (absent device): {:?} {refused_err}",
+        refused.status
+    );
+    assert_eq!(refused.status.code(), Some(2), "{refused_err}");
+    assert!(refused_err.contains("(refused)"), "{refused_err}");
+
     let status = interrupt_and_wait(&mut agent, "mgmtctl agent", Duration::from_secs(10)).await;
     let lines = agent_lines.await.unwrap();
     println!("mgmtctl agent:\n{}", lines.join("\n"));
@@ -714,6 +738,191 @@ async fn mgmtctl_agent_and_pair_keep_bonds() {
             .any(|l| l.contains(&format!("stored link key in {}", peripheral_info.display()))),
         "the agent reports the stored key"
     );
+    drop(client);
+    drop(virt);
+    capture.finish();
+}
+
+/// Controllers that come and go: a pairing service (the library's, one for every controller)
+/// is started while no controller exists; btvirt then adds two. Each gets the agent's IO
+/// capability, its bonds from the store (stored by an earlier pairing of the same addresses)
+/// and power, with nothing else asked of the service. The bonded peer then reconnects
+/// encrypted with no pairing request, and a new pairing after unpairing uses the method the
+/// predictor gives for the registered IO capabilities (LE SC, DisplayYesNo both sides:
+/// Numeric Comparison, so the responder's agent is asked to confirm a value).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn controllers_added_after_start_get_io_capability_bonds_and_power() {
+    use bluez_mgmt::association::{association_model, Declared, Method, Transport};
+    let link = Link::Le;
+    let root = PathBuf::from("/tmp/bonds-hotplug");
+    let _ = std::fs::remove_dir_all(&root);
+
+    // 1. A first pairing stores both sides' keys under one store root.
+    {
+        let virt = Btvirt::start().await;
+        let client = Client::open().await.expect("MGMT client");
+        let (sides, _) = bring_up(&client, &virt, &[root.clone(), root.clone()], link).await;
+        let reports: Vec<_> = sides.iter().map(|s| s.service.reports()).collect();
+        let peer = Peer::new(
+            sides[0].index,
+            AddressInfo::new(PERIPHERAL.parse().unwrap(), link.address_type()),
+        );
+        sides[0]
+            .service
+            .pair(&peer, IoCapability::DISPLAY_YES_NO, Duration::from_secs(40))
+            .await
+            .expect("first pairing");
+        wait_stored(&sides, reports, "long term key").await;
+        // The peripheral's trailing keys.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        for s in &sides {
+            s.task.abort();
+        }
+        drop(sides);
+        drop(client);
+        drop(virt);
+    }
+
+    // 2. The service first, then the controllers.
+    let capture = Capture::start("bonds_hotplug_le");
+    let client = Client::open().await.expect("MGMT client");
+    let mut events = client.subscribe(EventFilter::all());
+    let agent = RecordingAgent::default();
+    let service = PairingService::new(client.clone(), agent.clone(), ServiceConfig::default())
+        .with_store(KeyStore::open(&root));
+    let mut reports = service.reports();
+    let task = service
+        .start()
+        .await
+        .expect("starts with no controller present");
+    let virt = Btvirt::start().await;
+    let mut ready = Vec::new();
+    while ready.len() < 2 {
+        match tokio::time::timeout(Duration::from_secs(20), reports.recv()).await {
+            Ok(Ok(Report::ControllerReady { index, summary })) => ready.push((index, summary)),
+            Ok(Ok(Report::ControllerFailed { index, error })) => panic!("{index}: {error}"),
+            Ok(Ok(_)) => {}
+            other => panic!("no set-up report for both controllers: {other:?} {ready:?}"),
+        }
+    }
+    ready.sort();
+    println!("set up: {ready:#?}");
+    for ((index, summary), expected) in ready.iter().zip(virt.indexes) {
+        assert_eq!(*index, expected);
+        assert!(
+            summary.starts_with("IO capability DisplayYesNo; "),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("loaded ")
+                && !summary.contains(" 0 long term key(s)")
+                && summary.ends_with("; powered on"),
+            "{summary}"
+        );
+        let info = client.controller(*index).info().await.unwrap();
+        assert!(info
+            .current_settings
+            .contains(bluez_mgmt::protocol::Settings::POWERED));
+    }
+    // What the test (not the service) configures: LE with Secure Connections (SSP first,
+    // the kernel refuses Secure Connections on a powered controller without it), bondable,
+    // connectable, the peripheral advertising.
+    for index in virt.indexes {
+        let c = client.controller(index);
+        c.le(true).await.expect("LE");
+        c.ssp(true).await.expect("SSP");
+        client
+            .call(
+                index,
+                &SetSecureConnections {
+                    secure_connections: SecureConnectionsMode::ON,
+                },
+            )
+            .await
+            .expect("Secure Connections");
+        c.bondable(true).await.expect("bondable");
+        c.connectable(true).await.expect("connectable");
+    }
+    let advertise = || async {
+        client
+            .call(
+                virt.indexes[1],
+                &SetAdvertising {
+                    advertising: AdvertisingMode::ON,
+                },
+            )
+            .await
+            .expect("advertising")
+    };
+    advertise().await;
+
+    // The loaded bond: encrypted at once, no pairing.
+    encrypted_l2cap(link).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let mut pairing = Vec::new();
+    while let Some(item) = events.try_recv() {
+        if let Ok((index, event)) = item {
+            if matches!(
+                event,
+                Event::UserConfirmRequest(_)
+                    | Event::UserPasskeyRequest(_)
+                    | Event::PinCodeRequest(_)
+                    | Event::NewLongTermKey(_)
+            ) {
+                pairing.push(format!("{index}: {:?}", event.code()));
+            }
+        }
+    }
+    assert!(
+        pairing.is_empty(),
+        "a pairing happened on reconnect: {pairing:?}"
+    );
+    assert!(agent.requests.lock().unwrap().is_empty());
+
+    // The registered IO capability decides the next pairing's method.
+    let [a, b] = virt.indexes;
+    for (index, other) in [(a, PERIPHERAL), (b, CENTRAL)] {
+        let peer = Peer::new(
+            index,
+            AddressInfo::new(other.parse().unwrap(), link.address_type()),
+        );
+        service.unpair(&peer, true).await.expect("unpaired");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    advertise().await;
+    let method = association_model(
+        Transport::LeSecureConnections,
+        Declared::mitm(IoCapability::DISPLAY_YES_NO),
+        Declared::mitm(IoCapability::DISPLAY_YES_NO),
+    );
+    assert_eq!(method, Method::NumericComparison);
+    let peer = Peer::new(
+        a,
+        AddressInfo::new(PERIPHERAL.parse().unwrap(), link.address_type()),
+    );
+    service
+        .pair(&peer, IoCapability::DISPLAY_YES_NO, Duration::from_secs(40))
+        .await
+        .expect("second pairing");
+    let asked = agent.requests.lock().unwrap().clone();
+    println!("second pairing, agent asked: {asked:?}");
+    let responder = format!("{b} {CENTRAL}");
+    assert!(
+        asked
+            .iter()
+            .any(|r| r.starts_with(&responder) && r.contains(": confirm ")),
+        "the responder (registered DisplayYesNo) compares a value: {asked:?}"
+    );
+    // Paired means stored: the new key is in the store when pair returns.
+    let (bonds, _) = KeyStore::open(&root)
+        .bonds(CENTRAL.parse::<Address>().unwrap())
+        .unwrap();
+    assert!(bonds
+        .iter()
+        .any(|b| b.long_term_key.is_some() || b.peripheral_long_term_key.is_some()));
+
+    task.abort();
+    drop(service);
     drop(client);
     drop(virt);
     capture.finish();

@@ -10,9 +10,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bluez_mgmt::agent::runner::{Controllers, PairError};
-use bluez_mgmt::agent::{Agent, AgentRunner, ClientLink, Peer, PinCode, RunnerConfig};
+use bluez_mgmt::agent::{Agent, Peer, PinCode};
 use bluez_mgmt::client::{Client, EventFilter};
+use bluez_mgmt::pairing::{Controllers, PairError, PairingService, ServiceConfig};
 use bluez_mgmt::protocol::event::Event;
 use bluez_mgmt::protocol::keys::LinkKeyType;
 use bluez_mgmt::protocol::{AddressInfo, AddressType, IoCapability, Status};
@@ -69,23 +69,23 @@ async fn pin_pairing(
         pin,
         asked: Arc::default(),
     });
-    let link = ClientLink::new(client.clone());
-    let initiator = AgentRunner::new(
+    let link = client.clone();
+    let initiator = PairingService::new(
         link.clone(),
         agents[0].clone(),
-        RunnerConfig {
+        ServiceConfig {
             controllers: Controllers::Only(vec![a]),
             register_io_capability: false,
-            ..RunnerConfig::default()
+            ..ServiceConfig::default()
         },
     );
-    let responder = AgentRunner::new(
+    let responder = PairingService::new(
         link,
         agents[1].clone(),
-        RunnerConfig {
+        ServiceConfig {
             controllers: Controllers::Only(vec![b]),
             register_io_capability: false,
-            ..RunnerConfig::default()
+            ..ServiceConfig::default()
         },
     );
     let ta = initiator.start().await.expect("initiator runner");
@@ -136,8 +136,6 @@ async fn pin_pairing(
             }
         }
     }
-    ta.abort();
-    tb.abort();
     for (idx, addr) in [(a, b_address), (b, a_address)] {
         let _ = initiator
             .unpair(
@@ -146,6 +144,9 @@ async fn pin_pairing(
             )
             .await;
     }
+    // The services go after their last call (unpairing goes through them).
+    ta.abort();
+    tb.abort();
     drop(client);
     if let Some(c) = capture {
         c.finish();

@@ -23,10 +23,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bluez_mgmt::agent::runner::{Controllers, PairError};
-use bluez_mgmt::agent::{AgentRunner, ClientLink, Peer, RunnerConfig};
+use bluez_mgmt::agent::Peer;
 use bluez_mgmt::association::{kernel_pairing, KernelOutcome, KernelRequest, Transport};
 use bluez_mgmt::client::{Client, EventFilter};
+use bluez_mgmt::pairing::{Controllers, PairError, PairingService, ServiceConfig};
 use bluez_mgmt::protocol::command::{
     AdvertisingMode, SecureConnectionsMode, SetAdvertising, SetSecureConnections,
 };
@@ -279,17 +279,17 @@ impl Rig {
         if s.both_type() {
             slot.put(TYPED_BY_BOTH);
         }
-        let runner = AgentRunner::new(
-            ClientLink::new(client.clone()),
+        let runner = PairingService::new(
+            client.clone(),
             MatrixAgent {
                 io: s.kernel_io,
                 accept: s.kernel_accepts,
                 slot: slot.clone(),
             },
-            RunnerConfig {
+            ServiceConfig {
                 controllers: Controllers::Only(vec![index]),
                 register_io_capability: s.role == Role::PeerInitiates,
-                ..RunnerConfig::default()
+                ..ServiceConfig::default()
             },
         );
         let task = runner.start().await.expect("runner");
@@ -363,7 +363,6 @@ impl Rig {
         }
         // Keys can trail the end of the pairing.
         tokio::time::sleep(Duration::from_millis(800)).await;
-        task.abort();
         for (address, t) in [
             (self.peer_address, AddressType::BR_EDR),
             (self.peer_address, AddressType::LE_PUBLIC),
@@ -373,6 +372,8 @@ impl Rig {
                 .unpair(&Peer::new(index, AddressInfo::new(address, t)), true)
                 .await;
         }
+        // The service goes after its last call (unpairing goes through it).
+        task.abort();
         tokio::time::sleep(Duration::from_millis(200)).await;
         collector.abort();
         drop(runner);

@@ -27,10 +27,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bluez_mgmt::agent::runner::{Controllers, PairError};
-use bluez_mgmt::agent::{Agent, AgentRunner, ClientLink, Peer, RunnerConfig};
+use bluez_mgmt::agent::{Agent, Peer};
 use bluez_mgmt::association::{kernel_pairing, KernelOutcome, KernelRequest, Transport};
 use bluez_mgmt::client::{Client, EventFilter};
+use bluez_mgmt::pairing::{Controllers, PairError, PairingService, ServiceConfig};
 use bluez_mgmt::protocol::command::{
     AdvertisingMode, SecureConnectionsMode, SetAdvertising, SetSecureConnections,
 };
@@ -214,30 +214,30 @@ impl Rig {
             slot.put(TYPED_BY_BOTH);
         }
         let mut events = self.client.subscribe(EventFilter::all());
-        let link = ClientLink::new(self.client.clone());
-        let initiator = AgentRunner::new(
+        let link = self.client.clone();
+        let initiator = PairingService::new(
             link.clone(),
             MatrixAgent {
                 io: init,
                 accept: true,
                 slot: slot.clone(),
             },
-            RunnerConfig {
+            ServiceConfig {
                 controllers: Controllers::Only(vec![a]),
                 register_io_capability: false,
-                ..RunnerConfig::default()
+                ..ServiceConfig::default()
             },
         );
-        let responder = AgentRunner::new(
+        let responder = PairingService::new(
             link,
             MatrixAgent {
                 io: resp,
                 accept,
                 slot,
             },
-            RunnerConfig {
+            ServiceConfig {
                 controllers: Controllers::Only(vec![b]),
-                ..RunnerConfig::default()
+                ..ServiceConfig::default()
             },
         );
         let ta = initiator.start().await.expect("initiator runner");
@@ -275,9 +275,6 @@ impl Rig {
                 _ => {}
             }
         }
-        ta.abort();
-        tb.abort();
-
         let [il, rl] = logs;
         let outcome = match &result {
             Ok(()) if !il.keys.is_empty() && !rl.keys.is_empty() => Observed::Paired {
@@ -299,6 +296,9 @@ impl Rig {
                 let _ = initiator.unpair(&p, true).await;
             }
         }
+        // The services go after their last call (unpairing goes through them).
+        ta.abort();
+        tb.abort();
         tokio::time::sleep(Duration::from_millis(300)).await;
         Cell {
             initiator: il,

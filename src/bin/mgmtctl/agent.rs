@@ -7,11 +7,12 @@
 //! everything (a passkey or PIN cannot be made up, so those are refused under both).
 //!
 //! Bonds are kept in `--store DIR` (default `/var/lib/bluetooth`, bluetoothd's layout;
-//! `--no-store` keeps none): at start each served controller gets its stored keys (Load IRKs,
-//! Link Keys, Long Term Keys, Connection Parameters) before it is powered on, and is then
-//! powered on unless `--no-power-on`; keys the kernel reports while the agent runs are stored.
-//! A file that does not parse is printed with its line and left out; more keys than one Load
-//! command carries stops the agent. Controllers added after start are served but not loaded.
+//! `--no-store` keeps none). Every served controller, present at start or added later, gets
+//! the IO capability, its stored keys (Load IRKs, Link Keys, Long Term Keys, Connection
+//! Parameters) and then power unless `--no-power-on`; an LE-only controller without a public
+//! address gets the static address kept in `DIR/addresses` and its bonds live under
+//! `static-<address>`. Keys the kernel reports while the agent runs are stored. A file that
+//! does not parse is logged (WARN) with its line and left out.
 //!
 //! Also home of the terminal agent and argument parsers `mgmtctl pair` shares.
 
@@ -22,14 +23,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bluez_mgmt::agent::policy::Policy as HeadlessPolicy;
-use bluez_mgmt::agent::runner::{Controllers, Report};
-use bluez_mgmt::agent::{
-    Agent, AgentRunner, BondKeeper, BondReport, ClientLink, KeyNotice, Peer, PinCode, PolicyAgent,
-    RunnerConfig,
-};
+use bluez_mgmt::agent::{Agent, KeyNotice, Peer, PinCode, PolicyAgent};
 use bluez_mgmt::client::Client;
-use bluez_mgmt::keystore::{ErrorKind, KeyStore, DEFAULT_DIR};
-use bluez_mgmt::protocol::command::ReadIndexList;
+use bluez_mgmt::keystore::{KeyStore, DEFAULT_DIR};
+use bluez_mgmt::pairing::{Controllers, PairingService, Report, ServiceConfig};
 use bluez_mgmt::protocol::{AddressType, ControllerIndex, IoCapability, Status};
 
 use crate::CliError;
@@ -151,23 +148,19 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
-    /// The store for these arguments; `None` with `--no-store`.
-    pub(crate) fn open(&self) -> Option<KeyStore> {
-        (!self.no_store).then(|| KeyStore::open(&self.store))
-    }
-
-    /// The keeper for these arguments, serving `controllers`; `None` with `--no-store`.
-    pub(crate) fn keeper(
+    /// The service for these arguments (with its store unless `--no-store`).
+    pub(crate) fn service<A: Agent>(
         &self,
-        client: &Client,
-        controllers: Controllers,
-    ) -> Option<Arc<BondKeeper>> {
-        (!self.no_store).then(|| {
-            Arc::new(
-                BondKeeper::new(KeyStore::open(&self.store), client.clone())
-                    .with_controllers(controllers),
-            )
-        })
+        client: Client,
+        agent: A,
+        config: ServiceConfig,
+    ) -> PairingService<A> {
+        let service = PairingService::new(client, agent, config);
+        if self.no_store {
+            service
+        } else {
+            service.with_store(KeyStore::open(&self.store))
+        }
     }
 }
 
@@ -183,12 +176,13 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     } else {
         Policy::choose(args.auto_accept, args.reject)?
     };
-    let config = RunnerConfig {
+    let config = ServiceConfig {
         controllers: args
             .index
             .map_or(Controllers::All, |i| Controllers::Only(vec![i])),
         answer_timeout: Duration::from_secs(args.answer_timeout),
-        ..RunnerConfig::default()
+        power_on: !args.no_power_on,
+        ..ServiceConfig::default()
     };
     if args.json {
         return run_json(args, headless, config);
@@ -213,7 +207,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
 fn run_json(
     args: Args,
     headless: HeadlessPolicy,
-    config: RunnerConfig,
+    config: ServiceConfig,
 ) -> Result<ExitCode, CliError> {
     use crate::json_agent::{read_answers, JsonAgent};
     let (agent, channel) = JsonAgent::new(args.io_capability);
@@ -245,7 +239,7 @@ fn run_json(
 async fn serve<A: Agent + Send + Sync + 'static>(
     args: Args,
     agent: A,
-    config: RunnerConfig,
+    config: ServiceConfig,
     json: Option<std::sync::Arc<crate::json_agent::Channel>>,
 ) -> Result<ExitCode, CliError> {
     {
@@ -261,38 +255,15 @@ async fn serve<A: Agent + Send + Sync + 'static>(
             }
         };
         let client = Client::open().await?;
-        let keeper = args.store.keeper(&client, config.controllers.clone());
-        let mut loaded = Vec::new();
-        if let Some(keeper) = &keeper {
-            let indexes = match args.index {
-                Some(i) => vec![i],
-                None => {
-                    client
-                        .call(ControllerIndex::NONE, &ReadIndexList {})
-                        .await?
-                        .indexes
-                        .0
-                }
-            };
-            loaded = load_bonds(keeper, &indexes, !args.no_power_on).await?;
-            match &json {
-                Some(ch) => {
-                    tokio::spawn(crate::json_agent::bond_events(ch.clone(), keeper.reports()))
-                }
-                None => tokio::spawn(print_bond_reports(keeper.reports())),
-            };
-        }
-        let link = ClientLink::new(client);
-        let runner = match keeper {
-            Some(k) => AgentRunner::with_bonds(link, agent, config, k),
-            None => AgentRunner::new(link, agent, config),
-        };
-        let reports = runner.reports();
-        let mut task = runner.start().await?;
+        let service = args.store.service(client, agent, config);
+        let mut reports = service.reports();
+        let mut task = service.start().await?;
         match &json {
             Some(ch) => {
-                for line in loaded {
-                    eprintln!("mgmtctl: {line}");
+                // What start-up did is already in the report queue; stdout is the protocol's,
+                // so it goes to stderr.
+                while let Ok(r) = reports.try_recv() {
+                    eprintln!("mgmtctl: {r:?}");
                 }
                 let mut m = serde_json::Map::new();
                 m.insert("protocol".into(), "mgmtctl-agent".into());
@@ -312,15 +283,17 @@ async fn serve<A: Agent + Send + Sync + 'static>(
                 tokio::spawn(crate::json_agent::report_events(ch.clone(), reports));
             }
             None => {
-                let where_ = args
-                    .index
-                    .map_or("every controller".to_string(), |i| i.to_string());
+                let where_ = args.index.map_or(
+                    "every controller, present or added later".to_string(),
+                    |i| i.to_string(),
+                );
                 println!(
                     "agent: {} registered on {where_}; Ctrl-C to stop",
                     args.io_capability
                 );
-                for line in loaded {
-                    println!("{line}");
+                // What start-up did is already in the report queue: print it before going on.
+                while let Ok(r) = reports.try_recv() {
+                    print_report(&r);
                 }
                 tokio::spawn(print_reports(reports));
             }
@@ -332,62 +305,43 @@ async fn serve<A: Agent + Send + Sync + 'static>(
     }
 }
 
-/// Loads each controller's stored bonds before it is powered on (then powers it on if
-/// `power_on`); returns one summary line per controller. A file that does not parse is
-/// printed (stderr) with its line and left out; more keys than one Load command carries is
-/// fatal (running without them would silently pair again).
-pub(crate) async fn load_bonds(
-    keeper: &BondKeeper,
-    indexes: &[ControllerIndex],
-    power_on: bool,
-) -> Result<Vec<String>, CliError> {
-    let mut lines = Vec::new();
-    for &index in indexes {
-        match keeper.start_controller(index, power_on).await {
-            Ok(r) => {
-                for e in &r.loaded.errors {
-                    eprintln!("mgmtctl: {index}: left out: {e}");
-                }
-                lines.push(format!(
-                    "{index}: loaded {} link key(s), {} long term key(s), {} IRK(s), {} \
-                     connection parameter set(s) from {}{}",
-                    r.loaded.link_keys,
-                    r.loaded.long_term_keys,
-                    r.loaded.irks,
-                    r.loaded.connection_parameters,
-                    keeper.store().adapter_dir(r.loaded.adapter).display(),
-                    match (r.was_powered, r.powered_on) {
-                        (true, _) => " (controller was already powered)",
-                        (false, true) => "; powered on",
-                        (false, false) => "; left powered off",
-                    }
-                ));
-            }
-            Err(e) if e.kind() == ErrorKind::TooManyKeys => {
-                return Err(format!("{index}: {e}").into());
-            }
-            Err(e) => eprintln!("mgmtctl: {index}: bonds not loaded: {e}"),
-        }
-    }
-    Ok(lines)
+/// A tokio runtime for one command.
+pub(crate) fn runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
 }
 
-/// Prints what the bond keeper stores (never key bytes).
-pub(crate) async fn print_bond_reports(mut reports: tokio::sync::broadcast::Receiver<BondReport>) {
+/// Prints the service's reports that the agent itself does not show (never key bytes).
+pub(crate) async fn print_reports(mut reports: tokio::sync::broadcast::Receiver<Report>) {
     use tokio::sync::broadcast::error::RecvError;
     loop {
         match reports.recv().await {
-            Ok(r) => print_bond_report(&r),
-            Err(RecvError::Lagged(n)) => println!("({n} bond reports skipped)"),
+            Ok(r) => print_report(&r),
+            Err(RecvError::Lagged(n)) => eprintln!("mgmtctl: ({n} reports skipped)"),
             Err(RecvError::Closed) => return,
         }
     }
 }
 
-/// One line for one bond report.
-pub(crate) fn print_bond_report(r: &BondReport) {
+/// One line for one report, if the agent does not already show it.
+pub(crate) fn print_report(r: &Report) {
     match r {
-        BondReport::Stored {
+        Report::TimedOut { peer, request } => {
+            println!("{peer}: no answer to the {request:?} request in time; refused")
+        }
+        Report::AgentPanicked { peer, request } => {
+            println!("{peer}: the {request:?} request failed; refused")
+        }
+        Report::InvalidAnswer { peer, error } => println!("{peer}: {error}; refused"),
+        Report::AutoAccepted { peer } => {
+            println!("{peer}: Just Works accepted (we asked for this pairing)")
+        }
+        Report::ReplyFailed { peer, error } => {
+            println!("{peer}: the reply was not accepted: {error}")
+        }
+        Report::Stored {
             index,
             device,
             what,
@@ -397,12 +351,12 @@ pub(crate) fn print_bond_report(r: &BondReport) {
             device.address,
             path.display()
         ),
-        BondReport::NotStored {
+        Report::NotStored {
             index,
             device,
             reason,
         } => println!("{index} {}: key not stored: {reason}", device.address),
-        BondReport::StoreFailed {
+        Report::StoreFailed {
             index,
             device,
             error,
@@ -410,44 +364,20 @@ pub(crate) fn print_bond_report(r: &BondReport) {
             "mgmtctl: {index} {}: key NOT stored: {error}",
             device.address
         ),
-        BondReport::Removed { index, device } => {
+        Report::Removed { index, device } => {
             println!("{index} {device}: stored bond removed")
         }
+        Report::ControllerReady { index, summary } => println!("{index}: {summary}"),
+        Report::ControllerFailed { index, error } => {
+            eprintln!("mgmtctl: {index}: not set up: {error}")
+        }
+        Report::ControllerRemoved { index } => println!("{index}: controller removed"),
+        Report::BondLeftOut { index, error } => eprintln!("mgmtctl: {index}: left out: {error}"),
+        Report::EventsLost { count } => eprintln!(
+            "mgmtctl: {count} pairing events were lost: a request may be unanswered, a key \
+             unstored"
+        ),
         _ => {}
-    }
-}
-
-/// A tokio runtime for one command.
-pub(crate) fn runtime() -> io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-}
-
-/// Prints the runner's reports that the agent itself does not show.
-pub(crate) async fn print_reports(mut reports: tokio::sync::broadcast::Receiver<Report>) {
-    use tokio::sync::broadcast::error::RecvError;
-    loop {
-        let line = match reports.recv().await {
-            Ok(Report::TimedOut { peer, request }) => {
-                format!("{peer}: no answer to the {request:?} request in time; refused")
-            }
-            Ok(Report::AgentPanicked { peer, request }) => {
-                format!("{peer}: the {request:?} request failed; refused")
-            }
-            Ok(Report::InvalidAnswer { peer, error }) => format!("{peer}: {error}; refused"),
-            Ok(Report::AutoAccepted { peer }) => {
-                format!("{peer}: Just Works accepted (we asked for this pairing)")
-            }
-            Ok(Report::ReplyFailed { peer, error }) => {
-                format!("{peer}: the reply was not accepted: {error}")
-            }
-            Ok(_) => continue,
-            Err(RecvError::Lagged(n)) => format!("({n} reports skipped)"),
-            Err(RecvError::Closed) => return,
-        };
-        println!("{line}");
     }
 }
 

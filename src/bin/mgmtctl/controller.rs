@@ -140,13 +140,10 @@ async fn switch(
     on: bool,
 ) -> Result<ExitCode, CliError> {
     let client = Client::open().await?;
-    let index = client
-        .choose_controller(index)
-        .await
-        .map_err(|e| match e {
-            ChooseControllerError::Several(_) => format!("{e} with --index N"),
-            e => e.to_string(),
-        })?;
+    let index = client.choose_controller(index).await.map_err(|e| match e {
+        ChooseControllerError::Several(_) => format!("{e} with --index N"),
+        e => e.to_string(),
+    })?;
     let settings = client.controller(index).set(setting, on).await?;
     println!("{index}: current settings: {}", settings_text(settings));
     if settings.contains(setting.flag()) != on {

@@ -12,8 +12,8 @@ use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use bluez_mgmt::agent::runner::Report;
-use bluez_mgmt::agent::{Agent, BondReport, KeyKind, KeyNotice, Peer, PinCode, MAX_PASSKEY};
+use bluez_mgmt::agent::{Agent, KeyKind, KeyNotice, Peer, PinCode, MAX_PASSKEY};
+use bluez_mgmt::pairing::Report;
 use bluez_mgmt::protocol::{AddressInfo, AddressType, ControllerIndex, IoCapability, Status};
 use serde_json::{json, Map, Value};
 use tokio::io::AsyncBufReadExt;
@@ -311,35 +311,73 @@ impl Agent for JsonAgent {
     }
 }
 
-/// The runner's reports the agent methods do not see, as events.
+/// The pairing service's reports the agent methods do not see, as events: what went wrong
+/// with an answer, and what was stored (`keys-stored` / `keys-not-stored` / `store-failed`,
+/// never key bytes).
 pub(crate) async fn report_events(
     channel: Arc<Channel>,
     mut reports: tokio::sync::broadcast::Receiver<Report>,
 ) {
     use tokio::sync::broadcast::error::RecvError;
     loop {
-        let (name, peer, extra) = match reports.recv().await {
+        let (name, mut m, extra) = match reports.recv().await {
             Ok(Report::TimedOut { peer, request }) => (
                 "timed-out",
-                peer,
+                peer_fields(peer.index, &peer.address),
                 json!({ "request": format!("{request:?}") }),
             ),
             Ok(Report::AgentPanicked { peer, request }) => (
                 "agent-failed",
-                peer,
+                peer_fields(peer.index, &peer.address),
                 json!({ "request": format!("{request:?}") }),
             ),
             Ok(Report::InvalidAnswer { peer, error }) => (
                 "invalid-answer",
-                peer,
+                peer_fields(peer.index, &peer.address),
                 json!({ "message": error.to_string() }),
             ),
-            Ok(Report::AutoAccepted { peer }) => ("auto-accepted", peer, json!({})),
+            Ok(Report::AutoAccepted { peer }) => (
+                "auto-accepted",
+                peer_fields(peer.index, &peer.address),
+                json!({}),
+            ),
             Ok(Report::ReplyFailed { peer, error }) => (
                 "reply-failed",
-                peer,
-                json!({ "message": error.to_string() }),
+                peer_fields(peer.index, &peer.address),
+                json!({ "message": error }),
             ),
+            Ok(Report::Stored {
+                index,
+                device,
+                what,
+                path,
+            }) => (
+                "keys-stored",
+                peer_fields(index, &device),
+                json!({ "what": what, "path": path.display().to_string() }),
+            ),
+            Ok(Report::NotStored {
+                index,
+                device,
+                reason,
+            }) => (
+                "keys-not-stored",
+                peer_fields(index, &device),
+                json!({ "reason": reason }),
+            ),
+            Ok(Report::StoreFailed {
+                index,
+                device,
+                error,
+            }) => (
+                "store-failed",
+                peer_fields(index, &device),
+                json!({ "message": error }),
+            ),
+            Ok(Report::EventsLost { count }) => {
+                channel.error(None, format!("{count} kernel events lost by the service"));
+                continue;
+            }
             Ok(_) => continue,
             Err(RecvError::Lagged(n)) => {
                 channel.error(None, format!("{n} reports skipped"));
@@ -347,55 +385,10 @@ pub(crate) async fn report_events(
             }
             Err(RecvError::Closed) => return,
         };
-        let mut m = peer_fields(peer.index, &peer.address);
         if let Value::Object(extra) = extra {
             m.extend(extra);
         }
         channel.event(name, m);
-    }
-}
-
-/// What the bond keeper stored, as `keys-stored` / `keys-not-stored` events (never bytes).
-pub(crate) async fn bond_events(
-    channel: Arc<Channel>,
-    mut reports: tokio::sync::broadcast::Receiver<BondReport>,
-) {
-    use tokio::sync::broadcast::error::RecvError;
-    loop {
-        match reports.recv().await {
-            Ok(BondReport::Stored {
-                index,
-                device,
-                what,
-                path,
-            }) => {
-                let mut m = peer_fields(index, &device);
-                m.insert("what".into(), json!(what));
-                m.insert("path".into(), json!(path.display().to_string()));
-                channel.event("keys-stored", m);
-            }
-            Ok(BondReport::NotStored {
-                index,
-                device,
-                reason,
-            }) => {
-                let mut m = peer_fields(index, &device);
-                m.insert("reason".into(), json!(reason));
-                channel.event("keys-not-stored", m);
-            }
-            Ok(BondReport::StoreFailed {
-                index,
-                device,
-                error,
-            }) => {
-                let mut m = peer_fields(index, &device);
-                m.insert("message".into(), json!(error));
-                channel.event("store-failed", m);
-            }
-            Ok(_) => {}
-            Err(RecvError::Lagged(n)) => channel.error(None, format!("{n} bond reports skipped")),
-            Err(RecvError::Closed) => return,
-        }
     }
 }
 

@@ -12,18 +12,50 @@ mod coexist;
 mod controller;
 mod decode;
 mod devices;
-mod find;
-mod identity;
 mod escape;
+mod find;
 mod generate;
+mod identity;
 mod json_agent;
 mod monitor;
 mod oob;
 mod pair;
 mod stop;
 
-/// The error every subcommand returns: printed as `mgmtctl: <message>`, exit status 1.
+/// The error every subcommand returns: printed as `mgmtctl: <message>`; the exit status
+/// follows the library error's kind (see [`exit_status`]).
 pub type CliError = Box<dyn std::error::Error + Send + Sync>;
+
+/// An error with what was being done, keeping the error itself as its source (so its kind
+/// reaches [`exit_status`]).
+#[derive(Debug)]
+struct Context {
+    message: String,
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl std::fmt::Display for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.message, self.source)
+    }
+}
+
+impl std::error::Error for Context {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
+}
+
+/// `error`, said to have happened while doing `message`.
+pub(crate) fn context(
+    message: String,
+    error: impl std::error::Error + Send + Sync + 'static,
+) -> CliError {
+    Box::new(Context {
+        message,
+        source: Box::new(error),
+    })
+}
 
 #[derive(Parser)]
 #[command(
@@ -93,15 +125,16 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    // The library's diagnostics go to standard error when RUST_LOG asks for them (for example
-    // RUST_LOG=bluez_mgmt=debug); by default only mgmtctl's own messages are printed, so a
-    // problem is not reported twice. Key bytes are only ever logged at `trace`.
+    // The library's diagnostics go to standard error: warnings by default (a lost event, a
+    // key not stored, a bond file left out must never pass unseen), more when RUST_LOG asks
+    // (for example RUST_LOG=bluez_mgmt=debug). Key bytes are only ever logged at `trace`.
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
@@ -142,8 +175,97 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("mgmtctl: {e}");
-            ExitCode::FAILURE
+            let (status, kind) = exit_status(&*e);
+            match kind {
+                Some(kind) => eprintln!("mgmtctl: {e} ({})", kind.name()),
+                None => eprintln!("mgmtctl: {e}"),
+            }
+            ExitCode::from(status)
         }
+    }
+}
+
+/// The library error kind behind `error` (the first one on its source chain) and the exit
+/// status it gives, after sysexits.h: 77 permission denied (no CAP_NET_ADMIN), 69 no
+/// Bluetooth or the controller went away, 74 connection, transport or store failure,
+/// 75 timeout, 76 malformed reply, 65 too many stored keys, 2 the kernel refused (a status),
+/// 1 anything else.
+pub(crate) fn exit_status(
+    error: &(dyn std::error::Error + 'static),
+) -> (u8, Option<bluez_mgmt::ErrorKind>) {
+    use bluez_mgmt::ErrorKind as K;
+    let mut next = Some(error);
+    let mut kind = None;
+    while let Some(e) = next {
+        if let Some(x) = e.downcast_ref::<bluez_mgmt::Error>() {
+            kind = Some(x.kind());
+        } else if let Some(x) = e.downcast_ref::<bluez_mgmt::pairing::PairError>() {
+            kind = Some(x.kind());
+        } else if let Some(x) = e.downcast_ref::<bluez_mgmt::keystore::Error>() {
+            kind = match x.kind() {
+                bluez_mgmt::keystore::ErrorKind::TooManyKeys => Some(K::TooManyKeys),
+                bluez_mgmt::keystore::ErrorKind::Io => Some(K::Store),
+                _ => None,
+            };
+        }
+        if kind.is_some() {
+            break;
+        }
+        next = e.source();
+    }
+    let status = match kind {
+        Some(K::PermissionDenied) => 77,
+        Some(K::NoBluetooth | K::ControllerRemoved { .. }) => 69,
+        Some(K::Closed | K::Transport | K::Store) => 74,
+        Some(K::Timeout { .. }) => 75,
+        Some(K::Decode) => 76,
+        Some(K::TooManyKeys) => 65,
+        Some(K::Status { .. } | K::Refused { .. }) => 2,
+        _ => 1,
+    };
+    (status, kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bluez_mgmt::pairing::PairError;
+    use bluez_mgmt::protocol::Status;
+
+    #[test]
+    fn the_exit_status_follows_the_kind_through_context() {
+        // (error, exit status, kind name)
+        let rows = [
+            (
+                PairError::Status(Status::PERMISSION_DENIED),
+                77,
+                "permission denied",
+            ),
+            (
+                PairError::Status(Status::AUTHENTICATION_FAILED),
+                2,
+                "refused",
+            ),
+            (PairError::TimedOut, 75, "timeout"),
+            (PairError::ControllerRemoved, 69, "controller removed"),
+            (PairError::Store("disk full".into()), 74, "store failed"),
+            (
+                PairError::TooManyKeys("2622 link keys".into()),
+                65,
+                "too many keys",
+            ),
+        ];
+        for (error, status, name) in rows {
+            let direct: CliError = Box::new(error.clone());
+            let wrapped = context("pairing with hci0 00:AA:01:01:00:01".into(), error.clone());
+            let crate_error: CliError = Box::new(bluez_mgmt::Error::from(error.clone()));
+            for e in [direct, wrapped, crate_error] {
+                let (code, kind) = exit_status(&*e);
+                assert_eq!(code, status, "{e}");
+                assert_eq!(kind.map(|k| k.name()), Some(name), "{e}");
+            }
+        }
+        let plain: CliError = "stdin is not a terminal".into();
+        assert_eq!(exit_status(&*plain), (1, None));
     }
 }

@@ -7,21 +7,20 @@
 //! on the terminal, or answered by `--auto-accept` / `--reject`.
 //!
 //! Both use the bond store (`--store DIR`, default `/var/lib/bluetooth`; `--no-store`): `pair`
-//! stores the keys the pairing delivers, `unpair` removes the device's stored bond (also when
-//! the kernel answers Not Paired).
+//! stores the keys the pairing delivers and exits only once they are written, `unpair` removes
+//! the device's stored bond (also when the kernel answers Not Paired).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use bluez_mgmt::agent::runner::{Controllers, Report};
-use bluez_mgmt::agent::{AgentRunner, ClientLink, Peer, RunnerConfig};
+use bluez_mgmt::agent::{NoInputNoOutput, Peer};
 use bluez_mgmt::client::Client;
-use bluez_mgmt::keystore::unpair_and_forget;
-use bluez_mgmt::protocol::{Address, AddressInfo, ControllerIndex, IoCapability, Status};
+use bluez_mgmt::pairing::{Controllers, PairError, Report, ServiceConfig};
+use bluez_mgmt::protocol::{Address, AddressInfo, ControllerIndex, IoCapability};
 
 use crate::agent::{
-    parse_index, parse_io_capability, print_bond_report, print_reports, runtime, AddressTypeArg,
-    Policy, StoreArgs, TerminalAgent,
+    parse_index, parse_io_capability, print_report, runtime, AddressTypeArg, Policy, StoreArgs,
+    TerminalAgent,
 };
 use crate::CliError;
 
@@ -81,10 +80,12 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         args.index,
         AddressInfo::new(args.address, args.address_type.into()),
     );
-    let config = RunnerConfig {
+    let config = ServiceConfig {
         controllers: Controllers::Only(vec![args.index]),
         register_io_capability: false,
-        ..RunnerConfig::default()
+        load_bonds: false,
+        power_on: false,
+        ..ServiceConfig::default()
     };
     let agent = TerminalAgent::new(args.io_capability, policy);
     let oob_data = match &args.oob {
@@ -108,28 +109,19 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 peer.address.address
             );
         }
-        let keeper = args
-            .store
-            .keeper(&client, Controllers::Only(vec![args.index]));
-        let mut stored = keeper.as_ref().map(|k| k.reports());
-        let link = ClientLink::new(client);
-        let runner = match keeper {
-            Some(k) => AgentRunner::with_bonds(link, agent, config, k),
-            None => AgentRunner::new(link, agent, config),
-        };
-        let mut keys = runner.reports();
-        let _task = runner.start().await?;
-        tokio::spawn(print_reports(runner.reports()));
+        let service = args.store.service(client, agent, config);
+        let mut reports = service.reports();
+        let _task = service.start().await?;
         println!("pairing with {peer} as {}", args.io_capability);
         let outcome = tokio::select! {
-            r = runner.pair(&peer, args.io_capability, Duration::from_secs(args.timeout)) => Ok(r),
+            r = service.pair(&peer, args.io_capability, Duration::from_secs(args.timeout)) => Ok(r),
             signal = stop.recv() => Err(signal),
         };
-        let outcome = match outcome {
+        let result = match outcome {
             Ok(r) => r,
             Err(signal) => {
                 // We asked for this pairing: withdraw it (Cancel Pair Device), not just leave.
-                match runner.cancel_pairing(&peer).await {
+                match service.cancel_pairing(&peer).await {
                     Ok(()) => {
                         eprintln!("mgmtctl: {signal} received; pairing with {peer} cancelled")
                     }
@@ -140,67 +132,71 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 return Ok(ExitCode::from(crate::stop::EXIT_INTERRUPTED));
             }
         };
-        match outcome {
+        // The pairing completes only once its keys are stored: every report about them is
+        // already queued.
+        while let Ok(r) = reports.try_recv() {
+            print_report(&r);
+        }
+        match result {
             Ok(()) => {
-                // Keys can trail Pair Device's completion by a few milliseconds.
-                let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                    loop {
-                        match keys.recv().await {
-                            Ok(Report::KeyDelivered { .. }) | Err(_) => return,
-                            Ok(_) => {}
-                        }
-                    }
-                })
-                .await;
-                // Then what the keeper stored: every key of the pairing, until it goes quiet.
-                if let Some(stored) = &mut stored {
-                    while let Ok(Ok(r)) =
-                        tokio::time::timeout(Duration::from_millis(500), stored.recv()).await
-                    {
-                        print_bond_report(&r);
-                    }
-                }
                 println!("paired with {peer}");
                 Ok(ExitCode::SUCCESS)
             }
-            Err(e) => Err(format!("pairing with {peer} failed: {e}").into()),
+            Err(e) => Err(crate::context(format!("pairing with {peer} failed"), e)),
         }
     })
 }
 
-/// Runs `mgmtctl unpair`: the library's [`unpair_and_forget`], reported.
+/// Runs `mgmtctl unpair`.
 pub fn run_unpair(args: UnpairArgs) -> Result<ExitCode, CliError> {
-    let device = AddressInfo::new(args.address, args.address_type.into());
-    let peer = Peer::new(args.index, device.clone());
-    let store = args.store.open();
+    let peer = Peer::new(
+        args.index,
+        AddressInfo::new(args.address, args.address_type.into()),
+    );
+    let config = ServiceConfig {
+        controllers: Controllers::Only(vec![args.index]),
+        register_io_capability: false,
+        load_bonds: false,
+        power_on: false,
+        ..ServiceConfig::default()
+    };
     runtime()?.block_on(async move {
         let client = Client::open().await?;
-        let done = unpair_and_forget(
-            &client,
-            args.index,
-            device,
-            !args.keep_connection,
-            store.as_ref(),
-        )
-        .await?;
-        match (done.removed_from_store, &store) {
-            (Some(true), Some(store)) => println!(
-                "removed the stored bond of {} from {}",
-                args.address,
-                store.dir().display()
-            ),
-            (Some(false), _) => println!("no stored bond for {}", args.address),
-            _ => {}
+        let service = args.store.service(client, NoInputNoOutput, config);
+        let mut reports = service.reports();
+        let _task = service.start().await?;
+        let result = service.unpair(&peer, !args.keep_connection).await;
+        let mut removed = false;
+        while let Ok(r) = reports.try_recv() {
+            if let Report::Removed { .. } = r {
+                removed = true;
+            }
         }
-        if done.kernel_had_keys {
-            println!("unpaired {peer}");
-            Ok(ExitCode::SUCCESS)
-        } else {
-            Err(format!(
-                "unpairing {peer}: the kernel answered {}",
-                Status::NOT_PAIRED.description()
-            )
-            .into())
+        if let Some(store) = service.store() {
+            if removed {
+                println!(
+                    "removed the stored bond of {} from {}",
+                    peer.address.address,
+                    store.dir().display()
+                );
+            } else if !matches!(result, Err(PairError::Store(_))) {
+                println!("no stored bond for {}", peer.address.address);
+            }
+        }
+        match result {
+            Ok(()) => {
+                println!("unpaired {peer}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(PairError::Status(s)) => Err(crate::context(
+                format!("unpairing {peer}: the kernel answered {}", s.description()),
+                PairError::Status(s),
+            )),
+            Err(PairError::Store(e)) => Err(crate::context(
+                "unpaired, but the stored bond remains".to_string(),
+                PairError::Store(e),
+            )),
+            Err(e) => Err(crate::context(format!("unpairing {peer}"), e)),
         }
     })
 }

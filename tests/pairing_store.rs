@@ -1,7 +1,8 @@
-//! The bond keeper over a scripted transport (h2 style: the exact frames written, the exact
-//! frames read): real key events from captures are stored, files are private and read back
-//! to the same keys; at start the Load commands go out in order before Set Powered; a corrupt
-//! file leaves the other bonds loading; too many keys sends nothing; unpair forgets the bond.
+//! The pairing service's store over a scripted transport (h2 style: the exact frames written,
+//! the exact frames read): real key events from captures are stored, files are private and
+//! read back to the same keys; at start the Load commands go out in order before Set Powered;
+//! a corrupt file leaves the other bonds loading; too many keys sends nothing; unpair forgets
+//! the bond.
 //!
 //! Key events and Read Controller Information replies are frames from
 //! fixtures/bredr-ssp-numeric-comparison.btsnoop and fixtures/le-sc-passkey.btsnoop (kernel
@@ -11,68 +12,30 @@
 //! 36-octet record.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bluez_mgmt::agent::runner::Controllers;
-use bluez_mgmt::agent::{
-    AgentRunner, BondKeeper, BondReport, ClientLink, Peer, RunnerConfig, ScriptedAgent,
-};
+use bluez_mgmt::agent::{Peer, ScriptedAgent};
 use bluez_mgmt::client::Client;
-use bluez_mgmt::keystore::{AdapterId, ErrorKind, KeyStore, MAX_LINK_KEYS};
+use bluez_mgmt::keystore::{KeyStore, MAX_LINK_KEYS};
+use bluez_mgmt::pairing::{Controllers, PairError, PairingService, Report, ServiceConfig};
 use bluez_mgmt::protocol::{
     Address, AddressInfo, AddressType, ControllerIndex, EventCode, IoCapability, Opcode,
 };
-use bluez_mgmt::transport::{Conversation, ReplaySocket, ScriptStep, ScriptedTransport};
+use bluez_mgmt::transport::{ScriptBuilder, ScriptedTransport};
+
+mod support;
+use support::{command_complete, events_with, fixture_events, u16_at};
 
 const HCI0: ControllerIndex = ControllerIndex(0);
-const READ_INFO: Opcode = Opcode(0x0004);
-const SET_POWERED: Opcode = Opcode(0x0005);
-const LOAD_LINK_KEYS: Opcode = Opcode(0x0012);
-const LOAD_LONG_TERM_KEYS: Opcode = Opcode(0x0013);
-const UNPAIR_DEVICE: Opcode = Opcode(0x001B);
-const LOAD_IRKS: Opcode = Opcode(0x0030);
-const LOAD_CONNECTION_PARAMETERS: Opcode = Opcode(0x0035);
-
-fn u16_at(b: &[u8], i: usize) -> u16 {
-    u16::from_le_bytes([b[i], b[i + 1]])
-}
-
-/// Every event frame the first client of `fixtures/<name>.btsnoop` received.
-fn fixture_events(name: &str) -> Vec<Vec<u8>> {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "fixtures",
-        &format!("{name}.btsnoop"),
-    ]
-    .iter()
-    .collect();
-    Conversation::from_capture(&path, ReplaySocket::FirstCommand)
-        .expect("fixture")
-        .steps
-        .into_iter()
-        .filter_map(|s| match s {
-            ScriptStep::Read(f) => Some(f),
-            ScriptStep::Write(_) => None,
-        })
-        .collect()
-}
-
-/// The event frames with this code.
-fn events_with(frames: &[Vec<u8>], code: EventCode) -> Vec<Vec<u8>> {
-    frames
-        .iter()
-        .filter(|f| u16_at(f, 0) == code.0)
-        .cloned()
-        .collect()
-}
 
 /// The captured Command Complete of the first Read Controller Information.
 fn read_info_complete(frames: &[Vec<u8>]) -> Vec<u8> {
     frames
         .iter()
-        .find(|f| u16_at(f, 0) == EventCode::COMMAND_COMPLETE.0 && u16_at(f, 6) == READ_INFO.0)
+        .find(|f| {
+            u16_at(f, 0) == EventCode::COMMAND_COMPLETE.0 && u16_at(f, 6) == Opcode::READ_INFO.0
+        })
         .expect("a Read Controller Information reply in the capture")
         .clone()
 }
@@ -84,48 +47,107 @@ fn with_current_settings(mut complete: Vec<u8>, settings: u32) -> Vec<u8> {
     complete
 }
 
-fn command_complete(opcode: Opcode, reply: &[u8]) -> Vec<u8> {
-    let mut p = opcode.0.to_le_bytes().to_vec();
-    p.push(0);
-    p.extend_from_slice(reply);
-    frame(EventCode::COMMAND_COMPLETE.0, &p)
-}
-
-fn frame(code: u16, params: &[u8]) -> Vec<u8> {
-    let mut f = code.to_le_bytes().to_vec();
-    f.extend_from_slice(&0u16.to_le_bytes());
-    f.extend_from_slice(&(params.len() as u16).to_le_bytes());
-    f.extend_from_slice(params);
-    f
-}
-
 fn mode(p: &std::path::Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
 
-/// Feeds `key_event` (and a Read Info reply) to a listening keeper; returns the report.
-async fn store_one(store_dir: &std::path::Path, key_event: &[u8], info: &[u8]) -> BondReport {
+/// The Read Controller Index List exchange a service with a store starts with: one
+/// controller, `index`.
+fn index_list(b: ScriptBuilder, index: ControllerIndex) -> ScriptBuilder {
+    let mut reply = 1u16.to_le_bytes().to_vec();
+    reply.extend_from_slice(&index.0.to_le_bytes());
+    b.write_command(ControllerIndex::NONE, Opcode::READ_INDEX_LIST, &[])
+        .read(command_complete(
+            ControllerIndex::NONE,
+            Opcode::READ_INDEX_LIST,
+            &reply,
+        ))
+}
+
+/// A service keeping bonds in `dir`, over `script`; only storing (no IO capability, no
+/// loading, no power) unless `config` says otherwise.
+async fn service(
+    dir: &std::path::Path,
+    script: &Arc<ScriptedTransport>,
+    config: ServiceConfig,
+) -> (
+    PairingService<ScriptedAgent>,
+    tokio::sync::broadcast::Receiver<Report>,
+    Result<tokio::task::JoinHandle<()>, PairError>,
+) {
+    let service = PairingService::new(
+        Client::with_transport(script.clone()),
+        ScriptedAgent::new(IoCapability::DISPLAY_YES_NO),
+        config,
+    )
+    .with_store(KeyStore::open(dir));
+    let reports = service.reports();
+    let task = service.start().await;
+    (service, reports, task)
+}
+
+fn storing_only() -> ServiceConfig {
+    ServiceConfig {
+        register_io_capability: false,
+        load_bonds: false,
+        power_on: false,
+        ..ServiceConfig::default()
+    }
+}
+
+/// The next report that is about the store (not key deliveries or set-up lines).
+async fn next_store_report(reports: &mut tokio::sync::broadcast::Receiver<Report>) -> Report {
+    loop {
+        let r = tokio::time::timeout(Duration::from_secs(5), reports.recv())
+            .await
+            .expect("a report")
+            .unwrap();
+        if matches!(
+            r,
+            Report::Stored { .. }
+                | Report::NotStored { .. }
+                | Report::StoreFailed { .. }
+                | Report::Removed { .. }
+        ) {
+            return r;
+        }
+    }
+}
+
+/// Feeds `key_event` to a service storing keys (after its Read Controller Information);
+/// returns what it reported.
+async fn store_one(store_dir: &std::path::Path, key_event: &[u8], info: &[u8]) -> Report {
     let index = ControllerIndex(u16_at(key_event, 2));
     let script = Arc::new(
-        ScriptedTransport::builder()
-            .read(key_event.to_vec())
-            .write_command(index, READ_INFO, &[])
+        index_list(ScriptedTransport::builder(), index)
+            .write_command(index, Opcode::READ_INFO, &[])
             .read(info.to_vec())
+            .read(key_event.to_vec())
             .build()
             .stay_open(),
     );
-    let keeper = Arc::new(BondKeeper::new(
-        KeyStore::open(store_dir),
-        Client::with_transport(script.clone()),
-    ));
-    let mut reports = keeper.reports();
-    let _task = keeper.listen();
-    let report = tokio::time::timeout(Duration::from_secs(5), reports.recv())
-        .await
-        .expect("a report")
-        .unwrap();
+    let (_service, mut reports, task) = service(store_dir, &script, storing_only()).await;
+    task.expect("the service starts");
+    let report = next_store_report(&mut reports).await;
     script.check_done().unwrap();
     report
+}
+
+/// What set-up reported for `index`: the summary line and the files left out.
+async fn set_up_report(
+    reports: &mut tokio::sync::broadcast::Receiver<Report>,
+) -> (String, Vec<bluez_mgmt::keystore::LoadError>) {
+    let mut left_out = Vec::new();
+    loop {
+        match reports
+            .try_recv()
+            .expect("set-up reported before start returned")
+        {
+            Report::BondLeftOut { error, .. } => left_out.push(error),
+            Report::ControllerReady { summary, .. } => return (summary, left_out),
+            _ => {}
+        }
+    }
 }
 
 #[tokio::test]
@@ -137,7 +159,7 @@ async fn a_captured_new_link_key_is_stored_privately_and_reads_back() {
     let adapter = Address(info[9..15].try_into().unwrap());
     let t = tempfile::tempdir().unwrap();
     let report = store_one(t.path(), &keys[0], &info).await;
-    let BondReport::Stored {
+    let Report::Stored {
         what, path, device, ..
     } = report
     else {
@@ -172,7 +194,7 @@ async fn a_captured_new_long_term_key_is_stored_and_reads_back() {
     let adapter = Address(info[9..15].try_into().unwrap());
     let t = tempfile::tempdir().unwrap();
     let report = store_one(t.path(), &keys[0], &info).await;
-    let BondReport::Stored { what, path, .. } = report else {
+    let Report::Stored { what, path, .. } = report else {
         panic!("{report:?}")
     };
     assert_eq!(what, "long term key");
@@ -192,7 +214,7 @@ async fn store_hint_zero_is_not_stored() {
     key[6] = 0; // store hint 0 (the kernel's "not bonding")
     let t = tempfile::tempdir().unwrap();
     let report = store_one(t.path(), &key, &read_info_complete(&frames)).await;
-    assert!(matches!(report, BondReport::NotStored { .. }), "{report:?}");
+    assert!(matches!(report, Report::NotStored { .. }), "{report:?}");
     assert_eq!(std::fs::read_dir(t.path()).map_or(0, |d| d.count()), 0);
 }
 
@@ -208,7 +230,7 @@ async fn seeded_store(dir: &std::path::Path) -> (Address, Vec<u8>, Vec<u8>, Vec<
     let adapter = Address(info[9..15].try_into().unwrap());
     for e in [&link_key, &ltk] {
         let r = store_one(dir, e, &info).await;
-        assert!(matches!(r, BondReport::Stored { .. }), "{r:?}");
+        assert!(matches!(r, Report::Stored { .. }), "{r:?}");
     }
     (adapter, info, link_key, ltk)
 }
@@ -219,45 +241,48 @@ async fn start_loads_irks_link_keys_ltks_and_parameters_then_powers_on() {
     let (_adapter, info, link_key, ltk) = seeded_store(t.path()).await;
     let off = with_current_settings(info, 0);
     let script = Arc::new(
-        ScriptedTransport::builder()
-            .write_command(HCI0, READ_INFO, &[])
+        index_list(ScriptedTransport::builder(), HCI0)
+            .write_command(HCI0, Opcode::READ_INFO, &[])
             .read(off)
-            .write_command(HCI0, LOAD_IRKS, &[0x00, 0x00])
-            .read(command_complete(LOAD_IRKS, &[]))
+            .write_command(HCI0, Opcode::LOAD_IRKS, &[0x00, 0x00])
+            .read(command_complete(HCI0, Opcode::LOAD_IRKS, &[]))
             .write_command(
                 HCI0,
-                LOAD_LINK_KEYS,
+                Opcode::LOAD_LINK_KEYS,
                 &[&[0x00, 0x01, 0x00][..], &link_key[7..32]].concat(),
             )
-            .read(command_complete(LOAD_LINK_KEYS, &[]))
+            .read(command_complete(HCI0, Opcode::LOAD_LINK_KEYS, &[]))
             .write_command(
                 HCI0,
-                LOAD_LONG_TERM_KEYS,
+                Opcode::LOAD_LONG_TERM_KEYS,
                 &[&[0x01, 0x00][..], &ltk[7..43]].concat(),
             )
-            .read(command_complete(LOAD_LONG_TERM_KEYS, &[]))
-            .write_command(HCI0, LOAD_CONNECTION_PARAMETERS, &[0x00, 0x00])
-            .read(command_complete(LOAD_CONNECTION_PARAMETERS, &[]))
-            .write_command(HCI0, SET_POWERED, &[0x01])
-            .read(command_complete(SET_POWERED, &[0x01, 0, 0, 0]))
+            .read(command_complete(HCI0, Opcode::LOAD_LONG_TERM_KEYS, &[]))
+            .write_command(HCI0, Opcode::LOAD_CONN_PARAM, &[0x00, 0x00])
+            .read(command_complete(HCI0, Opcode::LOAD_CONN_PARAM, &[]))
+            .write_command(HCI0, Opcode::SET_POWERED, &[0x01])
+            .read(command_complete(
+                HCI0,
+                Opcode::SET_POWERED,
+                &[0x01, 0, 0, 0],
+            ))
             .build()
             .stay_open(),
     );
-    let keeper = BondKeeper::new(
-        KeyStore::open(t.path()),
-        Client::with_transport(script.clone()),
-    );
-    let report = keeper.start_controller(HCI0, true).await.unwrap();
+    let config = ServiceConfig {
+        register_io_capability: false,
+        ..ServiceConfig::default()
+    };
+    let (_service, mut reports, task) = service(t.path(), &script, config).await;
+    task.expect("the service starts");
     script.check_done().unwrap();
-    assert!(!report.was_powered && report.powered_on);
-    assert_eq!(
-        (
-            report.loaded.irks,
-            report.loaded.link_keys,
-            report.loaded.long_term_keys,
-            report.loaded.connection_parameters
-        ),
-        (0, 1, 1, 0)
+    let (summary, left_out) = set_up_report(&mut reports).await;
+    assert!(left_out.is_empty());
+    assert!(
+        summary.starts_with(
+            "loaded 1 link key(s), 1 long term key(s), 0 IRK(s), 0 connection parameter set(s)"
+        ) && summary.ends_with("; powered on"),
+        "{summary}"
     );
 }
 
@@ -267,35 +292,37 @@ async fn a_powered_controller_is_loaded_and_left_powered() {
     let (_adapter, info, link_key, ltk) = seeded_store(t.path()).await;
     let on = with_current_settings(info, 0x01);
     let script = Arc::new(
-        ScriptedTransport::builder()
-            .write_command(HCI0, READ_INFO, &[])
+        index_list(ScriptedTransport::builder(), HCI0)
+            .write_command(HCI0, Opcode::READ_INFO, &[])
             .read(on)
-            .write_command(HCI0, LOAD_IRKS, &[0x00, 0x00])
-            .read(command_complete(LOAD_IRKS, &[]))
+            .write_command(HCI0, Opcode::LOAD_IRKS, &[0x00, 0x00])
+            .read(command_complete(HCI0, Opcode::LOAD_IRKS, &[]))
             .write_command(
                 HCI0,
-                LOAD_LINK_KEYS,
+                Opcode::LOAD_LINK_KEYS,
                 &[&[0x00, 0x01, 0x00][..], &link_key[7..32]].concat(),
             )
-            .read(command_complete(LOAD_LINK_KEYS, &[]))
+            .read(command_complete(HCI0, Opcode::LOAD_LINK_KEYS, &[]))
             .write_command(
                 HCI0,
-                LOAD_LONG_TERM_KEYS,
+                Opcode::LOAD_LONG_TERM_KEYS,
                 &[&[0x01, 0x00][..], &ltk[7..43]].concat(),
             )
-            .read(command_complete(LOAD_LONG_TERM_KEYS, &[]))
-            .write_command(HCI0, LOAD_CONNECTION_PARAMETERS, &[0x00, 0x00])
-            .read(command_complete(LOAD_CONNECTION_PARAMETERS, &[]))
+            .read(command_complete(HCI0, Opcode::LOAD_LONG_TERM_KEYS, &[]))
+            .write_command(HCI0, Opcode::LOAD_CONN_PARAM, &[0x00, 0x00])
+            .read(command_complete(HCI0, Opcode::LOAD_CONN_PARAM, &[]))
             .build()
             .stay_open(),
     );
-    let keeper = BondKeeper::new(
-        KeyStore::open(t.path()),
-        Client::with_transport(script.clone()),
-    );
-    let report = keeper.start_controller(HCI0, true).await.unwrap();
+    let config = ServiceConfig {
+        register_io_capability: false,
+        ..ServiceConfig::default()
+    };
+    let (_service, mut reports, task) = service(t.path(), &script, config).await;
+    task.expect("the service starts");
     script.check_done().unwrap();
-    assert!(report.was_powered && !report.powered_on);
+    let (summary, _) = set_up_report(&mut reports).await;
+    assert!(summary.ends_with("; was already powered"), "{summary}");
 }
 
 #[tokio::test]
@@ -316,33 +343,39 @@ async fn a_corrupt_file_is_reported_with_its_line_and_the_rest_loads() {
     )
     .unwrap();
     let script = Arc::new(
-        ScriptedTransport::builder()
-            .write_command(HCI0, READ_INFO, &[])
+        index_list(ScriptedTransport::builder(), HCI0)
+            .write_command(HCI0, Opcode::READ_INFO, &[])
             .read(with_current_settings(info, 0))
-            .write_command(HCI0, LOAD_IRKS, &[0x00, 0x00])
-            .read(command_complete(LOAD_IRKS, &[]))
+            .write_command(HCI0, Opcode::LOAD_IRKS, &[0x00, 0x00])
+            .read(command_complete(HCI0, Opcode::LOAD_IRKS, &[]))
             .write_command(
                 HCI0,
-                LOAD_LINK_KEYS,
+                Opcode::LOAD_LINK_KEYS,
                 &[&[0x00, 0x01, 0x00][..], &link_key[7..32]].concat(),
             )
-            .read(command_complete(LOAD_LINK_KEYS, &[]))
-            .write_command(HCI0, LOAD_LONG_TERM_KEYS, &[0x00, 0x00])
-            .read(command_complete(LOAD_LONG_TERM_KEYS, &[]))
-            .write_command(HCI0, LOAD_CONNECTION_PARAMETERS, &[0x00, 0x00])
-            .read(command_complete(LOAD_CONNECTION_PARAMETERS, &[]))
+            .read(command_complete(HCI0, Opcode::LOAD_LINK_KEYS, &[]))
+            .write_command(HCI0, Opcode::LOAD_LONG_TERM_KEYS, &[0x00, 0x00])
+            .read(command_complete(HCI0, Opcode::LOAD_LONG_TERM_KEYS, &[]))
+            .write_command(HCI0, Opcode::LOAD_CONN_PARAM, &[0x00, 0x00])
+            .read(command_complete(HCI0, Opcode::LOAD_CONN_PARAM, &[]))
             .build()
             .stay_open(),
     );
-    let keeper = BondKeeper::new(
-        KeyStore::open(t.path()),
-        Client::with_transport(script.clone()),
-    );
-    let report = keeper.start_controller(HCI0, false).await.unwrap();
+    let config = ServiceConfig {
+        register_io_capability: false,
+        power_on: false,
+        ..ServiceConfig::default()
+    };
+    let (_service, mut reports, task) = service(t.path(), &script, config).await;
+    task.expect("the service starts");
     script.check_done().unwrap();
-    assert_eq!(report.loaded.link_keys, 1);
-    assert_eq!(report.loaded.errors.len(), 1, "{:?}", report.loaded.errors);
-    let e = &report.loaded.errors[0];
+    let (summary, errors) = set_up_report(&mut reports).await;
+    assert!(
+        summary.starts_with("loaded 1 link key(s), 0 long term key(s)"),
+        "{summary}"
+    );
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let e = &errors[0];
     assert_eq!(e.path, bad);
     assert_eq!(e.line, Some(3));
     assert!(
@@ -369,60 +402,55 @@ async fn too_many_keys_sends_no_load_command() {
         .unwrap();
     }
     let script = Arc::new(
-        ScriptedTransport::builder()
-            .write_command(HCI0, READ_INFO, &[])
+        index_list(ScriptedTransport::builder(), HCI0)
+            .write_command(HCI0, Opcode::READ_INFO, &[])
             .read(with_current_settings(info, 0))
             .build()
             .stay_open(),
     );
-    let keeper = BondKeeper::new(
-        KeyStore::open(t.path()),
-        Client::with_transport(script.clone()),
-    );
-    let err = keeper.start_controller(HCI0, true).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::TooManyKeys);
+    let config = ServiceConfig {
+        register_io_capability: false,
+        ..ServiceConfig::default()
+    };
+    let (_service, _reports, task) = service(t.path(), &script, config).await;
+    let err = task.expect_err("start fails: the bonds cannot be loaded");
     assert!(err.to_string().contains("2622 link keys"), "{err}");
     script.check_done().unwrap();
 }
 
 #[tokio::test]
-async fn runner_unpair_removes_the_stored_bond() {
+async fn unpair_removes_the_stored_bond() {
     let t = tempfile::tempdir().unwrap();
-    let (adapter, _info, link_key, _ltk) = seeded_store(t.path()).await;
+    let (adapter, info, link_key, _ltk) = seeded_store(t.path()).await;
     let device = Address(link_key[7..13].try_into().unwrap());
     let store_path = KeyStore::open(t.path()).info_path(adapter, device);
     assert!(store_path.exists());
     // Unpair Device: address, type BR/EDR, disconnect 1; the reply echoes the address.
     let addr = &link_key[7..14];
     let script = Arc::new(
+        // Controllers named: no Read Controller Index List.
         ScriptedTransport::builder()
-            .write_command(HCI0, UNPAIR_DEVICE, &[addr, &[0x01]].concat())
-            .read(command_complete(UNPAIR_DEVICE, addr))
+            .write_command(HCI0, Opcode::READ_INFO, &[])
+            .read(info)
+            .write_command(HCI0, Opcode::UNPAIR_DEVICE, &[addr, &[0x01]].concat())
+            .read(command_complete(HCI0, Opcode::UNPAIR_DEVICE, addr))
             .build()
             .stay_open(),
     );
-    let client = Client::with_transport(script.clone());
-    let keeper = Arc::new(BondKeeper::new(KeyStore::open(t.path()), client.clone()));
-    keeper.set_adapter(HCI0, AdapterId::public(adapter));
-    let runner = AgentRunner::with_bonds(
-        ClientLink::new(client),
-        ScriptedAgent::new(IoCapability::DISPLAY_YES_NO),
-        RunnerConfig {
-            controllers: Controllers::Only(vec![HCI0]),
-            register_io_capability: false,
-            ..RunnerConfig::default()
-        },
-        keeper.clone(),
-    );
-    let mut reports = keeper.reports();
+    let config = ServiceConfig {
+        controllers: Controllers::Only(vec![HCI0]),
+        ..storing_only()
+    };
+    let (service, mut reports, task) = service(t.path(), &script, config).await;
+    task.expect("the service starts");
     let peer = Peer::new(HCI0, AddressInfo::new(device, AddressType::BR_EDR));
-    runner.unpair(&peer, true).await.unwrap();
+    service.unpair(&peer, true).await.unwrap();
     script.check_done().unwrap();
     assert!(!store_path.exists());
     assert!(!store_path.parent().unwrap().exists());
     assert_eq!(
-        reports.try_recv().unwrap(),
-        BondReport::Removed {
+        next_store_report(&mut reports).await,
+        Report::Removed {
             index: HCI0,
             device
         }

@@ -1,0 +1,987 @@
+//! The sans-IO pairing core: every pairing decision, with no I/O, no async and no clock.
+//!
+//! Inputs go in through `handle_*` (kernel events with their controller index and `now`, the
+//! agent's answers, the results of store writes and of our own commands) and the calls that
+//! start work ([`PairingCore::start_pairing`], [`PairingCore::start_unpair`]); outputs come out
+//! of [`PairingCore::poll_action`] as [`Action`]s, and [`PairingCore::poll_timeout`] says when
+//! to call [`PairingCore::handle_timeout`]. The [`service`](super::service) is the thin tokio
+//! driver that carries the actions out.
+//!
+//! What the core owns:
+//! - answering requests: one outstanding question per device (a newer request withdraws the
+//!   older one), a time limit per question (a negative reply is sent when it passes), answers
+//!   checked before they are sent (passkeys 0..=999999, 16-digit PINs when the request is
+//!   secure);
+//! - our own pairings: a Just Works authorization for a device we are pairing with is accepted
+//!   without asking the agent, when its address *and* address type match;
+//! - storing by store hint, in order per device (one write in flight per device, the next
+//!   queued behind it), and "paired means stored": a pairing we started completes only after
+//!   every key it delivered is written;
+//! - forgetting a device's stored bond after Unpair Device (also on Not Paired);
+//! - controllers that come and go: a served controller is set up (IO capability, bonds loaded,
+//!   powered) at start and on Index Added; Index Removed withdraws what was pending on it.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bluez_mgmt_protocol::event::{ConfirmHint, Event};
+use bluez_mgmt_protocol::{Address, AddressInfo, ControllerIndex, IoCapability, Status};
+
+use super::{Controllers, PairError, PairingReply, Report, RequestKind};
+use crate::agent::{check_passkey, InvalidAnswer, KeyKind, KeyNotice, Peer, PinCode};
+use crate::keystore::{AdapterId, KeyUpdate, LoadError};
+
+/// Identifies one piece of work the core handed out (a question to the agent, a store write,
+/// a pairing, an unpairing) so its result can be matched when it comes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ticket(pub u64);
+
+/// What the agent is asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Question {
+    /// Numeric Comparison: does the peer show this value?
+    ConfirmValue(u32),
+    /// Just Works authorization.
+    Authorize,
+    /// Passkey Entry, typing side.
+    Passkey,
+    /// Legacy PIN; `true` when only a 16-digit PIN is accepted.
+    PinCode(bool),
+}
+
+impl Question {
+    /// The kind of request, for reports.
+    pub fn kind(&self) -> RequestKind {
+        match self {
+            Question::ConfirmValue(_) => RequestKind::ConfirmValue,
+            Question::Authorize => RequestKind::Authorize,
+            Question::Passkey => RequestKind::Passkey,
+            Question::PinCode(_) => RequestKind::PinCode,
+        }
+    }
+
+    fn negative(&self, peer: Peer) -> PairingReply {
+        match self {
+            Question::ConfirmValue(_) | Question::Authorize => PairingReply::UserConfirm {
+                peer,
+                accept: false,
+            },
+            Question::Passkey => PairingReply::UserPasskey {
+                peer,
+                passkey: None,
+            },
+            Question::PinCode(_) => PairingReply::PinCode { peer, pin: None },
+        }
+    }
+}
+
+/// The agent's answer to a [`Question`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// Yes or no (confirmation, authorization).
+    Bool(bool),
+    /// A passkey, or `None` to refuse.
+    Passkey(Option<u32>),
+    /// A PIN code, or `None` to refuse.
+    PinCode(Option<PinCode>),
+    /// The agent failed (panicked) instead of answering.
+    Failed,
+}
+
+/// A notice for the agent (no answer expected).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// Show this passkey; `entered` keypresses so far.
+    DisplayPasskey {
+        /// The device.
+        peer: Peer,
+        /// The passkey.
+        passkey: u32,
+        /// Keypresses the peer reported.
+        entered: u8,
+    },
+    /// The question with this ticket was withdrawn before the agent answered.
+    Cancelled {
+        /// The question.
+        ticket: Ticket,
+        /// The device.
+        peer: Peer,
+    },
+    /// Pairing failed.
+    Failed {
+        /// The device.
+        peer: Peer,
+        /// Why.
+        status: Status,
+    },
+    /// A key arrived.
+    Completed {
+        /// The device.
+        peer: Peer,
+        /// Which key.
+        key: KeyNotice,
+    },
+}
+
+/// What to set up on a controller that is (or becomes) present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetUp {
+    /// The controller.
+    pub index: ControllerIndex,
+    /// Set IO Capability to this, if any.
+    pub io_capability: Option<IoCapability>,
+    /// Load the stored bonds (Load IRKs, Link Keys, Long Term Keys, Connection Parameters).
+    pub load_bonds: bool,
+    /// Power it on afterwards (if it is off).
+    pub power_on: bool,
+}
+
+/// What the driver must do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Ask the agent; hand its answer to [`PairingCore::handle_answer`] with this ticket.
+    Ask {
+        /// The question's ticket.
+        ticket: Ticket,
+        /// The device.
+        peer: Peer,
+        /// The question.
+        question: Question,
+    },
+    /// Tell the agent something (and, for [`Notice::Cancelled`], stop waiting for its answer).
+    Notify(Notice),
+    /// Send this reply command (reply lane: it overtakes a pending Pair Device).
+    Reply(PairingReply),
+    /// Set up a controller: read its information (and name its store directory with
+    /// [`PairingCore::set_adapter`]), then what [`SetUp`] says; report the outcome with
+    /// [`PairingCore::handle_set_up`].
+    SetUp(SetUp),
+    /// Write one key to the store under `adapter`; report with [`PairingCore::handle_stored`].
+    Store {
+        /// The write's ticket.
+        ticket: Ticket,
+        /// The controller.
+        index: ControllerIndex,
+        /// Its store directory.
+        adapter: AdapterId,
+        /// The kernel's store hint.
+        hint: bool,
+        /// The key.
+        update: KeyUpdate,
+    },
+    /// Remove the device's stored bond; report with [`PairingCore::handle_stored`].
+    Forget {
+        /// The removal's ticket.
+        ticket: Ticket,
+        /// The controller.
+        index: ControllerIndex,
+        /// Its store directory.
+        adapter: AdapterId,
+        /// The device.
+        device: Address,
+    },
+    /// Send Pair Device for the pairing with this ticket; report with
+    /// [`PairingCore::handle_pair_result`].
+    PairDevice {
+        /// The pairing's ticket.
+        ticket: Ticket,
+        /// The device.
+        peer: Peer,
+        /// The IO capability for this pairing.
+        io_capability: IoCapability,
+    },
+    /// Send Unpair Device; report with [`PairingCore::handle_unpair_result`].
+    UnpairDevice {
+        /// The unpairing's ticket.
+        ticket: Ticket,
+        /// The device.
+        peer: Peer,
+        /// Also drop the link.
+        disconnect: bool,
+    },
+    /// A pairing or unpairing we started is finished (for pairings: its keys are stored).
+    Done {
+        /// Its ticket.
+        ticket: Ticket,
+        /// How it ended.
+        result: Result<(), PairError>,
+    },
+    /// Tell the user (the report stream).
+    Report(Report),
+}
+
+/// Settings of the core.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// Controllers to serve.
+    pub controllers: Controllers,
+    /// How long the agent may take to answer before a negative reply is sent for it.
+    pub answer_timeout: Duration,
+    /// Accept Just Works authorization without asking for devices we are pairing with.
+    pub auto_accept_initiated: bool,
+    /// Set this IO capability on every served controller (at start and when one appears);
+    /// `None` leaves the controllers' setting alone (Pair Device carries its own).
+    pub io_capability: Option<IoCapability>,
+    /// Whether keys are stored (and forgotten on unpair).
+    pub store: bool,
+    /// Load each served controller's stored bonds when it is set up.
+    pub load_bonds: bool,
+    /// Power each served controller on after loading its bonds.
+    pub power_on: bool,
+}
+
+#[derive(Debug)]
+struct Outstanding {
+    ticket: Ticket,
+    question: Question,
+    deadline: Instant,
+}
+
+#[derive(Debug)]
+struct StoreJob {
+    index: ControllerIndex,
+    hint: bool,
+    update: Option<KeyUpdate>,
+    /// For a removal: the unpairing it belongs to.
+    unpair: Option<Ticket>,
+}
+
+/// Per device (controller, address): its store writes in order, one in flight.
+#[derive(Debug, Default)]
+struct DeviceQueue {
+    in_flight: Option<Ticket>,
+    waiting: VecDeque<StoreJob>,
+}
+
+#[derive(Debug)]
+struct OwnPairing {
+    ticket: Ticket,
+    peer: Peer,
+    /// Set once the kernel completed Pair Device: waiting for the stores to finish.
+    finished: Option<Result<(), PairError>>,
+}
+
+type DeviceKey = (ControllerIndex, Address);
+
+/// The pairing state machine. See the module documentation.
+#[derive(Debug)]
+pub struct PairingCore {
+    config: CoreConfig,
+    next_ticket: u64,
+    questions: HashMap<Peer, Outstanding>,
+    own: Vec<OwnPairing>,
+    unpairs: HashMap<Ticket, Peer>,
+    /// Removals under way, by their store ticket: the unpairing each finishes.
+    forgets: HashMap<Ticket, (Ticket, Peer)>,
+    /// Unpairings the kernel answered Not Paired (an error for the caller once the store is
+    /// clean).
+    not_paired: std::collections::HashSet<Ticket>,
+    adapters: HashMap<ControllerIndex, AdapterId>,
+    /// Keys that arrived before their controller's store directory was known.
+    unplaced: Vec<(ControllerIndex, bool, KeyUpdate)>,
+    devices: HashMap<DeviceKey, DeviceQueue>,
+    in_flight: HashMap<Ticket, DeviceKey>,
+    actions: VecDeque<Action>,
+}
+
+fn device_key(index: ControllerIndex, address: &AddressInfo) -> DeviceKey {
+    (index, address.address)
+}
+
+fn update_name(u: &KeyUpdate) -> &'static str {
+    match u {
+        KeyUpdate::LinkKey(_) => "link key",
+        KeyUpdate::LongTermKey(_) => "long term key",
+        KeyUpdate::Irk(_) => "IRK",
+        KeyUpdate::Csrk(_) => "CSRK",
+        KeyUpdate::ConnectionParameters(_) => "connection parameters",
+    }
+}
+
+/// Whether an event code announces or retires a configured controller, for the service's
+/// event filter.
+pub fn is_index_event(event: &Event) -> Option<bool> {
+    match event {
+        Event::IndexAdded(_) => Some(true),
+        Event::IndexRemoved(_) => Some(false),
+        Event::ExtendedIndexAdded(e) if e.controller_type.0 == 0 => Some(true),
+        Event::ExtendedIndexRemoved(e) if e.controller_type.0 == 0 => Some(false),
+        _ => None,
+    }
+}
+
+impl PairingCore {
+    /// A core with these settings; nothing happens until [`PairingCore::start`].
+    pub fn new(config: CoreConfig) -> PairingCore {
+        PairingCore {
+            config,
+            next_ticket: 0,
+            questions: HashMap::new(),
+            own: Vec::new(),
+            unpairs: HashMap::new(),
+            forgets: HashMap::new(),
+            not_paired: Default::default(),
+            adapters: HashMap::new(),
+            unplaced: Vec::new(),
+            devices: HashMap::new(),
+            in_flight: HashMap::new(),
+            actions: VecDeque::new(),
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
+    }
+
+    fn ticket(&mut self) -> Ticket {
+        self.next_ticket += 1;
+        Ticket(self.next_ticket)
+    }
+
+    fn report(&mut self, r: Report) {
+        self.actions.push_back(Action::Report(r));
+    }
+
+    /// True if a controller needs anything done when it appears (with no store, no IO
+    /// capability to set and nothing to load or power, the service sends no command of its
+    /// own).
+    pub fn sets_up_controllers(&self) -> bool {
+        let c = &self.config;
+        c.io_capability.is_some() || c.store || c.load_bonds || c.power_on
+    }
+
+    fn set_up_action(&self, index: ControllerIndex) -> Action {
+        Action::SetUp(SetUp {
+            index,
+            io_capability: self.config.io_capability,
+            load_bonds: self.config.load_bonds,
+            power_on: self.config.power_on,
+        })
+    }
+
+    /// The controllers present at start (Read Controller Index List): each served one is set
+    /// up.
+    pub fn start(&mut self, present: &[ControllerIndex]) {
+        for &index in present {
+            if self.sets_up_controllers() && self.config.controllers.includes(index) {
+                let a = self.set_up_action(index);
+                self.actions.push_back(a);
+            }
+        }
+    }
+
+    /// Names controller `index`'s store directory (from Read Controller Information, or the
+    /// static address chosen for an LE-only controller). Keys that were waiting for it are
+    /// stored now.
+    pub fn set_adapter(&mut self, index: ControllerIndex, adapter: AdapterId) {
+        self.adapters.insert(index, adapter);
+        let (now, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.unplaced)
+            .into_iter()
+            .partition(|(i, ..)| *i == index);
+        self.unplaced = later;
+        for (index, hint, update) in now {
+            self.queue_store(index, hint, Some(update), None);
+        }
+    }
+
+    /// The store directory of controller `index`, once known.
+    pub fn adapter(&self, index: ControllerIndex) -> Option<AdapterId> {
+        self.adapters.get(&index).copied()
+    }
+
+    /// The outcome of an [`Action::SetUp`].
+    /// `Ok` carries a one-line summary and the bond files that were left out.
+    pub fn handle_set_up(
+        &mut self,
+        index: ControllerIndex,
+        result: Result<(String, Vec<LoadError>), String>,
+    ) {
+        match result {
+            Ok((summary, left_out)) => {
+                for error in left_out {
+                    tracing::warn!(%index, %error, "stored bond left out");
+                    self.report(Report::BondLeftOut { index, error });
+                }
+                self.report(Report::ControllerReady { index, summary })
+            }
+            Err(error) => {
+                tracing::warn!(%index, %error, "controller not set up");
+                self.report(Report::ControllerFailed { index, error })
+            }
+        }
+    }
+
+    /// One kernel event of controller `index`, at `now`.
+    pub fn handle_event(&mut self, index: ControllerIndex, event: &Event, now: Instant) {
+        match is_index_event(event) {
+            Some(true) => {
+                if self.sets_up_controllers() && self.config.controllers.includes(index) {
+                    let a = self.set_up_action(index);
+                    self.actions.push_back(a);
+                }
+                return;
+            }
+            Some(false) => {
+                self.controller_removed(index);
+                return;
+            }
+            _ => {}
+        }
+        if !self.config.controllers.includes(index) {
+            return;
+        }
+        let peer = |a: &AddressInfo| Peer::new(index, a.clone());
+        match event {
+            Event::UserConfirmRequest(e) => {
+                let peer = peer(&e.address);
+                if e.confirm_hint == ConfirmHint::AUTHORIZATION_ONLY {
+                    if self.config.auto_accept_initiated && self.is_own(&peer) {
+                        self.withdraw(&peer);
+                        self.actions
+                            .push_back(Action::Reply(PairingReply::UserConfirm {
+                                peer: peer.clone(),
+                                accept: true,
+                            }));
+                        self.report(Report::AutoAccepted { peer });
+                    } else {
+                        self.ask(peer, Question::Authorize, now);
+                    }
+                } else {
+                    self.ask(peer, Question::ConfirmValue(e.value), now);
+                }
+            }
+            Event::UserPasskeyRequest(e) => self.ask(peer(&e.address), Question::Passkey, now),
+            Event::PinCodeRequest(e) => {
+                self.ask(peer(&e.address), Question::PinCode(e.secure), now)
+            }
+            Event::PasskeyNotify(e) => {
+                self.actions
+                    .push_back(Action::Notify(Notice::DisplayPasskey {
+                        peer: peer(&e.address),
+                        passkey: e.passkey,
+                        entered: e.entered,
+                    }))
+            }
+            Event::AuthenticationFailed(e) => {
+                let peer = peer(&e.address);
+                self.withdraw(&peer);
+                self.actions.push_back(Action::Notify(Notice::Failed {
+                    peer: peer.clone(),
+                    status: e.status,
+                }));
+                self.report(Report::Failed {
+                    peer,
+                    status: e.status,
+                });
+            }
+            Event::DeviceDisconnected(e) => self.withdraw(&peer(&e.address)),
+            _ => {
+                if let Some((hint, update)) = KeyUpdate::from_event(event) {
+                    self.key(index, hint, update);
+                }
+            }
+        }
+    }
+
+    fn key(&mut self, index: ControllerIndex, hint: bool, update: KeyUpdate) {
+        let notice = match &update {
+            KeyUpdate::LinkKey(k) => Some(KeyNotice {
+                kind: KeyKind::LinkKey,
+                authenticated: k.key_type.is_authenticated(),
+                persistent: hint,
+            }),
+            KeyUpdate::LongTermKey(k) => Some(KeyNotice {
+                kind: KeyKind::LongTermKey,
+                authenticated: k.key_type.is_authenticated(),
+                persistent: hint,
+            }),
+            _ => None,
+        };
+        if let Some(key) = notice {
+            let peer = Peer::new(index, update.device());
+            self.actions.push_back(Action::Notify(Notice::Completed {
+                peer: peer.clone(),
+                key,
+            }));
+            self.report(Report::KeyDelivered { peer, key });
+        }
+        if self.config.store {
+            self.queue_store(index, hint, Some(update), None);
+        }
+    }
+
+    fn queue_store(
+        &mut self,
+        index: ControllerIndex,
+        hint: bool,
+        update: Option<KeyUpdate>,
+        unpair: Option<Ticket>,
+    ) {
+        let address = match (&update, unpair.and_then(|t| self.unpairs.get(&t))) {
+            (Some(u), _) => u.device(),
+            (None, Some(p)) => p.address.clone(),
+            (None, None) => return,
+        };
+        if !self.adapters.contains_key(&index) {
+            match update {
+                Some(u) => self.unplaced.push((index, hint, u)),
+                None => {
+                    if let Some(t) = unpair {
+                        self.unpairs.remove(&t);
+                        self.actions.push_back(Action::Done {
+                            ticket: t,
+                            result: Err(PairError::Store(format!(
+                                "controller {index}'s store directory is not known"
+                            ))),
+                        });
+                    }
+                }
+            }
+            return;
+        }
+        let key = device_key(index, &address);
+        self.devices
+            .entry(key)
+            .or_default()
+            .waiting
+            .push_back(StoreJob {
+                index,
+                hint,
+                update,
+                unpair,
+            });
+        self.next_store(key);
+    }
+
+    fn next_store(&mut self, key: DeviceKey) {
+        let Some(queue) = self.devices.get_mut(&key) else {
+            return;
+        };
+        if queue.in_flight.is_some() {
+            return;
+        }
+        let Some(job) = queue.waiting.pop_front() else {
+            self.devices.remove(&key);
+            return;
+        };
+        self.next_ticket += 1;
+        let ticket = Ticket(self.next_ticket);
+        queue.in_flight = Some(ticket);
+        self.in_flight.insert(ticket, key);
+        let adapter = self.adapters[&job.index];
+        let action = match job.update {
+            Some(update) => Action::Store {
+                ticket,
+                index: job.index,
+                adapter,
+                hint: job.hint,
+                update,
+            },
+            None => {
+                // Remember which unpairing this removal finishes.
+                self.unpairs_by_forget(ticket, job.unpair);
+                Action::Forget {
+                    ticket,
+                    index: job.index,
+                    adapter,
+                    device: key.1,
+                }
+            }
+        };
+        self.actions.push_back(action);
+    }
+
+    fn unpairs_by_forget(&mut self, forget: Ticket, unpair: Option<Ticket>) {
+        if let Some(u) = unpair {
+            if let Some(peer) = self.unpairs.remove(&u) {
+                self.forgets.insert(forget, (u, peer));
+            }
+        }
+    }
+
+    /// The result of an [`Action::Store`] or [`Action::Forget`]: for a store, what was written
+    /// (`Ok(Some(path))`) or why not (`Ok(None)` with the reason in `note`); for a removal,
+    /// whether there was anything (`Ok(Some(_))` removed, `Ok(None)` nothing stored).
+    pub fn handle_stored(&mut self, ticket: Ticket, outcome: StoreResult) {
+        let Some(key) = self.in_flight.remove(&ticket) else {
+            return;
+        };
+        if let Some(q) = self.devices.get_mut(&key) {
+            q.in_flight = None;
+        }
+        let (index, address) = key;
+        match outcome {
+            StoreResult::Written { what, device, path } => self.report(Report::Stored {
+                index,
+                device,
+                what,
+                path,
+            }),
+            StoreResult::NotStored { device, reason } => self.report(Report::NotStored {
+                index,
+                device,
+                reason,
+            }),
+            StoreResult::Failed { device, error } => {
+                tracing::warn!(%index, device = %device.address, %error, "key NOT stored");
+                self.report(Report::StoreFailed {
+                    index,
+                    device,
+                    error,
+                })
+            }
+            StoreResult::Removed(removed) => {
+                if removed {
+                    self.report(Report::Removed {
+                        index,
+                        device: address,
+                    });
+                }
+                if let Some((u, _)) = self.forgets.remove(&ticket) {
+                    let result = if self.not_paired.remove(&u) {
+                        Err(PairError::Status(Status::NOT_PAIRED))
+                    } else {
+                        Ok(())
+                    };
+                    self.actions.push_back(Action::Done { ticket: u, result });
+                }
+            }
+            StoreResult::RemoveFailed(error) => {
+                tracing::warn!(%index, device = %address, %error, "stored bond not removed");
+                if let Some((u, _)) = self.forgets.remove(&ticket) {
+                    self.not_paired.remove(&u);
+                    self.actions.push_back(Action::Done {
+                        ticket: u,
+                        result: Err(PairError::Store(error)),
+                    });
+                }
+            }
+        }
+        self.next_store(key);
+        self.finish_own();
+    }
+
+    fn storing(&self, key: DeviceKey) -> bool {
+        self.devices.contains_key(&key)
+            || self
+                .unplaced
+                .iter()
+                .any(|(i, _, u)| (*i, u.device().address) == key)
+    }
+
+    /// Releases our pairings whose kernel part is done and whose keys are all written.
+    fn finish_own(&mut self) {
+        let mut i = 0;
+        while i < self.own.len() {
+            let p = &self.own[i];
+            let key = device_key(p.peer.index, &p.peer.address);
+            if p.finished.is_some() && !self.storing(key) {
+                let p = self.own.remove(i);
+                self.actions.push_back(Action::Done {
+                    ticket: p.ticket,
+                    result: p.finished.unwrap_or(Ok(())),
+                });
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn is_own(&self, peer: &Peer) -> bool {
+        self.own
+            .iter()
+            .any(|p| p.finished.is_none() && p.peer == *peer)
+    }
+
+    fn ask(&mut self, peer: Peer, question: Question, now: Instant) {
+        self.withdraw(&peer);
+        let ticket = self.ticket();
+        self.questions.insert(
+            peer.clone(),
+            Outstanding {
+                ticket,
+                question: question.clone(),
+                deadline: now + self.config.answer_timeout,
+            },
+        );
+        self.actions.push_back(Action::Ask {
+            ticket,
+            peer,
+            question,
+        });
+    }
+
+    fn withdraw(&mut self, peer: &Peer) {
+        if let Some(o) = self.questions.remove(peer) {
+            self.actions.push_back(Action::Notify(Notice::Cancelled {
+                ticket: o.ticket,
+                peer: peer.clone(),
+            }));
+            self.report(Report::Withdrawn { peer: peer.clone() });
+        }
+    }
+
+    fn controller_removed(&mut self, index: ControllerIndex) {
+        let gone: Vec<Peer> = self
+            .questions
+            .keys()
+            .filter(|p| p.index == index)
+            .cloned()
+            .collect();
+        for peer in gone {
+            self.withdraw(&peer);
+        }
+        for p in self.own.iter_mut().filter(|p| p.peer.index == index) {
+            p.finished.get_or_insert(Err(PairError::ControllerRemoved));
+        }
+        // Store writes already queued still run (the directory outlives the controller);
+        // the name is forgotten so a new controller at this index is read again. Keys still
+        // waiting for the name can no longer be placed: say so.
+        self.adapters.remove(&index);
+        let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.unplaced)
+            .into_iter()
+            .partition(|(i, ..)| *i == index);
+        self.unplaced = kept;
+        for (_, _, update) in gone {
+            let error = "the controller went away before its store directory was known".to_string();
+            tracing::warn!(%index, device = %update.device().address, %error, "key NOT stored");
+            self.report(Report::StoreFailed {
+                index,
+                device: update.device(),
+                error,
+            });
+        }
+        self.report(Report::ControllerRemoved { index });
+        self.finish_own();
+    }
+
+    /// The agent's answer to the question with `ticket` (ignored when it was withdrawn or
+    /// timed out meanwhile).
+    pub fn handle_answer(&mut self, ticket: Ticket, answer: Answer) {
+        let Some(peer) = self
+            .questions
+            .iter()
+            .find(|(_, o)| o.ticket == ticket)
+            .map(|(p, _)| p.clone())
+        else {
+            return;
+        };
+        let Some(o) = self.questions.remove(&peer) else {
+            return;
+        };
+        let kind = o.question.kind();
+        let reply = match (answer, &o.question) {
+            (Answer::Failed, _) => {
+                tracing::warn!(%peer, "agent failed; rejecting");
+                self.actions
+                    .push_back(Action::Reply(o.question.negative(peer.clone())));
+                self.report(Report::AgentPanicked {
+                    peer,
+                    request: kind,
+                });
+                return;
+            }
+            (Answer::Bool(accept), _) => Ok(PairingReply::UserConfirm {
+                peer: peer.clone(),
+                accept,
+            }),
+            (Answer::Passkey(None), _) => Ok(o.question.negative(peer.clone())),
+            (Answer::Passkey(Some(pk)), _) => {
+                check_passkey(pk).map(|pk| PairingReply::UserPasskey {
+                    peer: peer.clone(),
+                    passkey: Some(pk),
+                })
+            }
+            (Answer::PinCode(Some(pin)), Question::PinCode(true)) if !pin.is_secure() => {
+                Err(InvalidAnswer::PinCodeNotSecure)
+            }
+            (Answer::PinCode(pin), _) => Ok(PairingReply::PinCode {
+                peer: peer.clone(),
+                pin,
+            }),
+        };
+        match reply {
+            Ok(reply) => {
+                let accepted = !reply.is_negative();
+                self.actions.push_back(Action::Reply(reply));
+                self.report(Report::Answered {
+                    peer,
+                    request: kind,
+                    accepted,
+                });
+            }
+            Err(error) => {
+                tracing::warn!(%peer, %error, "agent answer rejected");
+                self.actions
+                    .push_back(Action::Reply(o.question.negative(peer.clone())));
+                self.report(Report::InvalidAnswer { peer, error });
+            }
+        }
+    }
+
+    /// The kernel's answer to a reply command we sent (`Err` with a description when it was
+    /// refused or could not be sent).
+    pub fn handle_reply_result(&mut self, peer: Peer, result: Result<(), String>) {
+        if let Err(error) = result {
+            tracing::warn!(%peer, %error, "pairing reply failed");
+            self.report(Report::ReplyFailed { peer, error });
+        }
+    }
+
+    /// When [`PairingCore::handle_timeout`] is next due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.questions.values().map(|o| o.deadline).min()
+    }
+
+    /// Time passed: questions past their deadline get a negative reply.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let late: Vec<Peer> = self
+            .questions
+            .iter()
+            .filter(|(_, o)| o.deadline <= now)
+            .map(|(p, _)| p.clone())
+            .collect();
+        for peer in late {
+            let Some(o) = self.questions.remove(&peer) else {
+                continue;
+            };
+            tracing::warn!(%peer, request = ?o.question.kind(), "agent did not answer in time; rejecting");
+            self.actions.push_back(Action::Notify(Notice::Cancelled {
+                ticket: o.ticket,
+                peer: peer.clone(),
+            }));
+            self.actions
+                .push_back(Action::Reply(o.question.negative(peer.clone())));
+            self.report(Report::TimedOut {
+                peer,
+                request: o.question.kind(),
+            });
+        }
+    }
+
+    /// Starts a pairing with `peer`: the core asks for Pair Device, answers Just Works for it
+    /// without the agent, and gives [`Action::Done`] once the kernel completed it and its keys
+    /// are stored.
+    pub fn start_pairing(&mut self, peer: Peer, io_capability: IoCapability) -> Ticket {
+        let ticket = self.ticket();
+        self.own.push(OwnPairing {
+            ticket,
+            peer: peer.clone(),
+            finished: None,
+        });
+        self.actions.push_back(Action::PairDevice {
+            ticket,
+            peer,
+            io_capability,
+        });
+        ticket
+    }
+
+    /// The kernel completed Pair Device. Call it only after every event that arrived before
+    /// the completion has been handled (the service drains its queue first): the keys the
+    /// pairing delivered precede its completion on the socket.
+    pub fn handle_pair_result(&mut self, ticket: Ticket, result: Result<(), PairError>) {
+        if let Some(p) = self.own.iter_mut().find(|p| p.ticket == ticket) {
+            p.finished.get_or_insert(result);
+        }
+        self.finish_own();
+    }
+
+    /// Starts an unpairing: Unpair Device, then (with a store) removal of the stored bond.
+    pub fn start_unpair(&mut self, peer: Peer, disconnect: bool) -> Ticket {
+        let ticket = self.ticket();
+        self.unpairs.insert(ticket, peer.clone());
+        self.actions.push_back(Action::UnpairDevice {
+            ticket,
+            peer,
+            disconnect,
+        });
+        ticket
+    }
+
+    /// The kernel's answer to Unpair Device. With a store, the stored bond is removed after
+    /// Success and after Not Paired (the store can hold a bond the kernel was never given).
+    pub fn handle_unpair_result(&mut self, ticket: Ticket, result: Result<Status, PairError>) {
+        let Some(peer) = self.unpairs.get(&ticket).cloned() else {
+            return;
+        };
+        let forget = matches!(&result, Ok(s) if s.is_success() || *s == Status::NOT_PAIRED);
+        if self.config.store && forget {
+            self.queue_store(peer.index, true, None, Some(ticket));
+            if matches!(&result, Ok(s) if !s.is_success()) {
+                // Not Paired: still an error for the caller once the store is clean.
+                self.not_paired.insert(ticket);
+            }
+            return;
+        }
+        self.unpairs.remove(&ticket);
+        let result = match result {
+            Ok(s) if s.is_success() => Ok(()),
+            Ok(s) => Err(PairError::Status(s)),
+            Err(e) => Err(e),
+        };
+        self.actions.push_back(Action::Done { ticket, result });
+    }
+
+    /// The next thing to do.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+}
+
+/// What a store write or removal did, for [`PairingCore::handle_stored`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreResult {
+    /// A key was written to `path`.
+    Written {
+        /// Which key ("link key", "long term key", ...).
+        what: &'static str,
+        /// The device.
+        device: AddressInfo,
+        /// The info file.
+        path: std::path::PathBuf,
+    },
+    /// Not written, for this reason (store hint 0, not an identity address).
+    NotStored {
+        /// The device.
+        device: AddressInfo,
+        /// Why.
+        reason: &'static str,
+    },
+    /// Writing failed.
+    Failed {
+        /// The device.
+        device: AddressInfo,
+        /// What went wrong.
+        error: String,
+    },
+    /// A removal finished; `true` if there was a stored bond.
+    Removed(bool),
+    /// A removal failed.
+    RemoveFailed(String),
+}
+
+impl StoreResult {
+    /// The result of [`KeyStore::store`](crate::keystore::KeyStore::store) for `update`.
+    pub fn of_store(
+        update: &KeyUpdate,
+        result: Result<crate::keystore::StoreOutcome, crate::keystore::Error>,
+    ) -> StoreResult {
+        let device = update.device();
+        match result {
+            Ok(crate::keystore::StoreOutcome::Written(path)) => StoreResult::Written {
+                what: update_name(update),
+                device,
+                path,
+            },
+            Ok(crate::keystore::StoreOutcome::NotStored(reason)) => {
+                StoreResult::NotStored { device, reason }
+            }
+            Err(e) => StoreResult::Failed {
+                device,
+                error: e.to_string(),
+            },
+        }
+    }
+}

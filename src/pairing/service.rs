@@ -1,0 +1,974 @@
+//! [`PairingService`]: the tokio driver of the [`PairingCore`]. It moves events in and carries
+//! actions out; it decides nothing.
+//!
+//! One task runs it. The task owns one [`Subscription`](crate::client::Subscription) of the client, filtered *before
+//! queueing* to the pairing, key and controller events, so a Device Found flood never takes
+//! room in its queue. The agent's futures, the replies' completions and the controllers'
+//! set-up run on that same task (polled together, not spawned), so a User Confirmation Request
+//! crosses two task hand-offs from the socket to the reply: the client's driver to this task
+//! (its queue), and this task back to the driver (the reply command). Store writes run on
+//! tokio's blocking pool, one at a time per device and in order (the core queues them), so a
+//! slow disk never holds up an answer.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bluez_mgmt_protocol::command::{
+    CancelPairDevice, PairDevice, PinCodeNegativeReply, PinCodeReply, ReadIndexList, ReadInfo,
+    SetIoCapability, SetPowered, SetStaticAddress, UnpairDevice, UserConfirmNegativeReply,
+    UserConfirmReply, UserPasskeyNegativeReply, UserPasskeyReply,
+};
+use bluez_mgmt_protocol::{Address, ControllerIndex, EventCode, IoCapability, Settings, Status};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::core::{Action, Answer, CoreConfig, Notice, PairingCore, Question, StoreResult, Ticket};
+use super::{Controllers, PairError, PairingReply, Report};
+use crate::agent::{Agent, Peer};
+use crate::client::{Client, ErrorKind, EventFilter, SubscriptionError};
+use crate::keystore::{load_adapter_into_kernel, AdapterId, KeyStore, KeyUpdate, StoreOutcome};
+
+/// The events the service's subscription lets through (everything else is never queued for
+/// it): the pairing requests and notices, the key events, and controllers coming and going.
+pub const SERVICE_EVENTS: [EventCode; 17] = [
+    EventCode::INDEX_ADDED,
+    EventCode::INDEX_REMOVED,
+    EventCode::EXTENDED_INDEX_ADDED,
+    EventCode::EXTENDED_INDEX_REMOVED,
+    EventCode::NEW_LINK_KEY,
+    EventCode::NEW_LONG_TERM_KEY,
+    EventCode::NEW_IDENTITY_RESOLVING_KEY,
+    EventCode::NEW_SIGNATURE_RESOLVING_KEY,
+    EventCode::NEW_CONNECTION_PARAMETER,
+    EventCode::DEVICE_DISCONNECTED,
+    EventCode::PIN_CODE_REQUEST,
+    EventCode::USER_CONFIRM_REQUEST,
+    EventCode::USER_PASSKEY_REQUEST,
+    EventCode::AUTHENTICATION_FAILED,
+    EventCode::PASSKEY_NOTIFY,
+    EventCode::DEVICE_UNPAIRED,
+    EventCode::UNCONFIGURED_INDEX_REMOVED,
+];
+
+/// Where the service keeps bonds: a [`KeyStore`], through hooks a caller may wrap (to slow
+/// writes down in a test, to mirror them elsewhere). The defaults go straight to the store.
+pub trait BondStore: Send + Sync + 'static {
+    /// The store bonds are loaded from (and, by default, written to).
+    fn key_store(&self) -> &KeyStore;
+
+    /// Writes one key the kernel reported (see [`KeyStore::store`]). Runs on the blocking
+    /// pool, one write at a time per device.
+    fn store(
+        &self,
+        adapter: AdapterId,
+        hint: bool,
+        update: &KeyUpdate,
+    ) -> Result<StoreOutcome, crate::keystore::Error> {
+        self.key_store().store(adapter, hint, update)
+    }
+
+    /// Removes a device's stored bond (see [`KeyStore::remove`]).
+    fn remove(&self, adapter: AdapterId, device: Address) -> Result<bool, crate::keystore::Error> {
+        self.key_store().remove(adapter, device)
+    }
+}
+
+impl BondStore for KeyStore {
+    fn key_store(&self) -> &KeyStore {
+        self
+    }
+}
+
+/// Service settings.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Controllers to serve (present at start or added later).
+    pub controllers: Controllers,
+    /// How long the agent may take to answer before a negative reply is sent for it.
+    pub answer_timeout: Duration,
+    /// Accept Just Works authorization without asking for devices this service is pairing
+    /// with (address and address type must match).
+    pub auto_accept_initiated: bool,
+    /// Send Set IO Capability (the agent's) to every served controller, at start and when
+    /// one appears. Off for a service that only serves its own [`PairingService::pair`] calls
+    /// (Pair Device carries its IO capability), so the controllers' setting stays as it was.
+    pub register_io_capability: bool,
+    /// With a store: load each served controller's bonds when it appears (before power-on).
+    pub load_bonds: bool,
+    /// With a store: power each served controller on after loading its bonds.
+    pub power_on: bool,
+    /// Room in the service's event queue (only pairing, key and controller events take
+    /// room). If it overflows anyway, [`Report::EventsLost`] and a WARN log line say so.
+    pub event_queue: usize,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            controllers: Controllers::All,
+            answer_timeout: Duration::from_secs(25),
+            auto_accept_initiated: true,
+            register_io_capability: true,
+            load_bonds: true,
+            power_on: true,
+            event_queue: crate::client::EVENT_BUFFER,
+        }
+    }
+}
+
+enum ApiCall {
+    Pair {
+        peer: Peer,
+        io: IoCapability,
+        timeout: Duration,
+        done: oneshot::Sender<Result<(), PairError>>,
+    },
+    Unpair {
+        peer: Peer,
+        disconnect: bool,
+        done: oneshot::Sender<Result<(), PairError>>,
+    },
+}
+
+struct Inner<A> {
+    client: Client,
+    agent: Arc<A>,
+    config: ServiceConfig,
+    store: Option<Arc<dyn BondStore>>,
+    reports: broadcast::Sender<Report>,
+    calls: Mutex<Option<mpsc::UnboundedSender<ApiCall>>>,
+}
+
+/// Answers pairing requests with an agent, keeps bonds, and sets up controllers as they come
+/// and go. Cheap to clone (clones share everything).
+pub struct PairingService<A> {
+    inner: Arc<Inner<A>>,
+}
+
+impl<A> Clone for PairingService<A> {
+    fn clone(&self) -> Self {
+        PairingService {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<A> std::fmt::Debug for PairingService<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PairingService")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: Agent> PairingService<A> {
+    /// A service on `client` answering with `agent`; nothing happens until
+    /// [`PairingService::start`].
+    pub fn new(client: Client, agent: A, config: ServiceConfig) -> Self {
+        PairingService {
+            inner: Arc::new(Inner {
+                client,
+                agent: Arc::new(agent),
+                config,
+                store: None,
+                reports: broadcast::channel(1024).0,
+                calls: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Keeps bonds in `store`: keys are stored as they arrive (a pairing started with
+    /// [`PairingService::pair`] completes only once its keys are written), each served
+    /// controller's bonds are loaded when it appears, and [`PairingService::unpair`] removes
+    /// the stored bond. Call before [`PairingService::start`].
+    pub fn with_store(self, store: KeyStore) -> Self {
+        self.with_bond_store(store)
+    }
+
+    /// Like [`PairingService::with_store`], writing through `store`'s hooks.
+    pub fn with_bond_store(mut self, store: impl BondStore) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("with_store is called before the service is shared")
+            .store = Some(Arc::new(store));
+        self
+    }
+
+    /// The store, if the service keeps bonds.
+    pub fn store(&self) -> Option<&KeyStore> {
+        self.inner.store.as_deref().map(|s| s.key_store())
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    /// The agent.
+    pub fn agent(&self) -> &A {
+        &self.inner.agent
+    }
+
+    /// Reports of what the service does from now on.
+    pub fn reports(&self) -> broadcast::Receiver<Report> {
+        self.inner.reports.subscribe()
+    }
+
+    /// Subscribes to the events, sets up every served controller present now (IO
+    /// capability, bonds, power, as configured; [`Report::ControllerReady`] says what was
+    /// done) and spawns the task that serves from then on; it ends when the client's
+    /// connection closes. Fails if a present controller could not be set up. Must be called
+    /// inside a tokio runtime.
+    pub async fn start(&self) -> Result<JoinHandle<()>, PairError> {
+        let filter = SERVICE_EVENTS
+            .into_iter()
+            .fold(EventFilter::all(), EventFilter::code);
+        let events = self.inner.client.subscribe_with_capacity(
+            filter,
+            self.inner.config.event_queue,
+            "pairing service",
+        );
+        let store = self.inner.store.is_some();
+        let config = &self.inner.config;
+        let core = PairingCore::new(CoreConfig {
+            controllers: config.controllers.clone(),
+            answer_timeout: config.answer_timeout,
+            auto_accept_initiated: config.auto_accept_initiated,
+            io_capability: config
+                .register_io_capability
+                .then(|| self.inner.agent.io_capability()),
+            store,
+            load_bonds: store && config.load_bonds,
+            power_on: store && config.load_bonds && config.power_on,
+        });
+        let present = if let Controllers::Only(v) = &config.controllers {
+            v.clone()
+        } else if core.sets_up_controllers() {
+            self.inner
+                .client
+                .call(ControllerIndex::NONE, &ReadIndexList {})
+                .await
+                .map_err(|e| PairError::Link(e.into()))?
+                .indexes
+                .0
+        } else {
+            Vec::new()
+        };
+        let (calls_tx, calls_rx) = mpsc::unbounded_channel();
+        *self.inner.calls.lock().unwrap_or_else(|p| p.into_inner()) = Some(calls_tx);
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let mut task = Task {
+            inner: self.inner.clone(),
+            core,
+            events,
+            calls: calls_rx,
+            asks: FutureSet::new(),
+            work: FutureSet::new(),
+            waiters: Default::default(),
+            initial: Vec::new(),
+            ready: Some(ready_tx),
+            first_error: None,
+            pair_timeouts: Default::default(),
+            static_in_use: Arc::default(),
+        };
+        task.core.start(&present);
+        let handle = tokio::spawn(task.run());
+        match ready_rx.await {
+            Ok(None) | Err(_) => Ok(handle),
+            Ok(Some(e)) => {
+                handle.abort();
+                Err(e)
+            }
+        }
+    }
+
+    fn call(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<(), PairError>>) -> ApiCall,
+    ) -> oneshot::Receiver<Result<(), PairError>> {
+        let (tx, rx) = oneshot::channel();
+        let calls = self.inner.calls.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = calls.as_ref() {
+            let _ = c.send(make(tx));
+        }
+        rx
+    }
+
+    fn not_running() -> PairError {
+        PairError::Link(
+            crate::client::Error::closed(Some("the pairing service is not running")).into(),
+        )
+    }
+
+    /// Pairs with `peer` (Pair Device with `io`), answering its requests with the agent.
+    /// Sends Cancel Pair Device if the kernel has not completed within `timeout`. With a
+    /// store, returns only once every key the pairing delivered is written.
+    pub async fn pair(
+        &self,
+        peer: &Peer,
+        io: IoCapability,
+        timeout: Duration,
+    ) -> Result<(), PairError> {
+        let peer = peer.clone();
+        self.call(|done| ApiCall::Pair {
+            peer,
+            io,
+            timeout,
+            done,
+        })
+        .await
+        .unwrap_or_else(|_| Err(Self::not_running()))
+    }
+
+    /// Cancel Pair Device.
+    pub async fn cancel_pairing(&self, peer: &Peer) -> Result<(), PairError> {
+        let r = self
+            .inner
+            .client
+            .call(
+                peer.index,
+                &CancelPairDevice {
+                    address: peer.address.clone(),
+                },
+            )
+            .await;
+        status_result(PairError::from_call(r))
+    }
+
+    /// Unpair Device: removes the keys (and drops the link if `disconnect`). With a store,
+    /// the stored bond is removed too, also when the kernel answers Not Paired.
+    pub async fn unpair(&self, peer: &Peer, disconnect: bool) -> Result<(), PairError> {
+        let peer = peer.clone();
+        self.call(|done| ApiCall::Unpair {
+            peer,
+            disconnect,
+            done,
+        })
+        .await
+        .unwrap_or_else(|_| Err(Self::not_running()))
+    }
+}
+
+fn status_result(r: Result<Status, PairError>) -> Result<(), PairError> {
+    match r {
+        Ok(s) if s.is_success() => Ok(()),
+        Ok(s) => Err(PairError::Status(s)),
+        Err(e) => Err(e),
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Futures polled together on the service's own task (no spawning, so no hand-off).
+struct FutureSet<K, T> {
+    items: Vec<(K, BoxFuture<T>)>,
+}
+
+impl<K: Copy + PartialEq, T> FutureSet<K, T> {
+    fn new() -> Self {
+        FutureSet { items: Vec::new() }
+    }
+
+    fn push(&mut self, key: K, f: BoxFuture<T>) {
+        self.items.push((key, f));
+    }
+
+    fn remove(&mut self, key: K) {
+        self.items.retain(|(k, _)| *k != key);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<(K, T)> {
+        for i in 0..self.items.len() {
+            if let Poll::Ready(v) = self.items[i].1.as_mut().poll(cx) {
+                // First in, first out: answers ready together go out in arrival order.
+                let (k, _) = self.items.remove(i);
+                return Poll::Ready((k, v));
+            }
+        }
+        Poll::Pending
+    }
+
+    async fn next(&mut self) -> (K, T) {
+        std::future::poll_fn(|cx| self.poll_next(cx)).await
+    }
+}
+
+/// Polls an agent future, turning a panic into `None`.
+struct CatchPanic<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchPanic<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let f = self.0.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| f.poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Some(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(None),
+        }
+    }
+}
+
+/// What finished on the service's task.
+enum Finished {
+    Reply(Peer, Result<(), String>),
+    Pair(Result<(), PairError>),
+    Unpair(Result<Status, PairError>),
+    SetUp(ControllerIndex, Result<SetUpDone, PairError>),
+    Stored(StoreResult),
+    Notice,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WorkKey {
+    Ticket(Ticket),
+    Controller(ControllerIndex),
+    Other,
+}
+
+struct Task<A> {
+    inner: Arc<Inner<A>>,
+    core: PairingCore,
+    events: crate::client::Subscription,
+    calls: mpsc::UnboundedReceiver<ApiCall>,
+    asks: FutureSet<Ticket, Answer>,
+    work: FutureSet<WorkKey, Finished>,
+    waiters: std::collections::HashMap<Ticket, oneshot::Sender<Result<(), PairError>>>,
+    /// Controllers of the start-up set-up not finished yet.
+    initial: Vec<ControllerIndex>,
+    ready: Option<oneshot::Sender<Option<PairError>>>,
+    first_error: Option<PairError>,
+    pair_timeouts: std::collections::HashMap<Ticket, Duration>,
+    /// Static addresses handed to LE-only controllers, so two never share one.
+    static_in_use: Arc<Mutex<Vec<Address>>>,
+}
+
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+impl<A: Agent> Task<A> {
+    async fn run(mut self) {
+        self.perform_all();
+        self.check_ready();
+        let mut closed = false;
+        while !(closed && self.work.is_empty()) {
+            let deadline = self.core.poll_timeout();
+            tokio::select! {
+                biased;
+                item = self.events.recv(), if !closed => match item {
+                    Some(Ok((index, event))) => self.core.handle_event(index, &event, now()),
+                    Some(Err(SubscriptionError::Lagged(count))) => {
+                        tracing::warn!(count, "pairing service missed events: requests may go unanswered, keys unstored");
+                        self.report(Report::EventsLost { count });
+                    }
+                    Some(Err(e)) => tracing::warn!(error = %e, "pairing event not usable"),
+                    // The connection closed. Commands already answered finish first (their
+                    // replies came before the end); those still out fail with it.
+                    None => closed = true,
+                },
+                (ticket, answer) = self.asks.next(), if !self.asks.is_empty() => {
+                    self.core.handle_answer(ticket, answer);
+                }
+                (key, finished) = self.work.next(), if !self.work.is_empty() => {
+                    self.finished(key, finished);
+                }
+                Some(call) = self.calls.recv() => self.api(call),
+                _ = sleep_until(deadline), if deadline.is_some() => {
+                    self.core.handle_timeout(now());
+                }
+            }
+            self.perform_all();
+            self.check_ready();
+        }
+        for (_, w) in self.waiters.drain() {
+            let _ = w.send(Err(PairingService::<A>::not_running()));
+        }
+    }
+
+    fn report(&self, r: Report) {
+        tracing::debug!(report = ?r, "pairing service");
+        let _ = self.inner.reports.send(r);
+    }
+
+    fn check_ready(&mut self) {
+        if self.initial.is_empty() {
+            if let Some(ready) = self.ready.take() {
+                let _ = ready.send(self.first_error.take());
+            }
+        }
+    }
+
+    fn api(&mut self, call: ApiCall) {
+        match call {
+            ApiCall::Pair {
+                peer,
+                io,
+                timeout,
+                done,
+            } => {
+                let ticket = self.core.start_pairing(peer, io);
+                self.pair_timeouts.insert(ticket, timeout);
+                self.waiters.insert(ticket, done);
+            }
+            ApiCall::Unpair {
+                peer,
+                disconnect,
+                done,
+            } => {
+                let ticket = self.core.start_unpair(peer, disconnect);
+                self.waiters.insert(ticket, done);
+            }
+        }
+    }
+
+    fn finished(&mut self, key: WorkKey, finished: Finished) {
+        match (key, finished) {
+            (_, Finished::Reply(peer, result)) => self.core.handle_reply_result(peer, result),
+            (WorkKey::Ticket(t), Finished::Pair(result)) => {
+                // The keys of this pairing came before its completion: hand every event
+                // already queued to the core first.
+                while let Some(item) = self.events.try_recv() {
+                    match item {
+                        Ok((index, event)) => self.core.handle_event(index, &event, now()),
+                        Err(SubscriptionError::Lagged(count)) => {
+                            self.report(Report::EventsLost { count })
+                        }
+                        Err(_) => {}
+                    }
+                }
+                self.core.handle_pair_result(t, result);
+            }
+            (WorkKey::Ticket(t), Finished::Unpair(result)) => {
+                self.core.handle_unpair_result(t, result)
+            }
+            (WorkKey::Ticket(t), Finished::Stored(result)) => self.core.handle_stored(t, result),
+            (_, Finished::SetUp(index, result)) => {
+                self.initial.retain(|i| *i != index);
+                match result {
+                    Ok(done) => {
+                        if let Some(adapter) = done.adapter {
+                            self.core.set_adapter(index, adapter);
+                        }
+                        self.core
+                            .handle_set_up(index, Ok((done.summary, done.left_out)));
+                    }
+                    Err(e) => {
+                        if self.ready.is_some() && self.first_error.is_none() {
+                            self.first_error = Some(e.clone());
+                        }
+                        self.core.handle_set_up(index, Err(e.to_string()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn perform_all(&mut self) {
+        while let Some(action) = self.core.poll_action() {
+            self.perform(action);
+        }
+    }
+
+    fn perform(&mut self, action: Action) {
+        let client = self.inner.client.clone();
+        match action {
+            Action::Ask {
+                ticket,
+                peer,
+                question,
+            } => {
+                let agent = self.inner.agent.clone();
+                let answer = async move {
+                    match question {
+                        Question::ConfirmValue(v) => {
+                            Answer::Bool(agent.confirm_value(&peer, v).await)
+                        }
+                        Question::Authorize => Answer::Bool(agent.authorize(&peer).await),
+                        Question::Passkey => Answer::Passkey(agent.request_passkey(&peer).await),
+                        Question::PinCode(secure) => {
+                            Answer::PinCode(agent.request_pin_code(&peer, secure).await)
+                        }
+                    }
+                };
+                let caught = CatchPanic(Box::pin(answer));
+                self.asks.push(
+                    ticket,
+                    Box::pin(async move { caught.await.unwrap_or(Answer::Failed) }),
+                );
+            }
+            Action::Notify(notice) => self.notify(notice),
+            Action::Reply(reply) => {
+                let peer = reply.peer().clone();
+                let pending = send_reply(&client, reply);
+                self.work.push(
+                    WorkKey::Other,
+                    Box::pin(async move {
+                        let r = match PairError::from_call(pending.await) {
+                            Ok(s) if s.is_success() => Ok(()),
+                            Ok(s) => Err(s.description()),
+                            Err(e) => Err(e.to_string()),
+                        };
+                        Finished::Reply(peer, r)
+                    }),
+                );
+            }
+            Action::SetUp(set_up) => {
+                if self.ready.is_some() {
+                    self.initial.push(set_up.index);
+                }
+                let store = self.inner.store.clone();
+                let index = set_up.index;
+                let in_use = self.static_in_use.clone();
+                self.work.push(
+                    WorkKey::Controller(index),
+                    Box::pin(async move {
+                        Finished::SetUp(
+                            index,
+                            set_up_controller(&client, store, in_use, set_up).await,
+                        )
+                    }),
+                );
+            }
+            Action::Store {
+                ticket,
+                adapter,
+                hint,
+                update,
+                ..
+            } => {
+                let Some(store) = self.inner.store.clone() else {
+                    return;
+                };
+                let job = tokio::task::spawn_blocking(move || {
+                    let r = store.store(adapter, hint, &update);
+                    StoreResult::of_store(&update, r)
+                });
+                self.work.push(
+                    WorkKey::Ticket(ticket),
+                    Box::pin(async move {
+                        Finished::Stored(
+                            job.await
+                                .unwrap_or_else(|e| StoreResult::RemoveFailed(e.to_string())),
+                        )
+                    }),
+                );
+            }
+            Action::Forget {
+                ticket,
+                adapter,
+                device,
+                ..
+            } => {
+                let Some(store) = self.inner.store.clone() else {
+                    return;
+                };
+                let job = tokio::task::spawn_blocking(move || store.remove(adapter, device));
+                self.work.push(
+                    WorkKey::Ticket(ticket),
+                    Box::pin(async move {
+                        Finished::Stored(match job.await {
+                            Ok(Ok(removed)) => StoreResult::Removed(removed),
+                            Ok(Err(e)) => StoreResult::RemoveFailed(e.to_string()),
+                            Err(e) => StoreResult::RemoveFailed(e.to_string()),
+                        })
+                    }),
+                );
+            }
+            Action::PairDevice {
+                ticket,
+                peer,
+                io_capability,
+            } => {
+                let timeout = self
+                    .pair_timeouts
+                    .remove(&ticket)
+                    .unwrap_or(Duration::from_secs(60));
+                let pending = client.start(
+                    peer.index,
+                    &PairDevice {
+                        address: peer.address.clone(),
+                        io_capability,
+                    },
+                    Some(timeout),
+                );
+                self.work.push(
+                    WorkKey::Ticket(ticket),
+                    Box::pin(async move {
+                        let r = pending.await;
+                        if matches!(&r, Err(e) if matches!(e.kind(), ErrorKind::Timeout { .. })) {
+                            let _ = client
+                                .call(
+                                    peer.index,
+                                    &CancelPairDevice {
+                                        address: peer.address.clone(),
+                                    },
+                                )
+                                .await;
+                            return Finished::Pair(Err(PairError::TimedOut));
+                        }
+                        Finished::Pair(status_result(PairError::from_call(r)))
+                    }),
+                );
+            }
+            Action::UnpairDevice {
+                ticket,
+                peer,
+                disconnect,
+            } => {
+                let pending = client.start(
+                    peer.index,
+                    &UnpairDevice {
+                        address: peer.address.clone(),
+                        disconnect,
+                    },
+                    None,
+                );
+                self.work.push(
+                    WorkKey::Ticket(ticket),
+                    Box::pin(async move { Finished::Unpair(PairError::from_call(pending.await)) }),
+                );
+            }
+            Action::Done { ticket, result } => {
+                if let Some(w) = self.waiters.remove(&ticket) {
+                    let _ = w.send(result);
+                }
+            }
+            Action::Report(r) => self.report(r),
+        }
+    }
+
+    fn notify(&mut self, notice: Notice) {
+        let agent = self.inner.agent.clone();
+        let sync = |f: &dyn Fn(&A)| {
+            if std::panic::catch_unwind(AssertUnwindSafe(|| f(&agent))).is_err() {
+                tracing::warn!("agent panicked in a notification; ignored");
+            }
+        };
+        match notice {
+            Notice::DisplayPasskey {
+                peer,
+                passkey,
+                entered,
+            } => {
+                let agent = self.inner.agent.clone();
+                let shown = CatchPanic(Box::pin(async move {
+                    agent.display_passkey(&peer, passkey, entered).await
+                }));
+                self.work.push(
+                    WorkKey::Other,
+                    Box::pin(async move {
+                        let _ = shown.await;
+                        Finished::Notice
+                    }),
+                );
+            }
+            Notice::Cancelled { ticket, peer } => {
+                self.asks.remove(ticket);
+                sync(&|a| a.cancelled(&peer));
+            }
+            Notice::Failed { peer, status } => sync(&|a| a.failed(&peer, status)),
+            Notice::Completed { peer, key } => sync(&|a| a.completed(&peer, key)),
+        }
+    }
+}
+
+/// Submits one reply command now (reply lane) and returns the future of its result.
+fn send_reply(
+    client: &Client,
+    reply: PairingReply,
+) -> Pin<Box<dyn Future<Output = Result<(), crate::client::Error>> + Send>> {
+    fn done<R: Send + 'static>(
+        f: crate::client::ReplyFuture<R>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), crate::client::Error>> + Send>> {
+        Box::pin(async move { f.await.map(|_| ()) })
+    }
+    match reply {
+        PairingReply::UserConfirm { peer, accept: true } => done(client.start(
+            peer.index,
+            &UserConfirmReply {
+                address: peer.address,
+            },
+            None,
+        )),
+        PairingReply::UserConfirm {
+            peer,
+            accept: false,
+        } => done(client.start(
+            peer.index,
+            &UserConfirmNegativeReply {
+                address: peer.address,
+            },
+            None,
+        )),
+        PairingReply::UserPasskey {
+            peer,
+            passkey: Some(passkey),
+        } => done(client.start(
+            peer.index,
+            &UserPasskeyReply {
+                address: peer.address,
+                passkey,
+            },
+            None,
+        )),
+        PairingReply::UserPasskey {
+            peer,
+            passkey: None,
+        } => done(client.start(
+            peer.index,
+            &UserPasskeyNegativeReply {
+                address: peer.address,
+            },
+            None,
+        )),
+        PairingReply::PinCode {
+            peer,
+            pin: Some(pin),
+        } => done(client.start(
+            peer.index,
+            &PinCodeReply::new(peer.address, pin.as_bytes()),
+            None,
+        )),
+        PairingReply::PinCode { peer, pin: None } => done(client.start(
+            peer.index,
+            &PinCodeNegativeReply {
+                address: peer.address,
+            },
+            None,
+        )),
+    }
+}
+
+fn link(what: &str, e: crate::client::Error) -> PairError {
+    match e.status() {
+        Some(s) => {
+            tracing::warn!(what, status = %s.description(), "controller set-up command refused");
+            PairError::Status(s)
+        }
+        None => PairError::Link(e.into()),
+    }
+}
+
+/// Sets up one controller: Read Controller Information (naming its store directory: its
+/// public address, or for an LE-only controller the static address kept in the store), then
+/// Set IO Capability, the four Load commands and Set Powered, as `set_up` says.
+async fn set_up_controller(
+    client: &Client,
+    store: Option<Arc<dyn BondStore>>,
+    in_use: Arc<Mutex<Vec<Address>>>,
+    set_up: super::core::SetUp,
+) -> Result<SetUpDone, PairError> {
+    let index = set_up.index;
+    let mut done = Vec::new();
+    let mut left_out = Vec::new();
+    // Read Controller Information only when its answer is needed: to name the store
+    // directory, or to know whether the controller is already powered.
+    let info = if store.is_some() || set_up.power_on {
+        Some(
+            client
+                .call(index, &ReadInfo {})
+                .await
+                .map_err(|e| link("Read Controller Information", e))?,
+        )
+    } else {
+        None
+    };
+    let adapter = match (&info, &store) {
+        (Some(info), Some(store)) => Some(if info.address != Address::ANY {
+            AdapterId::public(info.address)
+        } else {
+            let s = store.clone();
+            let manufacturer = info.manufacturer;
+            let taken = in_use.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let address = tokio::task::spawn_blocking(move || {
+                s.key_store().static_address(manufacturer, &taken)
+            })
+            .await
+            .map_err(|e| PairError::Store(e.to_string()))?
+            .map_err(|e| PairError::Store(e.to_string()))?;
+            in_use
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(address);
+            if !info.current_settings.contains(Settings::POWERED) {
+                client
+                    .call(index, &SetStaticAddress { address })
+                    .await
+                    .map_err(|e| link("Set Static Address", e))?;
+                done.push(format!("static address {address}"));
+            }
+            AdapterId::static_random(address)
+        }),
+        _ => None,
+    };
+    if let Some(io) = set_up.io_capability {
+        client
+            .call(index, &SetIoCapability { io_capability: io })
+            .await
+            .map_err(|e| link("Set IO Capability", e))?;
+        done.push(format!("IO capability {io}"));
+    }
+    let was_powered = info
+        .as_ref()
+        .is_some_and(|i| i.current_settings.contains(Settings::POWERED));
+    if let (true, Some(store), Some(adapter)) = (set_up.load_bonds, &store, adapter) {
+        let loaded = load_adapter_into_kernel(store.key_store(), client, index, adapter)
+            .await
+            .map_err(|e| match e.kind() {
+                crate::keystore::ErrorKind::TooManyKeys => PairError::TooManyKeys(e.to_string()),
+                _ => PairError::Store(e.to_string()),
+            })?;
+        left_out = loaded.errors.clone();
+        done.push(format!(
+            "loaded {} link key(s), {} long term key(s), {} IRK(s), {} connection parameter \
+             set(s) from {}",
+            loaded.link_keys,
+            loaded.long_term_keys,
+            loaded.irks,
+            loaded.connection_parameters,
+            store.key_store().adapter_dir(adapter).display()
+        ));
+    }
+    if set_up.power_on {
+        if was_powered {
+            done.push("was already powered".into());
+        } else {
+            client
+                .call(index, &SetPowered { powered: true })
+                .await
+                .map_err(|e| link("Set Powered", e))?;
+            done.push("powered on".into());
+        }
+    }
+    if let (true, Some(adapter)) = (done.is_empty(), adapter) {
+        done.push(format!("store directory {adapter}"));
+    }
+    Ok(SetUpDone {
+        adapter,
+        summary: done.join("; "),
+        left_out,
+    })
+}
+
+/// What setting up a controller did.
+struct SetUpDone {
+    adapter: Option<AdapterId>,
+    summary: String,
+    left_out: Vec<crate::keystore::LoadError>,
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+        None => std::future::pending().await,
+    }
+}

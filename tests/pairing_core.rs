@@ -1,0 +1,511 @@
+//! The sans-IO pairing core, fed events and results by hand (no runtime, explicit time): what
+//! it asks, replies, stores and reports. Cases that differ only in data are table rows.
+
+use std::time::{Duration, Instant};
+
+use bluez_mgmt::agent::{InvalidAnswer, Peer, PinCode};
+use bluez_mgmt::keystore::AdapterId;
+use bluez_mgmt::pairing::core::{SetUp, StoreResult};
+use bluez_mgmt::pairing::{
+    Action, Answer, Controllers, CoreConfig, Notice, PairError, PairingCore, PairingReply,
+    Question, Report, RequestKind, Ticket,
+};
+use bluez_mgmt::protocol::{
+    Address, AddressInfo, AddressType, ControllerIndex, Event, EventCode, IoCapability, Status,
+};
+
+const HCI0: ControllerIndex = ControllerIndex(0);
+const HCI1: ControllerIndex = ControllerIndex(1);
+const TIMEOUT: Duration = Duration::from_secs(25);
+
+fn config(store: bool) -> CoreConfig {
+    CoreConfig {
+        controllers: Controllers::All,
+        answer_timeout: TIMEOUT,
+        auto_accept_initiated: true,
+        io_capability: Some(IoCapability::DISPLAY_YES_NO),
+        store,
+        load_bonds: store,
+        power_on: store,
+    }
+}
+
+fn addr(n: u8, t: AddressType) -> AddressInfo {
+    AddressInfo::new(Address([n, 0, 0, 0, 0xBB, 0]), t)
+}
+
+fn peer(index: ControllerIndex, n: u8, t: AddressType) -> Peer {
+    Peer::new(index, addr(n, t))
+}
+
+fn wire(a: &AddressInfo) -> Vec<u8> {
+    [&a.address.0[..], &[a.address_type.0]].concat()
+}
+
+fn event(code: EventCode, params: &[u8]) -> Event {
+    Event::decode(code, params).expect("a valid event")
+}
+
+fn confirm(a: &AddressInfo, hint: u8, value: u32) -> Event {
+    event(
+        EventCode::USER_CONFIRM_REQUEST,
+        &[&wire(a)[..], &[hint], &value.to_le_bytes()].concat(),
+    )
+}
+
+fn passkey_request(a: &AddressInfo) -> Event {
+    event(EventCode::USER_PASSKEY_REQUEST, &wire(a))
+}
+
+fn pin_request(a: &AddressInfo, secure: bool) -> Event {
+    event(
+        EventCode::PIN_CODE_REQUEST,
+        &[&wire(a)[..], &[secure as u8]].concat(),
+    )
+}
+
+fn new_ltk(a: &AddressInfo, hint: bool) -> Event {
+    event(
+        EventCode::NEW_LONG_TERM_KEY,
+        &[
+            &[hint as u8][..],
+            &wire(a),
+            &[0x03, 0x00, 16],
+            &[0; 10],
+            &[7; 16],
+        ]
+        .concat(),
+    )
+}
+
+fn drain(core: &mut PairingCore) -> Vec<Action> {
+    std::iter::from_fn(|| core.poll_action()).collect()
+}
+
+fn asks(actions: &[Action]) -> Vec<(Ticket, Question)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Ask {
+                ticket, question, ..
+            } => Some((*ticket, question.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn replies(actions: &[Action]) -> Vec<PairingReply> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Reply(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn reports(actions: &[Action]) -> Vec<Report> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Report(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn adapter() -> AdapterId {
+    AdapterId::public(Address([1, 0, 0, 1, 0xAA, 0]))
+}
+
+#[test]
+fn each_request_is_asked_and_the_answer_checked_before_it_is_sent() {
+    let p = peer(HCI0, 1, AddressType::LE_PUBLIC);
+    let a = &p.address;
+    // (event, the question, the agent's answer, the reply sent, the report)
+    let rows: Vec<(Event, Question, Answer, PairingReply, Report)> = vec![
+        (
+            confirm(a, 0, 123_456),
+            Question::ConfirmValue(123_456),
+            Answer::Bool(true),
+            PairingReply::UserConfirm {
+                peer: p.clone(),
+                accept: true,
+            },
+            Report::Answered {
+                peer: p.clone(),
+                request: RequestKind::ConfirmValue,
+                accepted: true,
+            },
+        ),
+        (
+            confirm(a, 1, 0),
+            Question::Authorize,
+            Answer::Bool(false),
+            PairingReply::UserConfirm {
+                peer: p.clone(),
+                accept: false,
+            },
+            Report::Answered {
+                peer: p.clone(),
+                request: RequestKind::Authorize,
+                accepted: false,
+            },
+        ),
+        (
+            passkey_request(a),
+            Question::Passkey,
+            Answer::Passkey(Some(999_999)),
+            PairingReply::UserPasskey {
+                peer: p.clone(),
+                passkey: Some(999_999),
+            },
+            Report::Answered {
+                peer: p.clone(),
+                request: RequestKind::Passkey,
+                accepted: true,
+            },
+        ),
+        (
+            passkey_request(a),
+            Question::Passkey,
+            Answer::Passkey(Some(1_000_000)),
+            PairingReply::UserPasskey {
+                peer: p.clone(),
+                passkey: None,
+            },
+            Report::InvalidAnswer {
+                peer: p.clone(),
+                error: InvalidAnswer::PasskeyOutOfRange(1_000_000),
+            },
+        ),
+        (
+            pin_request(a, true),
+            Question::PinCode(true),
+            Answer::PinCode(Some(PinCode::new("0000").unwrap())),
+            PairingReply::PinCode {
+                peer: p.clone(),
+                pin: None,
+            },
+            Report::InvalidAnswer {
+                peer: p.clone(),
+                error: InvalidAnswer::PinCodeNotSecure,
+            },
+        ),
+        (
+            pin_request(a, false),
+            Question::PinCode(false),
+            Answer::Failed,
+            PairingReply::PinCode {
+                peer: p.clone(),
+                pin: None,
+            },
+            Report::AgentPanicked {
+                peer: p.clone(),
+                request: RequestKind::PinCode,
+            },
+        ),
+    ];
+    for (event, question, answer, reply, report) in rows {
+        let mut core = PairingCore::new(config(false));
+        core.handle_event(HCI0, &event, Instant::now());
+        let asked = asks(&drain(&mut core));
+        assert_eq!(asked.len(), 1, "{event:?}");
+        assert_eq!(asked[0].1, question);
+        core.handle_answer(asked[0].0, answer);
+        let out = drain(&mut core);
+        assert_eq!(replies(&out), vec![reply], "{question:?}");
+        assert_eq!(reports(&out), vec![report], "{question:?}");
+        // A second answer to the same ticket is ignored.
+        core.handle_answer(asked[0].0, Answer::Bool(true));
+        assert!(drain(&mut core).is_empty());
+    }
+}
+
+#[test]
+fn our_own_pairing_is_authorized_only_for_the_same_address_and_type() {
+    let ours = peer(HCI0, 1, AddressType::LE_PUBLIC);
+    // (the device asking, auto-accepted?)
+    let rows = [
+        (ours.clone(), true),
+        (peer(HCI0, 1, AddressType::LE_RANDOM), false),
+        (peer(HCI0, 1, AddressType::BR_EDR), false),
+        (peer(HCI0, 2, AddressType::LE_PUBLIC), false),
+        (peer(HCI1, 1, AddressType::LE_PUBLIC), false),
+    ];
+    for (asking, auto) in rows {
+        let mut core = PairingCore::new(config(false));
+        core.start_pairing(ours.clone(), IoCapability::KEYBOARD_DISPLAY);
+        assert!(matches!(drain(&mut core)[..], [Action::PairDevice { .. }]));
+        core.handle_event(
+            asking.index,
+            &confirm(&asking.address, 1, 0),
+            Instant::now(),
+        );
+        let out = drain(&mut core);
+        if auto {
+            assert_eq!(
+                replies(&out),
+                vec![PairingReply::UserConfirm {
+                    peer: asking.clone(),
+                    accept: true
+                }]
+            );
+            assert_eq!(
+                reports(&out),
+                vec![Report::AutoAccepted {
+                    peer: asking.clone()
+                }]
+            );
+        } else {
+            assert_eq!(asks(&out).len(), 1, "{asking}: the agent is asked");
+            assert!(replies(&out).is_empty());
+        }
+    }
+}
+
+#[test]
+fn an_unanswered_question_times_out_with_a_negative_reply() {
+    let mut core = PairingCore::new(config(false));
+    let p = peer(HCI0, 1, AddressType::BR_EDR);
+    let t0 = Instant::now();
+    core.handle_event(HCI0, &confirm(&p.address, 0, 42), t0);
+    let (ticket, _) = asks(&drain(&mut core))[0].clone();
+    assert_eq!(core.poll_timeout(), Some(t0 + TIMEOUT));
+    core.handle_timeout(t0 + TIMEOUT - Duration::from_millis(1));
+    assert!(drain(&mut core).is_empty(), "not yet");
+    core.handle_timeout(t0 + TIMEOUT);
+    let out = drain(&mut core);
+    assert_eq!(
+        out,
+        vec![
+            Action::Notify(Notice::Cancelled {
+                ticket,
+                peer: p.clone()
+            }),
+            Action::Reply(PairingReply::UserConfirm {
+                peer: p.clone(),
+                accept: false
+            }),
+            Action::Report(Report::TimedOut {
+                peer: p.clone(),
+                request: RequestKind::ConfirmValue
+            }),
+        ]
+    );
+    assert_eq!(core.poll_timeout(), None);
+    core.handle_answer(ticket, Answer::Bool(true));
+    assert!(drain(&mut core).is_empty(), "a late answer is dropped");
+}
+
+#[test]
+fn a_question_is_withdrawn_by_what_ends_it() {
+    let p = peer(HCI0, 1, AddressType::LE_PUBLIC);
+    let a = &p.address;
+    let removed = event(EventCode::INDEX_REMOVED, &[]);
+    let failed = event(
+        EventCode::AUTHENTICATION_FAILED,
+        &[&wire(a)[..], &[0x05]].concat(),
+    );
+    let disconnected = event(
+        EventCode::DEVICE_DISCONNECTED,
+        &[&wire(a)[..], &[0x02]].concat(),
+    );
+    // (what happens next, on which controller, withdrawn?)
+    let rows = [
+        (confirm(a, 0, 7), HCI0, true),
+        (failed, HCI0, true),
+        (disconnected, HCI0, true),
+        (removed.clone(), HCI0, true),
+        (removed, HCI1, false),
+    ];
+    for (next, index, withdrawn) in rows {
+        let mut core = PairingCore::new(config(false));
+        core.handle_event(HCI0, &passkey_request(a), Instant::now());
+        let (ticket, _) = asks(&drain(&mut core))[0].clone();
+        core.handle_event(index, &next, Instant::now());
+        let out = drain(&mut core);
+        let cancelled = out.contains(&Action::Notify(Notice::Cancelled {
+            ticket,
+            peer: p.clone(),
+        }));
+        assert_eq!(cancelled, withdrawn, "{next:?} on {index}: {out:?}");
+        assert_eq!(
+            reports(&out).contains(&Report::Withdrawn { peer: p.clone() }),
+            withdrawn
+        );
+    }
+}
+
+#[test]
+fn controllers_are_set_up_at_start_and_when_added() {
+    let mut core = PairingCore::new(CoreConfig {
+        controllers: Controllers::Only(vec![HCI0, HCI1]),
+        ..config(true)
+    });
+    core.start(&[HCI0, ControllerIndex(2)]);
+    let set_up = |index| {
+        Action::SetUp(SetUp {
+            index,
+            io_capability: Some(IoCapability::DISPLAY_YES_NO),
+            load_bonds: true,
+            power_on: true,
+        })
+    };
+    assert_eq!(drain(&mut core), vec![set_up(HCI0)]);
+    core.handle_event(HCI1, &event(EventCode::INDEX_ADDED, &[]), Instant::now());
+    assert_eq!(drain(&mut core), vec![set_up(HCI1)]);
+    core.handle_event(
+        ControllerIndex(2),
+        &event(EventCode::INDEX_ADDED, &[]),
+        Instant::now(),
+    );
+    assert!(drain(&mut core).is_empty(), "not served");
+}
+
+#[test]
+fn keys_are_stored_in_order_per_device_and_pairing_ends_once_they_are() {
+    let mut core = PairingCore::new(config(true));
+    let p = peer(HCI0, 1, AddressType::LE_PUBLIC);
+    let other = peer(HCI0, 2, AddressType::LE_PUBLIC);
+    // A key before the controller's directory is known waits for it.
+    core.handle_event(HCI0, &new_ltk(&other.address, true), Instant::now());
+    assert!(!drain(&mut core)
+        .iter()
+        .any(|a| matches!(a, Action::Store { .. })));
+    core.set_adapter(HCI0, adapter());
+    let out = drain(&mut core);
+    let Some(Action::Store {
+        ticket: other_t, ..
+    }) = out.first()
+    else {
+        panic!("{out:?}")
+    };
+    let other_t = *other_t;
+
+    let pairing = core.start_pairing(p.clone(), IoCapability::DISPLAY_YES_NO);
+    drain(&mut core);
+    core.handle_event(HCI0, &new_ltk(&p.address, true), Instant::now());
+    core.handle_event(HCI0, &new_ltk(&p.address, true), Instant::now());
+    let stores: Vec<Ticket> = drain(&mut core)
+        .iter()
+        .filter_map(|a| match a {
+            Action::Store { ticket, .. } => Some(*ticket),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stores.len(), 1, "one write in flight per device");
+    core.handle_pair_result(pairing, Ok(()));
+    assert!(
+        drain(&mut core).is_empty(),
+        "not done before its keys are stored"
+    );
+    let written = |a: &AddressInfo| StoreResult::Written {
+        what: "long term key",
+        device: a.clone(),
+        path: "/x".into(),
+    };
+    core.handle_stored(stores[0], written(&p.address));
+    let out = drain(&mut core);
+    let next: Vec<Ticket> = out
+        .iter()
+        .filter_map(|a| match a {
+            Action::Store { ticket, .. } => Some(*ticket),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(next.len(), 1, "the second write goes now: {out:?}");
+    assert!(!out.iter().any(|a| matches!(a, Action::Done { .. })));
+    // The other device's write, still out, does not hold this pairing.
+    core.handle_stored(next[0], written(&p.address));
+    let out = drain(&mut core);
+    assert_eq!(
+        out.last(),
+        Some(&Action::Done {
+            ticket: pairing,
+            result: Ok(())
+        })
+    );
+    core.handle_stored(other_t, written(&other.address));
+}
+
+#[test]
+fn unpair_forgets_the_stored_bond_also_on_not_paired() {
+    // (kernel status, store used?, forget sent?, result)
+    let rows = [
+        (Status::SUCCESS, true, true, Ok(())),
+        (
+            Status::NOT_PAIRED,
+            true,
+            true,
+            Err(PairError::Status(Status::NOT_PAIRED)),
+        ),
+        (
+            Status::INVALID_PARAMETERS,
+            true,
+            false,
+            Err(PairError::Status(Status::INVALID_PARAMETERS)),
+        ),
+        (Status::SUCCESS, false, false, Ok(())),
+    ];
+    for (status, store, forget, result) in rows {
+        let mut core = PairingCore::new(config(store));
+        core.set_adapter(HCI0, adapter());
+        let p = peer(HCI0, 1, AddressType::BR_EDR);
+        let t = core.start_unpair(p.clone(), true);
+        assert!(matches!(
+            drain(&mut core)[..],
+            [Action::UnpairDevice { .. }]
+        ));
+        core.handle_unpair_result(t, Ok(status));
+        let out = drain(&mut core);
+        let forgot = out.iter().find_map(|a| match a {
+            Action::Forget { ticket, device, .. } => Some((*ticket, *device)),
+            _ => None,
+        });
+        assert_eq!(forgot.is_some(), forget, "{status:?}: {out:?}");
+        let out = match forgot {
+            Some((ft, device)) => {
+                assert_eq!(device, p.address.address);
+                core.handle_stored(ft, StoreResult::Removed(true));
+                let out = drain(&mut core);
+                assert!(reports(&out).contains(&Report::Removed {
+                    index: HCI0,
+                    device
+                }));
+                out
+            }
+            None => out,
+        };
+        assert_eq!(
+            out.last(),
+            Some(&Action::Done { ticket: t, result }),
+            "{status:?}"
+        );
+    }
+}
+
+#[test]
+fn a_key_whose_controller_goes_before_it_is_named_is_reported_not_stored() {
+    let mut core = PairingCore::new(config(true));
+    let p = peer(HCI0, 1, AddressType::LE_PUBLIC);
+    let pairing = core.start_pairing(p.clone(), IoCapability::DISPLAY_YES_NO);
+    drain(&mut core);
+    core.handle_event(HCI0, &new_ltk(&p.address, true), Instant::now());
+    drain(&mut core);
+    core.handle_event(HCI0, &event(EventCode::INDEX_REMOVED, &[]), Instant::now());
+    let out = drain(&mut core);
+    assert!(
+        reports(&out)
+            .iter()
+            .any(|r| matches!(r, Report::StoreFailed { index, .. } if *index == HCI0)),
+        "{out:?}"
+    );
+    assert_eq!(
+        out.last(),
+        Some(&Action::Done {
+            ticket: pairing,
+            result: Err(PairError::ControllerRemoved)
+        })
+    );
+}

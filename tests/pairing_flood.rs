@@ -1,0 +1,288 @@
+//! Nothing that matters is lost in a flood: the real client and pairing service over a
+//! scripted transport, 100,000 Device Found events interleaved with 100 User Confirmation
+//! Requests and 100 New Long Term Keys, every store write slowed to 20 ms. Every request is
+//! answered (the script checks each reply, byte for byte and in order), every key is stored,
+//! and no loss is reported. A second run with the service's queue made deliberately tiny
+//! reports the loss: a WARN log line (mgmtctl's default level) naming the dropped events, and
+//! [`Report::EventsLost`] on the report stream.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bluez_mgmt::agent::{Agent, Peer};
+use bluez_mgmt::client::Client;
+use bluez_mgmt::keystore::{AdapterId, KeyStore, KeyUpdate, StoreOutcome};
+use bluez_mgmt::pairing::{BondStore, PairingService, Report, ServiceConfig};
+use bluez_mgmt::protocol::{ControllerIndex, EventCode, IoCapability, Opcode, Status};
+use bluez_mgmt::transport::{ScriptBuilder, ScriptedTransport};
+
+mod support;
+use support::complete_params;
+
+const HCI0: ControllerIndex = ControllerIndex(0);
+const NONE: ControllerIndex = ControllerIndex::NONE;
+const REQUESTS: usize = 100;
+const DEVICE_FOUND: usize = 100_000;
+/// Our controller's public address (wire order).
+const OWN: [u8; 6] = [0x01, 0x00, 0x00, 0x01, 0xAA, 0x00];
+
+/// LE public address of peer `i` (wire order), and with its type octet (1: LE public).
+fn peer(i: usize) -> [u8; 7] {
+    [i as u8, (i >> 8) as u8, 0x00, 0x00, 0xBB, 0x00, 0x01]
+}
+
+fn command_complete(opcode: Opcode, reply: &[u8]) -> Vec<u8> {
+    complete_params(opcode, Status::SUCCESS, reply)
+}
+
+/// Read Controller Information reply: address, version, manufacturer, supported and
+/// current settings (off), class, name (249) and short name (11).
+fn read_info_reply() -> Vec<u8> {
+    let mut r = OWN.to_vec();
+    r.push(0x09);
+    r.extend_from_slice(&0x05f1u16.to_le_bytes());
+    r.extend_from_slice(&0x0001_ffffu32.to_le_bytes());
+    r.extend_from_slice(&0u32.to_le_bytes());
+    r.extend_from_slice(&[0; 3 + 249 + 11]);
+    r
+}
+
+/// Device Found: address, type, RSSI, flags, EIR length 0.
+fn device_found(n: usize) -> Vec<u8> {
+    [&peer(n % 50_000 + 1_000)[..], &[0xC4], &[0; 4], &[0, 0]].concat()
+}
+
+/// User Confirmation Request: address, confirm hint 0, value.
+fn confirm_request(i: usize) -> Vec<u8> {
+    [&peer(i)[..], &[0x00], &(i as u32).to_le_bytes()].concat()
+}
+
+/// New Long Term Key: store hint 1, then the 36-octet LTK record (authenticated P-256).
+fn new_ltk(i: usize) -> Vec<u8> {
+    [
+        &[0x01][..],
+        &peer(i),
+        &[0x03, 0x00, 16],
+        &[0; 2 + 8],
+        &[i as u8; 16],
+    ]
+    .concat()
+}
+
+/// The conversation: start-up (index list, Read Controller Information), then per request
+/// a confirmation request, a flood, its key, more flood, and the reply we must write.
+fn script() -> ScriptedTransport {
+    let mut b: ScriptBuilder = ScriptedTransport::builder()
+        .write_command(NONE, Opcode::READ_INDEX_LIST, &[])
+        .read_event(
+            NONE,
+            EventCode::COMMAND_COMPLETE,
+            &command_complete(Opcode::READ_INDEX_LIST, &[1, 0, 0, 0]),
+        )
+        .write_command(HCI0, Opcode::READ_INFO, &[])
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &command_complete(Opcode::READ_INFO, &read_info_reply()),
+        );
+    let per_gap = DEVICE_FOUND / REQUESTS / 2;
+    let mut found = 0;
+    for i in 0..REQUESTS {
+        b = b.read_event(HCI0, EventCode::USER_CONFIRM_REQUEST, &confirm_request(i));
+        for _ in 0..per_gap {
+            b = b.read_event(HCI0, EventCode::DEVICE_FOUND, &device_found(found));
+            found += 1;
+        }
+        b = b.read_event(HCI0, EventCode::NEW_LONG_TERM_KEY, &new_ltk(i));
+        for _ in 0..per_gap {
+            b = b.read_event(HCI0, EventCode::DEVICE_FOUND, &device_found(found));
+            found += 1;
+        }
+        b = b
+            .write_command(HCI0, Opcode::USER_CONFIRM_REPLY, &peer(i))
+            .read_event(
+                HCI0,
+                EventCode::COMMAND_COMPLETE,
+                &command_complete(Opcode::USER_CONFIRM_REPLY, &peer(i)),
+            );
+    }
+    assert_eq!(found, DEVICE_FOUND);
+    b.build().stay_open()
+}
+
+/// Accepts every comparison.
+struct Accept;
+
+impl Agent for Accept {
+    fn io_capability(&self) -> IoCapability {
+        IoCapability::DISPLAY_YES_NO
+    }
+    async fn confirm_value(&self, _peer: &Peer, _value: u32) -> bool {
+        true
+    }
+}
+
+/// A store whose writes take 20 ms each.
+struct SlowStore(KeyStore);
+
+impl BondStore for SlowStore {
+    fn key_store(&self) -> &KeyStore {
+        &self.0
+    }
+    fn store(
+        &self,
+        adapter: AdapterId,
+        hint: bool,
+        update: &KeyUpdate,
+    ) -> Result<StoreOutcome, bluez_mgmt::keystore::Error> {
+        std::thread::sleep(Duration::from_millis(20));
+        self.0.store(adapter, hint, update)
+    }
+}
+
+/// WARN and ERROR lines, as a default-level log would show them.
+#[derive(Clone, Default)]
+struct Warnings(Arc<Mutex<Vec<String>>>);
+
+struct Fields(String);
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!(" {}={value:?}", field.name()));
+    }
+}
+
+impl tracing::Subscriber for Warnings {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        *metadata.level() <= tracing::Level::WARN
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut f = Fields(format!("{}", event.metadata().level()));
+        event.record(&mut f);
+        self.0.lock().unwrap().push(f.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+struct Run {
+    script: Arc<ScriptedTransport>,
+    reports: Vec<Report>,
+    warnings: Vec<String>,
+    store: tempfile::TempDir,
+}
+
+/// Runs the scripted flood through a client and a service whose queue holds `queue` events,
+/// until `done` says the reports so far are enough (or 60 s pass).
+fn run(queue: usize, done: fn(&[Report]) -> bool) -> Run {
+    let warnings = Warnings::default();
+    let _log = tracing::subscriber::set_default(warnings.clone());
+    let store = tempfile::tempdir().unwrap();
+    let script = Arc::new(script());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let reports = rt.block_on(async {
+        let service = PairingService::new(
+            Client::with_transport(script.clone()),
+            Accept,
+            ServiceConfig {
+                register_io_capability: false,
+                load_bonds: false,
+                power_on: false,
+                event_queue: queue,
+                ..ServiceConfig::default()
+            },
+        )
+        .with_bond_store(SlowStore(KeyStore::open(store.path())));
+        let mut rx = service.reports();
+        let _task = service.start().await.expect("the service starts");
+        let mut reports = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while !done(&reports) {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Ok(r)) => reports.push(r),
+                Ok(Err(e)) => panic!("reports: {e}"),
+                Err(_) => break,
+            }
+        }
+        reports
+    });
+    let warnings = warnings.0.lock().unwrap().clone();
+    Run {
+        script,
+        reports,
+        warnings,
+        store,
+    }
+}
+
+fn count(reports: &[Report], what: fn(&Report) -> bool) -> usize {
+    reports.iter().filter(|r| what(r)).count()
+}
+
+fn answered(r: &Report) -> bool {
+    matches!(r, Report::Answered { accepted: true, .. })
+}
+
+fn stored(r: &Report) -> bool {
+    matches!(r, Report::Stored { .. })
+}
+
+fn lost(r: &Report) -> bool {
+    matches!(r, Report::EventsLost { .. })
+}
+
+#[test]
+fn every_request_answered_and_every_key_stored_in_a_device_found_flood() {
+    let started = std::time::Instant::now();
+    let r = run(bluez_mgmt::client::EVENT_BUFFER, |reports| {
+        count(reports, answered) == REQUESTS && count(reports, stored) == REQUESTS
+    });
+    println!(
+        "{DEVICE_FOUND} Device Found, {REQUESTS} requests and keys: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(count(&r.reports, answered), REQUESTS, "{:?}", r.reports);
+    assert_eq!(count(&r.reports, stored), REQUESTS);
+    assert_eq!(count(&r.reports, lost), 0);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    // Every reply written, byte for byte and in order; every event read.
+    r.script.check_done().unwrap();
+    let store = KeyStore::open(r.store.path());
+    let (bonds, errors) = store.bonds(bluez_mgmt::protocol::Address(OWN)).unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(bonds.len(), REQUESTS);
+}
+
+#[test]
+fn a_tiny_queue_reports_what_it_lost() {
+    let r = run(1, |reports| count(reports, lost) > 0);
+    let lost_reports: Vec<_> = r.reports.iter().filter(|r| lost(r)).collect();
+    assert!(
+        !lost_reports.is_empty(),
+        "no loss reported: {:?}",
+        r.reports
+    );
+    // At WARN: the client names the dropped event and the service says what it means.
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.starts_with("WARN") && w.contains("event queue full")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("pairing service missed events")),
+        "{:?}",
+        r.warnings
+    );
+}

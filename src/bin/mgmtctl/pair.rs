@@ -103,21 +103,30 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         {
             Ok(()) => {
                 // Keys can trail Pair Device's completion by a few milliseconds.
-                let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                let key_delivered = tokio::time::timeout(Duration::from_secs(1), async {
                     loop {
                         match keys.recv().await {
-                            Ok(Report::KeyDelivered { .. }) | Err(_) => return,
+                            Ok(Report::KeyDelivered { .. }) => return true,
+                            Err(_) => return false,
                             Ok(_) => {}
                         }
                     }
                 })
-                .await;
+                .await
+                .unwrap_or(false);
                 // Then what the keeper stored: every key of the pairing, until it goes quiet.
+                // A delivered key is always followed by a report (stored or not): wait for
+                // that first one generously (writing the store can take seconds on a loaded
+                // machine), then for more only while they keep coming.
                 if let Some(stored) = &mut stored {
-                    while let Ok(Ok(r)) =
-                        tokio::time::timeout(Duration::from_millis(500), stored.recv()).await
-                    {
+                    let mut wait = if key_delivered {
+                        Duration::from_secs(10)
+                    } else {
+                        Duration::from_millis(500)
+                    };
+                    while let Ok(Ok(r)) = tokio::time::timeout(wait, stored.recv()).await {
                         print_bond_report(&r);
+                        wait = Duration::from_millis(500);
                     }
                 }
                 println!("paired with {peer}");

@@ -87,8 +87,12 @@ fn mgmt_tester_passes_most_of_its_suite() {
     let out = cmd.output().expect("run mgmt-tester");
     let text = strip_colours(&String::from_utf8_lossy(&out.stdout));
     let (line, total, passed) = summary(&text).unwrap_or_else(|| {
+        let tail: Vec<&str> = text.lines().rev().take(15).collect();
         panic!(
-            "no summary from mgmt-tester; stderr: {}",
+            "no summary from mgmt-tester ({}, after {} s; 124 is the time limit); last lines:\n{}\nstderr: {}",
+            out.status,
+            started.elapsed().as_secs(),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
             String::from_utf8_lossy(&out.stderr)
         )
     });

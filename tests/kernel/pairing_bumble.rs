@@ -642,11 +642,14 @@ async fn roles_and_rejections_against_bumble() {
     }
 
     // Refusals: Numeric Comparison rejected, Passkey negative reply, Just Works
-    // authorization rejected (an acceptor is asked to authorize), on LE SC and BR/EDR.
+    // authorization rejected (an acceptor is asked to authorize), on LE SC and BR/EDR; on LE
+    // legacy, which has no Numeric Comparison, the other two.
     let rejections = [
         Scenario::new(SC, K, DISPLAY_YES_NO, DISPLAY_YES_NO).rejecting(),
         Scenario::new(SC, K, KEYBOARD_ONLY, DISPLAY_ONLY).rejecting(),
         Scenario::new(SC, P, DISPLAY_YES_NO, NO_IO).rejecting(),
+        Scenario::new(LL, K, KEYBOARD_ONLY, DISPLAY_ONLY).rejecting(),
+        Scenario::new(LL, P, DISPLAY_YES_NO, NO_IO).rejecting(),
         Scenario::new(BR, K, DISPLAY_YES_NO, DISPLAY_YES_NO).rejecting(),
         Scenario::new(BR, K, KEYBOARD_ONLY, DISPLAY_ONLY).rejecting(),
         Scenario::new(BR, P, DISPLAY_YES_NO, NO_IO).rejecting(),

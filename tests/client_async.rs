@@ -349,11 +349,11 @@ async fn script_mismatch_fails_the_call_with_a_diff() {
     assert_eq!(err.kind(), ErrorKind::Transport);
     let text = err.to_string();
     assert!(
-        text.contains("expected: Set Powered (0x0005) hci0 [01]"),
+        text.contains("expected: hci0 Set Powered (0x0005) SetPowered { powered: true }"),
         "{text}"
     );
     assert!(
-        text.contains("actual:   Set Powered (0x0005) hci0 [00]"),
+        text.contains("actual:   hci0 Set Powered (0x0005) SetPowered { powered: false }"),
         "{text}"
     );
     assert!(script.mismatch().is_some());

@@ -291,11 +291,11 @@ async fn a_wrong_command_fails_with_a_diff() {
     assert_eq!(err.kind(), ErrorKind::Transport);
     let text = err.to_string();
     assert!(
-        text.contains("expected: Read Management Version Information (0x0001) - []"),
+        text.contains("expected: - Read Management Version Information (0x0001) ReadVersion"),
         "{text}"
     );
     assert!(
-        text.contains("actual:   Read Controller Index List (0x0003) - []"),
+        text.contains("actual:   - Read Controller Index List (0x0003) ReadIndexList"),
         "{text}"
     );
     assert!(text.contains("0100ffff0000"), "{text}");

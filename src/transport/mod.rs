@@ -18,7 +18,7 @@ mod script;
 pub use kernel::KernelTransport;
 pub use record::{ControlRecord, ControlSink, RecordingTransport};
 pub use replay::{replay, Conversation, ReplaySocket};
-pub use script::{Mismatch, ScriptBuilder, ScriptStep, ScriptedTransport};
+pub use script::{Mismatch, ScriptBuilder, ScriptStep, ScriptedTransport, StepSource};
 
 /// A boxed future that can move between threads, as [`Transport`]'s methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

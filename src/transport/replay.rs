@@ -17,7 +17,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use super::record::{ControlRecord, ControlSink};
-use super::script::{frame, ScriptStep, ScriptedTransport};
+use super::script::{frame, ScriptStep, ScriptedTransport, StepSource};
 use crate::capture::{
     CaptureError, CaptureReader, CaptureWriter, ControlOpen, MonitorOpcode, Record, RecordBody,
     Timestamp,
@@ -53,20 +53,24 @@ pub struct Conversation {
     pub instance: u32,
     /// Its commands and events as whole MGMT frames, in capture order.
     pub steps: Vec<ScriptStep>,
+    /// Where each step was read from (same length and order as `steps`).
+    pub sources: Vec<StepSource>,
 }
 
 /// A control-channel record tagged with the socket instance it belongs to.
 struct Tagged {
-    cookie: u32,
-    instance: u32,
+    source: StepSource,
     step: ScriptStep,
 }
 
 fn tag(records: &[Record]) -> Result<Vec<Tagged>, CaptureError> {
-    let mut closed: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    use std::collections::HashMap;
+    let mut closed: HashMap<u32, u32> = HashMap::new();
+    let mut programs: HashMap<(u32, u32), String> = HashMap::new();
     let mut out = Vec::new();
-    for r in records {
+    for (position, r) in records.iter().enumerate() {
         let is_control = [
+            MonitorOpcode::CTRL_OPEN,
             MonitorOpcode::CTRL_COMMAND,
             MonitorOpcode::CTRL_EVENT,
             MonitorOpcode::CTRL_CLOSE,
@@ -78,6 +82,11 @@ fn tag(records: &[Record]) -> Result<Vec<Tagged>, CaptureError> {
         let (cookie, step) = match r.body()? {
             RecordBody::ControlCommand(c) => (c.cookie, frame_step(true, c.opcode.0, r, &c.params)),
             RecordBody::ControlEvent(e) => (e.cookie, frame_step(false, e.code.0, r, &e.params)),
+            RecordBody::ControlOpen(o) => {
+                let instance = closed.get(&o.cookie).copied().unwrap_or(0);
+                programs.insert((o.cookie, instance), o.ident_text());
+                continue;
+            }
             RecordBody::ControlClose(c) => {
                 *closed.entry(c.cookie).or_default() += 1;
                 continue;
@@ -86,8 +95,15 @@ fn tag(records: &[Record]) -> Result<Vec<Tagged>, CaptureError> {
         };
         let instance = closed.get(&cookie).copied().unwrap_or(0);
         out.push(Tagged {
-            cookie,
-            instance,
+            source: StepSource {
+                record: position + 1,
+                cookie,
+                instance,
+                program: programs
+                    .get(&(cookie, instance))
+                    .cloned()
+                    .unwrap_or_default(),
+            },
             step,
         });
     }
@@ -119,8 +135,9 @@ impl Conversation {
     pub fn sockets(records: &[Record]) -> Result<Vec<(u32, u32)>, CaptureError> {
         let mut out = Vec::new();
         for t in tag(records)? {
-            if matches!(t.step, ScriptStep::Write(_)) && !out.contains(&(t.cookie, t.instance)) {
-                out.push((t.cookie, t.instance));
+            let socket = (t.source.cookie, t.source.instance);
+            if matches!(t.step, ScriptStep::Write(_)) && !out.contains(&socket) {
+                out.push(socket);
             }
         }
         Ok(out)
@@ -138,29 +155,30 @@ impl Conversation {
                 c,
                 tagged
                     .iter()
-                    .find(|t| t.cookie == c)
-                    .map_or(0, |t| t.instance),
+                    .find(|t| t.source.cookie == c)
+                    .map_or(0, |t| t.source.instance),
             ),
             ReplaySocket::FirstCommand => tagged
                 .iter()
                 .find(|t| matches!(t.step, ScriptStep::Write(_)))
-                .map_or((0, 0), |t| (t.cookie, t.instance)),
+                .map_or((0, 0), |t| (t.source.cookie, t.source.instance)),
         };
-        let steps = tagged
+        let (steps, sources) = tagged
             .into_iter()
-            .filter(|t| t.cookie == cookie && t.instance == instance)
-            .map(|t| t.step)
-            .collect();
+            .filter(|t| t.source.cookie == cookie && t.source.instance == instance)
+            .map(|t| (t.step, t.source))
+            .unzip();
         Ok(Conversation {
             cookie,
             instance,
             steps,
+            sources,
         })
     }
 
-    /// The transport that replays it.
+    /// The transport that replays it; a mismatch names the capture record it expected.
     pub fn into_transport(self) -> ScriptedTransport {
-        ScriptedTransport::new(self.steps)
+        ScriptedTransport::with_sources(self.steps, self.sources)
     }
 }
 

@@ -17,6 +17,7 @@ use std::sync::Mutex;
 use tokio::sync::Notify;
 
 use super::{BoxFuture, Transport};
+use crate::protocol::command::AnyCommand;
 use crate::protocol::hex::Hex;
 use crate::protocol::{ControllerIndex, EventCode, Opcode, RawFrame};
 
@@ -29,6 +30,38 @@ pub enum ScriptStep {
     Read(Vec<u8>),
 }
 
+/// Where a scripted step came from when the script was read from a capture: the record and
+/// the control socket that sent or received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepSource {
+    /// The record's position in the capture file, counting every record from 1.
+    pub record: usize,
+    /// The control socket's cookie.
+    pub cookie: u32,
+    /// Which of the sockets that had this cookie (see [`ReplaySocket`](super::ReplaySocket)).
+    pub instance: u32,
+    /// The program that opened the socket, as the kernel logged it (empty when the capture
+    /// holds no open record for it).
+    pub program: String,
+}
+
+impl fmt::Display for StepSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "capture record #{}, socket cookie {}",
+            self.record, self.cookie
+        )?;
+        if self.instance != 0 {
+            write!(f, " (instance {})", self.instance)?;
+        }
+        if !self.program.is_empty() {
+            write!(f, " of {:?}", self.program)?;
+        }
+        Ok(())
+    }
+}
+
 /// A write that was not the one the script expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch {
@@ -36,22 +69,25 @@ pub struct Mismatch {
     pub write_number: usize,
     /// The frame the script expected, or `None` when the script had no writes left.
     pub expected: Option<Vec<u8>>,
+    /// Where the expected frame came from, when the script was read from a capture.
+    pub expected_source: Option<StepSource>,
     /// The frame the client wrote.
     pub actual: Vec<u8>,
 }
 
-/// Describes a command frame as `Set Powered (0x0005) hci0 [01]`.
+/// Describes a command frame in words, then its bytes:
+/// `hci0 User Confirmation Reply (0x001c) UserConfirmReply { address: .. }`.
+/// Secret fields stay redacted (the typed values redact themselves in `Debug`).
 fn describe_command(frame: &[u8]) -> String {
     match RawFrame::parse("command frame", frame) {
         Ok(raw) => {
             let op = Opcode(raw.code);
-            format!(
-                "{} ({:#06x}) {} [{}]",
-                op,
-                raw.code,
-                raw.index,
-                Hex(raw.params)
-            )
+            let words = match AnyCommand::decode(op, raw.params) {
+                Ok(AnyCommand::Unknown { .. }) => format!("unknown command [{}]", Hex(raw.params)),
+                Ok(typed) => format!("{:?}", typed.fields()),
+                Err(e) => format!("malformed parameters ({e}) [{}]", Hex(raw.params)),
+            };
+            format!("{} {} ({:#06x}) {words}", raw.index, op, raw.code)
         }
         Err(e) => format!("unparsable frame [{}]: {e}", Hex(frame)),
     }
@@ -60,15 +96,24 @@ fn describe_command(frame: &[u8]) -> String {
 impl fmt::Display for Mismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.expected {
-            Some(expected) => write!(
-                f,
-                "command #{} differs from the script\n  expected: {}\n            {}\n  actual:   {}\n            {}",
-                self.write_number,
-                describe_command(expected),
-                Hex(expected),
-                describe_command(&self.actual),
-                Hex(&self.actual),
-            ),
+            Some(expected) => {
+                write!(
+                    f,
+                    "command #{} differs from the script",
+                    self.write_number
+                )?;
+                if let Some(source) = &self.expected_source {
+                    write!(f, " ({source})")?;
+                }
+                write!(
+                    f,
+                    "\n  expected: {}\n            {}\n  actual:   {}\n            {}",
+                    describe_command(expected),
+                    Hex(expected),
+                    describe_command(&self.actual),
+                    Hex(&self.actual),
+                )
+            }
             None => write!(
                 f,
                 "unexpected command #{} after the end of the script\n  actual:   {}\n            {}",
@@ -96,6 +141,8 @@ struct State {
 #[derive(Debug)]
 pub struct ScriptedTransport {
     steps: Vec<ScriptStep>,
+    /// Parallel to `steps` when the script came from a capture; empty otherwise.
+    sources: Vec<StepSource>,
     state: Mutex<State>,
     progress: Notify,
     stay_open: bool,
@@ -106,9 +153,23 @@ impl ScriptedTransport {
     pub fn new(steps: Vec<ScriptStep>) -> ScriptedTransport {
         ScriptedTransport {
             steps,
+            sources: Vec::new(),
             state: Mutex::new(State::default()),
             progress: Notify::new(),
             stay_open: false,
+        }
+    }
+
+    /// A transport that plays `steps`, each read from the capture record `sources` names
+    /// (same length and order), so that a mismatch can say where the expected frame came from.
+    ///
+    /// # Panics
+    /// If `sources` and `steps` differ in length.
+    pub fn with_sources(steps: Vec<ScriptStep>, sources: Vec<StepSource>) -> ScriptedTransport {
+        assert_eq!(steps.len(), sources.len(), "one source per step");
+        ScriptedTransport {
+            sources,
+            ..ScriptedTransport::new(steps)
         }
     }
 
@@ -208,12 +269,14 @@ impl ScriptedTransport {
                 Mismatch {
                     write_number: st.writes_done,
                     expected: Some(expected.clone()),
+                    expected_source: self.sources.get(pos).cloned(),
                     actual: frame.to_vec(),
                 }
             }
             None => Mismatch {
                 write_number: st.writes_done,
                 expected: None,
+                expected_source: None,
                 actual: frame.to_vec(),
             },
         };

@@ -128,6 +128,16 @@ macro_rules! command_table {
                 }
             }
 
+            /// The typed parameters alone (without the enum's wrapper), for printing:
+            /// `format!("{:?}", cmd.fields())` gives `PairDevice { address: .., .. }`.
+            /// Secret fields stay redacted, as in every `Debug` of this crate.
+            pub fn fields(&self) -> &dyn core::fmt::Debug {
+                match self {
+                    $( AnyCommand::$ty(c) => c, )*
+                    AnyCommand::Unknown { params, .. } => params,
+                }
+            }
+
             /// Appends the parameters' wire bytes.
             pub fn encode(&self, out: &mut Vec<u8>) {
                 match self {

@@ -18,6 +18,7 @@ use std::process::ExitCode;
 use bluez_mgmt::capture::{CaptureReader, MgmtFrame, Record, RecordBody};
 use bluez_mgmt::protocol::hex::Hex;
 use bluez_mgmt::protocol::AdData;
+use bluez_mgmt::transport::{Conversation, ReplaySocket, ScriptStep};
 use serde_json::{json, Map, Value};
 
 use crate::CliError;
@@ -34,6 +35,10 @@ pub struct Args {
     /// Also list the records that are not MGMT frames (HCI packets, socket open/close, notes).
     #[arg(long)]
     pub all: bool,
+    /// Instead of the frames, list the control sockets that sent commands (cookie, instance,
+    /// program, commands and events), as `ReplaySocket` names them for a replay.
+    #[arg(long, conflicts_with_all = ["json", "all"])]
+    pub sockets: bool,
 }
 
 /// Runs the subcommand.
@@ -47,7 +52,11 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             if many && !args.json {
                 writeln!(out, "==> {} <==", path.display())?;
             }
-            failures += decode_file(path, &args, &mut out)?;
+            failures += if args.sockets {
+                list_sockets(path, &mut out)?
+            } else {
+                decode_file(path, &args, &mut out)?
+            };
         }
         out.flush()
     })();
@@ -96,6 +105,53 @@ fn decode_file(path: &Path, args: &Args, out: &mut impl Write) -> io::Result<u64
         }
     }
     Ok(failures)
+}
+
+/// Lists the sockets of one file that sent commands; returns 1 if the file failed to read.
+fn list_sockets(path: &Path, out: &mut impl Write) -> io::Result<u64> {
+    let listed = CaptureReader::open(path)
+        .and_then(|reader| reader.collect::<Result<Vec<Record>, _>>())
+        .and_then(|records| {
+            let sockets = Conversation::sockets(&records)?;
+            sockets
+                .into_iter()
+                .map(|(cookie, instance)| {
+                    let which = ReplaySocket::Instance { cookie, instance };
+                    Conversation::from_records(&records, which)
+                })
+                .collect::<Result<Vec<_>, _>>()
+        });
+    let conversations = match listed {
+        Ok(c) => c,
+        Err(e) => {
+            report_error(
+                out,
+                false,
+                &path.display().to_string(),
+                e.record(),
+                &e.to_string(),
+            )?;
+            return Ok(1);
+        }
+    };
+    writeln!(out, "cookie instance commands events program")?;
+    for c in conversations {
+        let commands = c
+            .steps
+            .iter()
+            .filter(|s| matches!(s, ScriptStep::Write(_)))
+            .count();
+        let program = c.sources.first().map_or("", |s| s.program.as_str());
+        writeln!(
+            out,
+            "{:>6} {:>8} {:>8} {:>6} {program:?}",
+            c.cookie,
+            c.instance,
+            commands,
+            c.steps.len() - commands,
+        )?;
+    }
+    Ok(0)
 }
 
 pub(crate) fn report_error(

@@ -29,11 +29,15 @@ const OP_USER_CONFIRM_REPLY: u16 = 0x001c;
 
 /// The implementations in the order of the tables; the first is the floor the others are
 /// divided by.
-const IMPLS: [(&str, &str); 4] = [
+const IMPLS: [(&str, &str); 5] = [
     ("floor", "raw-MGMT agent in C (the floor)"),
     ("library", "library-only agent (examples/minimal_agent)"),
     ("mgmtctl", "`mgmtctl agent` / `mgmtctl pair --auto-accept`"),
     ("btmgmt", "BlueZ btmgmt answering from a script"),
+    (
+        "bluetoothd",
+        "bluetoothd 5.66 + dbus-daemon + bluetoothctl's agent (memory: the three)",
+    ),
 ];
 
 fn main() -> ExitCode {

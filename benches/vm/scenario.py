@@ -9,7 +9,7 @@ the order alternating between rounds (and reversed on even boots). Each pairing:
 responder, wait until it is ready, read its idle memory, run the initiator, stop the responder,
 unpair both sides. It writes OUT_DIR/bootBOOT.log (one line per fact, see `log`) and copies the
 capture to OUT_DIR/bootBOOT.btsnoop; the numbers are computed on the host from the capture.
-Then the scale phase: Load Long Term Keys / Load Link Keys at the protocol maximum, from the C
+Then bluetoothd (see `bluetoothd_phase`; BENCH_PHASES= leaves it out) and the scale phase: Load Long Term Keys / Load Link Keys at the protocol maximum, from the C
 floor and from `mgmtctl agent --store` (start-to-ready time).
 
 Nothing here decides pass or fail: failures are logged as facts.
@@ -28,9 +28,11 @@ TOOLS = os.environ["KERNEL_TOOLS"]
 MGMTCTL = os.environ["BENCH_MGMTCTL"]
 MINIMAL = os.environ["BENCH_MINIMAL"]
 FLOOR = os.environ["BENCH_FLOOR"]
-MAKE_STORE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "make_store.py")
+HERE = os.path.dirname(os.path.abspath(__file__))
+MAKE_STORE = os.path.join(HERE, "..", "make_store.py")
 MGMT_TESTER_CAPTURE = os.environ.get("BENCH_MGMT_TESTER_CAPTURE", "")
 IMPLS = [s for s in os.environ.get("BENCH_IMPLS", "floor,library,mgmtctl,btmgmt").split(",") if s]
+PHASES = os.environ.get("BENCH_PHASES", "bluetoothd").split(",")
 A0, A1 = "00:AA:01:00:00:00", "00:AA:01:01:00:01"
 BTMGMT = os.path.join(TOOLS, "btmgmt")
 # Controller indexes of A0 (initiator) and A1 (responder), read from btmgmt info at start.
@@ -221,6 +223,94 @@ def pair_once(impl, rnd):
     unpair()
 
 
+BLUEZ = os.path.dirname(TOOLS.rstrip("/"))  # .../usr: bluetoothd is in libexec/bluetooth
+
+
+def bluetoothd_phase(rounds):
+    """bluetoothd 5.66 + a private dbus-daemon + bluetoothctl's built-in D-Bus agent
+    (DisplayYesNo, answered `yes` by this script). bluetoothd serves both controllers, so it
+    answers one side's confirmation itself; each side's reply is still a command on its
+    socket. Pairings run after the others (starting the daemons per pairing would dwarf the
+    figures); the device is rediscovered before each one."""
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS="unix:path=/tmp/bench-dbus-socket")
+    dbus = subprocess.Popen(["dbus-daemon", "--config-file=" + os.path.join(HERE, "dbus-system.conf"),
+                             "--nofork", "--nopidfile"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(1)
+    daemon = subprocess.Popen([os.path.join(BLUEZ, "libexec/bluetooth/bluetoothd"), "-n", "-f",
+                               os.path.join(HERE, "bluetoothd-main.conf")], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(3)
+    holder = {}
+
+    def answer(line):
+        if "Confirm passkey" in line or "Authorize service" in line:
+            holder["p"].stdin.write("yes\n")
+            holder["p"].stdin.flush()
+
+    ctl = subprocess.Popen([os.path.join(TOOLS, "bluetoothctl")], env=env, stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    holder["p"] = ctl
+    lines = Lines(ctl, on_line=answer)
+
+    def cmd(text, markers=None, timeout=10):
+        mark = len(lines.lines)
+        ctl.stdin.write(text + "\n")
+        ctl.stdin.flush()
+        if markers:
+            end = time.monotonic() + timeout
+            while time.monotonic() < end:
+                new = [l for l in lines.lines[mark:] if l]
+                for l in new:
+                    if any(m in l for m in markers):
+                        return l
+                time.sleep(0.05)
+            return None
+        time.sleep(0.5)
+
+    try:
+        cmd("agent DisplayYesNo", ["Agent registered", "already registered"])
+        cmd("default-agent", ["Default agent request successful", "failed"])
+        cmd(f"select {A1}")
+        cmd("power on", ["succeeded", "Changing"])
+        cmd("pairable on")
+        cmd("discoverable on", ["succeeded", "Changing", "Failed"])
+        cmd(f"select {A0}")
+        cmd("power on", ["succeeded", "Changing"])
+        cmd("pairable on")
+        time.sleep(1)
+        pss = rss = 0
+        for p in (dbus, daemon, ctl):
+            a, b = memory(p.pid)
+            pss, rss = pss + a, rss + b
+        log("memory", "bluetoothd", pss, rss)
+        for rnd in range(rounds):
+            cmd("scan le")
+            found = cmd("devices", [A1], 20)
+            if not found:
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline and not any(A1 in (l or "") for l in lines.lines):
+                    time.sleep(0.2)
+            cmd("scan off", ["Discovery stopped", "Failed"], 5)
+            t0 = now_us()
+            done = cmd(f"pair {A1}", ["Pairing successful", "Failed to pair"], 45)
+            time.sleep(0.3)
+            t1 = now_us()
+            ok = done is not None and "Pairing successful" in done
+            if not ok:
+                log("note", "bluetoothd pairing:", (done or "no answer").strip()[:200])
+            log("pairing", "bluetoothd", rnd, t0, t1, 0 if ok else 1)
+            cmd(f"remove {A1}", ["removed", "not available"], 10)
+            cmd(f"select {A1}")
+            cmd(f"remove {A0}", ["removed", "not available"], 10)
+            cmd(f"select {A0}")
+            say(f"bluetoothd round {rnd + 1}/{rounds} done")
+    finally:
+        stop(ctl)
+        stop(daemon)
+        stop(dbus)
+
+
 def setup():
     for i in (I0, I1):
         for args in (["power", "off"], ["ssp", "on"], ["le", "on"], ["sc", "on"],
@@ -317,6 +407,8 @@ def main():
         for impl in (order if rnd % 2 == 0 else order[::-1]):
             pair_once(impl, rnd)
         say(f"round {rnd + 1}/{ROUNDS} done")
+    if "bluetoothd" in PHASES:
+        bluetoothd_phase(ROUNDS)
     scale()
     btmon.send_signal(signal.SIGINT)
     btmon.wait(10)

@@ -30,7 +30,6 @@ MINIMAL = os.environ["BENCH_MINIMAL"]
 FLOOR = os.environ["BENCH_FLOOR"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAKE_STORE = os.path.join(HERE, "..", "make_store.py")
-MGMT_TESTER_CAPTURE = os.environ.get("BENCH_MGMT_TESTER_CAPTURE", "")
 IMPLS = [s for s in os.environ.get("BENCH_IMPLS", "floor,library,mgmtctl,btmgmt").split(",") if s]
 PHASES = os.environ.get("BENCH_PHASES", "bluetoothd").split(",")
 A0, A1 = "00:AA:01:00:00:00", "00:AA:01:01:00:01"
@@ -418,18 +417,6 @@ def main():
         btvirt.wait(10)
     except subprocess.TimeoutExpired:
         btvirt.kill()
-    if MGMT_TESTER_CAPTURE and not os.path.exists(MGMT_TESTER_CAPTURE):
-        say("recording mgmt-tester for the decode figures (once; about 2 minutes)")
-        tmp = "/tmp/mgmt-tester.btsnoop"
-        btmon = subprocess.Popen([os.path.join(TOOLS, "btmon"), "-w", tmp],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(1.5)
-        subprocess.run([os.path.join(TOOLS, "mgmt-tester")], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=400)
-        btmon.send_signal(signal.SIGINT)
-        btmon.wait(10)
-        shutil.copyfile(tmp, MGMT_TESTER_CAPTURE + ".part")
-        os.rename(MGMT_TESTER_CAPTURE + ".part", MGMT_TESTER_CAPTURE)
     say("done")
 
 

@@ -432,10 +432,11 @@ fn report(dir: &Path) -> String {
     let _ = writeln!(w, "| figure | value | comparison |\n|---|---|---|");
     let _ = writeln!(
         w,
-        "| library decode (CaptureReader + typed MGMT frames, one thread) | {} frames/s over {} frames ({}) | – |",
+        "| library decode (CaptureReader + typed MGMT frames, one thread) | {} frames/s over {} frames ({}; {} records the protocol crate rejects) | – |",
         get("decode_fps").map_or("–".into(), |v| format!("{v:.0}")),
         host.get("decode_frames").map_or("?", String::as_str),
-        host.get("decode_files").map_or("?", String::as_str)
+        host.get("decode_files").map_or("?", String::as_str),
+        host.get("decode_errors").map_or("?", String::as_str)
     );
     let btmon = get("btmon_ms");
     for (k, label) in [

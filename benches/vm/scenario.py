@@ -283,7 +283,7 @@ def bluetoothd_phase(rounds):
             a, b = memory(p.pid)
             pss, rss = pss + a, rss + b
         log("memory", "bluetoothd", pss, rss)
-        phase_end = time.monotonic() + 300  # keeps the boot inside its time limit
+        phase_end = time.monotonic() + 240  # keeps the boot inside its time limit
         for rnd in range(rounds):
             if time.monotonic() > phase_end:
                 log("note", f"bluetoothd: stopped after {rnd} pairings (phase time limit)")

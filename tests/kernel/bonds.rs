@@ -725,7 +725,7 @@ async fn mgmtctl_agent_and_pair_keep_bonds() {
         "mgmtctl pair (absent device): {:?} {refused_err}",
         refused.status
     );
-    assert_eq!(refused.status.code(), Some(2), "{refused_err}");
+    assert_eq!(refused.status.code(), Some(5), "{refused_err}");
     assert!(refused_err.contains("(refused)"), "{refused_err}");
 
     let status = interrupt_and_wait(&mut agent, "mgmtctl agent", Duration::from_secs(10)).await;

@@ -188,7 +188,8 @@ fn main() -> ExitCode {
 /// The library error kind behind `error` (the first one on its source chain) and the exit
 /// status it gives, after sysexits.h: 77 permission denied (no CAP_NET_ADMIN), 69 no
 /// Bluetooth or the controller went away, 74 connection, transport or store failure,
-/// 75 timeout, 76 malformed reply, 65 too many stored keys, 2 the kernel refused (a status),
+/// 75 timeout, 76 malformed reply, 65 too many stored keys (or a command too long to send),
+/// 5 the kernel refused (a status; 2 stays clap's usage error),
 /// 1 anything else.
 pub(crate) fn exit_status(
     error: &(dyn std::error::Error + 'static),
@@ -219,8 +220,8 @@ pub(crate) fn exit_status(
         Some(K::Closed | K::Transport | K::Store) => 74,
         Some(K::Timeout { .. }) => 75,
         Some(K::Decode) => 76,
-        Some(K::TooManyKeys) => 65,
-        Some(K::Status { .. } | K::Refused { .. }) => 2,
+        Some(K::TooManyKeys | K::CommandTooLong { .. }) => 65,
+        Some(K::Status { .. } | K::Refused { .. }) => 5,
         _ => 1,
     };
     (status, kind)
@@ -243,7 +244,7 @@ mod tests {
             ),
             (
                 PairError::Status(Status::AUTHENTICATION_FAILED),
-                2,
+                5,
                 "refused",
             ),
             (PairError::TimedOut, 75, "timeout"),

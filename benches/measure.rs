@@ -1,0 +1,559 @@
+//! The host side of `benches/run`: library decode throughput, and the report that turns the
+//! VM's captures and logs into figures with their ratios and the goals they are held against.
+//!
+//! ```text
+//! measure decode FILE...   frames/s of CaptureReader + MGMT decoding, one thread
+//! measure report DIR       DIR/boot*.log + DIR/boot*.btsnoop + DIR/host.tsv -> markdown
+//! ```
+//!
+//! Latencies come from btmon's timestamps, read with the crate's own capture reader: the
+//! kernel records every control-channel event once per receiving socket (with that socket's
+//! cookie) and every command once (with the sender's cookie), so "User Confirmation Request
+//! event -> User Confirmation Reply command" is matched on (controller index, cookie).
+//! A number never fails this program: a goal that is missed is printed as a miss.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use bluez_mgmt::capture::{CaptureReader, RecordBody};
+
+/// MGMT codes the report looks for (BlueZ doc/mgmt-protocol.rst).
+const EV_COMMAND_COMPLETE: u16 = 0x0001;
+const EV_USER_CONFIRM_REQUEST: u16 = 0x000f;
+const OP_PAIR_DEVICE: u16 = 0x0019;
+const OP_USER_CONFIRM_REPLY: u16 = 0x001c;
+
+/// The implementations in the order of the tables; the first is the floor the others are
+/// divided by.
+const IMPLS: [(&str, &str); 5] = [
+    ("floor", "raw-MGMT agent in C (the floor)"),
+    ("library", "library-only agent (examples/minimal_agent)"),
+    ("mgmtctl", "`mgmtctl agent` / `mgmtctl pair --auto-accept`"),
+    ("btmgmt", "BlueZ btmgmt answering from a script"),
+    (
+        "bluetoothd",
+        "bluetoothd 5.66 + dbus-daemon + bluetoothctl's agent (memory: the three)",
+    ),
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("decode") if args.len() > 1 => decode(&args[1..]),
+        Some("report") if args.len() == 2 => {
+            print!("{}", report(Path::new(&args[1])));
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("usage: measure decode FILE... | measure report DIR");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Decodes every record of every file (typed MGMT frames included) again and again for at
+/// least a second; prints `frames N`, `errors N`, `frames_per_second N`.
+fn decode(files: &[String]) -> ExitCode {
+    let data: Vec<Vec<u8>> = match files.iter().map(std::fs::read).collect() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("measure: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let pass = || {
+        let (mut frames, mut errors) = (0u64, 0u64);
+        for bytes in &data {
+            let Ok(mut reader) = CaptureReader::new(Cursor::new(bytes.as_slice())) else {
+                errors += 1;
+                continue;
+            };
+            loop {
+                match reader.read_record() {
+                    Ok(Some(r)) => {
+                        frames += 1;
+                        if r.mgmt_frame().is_err() {
+                            errors += 1;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(_) => {
+                        errors += 1;
+                        break;
+                    }
+                }
+            }
+        }
+        (frames, errors)
+    };
+    let (frames, errors) = pass();
+    let start = Instant::now();
+    let mut total = 0u64;
+    while start.elapsed().as_secs_f64() < 1.0 {
+        total += pass().0;
+    }
+    let fps = total as f64 / start.elapsed().as_secs_f64();
+    println!("frames {frames}");
+    println!("errors {errors}");
+    println!("frames_per_second {fps:.0}");
+    ExitCode::SUCCESS
+}
+
+/// One control-channel record of a capture.
+struct Frame {
+    t: i64,
+    index: u16,
+    cookie: u32,
+    command: bool,
+    code: u16,
+    params: Vec<u8>,
+}
+
+fn read_frames(path: &Path) -> Result<Vec<Frame>, String> {
+    let mut reader = CaptureReader::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    while let Some(r) = reader
+        .read_record()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+    {
+        let (cookie, command, code, params) = match r.body() {
+            Ok(RecordBody::ControlCommand(c)) => (c.cookie, true, c.opcode.0, c.params),
+            Ok(RecordBody::ControlEvent(e)) => (e.cookie, false, e.code.0, e.params),
+            _ => continue,
+        };
+        out.push(Frame {
+            t: r.timestamp.unix_micros(),
+            index: r.index.0,
+            cookie,
+            command,
+            code,
+            params,
+        });
+    }
+    Ok(out)
+}
+
+/// What one pairing showed (microseconds).
+#[derive(Default)]
+struct Pairing {
+    initiator_reply: Option<i64>,
+    responder_reply: Option<i64>,
+    first_request_to_complete: Option<i64>,
+    pair_to_complete: Option<i64>,
+    ok: bool,
+}
+
+/// Figures of the pairing in `[t0, t1]`: `initiator` and `responder` are the controller
+/// indexes of the two sides.
+fn analyse(
+    frames: &[Frame],
+    (initiator, responder): (u16, u16),
+    t0: i64,
+    t1: i64,
+    rc: i32,
+) -> Pairing {
+    let window: Vec<&Frame> = frames.iter().filter(|f| f.t >= t0 && f.t <= t1).collect();
+    let mut p = Pairing::default();
+    let reply_latency = |index: u16| {
+        let reply = window
+            .iter()
+            .find(|f| f.command && f.code == OP_USER_CONFIRM_REPLY && f.index == index)?;
+        let request = window.iter().rfind(|f| {
+            !f.command
+                && f.code == EV_USER_CONFIRM_REQUEST
+                && f.index == index
+                && f.cookie == reply.cookie
+                && f.t <= reply.t
+        })?;
+        Some(reply.t - request.t)
+    };
+    p.initiator_reply = reply_latency(initiator);
+    p.responder_reply = reply_latency(responder);
+    let pair = window
+        .iter()
+        .find(|f| f.command && f.code == OP_PAIR_DEVICE && f.index == initiator);
+    let complete = pair.and_then(|pd| {
+        window.iter().find(|f| {
+            !f.command
+                && f.code == EV_COMMAND_COMPLETE
+                && f.index == initiator
+                && f.cookie == pd.cookie
+                && f.params.get(..2) == Some(&OP_PAIR_DEVICE.to_le_bytes()[..])
+        })
+    });
+    let first_request = window
+        .iter()
+        .filter(|f| !f.command && f.code == EV_USER_CONFIRM_REQUEST)
+        .map(|f| f.t)
+        .min();
+    if let (Some(pd), Some(c)) = (pair, complete) {
+        p.pair_to_complete = Some(c.t - pd.t);
+        p.first_request_to_complete = first_request.map(|r| c.t - r);
+        p.ok = rc == 0 && c.params.get(2) == Some(&0);
+    }
+    p
+}
+
+/// Percentile by linear interpolation between closest ranks; `None` for no samples.
+fn percentile(sorted: &[i64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let pos = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    Some(sorted[lo] as f64 + (sorted[hi] - sorted[lo]) as f64 * (pos - lo as f64))
+}
+
+/// Samples of one figure for one implementation.
+#[derive(Default)]
+struct Samples(Vec<i64>);
+
+impl Samples {
+    fn sorted(&self) -> Vec<i64> {
+        let mut v = self.0.clone();
+        v.sort_unstable();
+        v
+    }
+    fn p(&self, q: f64) -> Option<f64> {
+        percentile(&self.sorted(), q)
+    }
+}
+
+#[derive(Default)]
+struct Impl {
+    initiator: Samples,
+    responder: Samples,
+    both: Samples,
+    first_to_complete: Samples,
+    pair_to_complete: Samples,
+    pss: Samples,
+    rss: Samples,
+    pairings: usize,
+    ok: usize,
+}
+
+fn ms(us: Option<f64>) -> String {
+    us.map_or("–".into(), |v| format!("{:.2}", v / 1000.0))
+}
+
+fn ratio(ours: Option<f64>, floor: Option<f64>) -> String {
+    match (ours, floor) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.1}x", a / b),
+        _ => "–".into(),
+    }
+}
+
+fn verdict(ok: Option<bool>) -> &'static str {
+    match ok {
+        Some(true) => "pass",
+        Some(false) => "MISS",
+        None => "not measured",
+    }
+}
+
+fn read_host(dir: &Path) -> BTreeMap<String, String> {
+    std::fs::read_to_string(dir.join("host.tsv"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn boots(dir: &Path) -> Vec<(PathBuf, PathBuf)> {
+    let mut v: Vec<_> = (1..100)
+        .map(|b| {
+            (
+                dir.join(format!("boot{b}.log")),
+                dir.join(format!("boot{b}.btsnoop")),
+            )
+        })
+        .take_while(|(l, _)| l.exists())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The whole report as markdown.
+fn report(dir: &Path) -> String {
+    let host = read_host(dir);
+    let mut impls: BTreeMap<&'static str, Impl> =
+        IMPLS.iter().map(|(k, _)| (*k, Impl::default())).collect();
+    let mut notes = Vec::new();
+    let mut scale = Vec::new();
+    let boots = boots(dir);
+    for (log, capture) in &boots {
+        let frames = match read_frames(capture) {
+            Ok(f) => f,
+            Err(e) => {
+                notes.push(format!("capture unreadable: {e}"));
+                Vec::new()
+            }
+        };
+        let mut sides = (0, 1);
+        for line in std::fs::read_to_string(log).unwrap_or_default().lines() {
+            let f: Vec<&str> = line.split(' ').collect();
+            match f.as_slice() {
+                ["controllers", a, b] => {
+                    if let (Ok(a), Ok(b)) = (a.parse(), b.parse()) {
+                        sides = (a, b);
+                    }
+                }
+                ["pairing", name, _round, t0, t1, rc] => {
+                    let (Ok(t0), Ok(t1), Ok(rc)) = (t0.parse(), t1.parse(), rc.parse()) else {
+                        continue;
+                    };
+                    let Some(i) = impls.get_mut(*name) else {
+                        continue;
+                    };
+                    let p = analyse(&frames, sides, t0, t1, rc);
+                    i.pairings += 1;
+                    if p.ok {
+                        i.ok += 1;
+                        for (s, v) in [
+                            (&mut i.initiator, p.initiator_reply),
+                            (&mut i.responder, p.responder_reply),
+                            (&mut i.first_to_complete, p.first_request_to_complete),
+                            (&mut i.pair_to_complete, p.pair_to_complete),
+                        ] {
+                            s.0.extend(v);
+                        }
+                        i.both.0.extend(p.initiator_reply);
+                        i.both.0.extend(p.responder_reply);
+                    }
+                }
+                ["memory", name, pss, rss] => {
+                    if let (Some(i), Ok(pss), Ok(rss)) =
+                        (impls.get_mut(*name), pss.parse(), rss.parse())
+                    {
+                        i.pss.0.push(pss);
+                        i.rss.0.push(rss);
+                    }
+                }
+                ["scale", rest @ ..] => scale.push(rest.join(" ")),
+                ["note", rest @ ..] => notes.push(rest.join(" ")),
+                _ => {}
+            }
+        }
+    }
+
+    let mut o = String::new();
+    let w = &mut o;
+    let _ = writeln!(w, "# bluez-mgmt benchmarks\n");
+    let _ = writeln!(
+        w,
+        "Produced by `bash benches/run` on {} ({}). Ratios divide by the C floor measured in the same run.\n",
+        host.get("date").map_or("?", String::as_str),
+        host.get("machine").map_or("?", String::as_str)
+    );
+    let floor = impls.get("floor");
+    let floor_p = |f: fn(&Impl) -> &Samples, q: f64| floor.and_then(|i| f(i).p(q));
+
+    let _ = writeln!(
+        w,
+        "## Pairing in the VM\n\nKernel 6.1 under TCG, btvirt's two kernel controllers, LE Secure Connections \
+         Numeric Comparison, DisplayYesNo both sides, btmon recording; {} boot(s), pairings in \
+         alternating order. Latency = User Confirmation Request event -> User Confirmation Reply \
+         command on the same socket, from btmon's timestamps (ms).\n",
+        boots.len()
+    );
+    let _ = writeln!(
+        w,
+        "| implementation | side | n | p25 | p50 | p75 | max | p50 vs floor |\n|---|---|---|---|---|---|---|---|"
+    );
+    for (key, label) in IMPLS {
+        let i = &impls[key];
+        for (side, s, fs) in [
+            (
+                "initiator (pair)",
+                &i.initiator,
+                floor_p(|i| &i.initiator, 0.5),
+            ),
+            (
+                "responder (agent)",
+                &i.responder,
+                floor_p(|i| &i.responder, 0.5),
+            ),
+            ("both", &i.both, floor_p(|i| &i.both, 0.5)),
+        ] {
+            let _ = writeln!(
+                w,
+                "| {label} | {side} | {} | {} | {} | {} | {} | {} |",
+                s.0.len(),
+                ms(s.p(0.25)),
+                ms(s.p(0.5)),
+                ms(s.p(0.75)),
+                ms(s.p(1.0)),
+                ratio(s.p(0.5), fs)
+            );
+        }
+    }
+    let _ = writeln!(
+        w,
+        "\n| implementation | pairings ok | first request -> complete p50 | vs floor | Pair Device -> complete p50 | vs floor | idle PSS / RSS (MB) | PSS vs floor |\n|---|---|---|---|---|---|---|---|"
+    );
+    for (key, label) in IMPLS {
+        let i = &impls[key];
+        let _ = writeln!(
+            w,
+            "| {label} | {}/{} | {} | {} | {} | {} | {} / {} | {} |",
+            i.ok,
+            i.pairings,
+            ms(i.first_to_complete.p(0.5)),
+            ratio(
+                i.first_to_complete.p(0.5),
+                floor_p(|i| &i.first_to_complete, 0.5)
+            ),
+            ms(i.pair_to_complete.p(0.5)),
+            ratio(
+                i.pair_to_complete.p(0.5),
+                floor_p(|i| &i.pair_to_complete, 0.5)
+            ),
+            mb(i.pss.p(0.5)),
+            mb(i.rss.p(0.5)),
+            ratio(i.pss.p(0.5), floor_p(|i| &i.pss, 0.5)),
+        );
+    }
+
+    let _ = writeln!(w, "\n## Scale in the VM\n");
+    if scale.is_empty() {
+        let _ = writeln!(w, "- not measured (no VM boot finished)");
+    }
+    for s in &scale {
+        let _ = writeln!(w, "- {s}");
+    }
+
+    let _ = writeln!(w, "\n## On the host\n");
+    let get = |k: &str| host.get(k).and_then(|v| v.parse::<f64>().ok());
+    let _ = writeln!(w, "| figure | value | comparison |\n|---|---|---|");
+    let _ = writeln!(
+        w,
+        "| library decode (CaptureReader + typed MGMT frames, one thread) | {} frames/s over {} frames ({}; {} records the protocol crate rejects) | – |",
+        get("decode_fps").map_or("–".into(), |v| format!("{v:.0}")),
+        host.get("decode_frames").map_or("?", String::as_str),
+        host.get("decode_files").map_or("?", String::as_str),
+        host.get("decode_errors").map_or("?", String::as_str)
+    );
+    let btmon = get("btmon_ms");
+    for (k, label) in [
+        ("decode_ms", "`mgmtctl decode`"),
+        ("decode_json_ms", "`mgmtctl decode --json`"),
+    ] {
+        let v = get(k);
+        let _ = writeln!(
+            w,
+            "| {label} of {} ({} frames), best of 3 | {} ms | `btmon -r` {} ms: {} faster |",
+            host.get("decode_capture").map_or("?", String::as_str),
+            host.get("decode_capture_frames")
+                .map_or("?", String::as_str),
+            v.map_or("–".into(), |v| format!("{v:.0}")),
+            btmon.map_or("–".into(), |v| format!("{v:.0}")),
+            ratio(btmon, v)
+        );
+    }
+    for (k, label) in [
+        ("size_mgmtctl", "stripped `mgmtctl` (release)"),
+        ("size_minimal", "stripped library-only agent (release)"),
+        ("size_floor", "stripped C floor (dynamic glibc)"),
+        ("size_btmgmt", "btmgmt (Debian, stripped)"),
+    ] {
+        let _ = writeln!(
+            w,
+            "| {label} | {} | {} |",
+            get(k).map_or("–".into(), |v| format!("{:.0} KiB", v / 1024.0)),
+            match (get(k), get("size_floor")) {
+                (Some(a), Some(b)) if k != "size_floor" => format!("{:.0}x the C floor", a / b),
+                _ => "–".into(),
+            }
+        );
+    }
+
+    let _ = writeln!(
+        w,
+        "\n## Goals (reported, never enforced)\n\n| goal | measured | result |\n|---|---|---|"
+    );
+    let lib_or_cli = &impls["mgmtctl"];
+    for (side, s, fs) in [
+        (
+            "initiator",
+            &lib_or_cli.initiator,
+            floor_p(|i| &i.initiator, 0.5),
+        ),
+        (
+            "responder",
+            &lib_or_cli.responder,
+            floor_p(|i| &i.responder, 0.5),
+        ),
+    ] {
+        let r = s.p(0.5).zip(fs).map(|(a, b)| a / b);
+        let _ = writeln!(
+            w,
+            "| mgmtctl reply p50 <= 1.2x the C floor, {side} | {} | {} |",
+            r.map_or("–".into(), |r| format!("{r:.2}x")),
+            verdict(r.map(|r| r <= 1.2))
+        );
+    }
+    let r = lib_or_cli
+        .first_to_complete
+        .p(0.5)
+        .zip(floor_p(|i| &i.first_to_complete, 0.5))
+        .map(|(a, b)| a / b);
+    let _ = writeln!(
+        w,
+        "| mgmtctl first request -> complete <= 1.1x the C floor | {} | {} |",
+        r.map_or("–".into(), |r| format!("{r:.2}x")),
+        verdict(r.map(|r| r <= 1.1))
+    );
+    for key in ["mgmtctl", "library"] {
+        let pss = impls[key].pss.p(0.5);
+        let _ = writeln!(
+            w,
+            "| idle PSS of the {key} agent <= 1.6 MB | {} MB | {} |",
+            mb(pss),
+            verdict(pss.map(|p| p / 1000.0 <= 1.6))
+        );
+    }
+    let size = get("size_mgmtctl");
+    let _ = writeln!(
+        w,
+        "| stripped mgmtctl <= 1.5 MiB | {} | {} |",
+        size.map_or("–".into(), |s| format!("{:.2} MiB", s / 1048576.0)),
+        verdict(size.map(|s| s <= 1.5 * 1048576.0))
+    );
+    let d = btmon.zip(get("decode_ms")).map(|(b, d)| b / d);
+    let _ = writeln!(
+        w,
+        "| `mgmtctl decode` >= 10x faster than `btmon -r` | {} | {} |",
+        d.map_or("–".into(), |d| format!("{d:.1}x")),
+        verdict(d.map(|d| d >= 10.0))
+    );
+    let loads: Vec<&String> = scale
+        .iter()
+        .filter(|s| s.starts_with("mgmtctl-store-ready"))
+        .collect();
+    let loaded = !loads.is_empty()
+        && loads
+            .iter()
+            .all(|s| s.contains("loaded 2621 link key(s), 1820 long term key(s)"));
+    let _ = writeln!(
+        w,
+        "| every protocol-maximum key load succeeds (mgmtctl agent, 2621 link keys + 1820 LTKs) | {} | {} |",
+        if loads.is_empty() { "–" } else if loaded { "all loaded" } else { "failed (see Scale)" },
+        verdict((!loads.is_empty()).then_some(loaded))
+    );
+    if !notes.is_empty() {
+        let _ = writeln!(w, "\n## Notes from the VM\n");
+        for n in notes.iter().take(20) {
+            let _ = writeln!(w, "- {n}");
+        }
+    }
+    o
+}
+
+fn mb(kb: Option<f64>) -> String {
+    kb.map_or("–".into(), |v| format!("{:.2}", v / 1000.0))
+}

@@ -1,0 +1,426 @@
+"""In-VM driver of the pairing benchmark (run by benches/run through tests/kernel/vm/boot).
+
+    scenario.py OUT_DIR BOOT ROUNDS
+
+Starts btvirt's two kernel controllers (hci0 = 00:AA:01:00:00:00 initiates, hci1 =
+00:AA:01:01:00:01 responds), sets both up for LE Secure Connections with DisplayYesNo, records
+everything with btmon into the VM's tmpfs, and pairs ROUNDS times with every implementation,
+the order alternating between rounds (and reversed on even boots). Each pairing: start the
+responder, wait until it is ready, read its idle memory, run the initiator, stop the responder,
+unpair both sides. It writes OUT_DIR/bootBOOT.log (one line per fact, see `log`) and copies the
+capture to OUT_DIR/bootBOOT.btsnoop; the numbers are computed on the host from the capture.
+Then bluetoothd (see `bluetoothd_phase`; BENCH_PHASES= leaves it out) and the scale phase: Load Long Term Keys / Load Link Keys at the protocol maximum, from the C
+floor and from `mgmtctl agent --store` (start-to-ready time).
+
+Nothing here decides pass or fail: failures are logged as facts.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+OUT, BOOT, ROUNDS = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+TOOLS = os.environ["KERNEL_TOOLS"]
+MGMTCTL = os.environ["BENCH_MGMTCTL"]
+MINIMAL = os.environ["BENCH_MINIMAL"]
+FLOOR = os.environ["BENCH_FLOOR"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+MAKE_STORE = os.path.join(HERE, "..", "make_store.py")
+IMPLS = [s for s in os.environ.get("BENCH_IMPLS", "floor,library,mgmtctl,btmgmt").split(",") if s]
+PHASES = os.environ.get("BENCH_PHASES", "bluetoothd").split(",")
+A0, A1 = "00:AA:01:00:00:00", "00:AA:01:01:00:01"
+BTMGMT = os.path.join(TOOLS, "btmgmt")
+# Controller indexes of A0 (initiator) and A1 (responder), read from btmgmt info at start.
+I0, I1 = "0", "1"
+LOG = open(os.path.join(OUT, f"boot{BOOT}.log"), "w", buffering=1)
+
+
+def now_us():
+    return time.time_ns() // 1000
+
+
+def log(*fields):
+    """One fact per line: `controllers INITIATOR_INDEX RESPONDER_INDEX`,
+    `pairing IMPL ROUND START_US END_US RC`, `memory IMPL PSS_KB RSS_KB`,
+    `scale NAME VALUE TEXT...`, `note TEXT...`."""
+    LOG.write(" ".join(str(f) for f in fields) + "\n")
+
+
+def say(msg):
+    print(f"bench[boot {BOOT}]: {msg}", flush=True)
+
+
+def btmgmt_once(args):
+    """One non-interactive btmgmt command; its output. btmgmt's shell quits at end of input
+    before the kernel has answered, so its stdin stays open until it exits by itself."""
+    p = subprocess.Popen([BTMGMT, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    timer = threading.Timer(30, p.kill)
+    timer.start()
+    out = p.stdout.read()
+    p.wait()
+    timer.cancel()
+    p.stdin.close()
+    return out
+
+
+def btmgmt(index, *args):
+    return btmgmt_once(["--index", str(index), *args])
+
+
+def memory(pid):
+    """(PSS, RSS) in kB from /proc/PID/smaps_rollup."""
+    pss = rss = 0
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k == "Pss":
+                pss = int(v.split()[0])
+            elif k == "Rss":
+                rss = int(v.split()[0])
+    return pss, rss
+
+
+class Lines:
+    """A child's stdout read line by line on a thread; `wait_for` blocks until a line
+    containing one of the markers arrives. `on_line` may answer lines as they come."""
+
+    def __init__(self, proc, on_line=None):
+        self.proc, self.on_line = proc, on_line
+        self.lines, self.cv = [], threading.Condition()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        for line in self.proc.stdout:
+            if self.on_line:
+                self.on_line(line)
+            with self.cv:
+                self.lines.append(line)
+                self.cv.notify_all()
+        with self.cv:
+            self.lines.append(None)
+            self.cv.notify_all()
+
+    def wait_for(self, markers, timeout):
+        end = time.monotonic() + timeout
+        seen = 0
+        with self.cv:
+            while True:
+                for line in self.lines[seen:]:
+                    if line is None:
+                        return None
+                    if any(m in line for m in markers):
+                        return line
+                seen = len(self.lines)
+                left = end - time.monotonic()
+                if left <= 0 or not self.cv.wait(left):
+                    if end - time.monotonic() <= 0:
+                        return None
+
+
+def spawn(argv, on_line=None, stdin=subprocess.DEVNULL):
+    p = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, bufsize=1)
+    return p, Lines(p, on_line)
+
+
+def stop(p):
+    if p.poll() is None:
+        p.send_signal(signal.SIGINT)
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def btmgmt_shell(index):
+    """btmgmt interactive on INDEX, driven by this script: every User Confirm it prints is
+    answered `yes` on its stdin (the 'script' of the btmgmt row)."""
+    holder = {}
+
+    def answer(line):
+        if "User Confirm" in line:
+            holder["p"].stdin.write("yes\n")
+            holder["p"].stdin.flush()
+
+    p, lines = spawn([BTMGMT, "--index", str(index)], on_line=answer, stdin=subprocess.PIPE)
+    holder["p"] = p
+    return p, lines
+
+
+# Each implementation: how to start its responder on hci1 (and the line that says it is
+# ready), and how to run one initiator pairing from hci0 (returns the exit status).
+def responder(impl):
+    if impl == "floor":
+        return spawn([FLOOR]), ["ready"]
+    if impl == "library":
+        return spawn([MINIMAL, I1]), ["ready"]
+    if impl == "mgmtctl":
+        return spawn([MGMTCTL, "agent", "--index", I1, "--io-capability", "DisplayYesNo",
+                      "--auto-accept", "--no-store", "--no-power-on"]), ["registered"]
+    if impl == "btmgmt":
+        p, lines = btmgmt_shell(I1)
+        p.stdin.write("version\n")
+        p.stdin.flush()
+        return (p, lines), ["MGMT Version", "version"]
+    raise ValueError(impl)
+
+
+def initiate(impl):
+    if impl == "floor":
+        cmd = [FLOOR, I0, A1, "1"]
+    elif impl == "library":
+        cmd = [MINIMAL, I0, "pair", A1]
+    elif impl == "mgmtctl":
+        cmd = [MGMTCTL, "pair", "--index", I0, "--type", "le-public", "--io-capability",
+               "DisplayYesNo", "--auto-accept", "--no-store", A1]
+    elif impl == "btmgmt":
+        p, lines = btmgmt_shell(I0)
+        p.stdin.write(f"pair -c 1 -t 1 {A1}\n")
+        p.stdin.flush()
+        line = lines.wait_for(["Paired with", "failed", "Failed"], 45)
+        stop(p)
+        return 0 if line and "Paired with" in line else 1
+    else:
+        raise ValueError(impl)
+    try:
+        r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           timeout=45)
+        if r.returncode != 0:
+            log("note", impl, "initiator:", r.stderr.strip().replace("\n", " | ")[:300])
+        return r.returncode
+    except subprocess.TimeoutExpired:
+        return 124
+
+
+def unpair():
+    # Both sides, LE and BR/EDR (cross-transport key derivation made link keys too), in one
+    # short process: four btmgmt runs would cost seconds per pairing under TCG.
+    subprocess.run([FLOOR, "unpair", I0, A1, I1, A0], timeout=30)
+
+
+def pair_once(impl, rnd):
+    (p, lines), ready = responder(impl)
+    if lines.wait_for(ready, 20) is None:
+        log("note", impl, "responder not ready:", "".join(l or "" for l in lines.lines)[-300:].replace("\n", " | "))
+        stop(p)
+        return
+    time.sleep(0.3)
+    pss, rss = memory(p.pid)
+    log("memory", impl, pss, rss)
+    t0 = now_us()
+    rc = initiate(impl)
+    time.sleep(0.3)  # keys and the responder's last frames trail the completion
+    t1 = now_us()
+    stop(p)
+    log("pairing", impl, rnd, t0, t1, rc)
+    unpair()
+
+
+BLUEZ = os.path.dirname(TOOLS.rstrip("/"))  # .../usr: bluetoothd is in libexec/bluetooth
+
+
+def bluetoothd_phase(rounds):
+    """bluetoothd 5.66 + a private dbus-daemon + bluetoothctl's built-in D-Bus agent
+    (DisplayYesNo, answered `yes` by this script). bluetoothd serves both controllers, so it
+    answers one side's confirmation itself; each side's reply is still a command on its
+    socket. Pairings run after the others (starting the daemons per pairing would dwarf the
+    figures); the device is rediscovered before each one."""
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS="unix:path=/tmp/bench-dbus-socket")
+    dbus = subprocess.Popen(["dbus-daemon", "--config-file=" + os.path.join(HERE, "dbus-system.conf"),
+                             "--nofork", "--nopidfile"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(1)
+    daemon = subprocess.Popen([os.path.join(BLUEZ, "libexec/bluetooth/bluetoothd"), "-n", "-f",
+                               os.path.join(HERE, "bluetoothd-main.conf")], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(3)
+    holder = {}
+
+    def answer(line):
+        if "Confirm passkey" in line or "Authorize service" in line:
+            holder["p"].stdin.write("yes\n")
+            holder["p"].stdin.flush()
+
+    ctl = subprocess.Popen([os.path.join(TOOLS, "bluetoothctl")], env=env, stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    holder["p"] = ctl
+    lines = Lines(ctl, on_line=answer)
+
+    def cmd(text, markers=None, timeout=10):
+        mark = len(lines.lines)
+        ctl.stdin.write(text + "\n")
+        ctl.stdin.flush()
+        if markers:
+            end = time.monotonic() + timeout
+            while time.monotonic() < end:
+                new = [l for l in lines.lines[mark:] if l]
+                for l in new:
+                    if any(m in l for m in markers):
+                        return l
+                time.sleep(0.05)
+            return None
+        time.sleep(0.5)
+
+    try:
+        cmd("agent DisplayYesNo", ["Agent registered", "already registered"])
+        cmd("default-agent", ["Default agent request successful", "failed"])
+        cmd(f"select {A1}")
+        cmd("power on", ["succeeded", "Changing"])
+        cmd("pairable on")
+        cmd("discoverable on", ["succeeded", "Changing", "Failed"])
+        cmd(f"select {A0}")
+        cmd("power on", ["succeeded", "Changing"])
+        cmd("pairable on")
+        time.sleep(1)
+        pss = rss = 0
+        for p in (dbus, daemon, ctl):
+            a, b = memory(p.pid)
+            pss, rss = pss + a, rss + b
+        log("memory", "bluetoothd", pss, rss)
+        phase_end = time.monotonic() + 240  # keeps the boot inside its time limit
+        for rnd in range(rounds):
+            if time.monotonic() > phase_end:
+                log("note", f"bluetoothd: stopped after {rnd} pairings (phase time limit)")
+                break
+            # bluetoothd forgets a removed device: discover it again.
+            cmd("scan le", [f"Device {A1}"], 20)
+            cmd("scan off", ["Discovery stopped", "Failed"], 5)
+            t0 = now_us()
+            done = cmd(f"pair {A1}", ["Pairing successful", "Failed to pair", "not available"], 30)
+            time.sleep(0.3)
+            t1 = now_us()
+            ok = done is not None and "Pairing successful" in done
+            if not ok:
+                log("note", "bluetoothd pairing:", (done or "no answer").strip()[:200])
+            log("pairing", "bluetoothd", rnd, t0, t1, 0 if ok else 1)
+            cmd(f"remove {A1}", ["removed", "not available"], 10)
+            cmd(f"select {A1}")
+            cmd(f"remove {A0}", ["removed", "not available"], 10)
+            cmd(f"select {A0}")
+            say(f"bluetoothd round {rnd + 1}/{rounds} done")
+    finally:
+        stop(ctl)
+        stop(daemon)
+        stop(dbus)
+
+
+def setup():
+    for i in (I0, I1):
+        for args in (["power", "off"], ["ssp", "on"], ["le", "on"], ["sc", "on"],
+                     ["bondable", "on"], ["io-cap", "1"], ["connectable", "on"], ["power", "on"]):
+            btmgmt(i, *args)
+    btmgmt(I1, "advertising", "on")
+
+
+def scale():
+    for kind, count in (("ltk", 1820), ("linkkey", 2621)):
+        r = subprocess.run([FLOOR, "load", I0, kind, str(count)], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=30)
+        log("scale", f"floor-load-{kind}", count, r.returncode, r.stdout.strip().replace("\n", " | "))
+    # Written straight into the VM's tmpfs (copying 4441 files over 9p takes minutes).
+    store = "/tmp/bench-store"
+    subprocess.run([sys.executable, MAKE_STORE, store, A0, "1820", "2621"], check=True)
+    t0 = time.monotonic()
+    p, lines = spawn([MGMTCTL, "agent", "--index", I0, "--io-capability", "DisplayYesNo",
+                      "--auto-accept", "--store", store, "--no-power-on"])
+    line = lines.wait_for(["registered"], 60)
+    ready = time.monotonic() - t0
+    stop(p)
+    text = "".join(l for l in lines.lines if l).strip().replace("\n", " | ")
+    log("scale", "mgmtctl-store-ready", f"{ready * 1000:.0f}" if line else "-", 0 if line else 1, text[:600])
+
+
+def controllers():
+    """{address: index} of the controllers btmgmt info lists."""
+    found, index = {}, None
+    out = btmgmt_once(["info"])
+    for line in out.splitlines():
+        words = line.split()
+        if words and words[0].startswith("hci") and words[0].endswith(":"):
+            index = words[0][3:-1]
+        if "addr" in words and index is not None and words.index("addr") + 1 < len(words):
+            found[words[words.index("addr") + 1].upper()] = index
+    return found
+
+
+def start_btvirt():
+    """btvirt -l2, retried when a controller does not come up (its HCI init can time out
+    on a loaded TCG machine); sets I0/I1."""
+    global I0, I1
+    # The first btvirt of a boot often loses its first controller (HCI Reset times out while
+    # the kernel loads crypto modules on demand): a short warm-up start avoids that.
+    warm = subprocess.Popen([os.path.join(TOOLS, "btvirt"), "-l2"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(4)
+    warm.kill()
+    warm.wait()
+    time.sleep(1)
+    for attempt in range(3):
+        say("starting btvirt")
+        btvirt = subprocess.Popen([os.path.join(TOOLS, "btvirt"), "-l2"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(30):
+            time.sleep(1)
+            c = controllers()
+            if A0 in c and A1 in c:
+                I0, I1 = c[A0], c[A1]
+                log("controllers", I0, I1)
+                return btvirt
+        log("note", f"btvirt attempt {attempt + 1}: controllers seen {c}")
+        btvirt.kill()
+        btvirt.wait()
+        time.sleep(2)
+    raise SystemExit("btvirt's controllers did not come up")
+
+
+def local_copies():
+    """Runs every program from the VM's tmpfs: executed from the 9p share under TCG, each
+    first touch of a code page is a 9p read, which would add hundreds of milliseconds to the
+    first request of the bigger binaries (a real device runs them from local storage)."""
+    global MGMTCTL, MINIMAL, FLOOR, BTMGMT
+    os.makedirs("/tmp/bench-bin", exist_ok=True)
+    copies = []
+    for path in (MGMTCTL, MINIMAL, FLOOR, BTMGMT):
+        dst = os.path.join("/tmp/bench-bin", os.path.basename(path))
+        shutil.copy2(path, dst)
+        copies.append(dst)
+    MGMTCTL, MINIMAL, FLOOR, BTMGMT = copies
+
+
+def main():
+    local_copies()
+    btvirt = start_btvirt()
+    setup()
+    capture = "/tmp/bench.btsnoop"
+    btmon = subprocess.Popen([os.path.join(TOOLS, "btmon"), "-w", capture],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.5)
+    order = IMPLS if BOOT % 2 else IMPLS[::-1]
+    try:
+        for rnd in range(ROUNDS):
+            for impl in (order if rnd % 2 == 0 else order[::-1]):
+                pair_once(impl, rnd)
+            say(f"round {rnd + 1}/{ROUNDS} done")
+        if "bluetoothd" in PHASES:
+            bluetoothd_phase(ROUNDS)
+        scale()
+    finally:
+        # The capture is what the figures come from: keep it whatever happened above.
+        btmon.send_signal(signal.SIGINT)
+        btmon.wait(10)
+        shutil.copyfile(capture, os.path.join(OUT, f"boot{BOOT}.btsnoop"))
+    btvirt.send_signal(signal.SIGINT)
+    try:
+        btvirt.wait(10)
+    except subprocess.TimeoutExpired:
+        btvirt.kill()
+    say("done")
+
+
+main()

@@ -44,6 +44,9 @@
 //! - [`keystore`]: bonds on disk in BlueZ's format, loaded back into the kernel at start.
 //! - [`capture`]: btsnoop files in the monitor format that `btmon -w` writes.
 //! - [`oob`]: out-of-band pairing data: the kernel's and a peer's, NFC (NDEF) and QR text forms.
+//! - [`guide`]: testing your pairing logic against a recording of your own board (record,
+//!   pick the socket, replay with your agent, read a mismatch). Runnable programs are in
+//!   examples/ (`cargo run --example replay_capture` needs no Bluetooth).
 //!
 //! # Example: the same client code against a recording
 //! A real capture of kernel 6.1 (MGMT 1.22) replayed through the client: the replay transport
@@ -76,6 +79,7 @@ pub mod agent;
 pub mod association;
 pub mod capture;
 pub mod client;
+pub mod guide;
 pub mod keystore;
 pub mod oob;
 pub mod pairing;

@@ -1147,34 +1147,6 @@ mod tests {
                 "05fff1050102".into(),
             ),
             (
-                AdStructure::HashC192(OobValue([0xc1; 16])),
-                format!("110e{}", "c1".repeat(16)),
-            ),
-            (
-                AdStructure::RandR192(OobValue([0xa1; 16])),
-                format!("110f{}", "a1".repeat(16)),
-            ),
-            (
-                AdStructure::SmTk(OobValue([0x7c; 16])),
-                format!("1110{}", "7c".repeat(16)),
-            ),
-            (
-                AdStructure::HashC256(OobValue([0xc2; 16])),
-                format!("111d{}", "c2".repeat(16)),
-            ),
-            (
-                AdStructure::RandR256(OobValue([0xa2; 16])),
-                format!("111e{}", "a2".repeat(16)),
-            ),
-            (
-                AdStructure::LeScConfirm(OobValue([0xcc; 16])),
-                format!("1122{}", "cc".repeat(16)),
-            ),
-            (
-                AdStructure::LeScRandom(OobValue([0xdd; 16])),
-                format!("1123{}", "dd".repeat(16)),
-            ),
-            (
                 AdStructure::Other {
                     ad_type: AdType(0x2a),
                     data: vec![0xaa],
@@ -1182,6 +1154,23 @@ mod tests {
                 "022aaa".into(),
             ),
         ];
+        // The OOB values, each filled with its own type octet.
+        let secrets: [fn(OobValue) -> AdStructure; 7] = [
+            AdStructure::HashC192,
+            AdStructure::RandR192,
+            AdStructure::SmTk,
+            AdStructure::HashC256,
+            AdStructure::RandR256,
+            AdStructure::LeScConfirm,
+            AdStructure::LeScRandom,
+        ];
+        let table = table.into_iter().chain(secrets.map(|variant| {
+            let t = variant(OobValue::default()).ad_type().0;
+            let s = variant(OobValue([t; 16]));
+            (s, format!("11{t:02x}{}", format!("{t:02x}").repeat(16)))
+        }));
+        let types: Vec<u8> = secrets.map(|v| v(OobValue::default()).ad_type().0).to_vec();
+        assert_eq!(types, [0x0e, 0x0f, 0x10, 0x1d, 0x1e, 0x22, 0x23]);
         for (s, bytes) in table {
             let b = hex(&bytes);
             let data = AdData(vec![s.clone()]);

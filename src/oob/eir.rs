@@ -181,21 +181,30 @@ impl From<BadAdValue> for ParseError {
     }
 }
 
-/// The structures of `bytes`: those of a type in `read` typed (their data checked), the
-/// others `Err((type, data))`, kept as sent.
+/// Reads the structures of `bytes`: those of a type in `wanted` are typed (their data
+/// checked), names go to the returned [`Names`], any other typed structure to `store`, which
+/// gives back what it does not keep. The rest is returned raw, as sent, in order.
 #[allow(clippy::type_complexity)]
-fn read<'a>(
-    bytes: &'a [u8],
-    read: &'a [AdType],
-) -> impl Iterator<Item = Result<Result<AdStructure, (u8, Vec<u8>)>, ParseError>> + 'a {
-    walk(bytes).map(move |raw| {
+fn read(
+    bytes: &[u8],
+    wanted: &[AdType],
+    mut store: impl FnMut(AdStructure) -> Result<Option<AdStructure>, ParseError>,
+) -> Result<(Names, Vec<(u8, Vec<u8>)>), ParseError> {
+    let mut names = Names::default();
+    let mut other = Vec::new();
+    for raw in walk(bytes) {
         let raw = raw?;
-        Ok(if read.contains(&raw.ad_type) {
-            Ok(raw.typed()?)
-        } else {
-            Err((raw.ad_type.0, raw.data.to_vec()))
-        })
-    })
+        if !wanted.contains(&raw.ad_type) {
+            other.push((raw.ad_type.0, raw.data.to_vec()));
+            continue;
+        }
+        if let Some(s) = names.take(raw.typed()?)? {
+            if let Some(s) = store(s)? {
+                other.push((s.ad_type().0, s.data()));
+            }
+        }
+    }
+    Ok((names, other))
 }
 
 fn set<T>(slot: &mut Option<T>, ad_type: AdType, value: T) -> Result<(), ParseError> {
@@ -264,18 +273,10 @@ fn encode(structures: Vec<AdStructure>) -> Vec<u8> {
 pub fn le_from_ad(bytes: &[u8]) -> Result<LeOobData, ParseError> {
     let mut d = LeOobData::default();
     let mut address = None;
-    let mut names = Names::default();
-    for s in read(bytes, &LE_TYPES) {
-        let s = match s? {
-            Ok(s) => s,
-            Err(kept) => {
-                d.other.push(kept);
-                continue;
-            }
-        };
+    let (names, other) = read(bytes, &LE_TYPES, |s| {
         let t = s.ad_type();
-        match names.take(s)? {
-            Some(AdStructure::LeAddress { address: a, random }) => {
+        match s {
+            AdStructure::LeAddress { address: a, random } => {
                 let at = if random {
                     AddressType::LE_RANDOM
                 } else {
@@ -283,22 +284,23 @@ pub fn le_from_ad(bytes: &[u8]) -> Result<LeOobData, ParseError> {
                 };
                 set(&mut address, t, (a, at))?
             }
-            Some(AdStructure::LeRole(r)) => set(&mut d.role, t, r)?,
-            Some(AdStructure::LeScConfirm(v)) => set(&mut d.confirm, t, v)?,
-            Some(AdStructure::LeScRandom(v)) => set(&mut d.random, t, v)?,
-            Some(AdStructure::SmTk(v)) => set(&mut d.tk, t, v)?,
-            Some(AdStructure::Appearance(a)) => set(&mut d.appearance, t, a)?,
-            Some(AdStructure::Flags(f)) => set(&mut d.flags, t, f.bits())?,
-            Some(other) => d.other.push((other.ad_type().0, other.data())),
-            None => {}
+            AdStructure::LeRole(r) => set(&mut d.role, t, r)?,
+            AdStructure::LeScConfirm(v) => set(&mut d.confirm, t, v)?,
+            AdStructure::LeScRandom(v) => set(&mut d.random, t, v)?,
+            AdStructure::SmTk(v) => set(&mut d.tk, t, v)?,
+            AdStructure::Appearance(a) => set(&mut d.appearance, t, a)?,
+            AdStructure::Flags(f) => set(&mut d.flags, t, f.bits())?,
+            other => return Ok(Some(other)),
         }
-    }
+        Ok(None)
+    })?;
     let (a, at) = address.ok_or(ParseError::Missing {
         field: field_name(AdType::LE_ADDRESS),
     })?;
     d.address = a;
     d.address_type = at;
     d.name = names.name();
+    d.other = other;
     Ok(d)
 }
 
@@ -331,27 +333,20 @@ pub fn bredr_from_eir(address: Address, bytes: &[u8]) -> Result<BrEdrOobData, Pa
         address,
         ..BrEdrOobData::default()
     };
-    let mut names = Names::default();
-    for s in read(bytes, &BREDR_TYPES) {
-        let s = match s? {
-            Ok(s) => s,
-            Err(kept) => {
-                d.other.push(kept);
-                continue;
-            }
-        };
+    let (names, other) = read(bytes, &BREDR_TYPES, |s| {
         let t = s.ad_type();
-        match names.take(s)? {
-            Some(AdStructure::ClassOfDevice(c)) => set(&mut d.class, t, c)?,
-            Some(AdStructure::HashC192(v)) => set(&mut d.hash192, t, v)?,
-            Some(AdStructure::RandR192(v)) => set(&mut d.rand192, t, v)?,
-            Some(AdStructure::HashC256(v)) => set(&mut d.hash256, t, v)?,
-            Some(AdStructure::RandR256(v)) => set(&mut d.rand256, t, v)?,
-            Some(other) => d.other.push((other.ad_type().0, other.data())),
-            None => {}
+        match s {
+            AdStructure::ClassOfDevice(c) => set(&mut d.class, t, c)?,
+            AdStructure::HashC192(v) => set(&mut d.hash192, t, v)?,
+            AdStructure::RandR192(v) => set(&mut d.rand192, t, v)?,
+            AdStructure::HashC256(v) => set(&mut d.hash256, t, v)?,
+            AdStructure::RandR256(v) => set(&mut d.rand256, t, v)?,
+            other => return Ok(Some(other)),
         }
-    }
+        Ok(None)
+    })?;
     d.name = names.name();
+    d.other = other;
     Ok(d)
 }
 

@@ -19,6 +19,16 @@
 //! without padding. [`AdData::to_bytes`] refuses a structure longer than its length octet can
 //! express; the kernel's own limits (31 octets for legacy advertising, more for extended) are
 //! the caller's to check (Read Advertising Features).
+//!
+//! [`walk`] is the one reader of the length/type/data framing: [`AdData::parse`] types what
+//! it yields, and readers that want only some types typed (the OOB data of `bluez_mgmt::oob`,
+//! which keeps the others as sent) use it directly.
+//!
+//! # Secrets
+//! The OOB data types (Simple Pairing hash and randomizer C/R-192 and C/R-256, Security
+//! Manager TK, LE Secure Connections confirmation and random values) are typed as
+//! [`OobValue`]s, which are secrets until pairing is over: `Debug`, `Display`
+//! ([`AdStructure::value_text`]) and the serialised form print `<redacted>`, never the bytes.
 
 use core::fmt;
 

@@ -181,15 +181,17 @@ impl From<BadAdValue> for ParseError {
     }
 }
 
+/// AD structures kept as sent, (type, data) in their order: the `other` of OOB data.
+type Kept = Vec<(u8, Vec<u8>)>;
+
 /// Reads the structures of `bytes`: those of a type in `wanted` are typed (their data
 /// checked), names go to the returned [`Names`], any other typed structure to `store`, which
 /// gives back what it does not keep. The rest is returned raw, as sent, in order.
-#[allow(clippy::type_complexity)]
 fn read(
     bytes: &[u8],
     wanted: &[AdType],
     mut store: impl FnMut(AdStructure) -> Result<Option<AdStructure>, ParseError>,
-) -> Result<(Names, Vec<(u8, Vec<u8>)>), ParseError> {
+) -> Result<(Names, Kept), ParseError> {
     let mut names = Names::default();
     let mut other = Vec::new();
     for raw in walk(bytes) {

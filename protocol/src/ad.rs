@@ -19,6 +19,16 @@
 //! without padding. [`AdData::to_bytes`] refuses a structure longer than its length octet can
 //! express; the kernel's own limits (31 octets for legacy advertising, more for extended) are
 //! the caller's to check (Read Advertising Features).
+//!
+//! [`walk`] is the one reader of the length/type/data framing: [`AdData::parse`] types what
+//! it yields, and readers that want only some types typed (the OOB data of `bluez_mgmt::oob`,
+//! which keeps the others as sent) use it directly.
+//!
+//! # Secrets
+//! The OOB data types (Simple Pairing hash and randomizer C/R-192 and C/R-256, Security
+//! Manager TK, LE Secure Connections confirmation and random values) are typed as
+//! [`OobValue`]s, which are secrets until pairing is over: `Debug`, `Display`
+//! ([`AdStructure::value_text`]) and the serialised form print `<redacted>`, never the bytes.
 
 use core::fmt;
 
@@ -52,6 +62,12 @@ crate::open_enum! {
         TX_POWER = 0x0a => "tx_power",
         /// Class of Device.
         CLASS_OF_DEVICE = 0x0d => "class_of_device",
+        /// Simple Pairing Hash C-192 (OOB).
+        HASH_C192 = 0x0e => "hash_c192",
+        /// Simple Pairing Randomizer R-192 (OOB).
+        RAND_R192 = 0x0f => "rand_r192",
+        /// Security Manager TK Value (OOB).
+        SM_TK = 0x10 => "sm_tk",
         /// Service Data - 16-bit UUID.
         SERVICE_DATA16 = 0x16 => "service_data16",
         /// Appearance.
@@ -60,10 +76,18 @@ crate::open_enum! {
         LE_ADDRESS = 0x1b => "le_address",
         /// LE Role.
         LE_ROLE = 0x1c => "le_role",
+        /// Simple Pairing Hash C-256 (OOB).
+        HASH_C256 = 0x1d => "hash_c256",
+        /// Simple Pairing Randomizer R-256 (OOB).
+        RAND_R256 = 0x1e => "rand_r256",
         /// Service Data - 32-bit UUID.
         SERVICE_DATA32 = 0x20 => "service_data32",
         /// Service Data - 128-bit UUID.
         SERVICE_DATA128 = 0x21 => "service_data128",
+        /// LE Secure Connections Confirmation Value (OOB).
+        LE_SC_CONFIRM = 0x22 => "le_sc_confirm",
+        /// LE Secure Connections Random Value (OOB).
+        LE_SC_RANDOM = 0x23 => "le_sc_random",
         /// URI.
         URI = 0x24 => "uri",
         /// Manufacturer Specific Data.
@@ -106,6 +130,44 @@ crate::open_enum! {
     }
 }
 
+/// A 128-bit OOB value (Simple Pairing hash or randomizer, TK, LE Secure Connections
+/// confirmation or random value), in wire order (least significant octet first). A secret
+/// until the pairing is over: `Debug`, [`AdStructure::value_text`] and the serialised form
+/// print `<redacted>`; the bytes are the public field, for code that must hand them on.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct OobValue(pub [u8; 16]);
+
+impl OobValue {
+    /// True when all octets are zero ("not provided" to MGMT).
+    pub fn is_zero(&self) -> bool {
+        self.0 == [0; 16]
+    }
+
+    /// The value as lower-case hex in wire order (for files meant to carry it).
+    pub fn to_hex(&self) -> String {
+        Hex(&self.0).to_string()
+    }
+}
+
+impl fmt::Debug for OobValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OobValue(<redacted>)")
+    }
+}
+
+/// The pattern of every [`AdStructure`] that carries an [`OobValue`], binding it to `$v`.
+macro_rules! oob_values {
+    ($v:pat) => {
+        AdStructure::HashC192($v)
+            | AdStructure::RandR192($v)
+            | AdStructure::SmTk($v)
+            | AdStructure::HashC256($v)
+            | AdStructure::RandR256($v)
+            | AdStructure::LeScConfirm($v)
+            | AdStructure::LeScRandom($v)
+    };
+}
+
 /// One AD structure, typed by its AD type.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 #[non_exhaustive]
@@ -141,6 +203,20 @@ pub enum AdStructure {
     TxPower(i8),
     /// Class of Device (0x0D).
     ClassOfDevice(ClassOfDevice),
+    /// Simple Pairing Hash C-192 (0x0E), BR/EDR OOB data.
+    HashC192(OobValue),
+    /// Simple Pairing Randomizer R-192 (0x0F), BR/EDR OOB data.
+    RandR192(OobValue),
+    /// Security Manager TK Value (0x10), LE legacy OOB data.
+    SmTk(OobValue),
+    /// Simple Pairing Hash C-256 (0x1D), BR/EDR OOB data.
+    HashC256(OobValue),
+    /// Simple Pairing Randomizer R-256 (0x1E), BR/EDR OOB data.
+    RandR256(OobValue),
+    /// LE Secure Connections Confirmation Value (0x22), LE OOB data.
+    LeScConfirm(OobValue),
+    /// LE Secure Connections Random Value (0x23), LE OOB data.
+    LeScRandom(OobValue),
     /// Service Data for a 16-bit UUID (0x16).
     ServiceData16 {
         /// The service.
@@ -240,6 +316,129 @@ impl fmt::Display for AdTooLong {
 
 impl std::error::Error for AdTooLong {}
 
+/// Why a known AD type's data does not fit its type.
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum BadAdValue {
+    /// The type has a fixed length and the data another.
+    Length {
+        /// The AD type.
+        ad_type: AdType,
+        /// The length the specification gives it.
+        expected: usize,
+        /// The length found.
+        actual: usize,
+    },
+    /// Anything else: not a multiple of the item size, too short, a reserved value.
+    Invalid {
+        /// The AD type.
+        ad_type: AdType,
+        /// What is wrong, the type named.
+        reason: String,
+    },
+}
+
+impl BadAdValue {
+    /// The AD type whose data is wrong.
+    pub fn ad_type(&self) -> AdType {
+        match self {
+            BadAdValue::Length { ad_type, .. } | BadAdValue::Invalid { ad_type, .. } => *ad_type,
+        }
+    }
+}
+
+impl fmt::Display for BadAdValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BadAdValue::Length {
+                ad_type,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "{ad_type} needs {expected} octet(s) of data, has {actual}"
+            ),
+            BadAdValue::Invalid { reason, .. } => f.write_str(reason),
+        }
+    }
+}
+
+impl std::error::Error for BadAdValue {}
+
+/// One AD structure as sent: where it starts, its type and its data, not yet typed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct RawAd<'a> {
+    /// Offset of its length octet.
+    pub offset: usize,
+    /// The AD type.
+    pub ad_type: AdType,
+    /// The AD data after the type octet.
+    pub data: &'a [u8],
+}
+
+impl RawAd<'_> {
+    /// The structure typed (see [`AdStructure::from_parts`]).
+    pub fn typed(&self) -> Result<AdStructure, BadAdValue> {
+        AdStructure::from_parts(self.ad_type, self.data)
+    }
+}
+
+/// A length octet that promises more octets than follow.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct AdTruncated {
+    /// Offset of the length octet.
+    pub offset: usize,
+    /// The AD type, when at least the type octet is there.
+    pub ad_type: Option<AdType>,
+    /// Octets the length octet promises.
+    pub needed: usize,
+    /// Octets that follow it.
+    pub available: usize,
+}
+
+impl fmt::Display for AdTruncated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "length octet says {}, only {} octet(s) follow",
+            self.needed, self.available
+        )
+    }
+}
+
+impl std::error::Error for AdTruncated {}
+
+/// The AD structures of `bytes`, untyped, until the end or a zero length octet (the rest is
+/// padding); a truncated structure is the last item. The one walk over the wire format:
+/// [`AdData::parse`] types what it yields, and readers that type only some AD types (the OOB
+/// data) keep the others raw. Never panics.
+pub fn walk(bytes: &[u8]) -> impl Iterator<Item = Result<RawAd<'_>, AdTruncated>> + '_ {
+    let mut pos = 0;
+    core::iter::from_fn(move || {
+        let len = usize::from(*bytes.get(pos)?);
+        if len == 0 {
+            return None;
+        }
+        let offset = pos;
+        let Some(body) = bytes.get(pos + 1..pos + 1 + len) else {
+            let available = bytes.len() - pos - 1;
+            pos = bytes.len();
+            return Some(Err(AdTruncated {
+                offset,
+                ad_type: bytes.get(offset + 1).map(|t| AdType(*t)),
+                needed: len,
+                available,
+            }));
+        };
+        pos += 1 + len;
+        Some(Ok(RawAd {
+            offset,
+            ad_type: AdType(body[0]),
+            data: &body[1..],
+        }))
+    })
+}
+
 /// Splits `data` into little-endian numbers of `N` octets; `None` unless it divides evenly.
 fn chunks<const N: usize>(data: &[u8]) -> Option<impl Iterator<Item = [u8; N]> + '_> {
     (data.len() % N == 0).then(|| {
@@ -261,25 +460,37 @@ fn uuid_prefix<const N: usize>(data: &[u8]) -> Option<([u8; N], Vec<u8>)> {
 impl AdStructure {
     /// Types one structure from its AD type and data. `Err` says what is wrong with a known
     /// type's data (an odd length for 16-bit UUIDs, ...).
-    pub fn from_parts(ad_type: AdType, data: &[u8]) -> Result<AdStructure, String> {
-        let fixed = |n: usize| -> Result<(), String> {
+    pub fn from_parts(ad_type: AdType, data: &[u8]) -> Result<AdStructure, BadAdValue> {
+        let fixed = |n: usize| -> Result<(), BadAdValue> {
             if data.len() == n {
                 Ok(())
             } else {
-                Err(format!(
-                    "{ad_type} needs {n} octet(s) of data, has {}",
-                    data.len()
-                ))
+                Err(BadAdValue::Length {
+                    ad_type,
+                    expected: n,
+                    actual: data.len(),
+                })
             }
         };
+        let invalid = |reason: String| BadAdValue::Invalid { ad_type, reason };
         let multiple = |n: usize| {
-            format!(
+            invalid(format!(
                 "{ad_type} data is not a multiple of {n} octets ({})",
                 data.len()
-            )
+            ))
         };
-        let at_least =
-            |n: usize| format!("{ad_type} needs at least {n} octets, has {}", data.len());
+        let at_least = |n: usize| {
+            invalid(format!(
+                "{ad_type} needs at least {n} octets, has {}",
+                data.len()
+            ))
+        };
+        let secret = |variant: fn(OobValue) -> AdStructure| -> Result<AdStructure, BadAdValue> {
+            fixed(16)?;
+            let mut v = [0u8; 16];
+            v.copy_from_slice(data);
+            Ok(variant(OobValue(v)))
+        };
         Ok(match ad_type {
             AdType::FLAGS => {
                 fixed(1)?;
@@ -337,6 +548,13 @@ impl AdStructure {
                     data,
                 }
             }
+            AdType::HASH_C192 => secret(AdStructure::HashC192)?,
+            AdType::RAND_R192 => secret(AdStructure::RandR192)?,
+            AdType::SM_TK => secret(AdStructure::SmTk)?,
+            AdType::HASH_C256 => secret(AdStructure::HashC256)?,
+            AdType::RAND_R256 => secret(AdStructure::RandR256)?,
+            AdType::LE_SC_CONFIRM => secret(AdStructure::LeScConfirm)?,
+            AdType::LE_SC_RANDOM => secret(AdStructure::LeScRandom)?,
             AdType::APPEARANCE => {
                 fixed(2)?;
                 AdStructure::Appearance(u16::from_le_bytes([data[0], data[1]]))
@@ -346,10 +564,10 @@ impl AdStructure {
                 let mut a = [0u8; 6];
                 a.copy_from_slice(&data[..6]);
                 if data[6] > 1 {
-                    return Err(format!(
-                        "le_address type octet {:#04x} is reserved",
+                    return Err(invalid(format!(
+                        "le_address type octet {:#04x} is reserved (0x00 public, 0x01 random)",
                         data[6]
-                    ));
+                    )));
                 }
                 AdStructure::LeAddress {
                     address: Address(a),
@@ -409,6 +627,13 @@ impl AdStructure {
             AdStructure::CompleteName(_) => AdType::COMPLETE_NAME,
             AdStructure::TxPower(_) => AdType::TX_POWER,
             AdStructure::ClassOfDevice(_) => AdType::CLASS_OF_DEVICE,
+            AdStructure::HashC192(_) => AdType::HASH_C192,
+            AdStructure::RandR192(_) => AdType::RAND_R192,
+            AdStructure::SmTk(_) => AdType::SM_TK,
+            AdStructure::HashC256(_) => AdType::HASH_C256,
+            AdStructure::RandR256(_) => AdType::RAND_R256,
+            AdStructure::LeScConfirm(_) => AdType::LE_SC_CONFIRM,
+            AdStructure::LeScRandom(_) => AdType::LE_SC_RANDOM,
             AdStructure::ServiceData16 { .. } => AdType::SERVICE_DATA16,
             AdStructure::ServiceData32 { .. } => AdType::SERVICE_DATA32,
             AdStructure::ServiceData128 { .. } => AdType::SERVICE_DATA128,
@@ -442,6 +667,7 @@ impl AdStructure {
             }
             AdStructure::TxPower(p) => vec![*p as u8],
             AdStructure::ClassOfDevice(c) => c.0.to_vec(),
+            oob_values!(v) => v.0.to_vec(),
             AdStructure::ServiceData16 { uuid, data } => prefixed(&uuid.to_le_bytes(), data),
             AdStructure::ServiceData32 { uuid, data } => prefixed(&uuid.to_le_bytes(), data),
             AdStructure::ServiceData128 { uuid, data } => prefixed(&uuid.0, data),
@@ -478,8 +704,17 @@ impl AdStructure {
         })
     }
 
+    /// The OOB value of a secret-carrying structure (hash, randomizer, TK, LE SC confirmation
+    /// or random value), `None` for others.
+    pub fn oob_value(&self) -> Option<OobValue> {
+        match self {
+            oob_values!(v) => Some(*v),
+            _ => None,
+        }
+    }
+
     /// A short human reading of the value, without the type name (`Daniel's Tab S9`,
-    /// `0x180f,0x180a`, `company=0x004c data=12020002`).
+    /// `0x180f,0x180a`, `company=0x004c data=12020002`). OOB values read `<redacted>`.
     pub fn value_text(&self) -> String {
         let list = |v: Vec<String>| v.join(",");
         match self {
@@ -498,6 +733,7 @@ impl AdStructure {
             }
             AdStructure::TxPower(p) => format!("{p} dBm"),
             AdStructure::ClassOfDevice(c) => c.to_string(),
+            oob_values!(_) => "<redacted>".into(),
             AdStructure::ServiceData16 { uuid, data } => {
                 format!("uuid={uuid:#06x} data={}", Hex(data))
             }
@@ -542,29 +778,22 @@ impl AdData {
     /// padding). Never panics; see the module's contract.
     pub fn parse(bytes: &[u8]) -> Result<AdData, MalformedAd> {
         let mut out = Vec::new();
-        let mut pos = 0;
-        while pos < bytes.len() {
-            let len = usize::from(bytes[pos]);
-            if len == 0 {
-                break;
-            }
-            let fail = |out: Vec<AdStructure>, reason: String| MalformedAd {
+        for raw in walk(bytes) {
+            let (offset, reason) = match raw {
+                Ok(raw) => match raw.typed() {
+                    Ok(s) => {
+                        out.push(s);
+                        continue;
+                    }
+                    Err(e) => (raw.offset, e.to_string()),
+                },
+                Err(e) => (e.offset, e.to_string()),
+            };
+            return Err(MalformedAd {
                 parsed: AdData(out),
-                offset: pos,
+                offset,
                 reason,
-            };
-            let Some(body) = bytes.get(pos + 1..pos + 1 + len) else {
-                let available = bytes.len() - pos - 1;
-                return Err(fail(
-                    out,
-                    format!("length octet says {len}, only {available} octet(s) follow"),
-                ));
-            };
-            match AdStructure::from_parts(AdType(body[0]), &body[1..]) {
-                Ok(s) => out.push(s),
-                Err(reason) => return Err(fail(out, reason)),
-            }
-            pos += 1 + len;
+            });
         }
         Ok(AdData(out))
     }
@@ -743,13 +972,13 @@ mod tests {
     use crate::hex::parse_hex;
 
     fn hex(s: &str) -> Vec<u8> {
-        parse_hex(&s.replace(' ', "")).unwrap()
+        parse_hex(&s.replace([' ', '\\', '\n'], "")).unwrap()
     }
 
     /// Golden vectors: bytes, the structures they hold, where the bytes come from.
     #[test]
     fn golden() {
-        let cases: [(&str, &str, Vec<AdStructure>); 3] = [
+        let cases: [(&str, &str, Vec<AdStructure>); 5] = [
             (
                 // Real: public/projet_rp-ble_capture.snoop record 105 (Device Found).
                 "020102 1009 44616e69656c277320546162205339",
@@ -777,6 +1006,40 @@ mod tests {
                     complete: true,
                     uuids: vec![0x180f, 0x180a],
                 }],
+            ),
+            (
+                // Spec layout: LE OOB data as Core Specification Supplement Part A §1.6, §1.16,
+                // §1.17 lay it out (and the kernel's Read Local OOB Extended Data builds it):
+                // LE address + type, LE role, LE SC confirmation and random values, flags.
+                "081b 66554433221100 021c02 1122 000102030405060708090a0b0c0d0e0f \
+                 1123 f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff 020106",
+                "spec layout",
+                vec![
+                    AdStructure::LeAddress {
+                        address: "11:22:33:44:55:66".parse().unwrap(),
+                        random: false,
+                    },
+                    AdStructure::LeRole(LeRole::PERIPHERAL_PREFERRED),
+                    AdStructure::LeScConfirm(OobValue(core::array::from_fn(|i| i as u8))),
+                    AdStructure::LeScRandom(OobValue(core::array::from_fn(|i| 0xf0 | i as u8))),
+                    AdStructure::Flags(AdFlags::from_bits_retain(0x06)),
+                ],
+            ),
+            (
+                // Spec layout: BR/EDR OOB optional EIR (Core Specification Vol 3 Part C
+                // §5.2.2.7 and Supplement Part A §1.6): class of device, hash C-192,
+                // randomizer R-192, hash C-256, randomizer R-256.
+                "040d0c025a 110e 01010101010101010101010101010101 \
+                 110f 02020202020202020202020202020202 111d 03030303030303030303030303030303 \
+                 111e 04040404040404040404040404040404",
+                "spec layout",
+                vec![
+                    AdStructure::ClassOfDevice(ClassOfDevice([0x0c, 0x02, 0x5a])),
+                    AdStructure::HashC192(OobValue([1; 16])),
+                    AdStructure::RandR192(OobValue([2; 16])),
+                    AdStructure::HashC256(OobValue([3; 16])),
+                    AdStructure::RandR256(OobValue([4; 16])),
+                ],
             ),
         ];
         for (bytes, origin, want) in &cases {
@@ -901,6 +1164,23 @@ mod tests {
                 "022aaa".into(),
             ),
         ];
+        // The OOB values, each filled with its own type octet.
+        let secrets: [fn(OobValue) -> AdStructure; 7] = [
+            AdStructure::HashC192,
+            AdStructure::RandR192,
+            AdStructure::SmTk,
+            AdStructure::HashC256,
+            AdStructure::RandR256,
+            AdStructure::LeScConfirm,
+            AdStructure::LeScRandom,
+        ];
+        let table = table.into_iter().chain(secrets.map(|variant| {
+            let t = variant(OobValue::default()).ad_type().0;
+            let s = variant(OobValue([t; 16]));
+            (s, format!("11{t:02x}{}", format!("{t:02x}").repeat(16)))
+        }));
+        let types: Vec<u8> = secrets.map(|v| v(OobValue::default()).ad_type().0).to_vec();
+        assert_eq!(types, [0x0e, 0x0f, 0x10, 0x1d, 0x1e, 0x22, 0x23]);
         for (s, bytes) in table {
             let b = hex(&bytes);
             let data = AdData(vec![s.clone()]);
@@ -953,6 +1233,67 @@ mod tests {
         // Too long to build.
         let long = AdData(vec![AdStructure::CompleteName(vec![b'a'; 255])]);
         assert_eq!(long.to_bytes().unwrap_err().len, 256);
+    }
+
+    /// OOB values are secrets: neither `Debug`, nor the text reading, nor (with serde) the JSON
+    /// form shows them; a wrong length names the type.
+    #[test]
+    fn oob_values_redacted() {
+        let d = AdData::parse(&hex(&format!("1122{}", "5a".repeat(16)))).unwrap();
+        assert_eq!(d.0[0].oob_value(), Some(OobValue([0x5a; 16])));
+        for shown in [format!("{d:?}"), d.to_string()] {
+            assert!(
+                !shown.contains("5a5a") && !shown.contains("90, 90"),
+                "{shown}"
+            );
+            assert!(shown.contains("<redacted>"), "{shown}");
+        }
+        assert_eq!(d.to_string(), "le_sc_confirm: <redacted>");
+        let e = AdStructure::from_parts(AdType::SM_TK, &[1, 2, 3]).unwrap_err();
+        assert_eq!(
+            e,
+            BadAdValue::Length {
+                ad_type: AdType::SM_TK,
+                expected: 16,
+                actual: 3
+            }
+        );
+        assert_eq!(e.to_string(), "sm_tk needs 16 octet(s) of data, has 3");
+    }
+
+    /// The raw walk: offsets, types and data as sent; padding ends it; a cut structure is the
+    /// last item and names its type.
+    #[test]
+    fn walk_raw() {
+        let b = hex("020106 03ff4c00 00 0000");
+        let got: Vec<_> = walk(&b).collect();
+        assert_eq!(
+            got,
+            vec![
+                Ok(RawAd {
+                    offset: 0,
+                    ad_type: AdType::FLAGS,
+                    data: &[0x06]
+                }),
+                Ok(RawAd {
+                    offset: 3,
+                    ad_type: AdType::MANUFACTURER_DATA,
+                    data: &[0x4c, 0x00]
+                }),
+            ]
+        );
+        let b = hex("020106 1122 0102");
+        let last = walk(&b).last().unwrap().unwrap_err();
+        assert_eq!(
+            last,
+            AdTruncated {
+                offset: 3,
+                ad_type: Some(AdType::LE_SC_CONFIRM),
+                needed: 17,
+                available: 3
+            }
+        );
+        assert_eq!(walk(&hex("05")).next().unwrap().unwrap_err().ad_type, None);
     }
 
     #[test]

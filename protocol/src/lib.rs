@@ -65,7 +65,7 @@ pub mod tlv;
 pub mod uuid;
 pub mod wire;
 
-pub use ad::{AdData, AdFlags, AdStructure, AdType};
+pub use ad::{AdData, AdFlags, AdStructure, AdType, OobValue};
 pub use address::{Address, AddressInfo, AddressType, ParseAddressError};
 pub use advertising::AdvertisingFlags;
 pub use class_of_device::ClassOfDevice;

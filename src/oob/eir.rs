@@ -1,81 +1,72 @@
-//! EIR/AD structures (`length (1) | type (1) | data (length - 1)`) as OOB data carries them:
-//! in the kernel's Read Local Out Of Band Extended Data reply, in the NFC records of
-//! [`super::ndef`], and (as hex) in [`super::text`].
+//! OOB data read from and written to EIR/AD structures: in the kernel's Read Local Out Of
+//! Band Extended Data reply, in the NFC records of [`super::ndef`], and (as hex) in
+//! [`super::text`].
 //!
-//! Types and lengths are those of the Core Specification Supplement, Part A (and the
-//! Bluetooth Assigned Numbers' list of AD types). A zero length octet ends the significant
-//! part (EIR pads with zeros); anything after it is ignored. Every error names the field.
+//! The wire format is [`crate::protocol::ad`]'s: its [`walk`] splits the structures, its
+//! [`AdStructure`] types the ones OOB data is made of (address, role, names, class, flags,
+//! appearance and the secret values: hash and randomizer C/R-192 and C/R-256, TK, LE Secure
+//! Connections confirmation and random values), and [`AdData`] writes them. What this module
+//! adds is OOB's reading of them: which structures make [`LeOobData`] and [`BrEdrOobData`], that
+//! each may appear once, that the LE address is mandatory and names are UTF-8, and errors that
+//! name the field as the Core Specification Supplement, Part A calls it. Structures of other
+//! types are kept raw, unchecked, in their order.
 
 use core::fmt;
 
-use super::{BrEdrOobData, LeOobData, LeRole, OobValue};
-use crate::protocol::{Address, AddressType, ClassOfDevice};
+use super::{BrEdrOobData, LeOobData};
+use crate::protocol::ad::{walk, AdData, AdStructure, AdTruncated, AdType, BadAdValue};
+use crate::protocol::{Address, AddressType};
 
-/// Flags.
-pub const FLAGS: u8 = 0x01;
-/// Shortened Local Name.
-pub const SHORT_NAME: u8 = 0x08;
-/// Complete Local Name.
-pub const COMPLETE_NAME: u8 = 0x09;
-/// Class of Device.
-pub const CLASS_OF_DEVICE: u8 = 0x0D;
-/// Simple Pairing Hash C-192.
-pub const HASH_C192: u8 = 0x0E;
-/// Simple Pairing Randomizer R-192.
-pub const RAND_R192: u8 = 0x0F;
-/// Security Manager TK Value.
-pub const SM_TK: u8 = 0x10;
-/// Appearance.
-pub const APPEARANCE: u8 = 0x19;
-/// LE Bluetooth Device Address.
-pub const LE_ADDRESS: u8 = 0x1B;
-/// LE Role.
-pub const LE_ROLE: u8 = 0x1C;
-/// Simple Pairing Hash C-256.
-pub const HASH_C256: u8 = 0x1D;
-/// Simple Pairing Randomizer R-256.
-pub const RAND_R256: u8 = 0x1E;
-/// LE Secure Connections Confirmation Value.
-pub const LE_SC_CONFIRM: u8 = 0x22;
-/// LE Secure Connections Random Value.
-pub const LE_SC_RANDOM: u8 = 0x23;
-
-/// The name and the fixed data length (None: any) of the AD types this module decodes.
-const FIELDS: &[(u8, &str, Option<usize>)] = &[
-    (FLAGS, "Flags (0x01)", Some(1)),
-    (SHORT_NAME, "Shortened Local Name (0x08)", None),
-    (COMPLETE_NAME, "Complete Local Name (0x09)", None),
-    (CLASS_OF_DEVICE, "Class of Device (0x0D)", Some(3)),
-    (HASH_C192, "Simple Pairing Hash C-192 (0x0E)", Some(16)),
+/// The specification's name of each AD type OOB data is made of, for error messages.
+const FIELDS: &[(AdType, &str)] = &[
+    (AdType::FLAGS, "Flags (0x01)"),
+    (AdType::SHORT_NAME, "Shortened Local Name (0x08)"),
+    (AdType::COMPLETE_NAME, "Complete Local Name (0x09)"),
+    (AdType::CLASS_OF_DEVICE, "Class of Device (0x0D)"),
+    (AdType::HASH_C192, "Simple Pairing Hash C-192 (0x0E)"),
+    (AdType::RAND_R192, "Simple Pairing Randomizer R-192 (0x0F)"),
+    (AdType::SM_TK, "Security Manager TK Value (0x10)"),
+    (AdType::APPEARANCE, "Appearance (0x19)"),
+    (AdType::LE_ADDRESS, "LE Bluetooth Device Address (0x1B)"),
+    (AdType::LE_ROLE, "LE Role (0x1C)"),
+    (AdType::HASH_C256, "Simple Pairing Hash C-256 (0x1D)"),
+    (AdType::RAND_R256, "Simple Pairing Randomizer R-256 (0x1E)"),
     (
-        RAND_R192,
-        "Simple Pairing Randomizer R-192 (0x0F)",
-        Some(16),
-    ),
-    (SM_TK, "Security Manager TK Value (0x10)", Some(16)),
-    (APPEARANCE, "Appearance (0x19)", Some(2)),
-    (LE_ADDRESS, "LE Bluetooth Device Address (0x1B)", Some(7)),
-    (LE_ROLE, "LE Role (0x1C)", Some(1)),
-    (HASH_C256, "Simple Pairing Hash C-256 (0x1D)", Some(16)),
-    (
-        RAND_R256,
-        "Simple Pairing Randomizer R-256 (0x1E)",
-        Some(16),
-    ),
-    (
-        LE_SC_CONFIRM,
+        AdType::LE_SC_CONFIRM,
         "LE Secure Connections Confirmation Value (0x22)",
-        Some(16),
     ),
     (
-        LE_SC_RANDOM,
+        AdType::LE_SC_RANDOM,
         "LE Secure Connections Random Value (0x23)",
-        Some(16),
     ),
 ];
 
+/// The AD types LE OOB data is read from (the others are kept raw).
+const LE_TYPES: [AdType; 9] = [
+    AdType::LE_ADDRESS,
+    AdType::LE_ROLE,
+    AdType::LE_SC_CONFIRM,
+    AdType::LE_SC_RANDOM,
+    AdType::SM_TK,
+    AdType::APPEARANCE,
+    AdType::FLAGS,
+    AdType::COMPLETE_NAME,
+    AdType::SHORT_NAME,
+];
+
+/// The AD types BR/EDR OOB data is read from (the others are kept raw).
+const BREDR_TYPES: [AdType; 7] = [
+    AdType::CLASS_OF_DEVICE,
+    AdType::HASH_C192,
+    AdType::RAND_R192,
+    AdType::HASH_C256,
+    AdType::RAND_R256,
+    AdType::COMPLETE_NAME,
+    AdType::SHORT_NAME,
+];
+
 /// The field name of AD type `ad_type` ("AD structure" for types this module keeps raw).
-pub fn field_name(ad_type: u8) -> &'static str {
+pub fn field_name(ad_type: AdType) -> &'static str {
     FIELDS
         .iter()
         .find(|f| f.0 == ad_type)
@@ -161,48 +152,64 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-/// Splits `bytes` into (type, data) structures.
-pub fn structures(bytes: &[u8]) -> Result<Vec<(u8, &[u8])>, ParseError> {
-    let mut out = Vec::new();
-    let mut rest = bytes;
-    while let Some((&len, tail)) = rest.split_first() {
-        if len == 0 {
-            break;
+impl From<AdTruncated> for ParseError {
+    fn from(e: AdTruncated) -> ParseError {
+        ParseError::Truncated {
+            field: e.ad_type.map_or("AD structure", field_name),
+            needed: e.needed,
+            available: e.available,
         }
-        let len = usize::from(len);
-        if tail.len() < len {
-            let field = tail.first().map_or("AD structure", |&t| field_name(t));
-            return Err(ParseError::Truncated {
-                field,
-                needed: len,
-                available: tail.len(),
-            });
-        }
-        out.push((tail[0], &tail[1..len]));
-        rest = &tail[len..];
     }
-    Ok(out)
 }
 
-/// Appends one structure (`data` up to 254 octets; longer data is cut, which only a name can
-/// be).
-pub fn push(out: &mut Vec<u8>, ad_type: u8, data: &[u8]) {
-    let data = &data[..data.len().min(254)];
-    out.push(data.len() as u8 + 1);
-    out.push(ad_type);
-    out.extend_from_slice(data);
+impl From<BadAdValue> for ParseError {
+    fn from(e: BadAdValue) -> ParseError {
+        let field = field_name(e.ad_type());
+        match e {
+            BadAdValue::Length {
+                expected, actual, ..
+            } => ParseError::Length {
+                field,
+                expected,
+                actual,
+            },
+            other => ParseError::Invalid {
+                field,
+                reason: other.to_string(),
+            },
+        }
+    }
 }
 
-/// The data of a fixed-length field, checked.
-fn fixed<const N: usize>(ad_type: u8, data: &[u8]) -> Result<[u8; N], ParseError> {
-    data.try_into().map_err(|_| ParseError::Length {
-        field: field_name(ad_type),
-        expected: N,
-        actual: data.len(),
-    })
+/// AD structures kept as sent, (type, data) in their order: the `other` of OOB data.
+type Kept = Vec<(u8, Vec<u8>)>;
+
+/// Reads the structures of `bytes`: those of a type in `wanted` are typed (their data
+/// checked), names go to the returned [`Names`], any other typed structure to `store`, which
+/// gives back what it does not keep. The rest is returned raw, as sent, in order.
+fn read(
+    bytes: &[u8],
+    wanted: &[AdType],
+    mut store: impl FnMut(AdStructure) -> Result<Option<AdStructure>, ParseError>,
+) -> Result<(Names, Kept), ParseError> {
+    let mut names = Names::default();
+    let mut other = Vec::new();
+    for raw in walk(bytes) {
+        let raw = raw?;
+        if !wanted.contains(&raw.ad_type) {
+            other.push((raw.ad_type.0, raw.data.to_vec()));
+            continue;
+        }
+        if let Some(s) = names.take(raw.typed()?)? {
+            if let Some(s) = store(s)? {
+                other.push((s.ad_type().0, s.data()));
+            }
+        }
+    }
+    Ok((names, other))
 }
 
-fn set<T>(slot: &mut Option<T>, ad_type: u8, value: T) -> Result<(), ParseError> {
+fn set<T>(slot: &mut Option<T>, ad_type: AdType, value: T) -> Result<(), ParseError> {
     if slot.is_some() {
         return Err(ParseError::Duplicate {
             field: field_name(ad_type),
@@ -210,13 +217,6 @@ fn set<T>(slot: &mut Option<T>, ad_type: u8, value: T) -> Result<(), ParseError>
     }
     *slot = Some(value);
     Ok(())
-}
-
-fn utf8(ad_type: u8, data: &[u8]) -> Result<String, ParseError> {
-    String::from_utf8(data.to_vec()).map_err(|e| ParseError::Invalid {
-        field: field_name(ad_type),
-        reason: format!("not UTF-8 (at octet {})", e.utf8_error().valid_up_to()),
-    })
 }
 
 /// Names: the complete one wins over the shortened one.
@@ -227,17 +227,46 @@ struct Names {
 }
 
 impl Names {
-    fn take(&mut self, ad_type: u8, data: &[u8]) -> Result<bool, ParseError> {
-        match ad_type {
-            COMPLETE_NAME => set(&mut self.complete, ad_type, utf8(ad_type, data)?)?,
-            SHORT_NAME => set(&mut self.short, ad_type, utf8(ad_type, data)?)?,
-            _ => return Ok(false),
-        }
-        Ok(true)
+    /// Takes a name structure; gives any other back.
+    fn take(&mut self, s: AdStructure) -> Result<Option<AdStructure>, ParseError> {
+        let (slot, t, n) = match s {
+            AdStructure::CompleteName(n) => (&mut self.complete, AdType::COMPLETE_NAME, n),
+            AdStructure::ShortName(n) => (&mut self.short, AdType::SHORT_NAME, n),
+            other => return Ok(Some(other)),
+        };
+        let text = String::from_utf8(n).map_err(|e| ParseError::Invalid {
+            field: field_name(t),
+            reason: format!("not UTF-8 (at octet {})", e.utf8_error().valid_up_to()),
+        })?;
+        set(slot, t, text)?;
+        Ok(None)
     }
+
     fn name(self) -> Option<String> {
         self.complete.or(self.short)
     }
+
+    /// The structure written for `name`: the complete name, cut to what its length octet
+    /// holds (254 octets).
+    fn structure(name: &str) -> AdStructure {
+        AdStructure::CompleteName(name.as_bytes()[..name.len().min(254)].to_vec())
+    }
+}
+
+/// A structure kept raw, written back as it came (cut to 254 octets of data).
+fn raw((t, data): &(u8, Vec<u8>)) -> AdStructure {
+    AdStructure::Other {
+        ad_type: AdType(*t),
+        data: data[..data.len().min(254)].to_vec(),
+    }
+}
+
+/// The bytes of `structures`; each fits its length octet (values are fixed-size, names and
+/// raw data cut to 254 octets).
+fn encode(structures: Vec<AdStructure>) -> Vec<u8> {
+    AdData(structures)
+        .to_bytes()
+        .unwrap_or_else(|e| unreachable!("OOB structures fit their length octets: {e}"))
 }
 
 /// LE OOB data from AD structures (the payload of an `application/vnd.bluetooth.le.oob`
@@ -246,80 +275,56 @@ impl Names {
 pub fn le_from_ad(bytes: &[u8]) -> Result<LeOobData, ParseError> {
     let mut d = LeOobData::default();
     let mut address = None;
-    let mut names = Names::default();
-    for (t, data) in structures(bytes)? {
-        match t {
-            LE_ADDRESS => {
-                let a: [u8; 7] = fixed(t, data)?;
-                let address_type = match a[6] {
-                    0x00 => AddressType::LE_PUBLIC,
-                    0x01 => AddressType::LE_RANDOM,
-                    other => {
-                        return Err(ParseError::Invalid {
-                            field: field_name(t),
-                            reason: format!("address type {other:#04x} (0x00 public, 0x01 random)"),
-                        })
-                    }
+    let (names, other) = read(bytes, &LE_TYPES, |s| {
+        let t = s.ad_type();
+        match s {
+            AdStructure::LeAddress { address: a, random } => {
+                let at = if random {
+                    AddressType::LE_RANDOM
+                } else {
+                    AddressType::LE_PUBLIC
                 };
-                let mut addr = [0; 6];
-                addr.copy_from_slice(&a[..6]);
-                set(&mut address, t, (Address(addr), address_type))?;
+                set(&mut address, t, (a, at))?
             }
-            LE_ROLE => set(&mut d.role, t, LeRole(fixed::<1>(t, data)?[0]))?,
-            LE_SC_CONFIRM => set(&mut d.confirm, t, OobValue(fixed(t, data)?))?,
-            LE_SC_RANDOM => set(&mut d.random, t, OobValue(fixed(t, data)?))?,
-            SM_TK => set(&mut d.tk, t, OobValue(fixed(t, data)?))?,
-            APPEARANCE => set(&mut d.appearance, t, u16::from_le_bytes(fixed(t, data)?))?,
-            FLAGS => set(&mut d.flags, t, fixed::<1>(t, data)?[0])?,
-            _ => {
-                if !names.take(t, data)? {
-                    d.other.push((t, data.to_vec()));
-                }
-            }
+            AdStructure::LeRole(r) => set(&mut d.role, t, r)?,
+            AdStructure::LeScConfirm(v) => set(&mut d.confirm, t, v)?,
+            AdStructure::LeScRandom(v) => set(&mut d.random, t, v)?,
+            AdStructure::SmTk(v) => set(&mut d.tk, t, v)?,
+            AdStructure::Appearance(a) => set(&mut d.appearance, t, a)?,
+            AdStructure::Flags(f) => set(&mut d.flags, t, f.bits())?,
+            other => return Ok(Some(other)),
         }
-    }
+        Ok(None)
+    })?;
     let (a, at) = address.ok_or(ParseError::Missing {
-        field: field_name(LE_ADDRESS),
+        field: field_name(AdType::LE_ADDRESS),
     })?;
     d.address = a;
     d.address_type = at;
     d.name = names.name();
+    d.other = other;
     Ok(d)
 }
 
 /// The AD structures of LE OOB data: address, role, TK, confirmation, random, appearance,
 /// flags, name, then the others.
 pub fn le_to_ad(d: &LeOobData) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut a = [0u8; 7];
-    a[..6].copy_from_slice(&d.address.0);
-    a[6] = u8::from(d.address_type == AddressType::LE_RANDOM);
-    push(&mut out, LE_ADDRESS, &a);
-    if let Some(r) = d.role {
-        push(&mut out, LE_ROLE, &[r.0]);
-    }
-    for (t, v) in [
-        (SM_TK, d.tk),
-        (LE_SC_CONFIRM, d.confirm),
-        (LE_SC_RANDOM, d.random),
-    ] {
-        if let Some(v) = v {
-            push(&mut out, t, &v.0);
-        }
-    }
-    if let Some(a) = d.appearance {
-        push(&mut out, APPEARANCE, &a.to_le_bytes());
-    }
-    if let Some(f) = d.flags {
-        push(&mut out, FLAGS, &[f]);
-    }
-    if let Some(n) = &d.name {
-        push(&mut out, COMPLETE_NAME, n.as_bytes());
-    }
-    for (t, v) in &d.other {
-        push(&mut out, *t, v);
-    }
-    out
+    let mut out = vec![AdStructure::LeAddress {
+        address: d.address,
+        random: d.address_type == AddressType::LE_RANDOM,
+    }];
+    out.extend(d.role.map(AdStructure::LeRole));
+    out.extend(d.tk.map(AdStructure::SmTk));
+    out.extend(d.confirm.map(AdStructure::LeScConfirm));
+    out.extend(d.random.map(AdStructure::LeScRandom));
+    out.extend(d.appearance.map(AdStructure::Appearance));
+    out.extend(
+        d.flags
+            .map(|f| AdStructure::Flags(crate::protocol::AdFlags::from_bits_retain(f))),
+    );
+    out.extend(d.name.as_deref().map(Names::structure));
+    out.extend(d.other.iter().map(raw));
+    encode(out)
 }
 
 /// BR/EDR OOB data of device `address` from EIR structures (the optional part of an
@@ -330,22 +335,20 @@ pub fn bredr_from_eir(address: Address, bytes: &[u8]) -> Result<BrEdrOobData, Pa
         address,
         ..BrEdrOobData::default()
     };
-    let mut names = Names::default();
-    for (t, data) in structures(bytes)? {
-        match t {
-            CLASS_OF_DEVICE => set(&mut d.class, t, ClassOfDevice(fixed(t, data)?))?,
-            HASH_C192 => set(&mut d.hash192, t, OobValue(fixed(t, data)?))?,
-            RAND_R192 => set(&mut d.rand192, t, OobValue(fixed(t, data)?))?,
-            HASH_C256 => set(&mut d.hash256, t, OobValue(fixed(t, data)?))?,
-            RAND_R256 => set(&mut d.rand256, t, OobValue(fixed(t, data)?))?,
-            _ => {
-                if !names.take(t, data)? {
-                    d.other.push((t, data.to_vec()));
-                }
-            }
+    let (names, other) = read(bytes, &BREDR_TYPES, |s| {
+        let t = s.ad_type();
+        match s {
+            AdStructure::ClassOfDevice(c) => set(&mut d.class, t, c)?,
+            AdStructure::HashC192(v) => set(&mut d.hash192, t, v)?,
+            AdStructure::RandR192(v) => set(&mut d.rand192, t, v)?,
+            AdStructure::HashC256(v) => set(&mut d.hash256, t, v)?,
+            AdStructure::RandR256(v) => set(&mut d.rand256, t, v)?,
+            other => return Ok(Some(other)),
         }
-    }
+        Ok(None)
+    })?;
     d.name = names.name();
+    d.other = other;
     Ok(d)
 }
 
@@ -353,45 +356,33 @@ pub fn bredr_from_eir(address: Address, bytes: &[u8]) -> Result<BrEdrOobData, Pa
 /// C/R-256, name, then the others.
 pub fn bredr_to_eir(d: &BrEdrOobData) -> Vec<u8> {
     let mut out = Vec::new();
-    if let Some(c) = d.class {
-        push(&mut out, CLASS_OF_DEVICE, &c.0);
-    }
-    for (t, v) in [
-        (HASH_C192, d.hash192),
-        (RAND_R192, d.rand192),
-        (HASH_C256, d.hash256),
-        (RAND_R256, d.rand256),
-    ] {
-        if let Some(v) = v {
-            push(&mut out, t, &v.0);
-        }
-    }
-    if let Some(n) = &d.name {
-        push(&mut out, COMPLETE_NAME, n.as_bytes());
-    }
-    for (t, v) in &d.other {
-        push(&mut out, *t, v);
-    }
-    out
+    out.extend(d.class.map(AdStructure::ClassOfDevice));
+    out.extend(d.hash192.map(AdStructure::HashC192));
+    out.extend(d.rand192.map(AdStructure::RandR192));
+    out.extend(d.hash256.map(AdStructure::HashC256));
+    out.extend(d.rand256.map(AdStructure::RandR256));
+    out.extend(d.name.as_deref().map(Names::structure));
+    out.extend(d.other.iter().map(raw));
+    encode(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use crate::oob::{LeRole, OobValue};
+    use crate::protocol::ClassOfDevice;
+
     /// The LE Read Local OOB Extended Data EIR in the shape Linux 6.1's `mgmt.c`
     /// (`read_local_oob_ext_data`) builds it: address+type, role, confirmation, random, flags.
     fn kernel_le_eir() -> Vec<u8> {
-        let mut e = Vec::new();
-        push(
-            &mut e,
-            LE_ADDRESS,
-            &[0x00, 0x00, 0x00, 0x01, 0xaa, 0x00, 0x00],
-        );
-        push(&mut e, LE_ROLE, &[0x02]);
-        push(&mut e, LE_SC_CONFIRM, &[0x11; 16]);
-        push(&mut e, LE_SC_RANDOM, &[0x22; 16]);
-        push(&mut e, FLAGS, &[0x06]);
+        let mut e = vec![0x08, 0x1b, 0x00, 0x00, 0x00, 0x01, 0xaa, 0x00, 0x00];
+        e.extend_from_slice(&[0x02, 0x1c, 0x02]);
+        e.extend_from_slice(&[0x11, 0x22]);
+        e.extend_from_slice(&[0x11; 16]);
+        e.extend_from_slice(&[0x11, 0x23]);
+        e.extend_from_slice(&[0x22; 16]);
+        e.extend_from_slice(&[0x02, 0x01, 0x06]);
         e
     }
 
@@ -446,6 +437,34 @@ mod tests {
             let e = le_from_ad(bytes).unwrap_err();
             assert!(e.to_string().contains(field), "{e} lacks {field}");
         }
+    }
+
+    /// BR/EDR errors name the field too, from the type of the structure at fault; types OOB
+    /// data is not made of are kept as sent, unchecked (an odd-length UUID list here).
+    #[test]
+    fn bredr_errors_and_raw_structures() {
+        let table: &[(&[u8], &str)] = &[
+            (
+                &[0x05, 0x1d, 1, 2, 3, 4],
+                "Simple Pairing Hash C-256 (0x1D): 4 octets, expected 16",
+            ),
+            (
+                &[0x11, 0x0f, 1, 2],
+                "Simple Pairing Randomizer R-192 (0x0F): truncated (17 octets needed, 3 left)",
+            ),
+            (
+                &[0x04, 0x0d, 1, 2, 3, 0x04, 0x0d, 1, 2, 3],
+                "Class of Device (0x0D): appears twice",
+            ),
+            (&[0x03], "AD structure: truncated"),
+        ];
+        for (bytes, want) in table {
+            let e = bredr_from_eir(Address::ANY, bytes).unwrap_err();
+            assert!(e.to_string().contains(want), "{e} lacks {want}");
+        }
+        let d = bredr_from_eir(Address::ANY, &[0x04, 0x03, 1, 2, 3]).unwrap();
+        assert_eq!(d.other, vec![(0x03, vec![1, 2, 3])]);
+        assert_eq!(bredr_to_eir(&d), [0x04, 0x03, 1, 2, 3]);
     }
 
     #[test]

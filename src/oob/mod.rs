@@ -6,8 +6,9 @@
 //!   [`BrEdrOobData`] (BD_ADDR, class, Simple Pairing hash and randomizer C/R-192 and
 //!   C/R-256, ...). Every value is kept in the octet order of the EIR/AD structures and of
 //!   MGMT (least significant octet first); nothing is reversed on the way.
-//! - [`eir`]: the EIR/AD structures that carry it, in the kernel's Read Local OOB Extended
-//!   Data reply as in the NFC records.
+//! - [`eir`]: OOB data read from and written to the EIR/AD structures that carry it (the
+//!   kernel's Read Local OOB Extended Data reply, the NFC records), over
+//!   [`crate::protocol::ad`]'s one codec of AD structures.
 //! - [`ndef`]: NFC Forum connection-handover records `application/vnd.bluetooth.le.oob` and
 //!   `application/vnd.bluetooth.ep.oob` (NDEF), read and written.
 //! - [`text`]: a plain text form for a QR code (alphanumeric mode only).
@@ -40,73 +41,12 @@ use crate::protocol::{Address, AddressType, ClassOfDevice};
 
 pub use eir::ParseError;
 
-/// A 128-bit OOB value (LE SC confirmation or random value, SSP hash or randomizer, TK), in
-/// wire order (least significant octet first). `Debug` does not show it.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct OobValue(pub [u8; 16]);
+/// A 128-bit OOB value, redacted in `Debug` (the AD structures' own type).
+pub use crate::protocol::ad::OobValue;
 
-impl OobValue {
-    /// True when all octets are zero ("not provided" to MGMT).
-    pub fn is_zero(&self) -> bool {
-        self.0 == [0; 16]
-    }
-
-    /// The value as lower-case hex in wire order (for files meant to carry it).
-    pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
-    }
-}
-
-impl fmt::Debug for OobValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("OobValue(<redacted>)")
-    }
-}
-
-/// LE Role AD type (0x1C) value: which roles the device supports and prefers (Core
-/// Specification Supplement, Part A, 1.17). Open: values beyond 0x03 are kept.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct LeRole(pub u8);
-
-impl LeRole {
-    /// Only the peripheral role.
-    pub const PERIPHERAL_ONLY: LeRole = LeRole(0x00);
-    /// Only the central role.
-    pub const CENTRAL_ONLY: LeRole = LeRole(0x01);
-    /// Both, peripheral preferred for connection establishment.
-    pub const PERIPHERAL_PREFERRED: LeRole = LeRole(0x02);
-    /// Both, central preferred for connection establishment.
-    pub const CENTRAL_PREFERRED: LeRole = LeRole(0x03);
-
-    /// The value's name, if it is one the specification defines.
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self.0 {
-            0x00 => "peripheral-only",
-            0x01 => "central-only",
-            0x02 => "peripheral-preferred",
-            0x03 => "central-preferred",
-            _ => return None,
-        })
-    }
-}
-
-impl fmt::Debug for LeRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "LeRole({n})"),
-            None => write!(f, "LeRole({:#04x})", self.0),
-        }
-    }
-}
-
-impl fmt::Display for LeRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{:#04x}", self.0),
-        }
-    }
-}
+/// The LE Role AD type's value (the AD structures' own type). Open: values beyond 0x03 are
+/// kept.
+pub use crate::protocol::ad::LeRole;
 
 /// The transport some OOB data is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -568,4 +568,18 @@ mod tests {
         let v = json!({ "code": "unknown 0x0099", "params": "0102" });
         assert_eq!(words(&v, "unknown 0x0099"), ["params=0102"]);
     }
+
+    /// The OOB data's EIR (Read Local OOB Extended Data) shows its secret values redacted.
+    #[test]
+    fn oob_values_in_ad_redacted() {
+        let mut eir = vec![0x02, 0x1c, 0x02, 0x11, 0x22];
+        eir.extend_from_slice(&[0x5a; 16]);
+        assert_eq!(
+            ad_json(&eir),
+            json!([
+                { "type": "le_role", "value": "peripheral-preferred" },
+                { "type": "le_sc_confirm", "value": "<redacted>" },
+            ])
+        );
+    }
 }

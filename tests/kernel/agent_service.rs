@@ -437,6 +437,30 @@ async fn agent_refuses_to_start_beside_bluetoothd() {
     let _ = bus.wait().await;
 }
 
+/// Waits until the process `pid` catches SIGINT, SIGTERM and SIGHUP (the `SigCgt` mask of
+/// /proc/PID/status); returns how long that took. Panics after `limit`.
+async fn handlers_installed(pid: u32, limit: Duration) -> Duration {
+    let start = Instant::now();
+    // Bit n-1 stands for signal n: SIGHUP 1, SIGINT 2, SIGTERM 15.
+    let wanted: u64 = (1 << 0) | (1 << 1) | (1 << 14);
+    loop {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let caught = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            .unwrap_or(0);
+        if caught & wanted == wanted {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < limit,
+            "pid {pid}: stop signal handlers not installed within {limit:?} (SigCgt {caught:#x})"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A signal stops `mgmtctl agent` with status 0 promptly, even when it was started with
 /// SIGINT ignored (as a non-interactive shell starts a background job: the report behind
 /// issue 11 was an agent that ignored SIGINT sent 2 s after launch). The agent installs its
@@ -469,7 +493,17 @@ async fn agent_stops_on_a_signal_at_any_moment() {
             .spawn()
             .expect("start mgmtctl agent");
         let raw_pid = agent.id().expect("running");
-        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        let started = Instant::now();
+        // Under TCG the debug binary is read over 9p and takes seconds to load; until its
+        // first instruction runs no program can hold a handler (and SIGINT, ignored by the
+        // parent, would be lost). Wait until the kernel shows the handlers installed, which
+        // `mgmtctl` does before anything else, then signal at the chosen moment (or at once
+        // if loading took longer).
+        let installed = handlers_installed(raw_pid, Duration::from_secs(60)).await;
+        println!("{signal}: handlers installed {installed:?} after launch");
+        if let Some(rest) = Duration::from_millis(delay_ms).checked_sub(started.elapsed()) {
+            tokio::time::sleep(rest).await;
+        }
         let exited = agent.try_wait().expect("agent status");
         assert_eq!(exited, None, "the agent ended before the signal");
         let pid = nix::unistd::Pid::from_raw(raw_pid as i32);

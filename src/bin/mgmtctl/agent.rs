@@ -189,13 +189,16 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     }
     let agent = PolicyAgent::new(headless, TerminalAgent::new(args.io_capability, policy));
     crate::stop::run_stoppable(|mut stop| async move {
+        let graceful = crate::stop::GracefulStop::default();
         // The signal handlers are in place already: a signal during the slow start (opening
         // the socket, loading bonds, registering) stops us as promptly as one later.
         tokio::select! {
-            result = serve(args, agent, config, None) => result,
+            result = serve(args, agent, config, None, graceful.clone()) => result,
             signal = stop.recv() => {
                 crate::stop::notify_stopping();
                 println!("agent: {signal} received; stopping");
+                // Pending requests refused, our pairings cancelled, keys flushed (bounded).
+                graceful.run().await;
                 Ok(ExitCode::SUCCESS)
             }
         }
@@ -213,19 +216,23 @@ fn run_json(
     let (agent, channel) = JsonAgent::new(args.io_capability);
     let agent = PolicyAgent::new(headless, agent);
     crate::stop::run_stoppable(|mut stop| async move {
+        let graceful = crate::stop::GracefulStop::default();
         let stopped = |reason: String| {
             let mut m = serde_json::Map::new();
             m.insert("reason".into(), serde_json::json!(reason));
             channel.event("stopped", m);
         };
         tokio::select! {
-            result = serve(args, agent, config, Some(channel.clone())) => result,
+            result = serve(args, agent, config, Some(channel.clone()), graceful.clone()) => result,
             () = read_answers(channel.clone()) => {
+                // Requests still pending are cancelled (their `cancelled` events come first).
+                graceful.run().await;
                 stopped("stdin closed".into());
                 Ok(ExitCode::SUCCESS)
             }
             signal = stop.recv() => {
                 crate::stop::notify_stopping();
+                graceful.run().await;
                 stopped(signal.to_string());
                 Ok(ExitCode::SUCCESS)
             }
@@ -235,12 +242,14 @@ fn run_json(
 
 /// Starts the agent and serves until the kernel connection ends (exit status
 /// [`EXIT_KERNEL_LOST`](crate::stop::EXIT_KERNEL_LOST)). With `json`, what it reports goes
-/// out as protocol events.
+/// out as protocol events. Once the service runs, its shutdown is left in `graceful` for a
+/// stop to run.
 async fn serve<A: Agent + Send + Sync + 'static>(
     args: Args,
     agent: A,
     config: ServiceConfig,
     json: Option<std::sync::Arc<crate::json_agent::Channel>>,
+    graceful: crate::stop::GracefulStop,
 ) -> Result<ExitCode, CliError> {
     {
         let _lock = if args.coexist {
@@ -258,6 +267,8 @@ async fn serve<A: Agent + Send + Sync + 'static>(
         let service = args.store.service(client, agent, config);
         let mut reports = service.reports();
         let mut task = service.start().await?;
+        let running = service.clone();
+        graceful.set(async move { running.shutdown().await });
         match &json {
             Some(ch) => {
                 // What start-up did is already in the report queue; stdout is the protocol's,
@@ -335,6 +346,9 @@ pub(crate) fn print_report(r: &Report) {
             println!("{peer}: the {request:?} request failed; refused")
         }
         Report::InvalidAnswer { peer, error } => println!("{peer}: {error}; refused"),
+        Report::ShutDown { peer, request } => {
+            println!("{peer}: the {request:?} request refused: the agent is stopping")
+        }
         Report::AutoAccepted { peer } => {
             println!("{peer}: Just Works accepted (we asked for this pairing)")
         }

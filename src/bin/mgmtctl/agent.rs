@@ -549,6 +549,8 @@ pub(crate) struct TerminalAgent {
     policy: Policy,
     /// One prompt at a time: two devices asking at once get their questions in turn.
     prompt: Arc<Mutex<()>>,
+    /// Questions and notices go to stderr (stdout carries `pair --json`'s lines).
+    on_stderr: bool,
 }
 
 impl TerminalAgent {
@@ -557,21 +559,44 @@ impl TerminalAgent {
             io,
             policy,
             prompt: Arc::default(),
+            on_stderr: false,
+        }
+    }
+
+    /// The same agent writing its questions and notices to stderr.
+    pub(crate) fn on_stderr(mut self) -> TerminalAgent {
+        self.on_stderr = true;
+        self
+    }
+
+    /// One line for the user, on stdout or (see [`TerminalAgent::on_stderr`]) stderr.
+    fn say(&self, line: std::fmt::Arguments<'_>) {
+        if self.on_stderr {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
         }
     }
 
     /// Runs a prompt on the blocking pool with the terminal to itself.
     async fn prompt<R: Clone + Send + 'static>(
         &self,
-        f: impl FnOnce(&mut io::StdinLock<'static>, &mut io::Stdout) -> io::Result<R> + Send + 'static,
+        f: impl FnOnce(&mut io::StdinLock<'static>, &mut Box<dyn Write>) -> io::Result<R>
+            + Send
+            + 'static,
         refused: R,
     ) -> R {
         let lock = self.prompt.clone();
         let fallback = refused.clone();
+        let on_stderr = self.on_stderr;
         tokio::task::spawn_blocking(move || {
             let _turn = lock.lock().unwrap_or_else(|e| e.into_inner());
             let mut input = io::stdin().lock();
-            let mut out = io::stdout();
+            let mut out: Box<dyn Write> = if on_stderr {
+                Box::new(io::stderr())
+            } else {
+                Box::new(io::stdout())
+            };
             f(&mut input, &mut out).unwrap_or(fallback)
         })
         .await
@@ -581,11 +606,11 @@ impl TerminalAgent {
     async fn decide(&self, question: String) -> bool {
         match self.policy {
             Policy::Accept => {
-                println!("{question} -> yes (--auto-accept)");
+                self.say(format_args!("{question} -> yes (--auto-accept)"));
                 true
             }
             Policy::Reject => {
-                println!("{question} -> no (--reject)");
+                self.say(format_args!("{question} -> no (--reject)"));
                 false
             }
             Policy::Ask => {
@@ -619,7 +644,9 @@ impl Agent for TerminalAgent {
                     .await
             }
             _ => {
-                println!("{question}: cannot be typed without a terminal; refused");
+                self.say(format_args!(
+                    "{question}: cannot be typed without a terminal; refused"
+                ));
                 None
             }
         }
@@ -627,9 +654,11 @@ impl Agent for TerminalAgent {
 
     async fn display_passkey(&self, peer: &Peer, passkey: u32, entered: u8) {
         if entered == 0 {
-            println!("{peer}: type {passkey:06} on the device");
+            self.say(format_args!("{peer}: type {passkey:06} on the device"));
         } else {
-            println!("{peer}: passkey {passkey:06}, {entered} digit(s) typed");
+            self.say(format_args!(
+                "{peer}: passkey {passkey:06}, {entered} digit(s) typed"
+            ));
         }
     }
 
@@ -641,22 +670,27 @@ impl Agent for TerminalAgent {
                     .await
             }
             _ => {
-                println!("{question}: cannot be typed without a terminal; refused");
+                self.say(format_args!(
+                    "{question}: cannot be typed without a terminal; refused"
+                ));
                 None
             }
         }
     }
 
     fn cancelled(&self, peer: &Peer) {
-        println!("{peer}: request withdrawn");
+        self.say(format_args!("{peer}: request withdrawn"));
     }
 
     fn failed(&self, peer: &Peer, status: Status) {
-        println!("{peer}: pairing failed: {}", status.description());
+        self.say(format_args!(
+            "{peer}: pairing failed: {}",
+            status.description()
+        ));
     }
 
     fn completed(&self, peer: &Peer, key: KeyNotice) {
-        println!(
+        self.say(format_args!(
             "{peer}: new {:?}, {}{}",
             key.kind,
             if key.authenticated {
@@ -669,7 +703,7 @@ impl Agent for TerminalAgent {
             } else {
                 " (not to be stored)"
             }
-        );
+        ));
     }
 }
 

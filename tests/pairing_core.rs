@@ -509,3 +509,93 @@ fn a_key_whose_controller_goes_before_it_is_named_is_reported_not_stored() {
         })
     );
 }
+
+#[test]
+fn shutdown_refuses_what_is_outstanding_cancels_our_pairing_and_waits_for_the_store() {
+    let p = peer(HCI0, 1, AddressType::LE_PUBLIC);
+    let a = &p.address;
+    let refused = |question: Question| match question {
+        Question::ConfirmValue(_) | Question::Authorize => PairingReply::UserConfirm {
+            peer: p.clone(),
+            accept: false,
+        },
+        Question::Passkey => PairingReply::UserPasskey {
+            peer: p.clone(),
+            passkey: None,
+        },
+        Question::PinCode(_) => PairingReply::PinCode {
+            peer: p.clone(),
+            pin: None,
+        },
+    };
+    // (the request pending at shutdown, its kind): each gets its time limit's negative reply.
+    let rows = [
+        (confirm(a, 0, 42), RequestKind::ConfirmValue),
+        (confirm(a, 1, 0), RequestKind::Authorize),
+        (passkey_request(a), RequestKind::Passkey),
+        (pin_request(a, true), RequestKind::PinCode),
+    ];
+    for (request, kind) in rows {
+        let mut core = PairingCore::new(config(true));
+        core.set_adapter(HCI0, adapter());
+        let other = peer(HCI0, 2, AddressType::LE_PUBLIC);
+        // Our own pairing with another device, still pending on the kernel.
+        let pairing = core.start_pairing(other.clone(), IoCapability::DISPLAY_YES_NO);
+        core.handle_event(HCI0, &request, Instant::now());
+        // A key queued before the shutdown: its write is in flight.
+        core.handle_event(HCI0, &new_ltk(a, true), Instant::now());
+        let out = drain(&mut core);
+        let (ticket, question) = asks(&out)[0].clone();
+        assert_eq!(question.kind(), kind);
+        let store = out
+            .iter()
+            .find_map(|a| match a {
+                Action::Store { ticket, .. } => Some(*ticket),
+                _ => None,
+            })
+            .expect("a store write");
+        assert!(!core.is_flushed());
+
+        core.handle_shutdown(Instant::now());
+        let out = drain(&mut core);
+        assert_eq!(
+            out,
+            vec![
+                Action::Notify(Notice::Cancelled {
+                    ticket,
+                    peer: p.clone()
+                }),
+                Action::Reply(refused(question.clone())),
+                Action::Report(Report::ShutDown {
+                    peer: p.clone(),
+                    request: kind
+                }),
+                Action::CancelPairDevice {
+                    ticket: pairing,
+                    peer: other.clone()
+                },
+            ],
+            "{kind:?}"
+        );
+        assert_eq!(core.poll_timeout(), None, "nothing left to time out");
+        core.handle_answer(ticket, Answer::Bool(true));
+        assert!(drain(&mut core).is_empty(), "a late answer is dropped");
+        // A request arriving while the store flushes is refused at once, never asked.
+        core.handle_event(HCI0, &request, Instant::now());
+        let out = drain(&mut core);
+        assert!(asks(&out).is_empty(), "{out:?}");
+        assert_eq!(replies(&out), vec![refused(question)]);
+        // The write queued before the shutdown finishes: now the keys are flushed.
+        assert!(!core.is_flushed());
+        core.handle_stored(
+            store,
+            StoreResult::Written {
+                what: "long term key",
+                device: a.clone(),
+                path: "/x".into(),
+            },
+        );
+        drain(&mut core);
+        assert!(core.is_flushed());
+    }
+}

@@ -2,7 +2,7 @@
 //! the exact frames read): real key events from captures are stored, files are private and
 //! read back to the same keys; at start the Load commands go out in order before Set Powered;
 //! a corrupt file leaves the other bonds loading; too many keys sends nothing; unpair forgets
-//! the bond.
+//! the bond; a shutdown (SIGTERM) refuses the pending request and waits for the key's write.
 //!
 //! Key events and Read Controller Information replies are frames from
 //! fixtures/bredr-ssp-numeric-comparison.btsnoop and fixtures/le-sc-passkey.btsnoop (kernel
@@ -455,4 +455,104 @@ async fn unpair_removes_the_stored_bond() {
             device
         }
     );
+}
+
+/// A store whose writes take the given time, to show a shutdown waits for them.
+struct SlowStore(KeyStore, Duration);
+
+impl bluez_mgmt::pairing::BondStore for SlowStore {
+    fn key_store(&self) -> &KeyStore {
+        &self.0
+    }
+    fn store(
+        &self,
+        adapter: bluez_mgmt::keystore::AdapterId,
+        hint: bool,
+        update: &bluez_mgmt::keystore::KeyUpdate,
+    ) -> Result<bluez_mgmt::keystore::StoreOutcome, bluez_mgmt::keystore::Error> {
+        std::thread::sleep(self.1);
+        self.0.store(adapter, hint, update)
+    }
+}
+
+#[tokio::test]
+async fn shutdown_refuses_a_pending_confirmation_and_flushes_a_queued_key() {
+    let frames = fixture_events("le-sc-passkey");
+    let ltk = events_with(&frames, EventCode::NEW_LONG_TERM_KEY).remove(0);
+    let info = read_info_complete(&frames);
+    let adapter = Address(info[9..15].try_into().unwrap());
+    let index = ControllerIndex(u16_at(&ltk, 2));
+    // The peer of the captured key (address and type, the LTK record's first 7 octets).
+    let device = ltk[7..14].to_vec();
+    let script = Arc::new(
+        index_list(ScriptedTransport::builder(), index)
+            .write_command(index, Opcode::READ_INFO, &[])
+            .read(info.clone())
+            .read(ltk.clone())
+            .read_event(
+                index,
+                EventCode::USER_CONFIRM_REQUEST,
+                &[&device[..], &[0], &123456u32.to_le_bytes()].concat(),
+            )
+            // What the shutdown must write: the negative reply the time limit would send.
+            .write_command(index, Opcode::USER_CONFIRM_NEG_REPLY, &device)
+            .read(command_complete(
+                index,
+                Opcode::USER_CONFIRM_NEG_REPLY,
+                &device,
+            ))
+            .build()
+            .stay_open(),
+    );
+    let t = tempfile::tempdir().unwrap();
+    // The agent would answer only after a minute: the request is pending at shutdown.
+    let agent = ScriptedAgent::new(IoCapability::DISPLAY_YES_NO)
+        .then_confirm(true)
+        .delayed(Duration::from_secs(60));
+    let service = PairingService::new(
+        Client::with_transport(script.clone()),
+        agent.clone(),
+        storing_only(),
+    )
+    .with_bond_store(SlowStore(
+        KeyStore::open(t.path()),
+        Duration::from_millis(300),
+    ));
+    let mut reports = service.reports();
+    let task = service.start().await.expect("the service starts");
+    // The key's notice, then the comparison the agent is still thinking about.
+    let calls = agent.wait_for_calls(2, Duration::from_secs(5)).await;
+    assert_eq!(calls.len(), 2, "{calls:?}");
+
+    tokio::time::timeout(Duration::from_secs(10), service.shutdown())
+        .await
+        .expect("the shutdown ends");
+    // The key queued before the shutdown is on disk, the refusal was written, the task ended.
+    let (commands, errors) = KeyStore::open(t.path()).load_commands(adapter).unwrap();
+    assert!(errors.is_empty());
+    assert_eq!(commands.long_term_keys.keys.0.len(), 1);
+    script.check_done().unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("the task ends")
+        .unwrap();
+    let mut seen = Vec::new();
+    while let Ok(r) = reports.try_recv() {
+        seen.push(r);
+    }
+    assert!(
+        seen.iter().any(|r| matches!(
+            r,
+            Report::ShutDown {
+                request: bluez_mgmt::pairing::RequestKind::ConfirmValue,
+                ..
+            }
+        )),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|r| matches!(r, Report::Stored { .. })),
+        "{seen:?}"
+    );
+    assert!(!seen.iter().any(|r| matches!(r, Report::Answered { .. })));
 }

@@ -19,7 +19,11 @@
 //!   every key it delivered is written;
 //! - forgetting a device's stored bond after Unpair Device (also on Not Paired);
 //! - controllers that come and go: a served controller is set up (IO capability, bonds loaded,
-//!   powered) at start and on Index Added; Index Removed withdraws what was pending on it.
+//!   powered) at start and on Index Added; Index Removed withdraws what was pending on it;
+//! - shutting down ([`PairingCore::handle_shutdown`]): every outstanding question gets the
+//!   negative reply its time limit would send, our own pending pairings are cancelled (Cancel
+//!   Pair Device), later requests are refused at once, and [`PairingCore::is_flushed`] says
+//!   when every queued store write is done.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -206,6 +210,14 @@ pub enum Action {
         /// How it ended.
         result: Result<(), PairError>,
     },
+    /// Send Cancel Pair Device for a pairing we started (at shutdown); its Pair Device then
+    /// completes with an error, reported with [`PairingCore::handle_pair_result`] as usual.
+    CancelPairDevice {
+        /// The pairing's ticket.
+        ticket: Ticket,
+        /// The device.
+        peer: Peer,
+    },
     /// Tell the user (the report stream).
     Report(Report),
 }
@@ -282,6 +294,8 @@ pub struct PairingCore {
     devices: HashMap<DeviceKey, DeviceQueue>,
     in_flight: HashMap<Ticket, DeviceKey>,
     actions: VecDeque<Action>,
+    /// Set by [`PairingCore::handle_shutdown`]: new questions are refused at once.
+    shutting_down: bool,
 }
 
 fn device_key(index: ControllerIndex, address: &AddressInfo) -> DeviceKey {
@@ -326,6 +340,7 @@ impl PairingCore {
             devices: HashMap::new(),
             in_flight: HashMap::new(),
             actions: VecDeque::new(),
+            shutting_down: false,
         }
     }
 
@@ -696,6 +711,16 @@ impl PairingCore {
 
     fn ask(&mut self, peer: Peer, question: Question, now: Instant) {
         self.withdraw(&peer);
+        if self.shutting_down {
+            tracing::info!(%peer, request = ?question.kind(), "shutting down; rejecting");
+            self.actions
+                .push_back(Action::Reply(question.negative(peer.clone())));
+            self.report(Report::ShutDown {
+                peer,
+                request: question.kind(),
+            });
+            return;
+        }
         let ticket = self.ticket();
         self.questions.insert(
             peer.clone(),
@@ -858,6 +883,63 @@ impl PairingCore {
                 request: o.question.kind(),
             });
         }
+    }
+
+    /// The service is stopping (at `now`): every outstanding question is withdrawn from the
+    /// agent and answered with the negative reply its time limit would send
+    /// ([`Report::ShutDown`]), our own pairings still pending on the kernel get Cancel Pair
+    /// Device, and requests arriving from now on are refused at once. Keys still waiting for
+    /// their controller's store directory can no longer be placed ([`Report::StoreFailed`]);
+    /// the writes already queued go on: [`PairingCore::is_flushed`] says when they are done.
+    pub fn handle_shutdown(&mut self, now: Instant) {
+        let _ = now;
+        self.shutting_down = true;
+        let mut pending: Vec<(Peer, Outstanding)> = self.questions.drain().collect();
+        pending.sort_by_key(|(_, o)| o.ticket);
+        for (peer, o) in pending {
+            tracing::info!(%peer, request = ?o.question.kind(), "shutting down; rejecting");
+            self.actions.push_back(Action::Notify(Notice::Cancelled {
+                ticket: o.ticket,
+                peer: peer.clone(),
+            }));
+            self.actions
+                .push_back(Action::Reply(o.question.negative(peer.clone())));
+            self.report(Report::ShutDown {
+                peer,
+                request: o.question.kind(),
+            });
+        }
+        let cancels: Vec<Action> = self
+            .own
+            .iter()
+            .filter(|p| p.finished.is_none())
+            .map(|p| Action::CancelPairDevice {
+                ticket: p.ticket,
+                peer: p.peer.clone(),
+            })
+            .collect();
+        self.actions.extend(cancels);
+        for (index, _, update) in std::mem::take(&mut self.unplaced) {
+            let error =
+                "the service stopped before the controller's store directory was known".to_string();
+            tracing::warn!(%index, device = %update.device().address, %error, "key NOT stored");
+            self.report(Report::StoreFailed {
+                index,
+                device: update.device(),
+                error,
+            });
+        }
+        self.finish_own();
+    }
+
+    /// True once [`PairingCore::handle_shutdown`] was called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down
+    }
+
+    /// True when no store write or removal is queued or in flight (keys are flushed).
+    pub fn is_flushed(&self) -> bool {
+        self.devices.is_empty()
     }
 
     /// Starts a pairing with `peer`: the core asks for Pair Device, answers Just Works for it

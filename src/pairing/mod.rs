@@ -160,6 +160,14 @@ pub enum Report {
         /// Why.
         error: InvalidAnswer,
     },
+    /// The service was shutting down: the request was refused with the negative reply its
+    /// time limit would send.
+    ShutDown {
+        /// The device.
+        peer: Peer,
+        /// The request.
+        request: RequestKind,
+    },
     /// An outstanding request was withdrawn (failure, disconnection, a newer request, the
     /// controller went away).
     Withdrawn {

@@ -132,6 +132,9 @@ enum ApiCall {
         disconnect: bool,
         done: oneshot::Sender<Result<(), PairError>>,
     },
+    Shutdown {
+        done: oneshot::Sender<()>,
+    },
 }
 
 struct Inner<A> {
@@ -273,6 +276,7 @@ impl<A: Agent> PairingService<A> {
             first_error: None,
             pair_timeouts: Default::default(),
             static_in_use: Arc::default(),
+            shutdown: None,
         };
         task.core.start(&present);
         let handle = tokio::spawn(task.run());
@@ -338,6 +342,28 @@ impl<A: Agent> PairingService<A> {
         status_result(PairError::from_call(r))
     }
 
+    /// Stops the service gracefully (for SIGTERM): every request still waiting for the agent
+    /// is answered with the negative reply its time limit would send ([`Report::ShutDown`]),
+    /// pairings started with [`PairingService::pair`] get Cancel Pair Device, requests
+    /// arriving meanwhile are refused at once, and the service's task ends once those replies
+    /// are answered and every queued store write is done (keys flushed). Returns then (at
+    /// once if the service is not running). Callers that must stop promptly bound it with a
+    /// timeout.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        let calls = self
+            .inner
+            .calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(c) = calls {
+            if c.send(ApiCall::Shutdown { done: tx }).is_ok() {
+                let _ = rx.await;
+            }
+        }
+    }
+
     /// Unpair Device: removes the keys (and drops the link if `disconnect`). With a store,
     /// the stored bond is removed too, also when the kernel answers Not Paired.
     pub async fn unpair(&self, peer: &Peer, disconnect: bool) -> Result<(), PairError> {
@@ -378,6 +404,10 @@ impl<K: Copy + PartialEq, T> FutureSet<K, T> {
 
     fn remove(&mut self, key: K) {
         self.items.retain(|(k, _)| *k != key);
+    }
+
+    fn contains(&self, key: K) -> bool {
+        self.items.iter().any(|(k, _)| *k == key)
     }
 
     fn is_empty(&self) -> bool {
@@ -430,6 +460,8 @@ enum Finished {
 enum WorkKey {
     Ticket(Ticket),
     Controller(ControllerIndex),
+    /// A reply command (or Cancel Pair Device) whose answer a shutdown waits for.
+    Reply,
     Other,
 }
 
@@ -448,6 +480,8 @@ struct Task<A> {
     pair_timeouts: std::collections::HashMap<Ticket, Duration>,
     /// Static addresses handed to LE-only controllers, so two never share one.
     static_in_use: Arc<Mutex<Vec<Address>>>,
+    /// Set by a shutdown: told once the replies are answered and the keys flushed.
+    shutdown: Option<oneshot::Sender<()>>,
 }
 
 fn now() -> Instant {
@@ -487,9 +521,18 @@ impl<A: Agent> Task<A> {
             }
             self.perform_all();
             self.check_ready();
+            if self.core.is_shutting_down()
+                && self.core.is_flushed()
+                && !self.work.contains(WorkKey::Reply)
+            {
+                break;
+            }
         }
         for (_, w) in self.waiters.drain() {
             let _ = w.send(Err(PairingService::<A>::not_running()));
+        }
+        if let Some(done) = self.shutdown.take() {
+            let _ = done.send(());
         }
     }
 
@@ -525,6 +568,10 @@ impl<A: Agent> Task<A> {
             } => {
                 let ticket = self.core.start_unpair(peer, disconnect);
                 self.waiters.insert(ticket, done);
+            }
+            ApiCall::Shutdown { done } => {
+                self.core.handle_shutdown(now());
+                self.shutdown = Some(done);
             }
         }
     }
@@ -610,7 +657,7 @@ impl<A: Agent> Task<A> {
                 let peer = reply.peer().clone();
                 let pending = send_reply(&client, reply);
                 self.work.push(
-                    WorkKey::Other,
+                    WorkKey::Reply,
                     Box::pin(async move {
                         let r = match PairError::from_call(pending.await) {
                             Ok(s) if s.is_success() => Ok(()),
@@ -735,6 +782,26 @@ impl<A: Agent> Task<A> {
                 self.work.push(
                     WorkKey::Ticket(ticket),
                     Box::pin(async move { Finished::Unpair(PairError::from_call(pending.await)) }),
+                );
+            }
+            Action::CancelPairDevice { peer, .. } => {
+                let pending = client.start(
+                    peer.index,
+                    &CancelPairDevice {
+                        address: peer.address.clone(),
+                    },
+                    None,
+                );
+                self.work.push(
+                    WorkKey::Reply,
+                    Box::pin(async move {
+                        let r = match PairError::from_call(pending.await) {
+                            Ok(s) if s.is_success() => Ok(()),
+                            Ok(s) => Err(s.description()),
+                            Err(e) => Err(e.to_string()),
+                        };
+                        Finished::Reply(peer, r)
+                    }),
                 );
             }
             Action::Done { ticket, result } => {

@@ -189,13 +189,16 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     }
     let agent = PolicyAgent::new(headless, TerminalAgent::new(args.io_capability, policy));
     crate::stop::run_stoppable(|mut stop| async move {
+        let graceful = crate::stop::GracefulStop::default();
         // The signal handlers are in place already: a signal during the slow start (opening
         // the socket, loading bonds, registering) stops us as promptly as one later.
         tokio::select! {
-            result = serve(args, agent, config, None) => result,
+            result = serve(args, agent, config, None, graceful.clone()) => result,
             signal = stop.recv() => {
                 crate::stop::notify_stopping();
                 println!("agent: {signal} received; stopping");
+                // Pending requests refused, our pairings cancelled, keys flushed (bounded).
+                graceful.run().await;
                 Ok(ExitCode::SUCCESS)
             }
         }
@@ -213,19 +216,23 @@ fn run_json(
     let (agent, channel) = JsonAgent::new(args.io_capability);
     let agent = PolicyAgent::new(headless, agent);
     crate::stop::run_stoppable(|mut stop| async move {
+        let graceful = crate::stop::GracefulStop::default();
         let stopped = |reason: String| {
             let mut m = serde_json::Map::new();
             m.insert("reason".into(), serde_json::json!(reason));
             channel.event("stopped", m);
         };
         tokio::select! {
-            result = serve(args, agent, config, Some(channel.clone())) => result,
+            result = serve(args, agent, config, Some(channel.clone()), graceful.clone()) => result,
             () = read_answers(channel.clone()) => {
+                // Requests still pending are cancelled (their `cancelled` events come first).
+                graceful.run().await;
                 stopped("stdin closed".into());
                 Ok(ExitCode::SUCCESS)
             }
             signal = stop.recv() => {
                 crate::stop::notify_stopping();
+                graceful.run().await;
                 stopped(signal.to_string());
                 Ok(ExitCode::SUCCESS)
             }
@@ -235,12 +242,14 @@ fn run_json(
 
 /// Starts the agent and serves until the kernel connection ends (exit status
 /// [`EXIT_KERNEL_LOST`](crate::stop::EXIT_KERNEL_LOST)). With `json`, what it reports goes
-/// out as protocol events.
+/// out as protocol events. Once the service runs, its shutdown is left in `graceful` for a
+/// stop to run.
 async fn serve<A: Agent + Send + Sync + 'static>(
     args: Args,
     agent: A,
     config: ServiceConfig,
     json: Option<std::sync::Arc<crate::json_agent::Channel>>,
+    graceful: crate::stop::GracefulStop,
 ) -> Result<ExitCode, CliError> {
     {
         let _lock = if args.coexist {
@@ -258,6 +267,8 @@ async fn serve<A: Agent + Send + Sync + 'static>(
         let service = args.store.service(client, agent, config);
         let mut reports = service.reports();
         let mut task = service.start().await?;
+        let running = service.clone();
+        graceful.set(async move { running.shutdown().await });
         match &json {
             Some(ch) => {
                 // What start-up did is already in the report queue; stdout is the protocol's,
@@ -335,6 +346,9 @@ pub(crate) fn print_report(r: &Report) {
             println!("{peer}: the {request:?} request failed; refused")
         }
         Report::InvalidAnswer { peer, error } => println!("{peer}: {error}; refused"),
+        Report::ShutDown { peer, request } => {
+            println!("{peer}: the {request:?} request refused: the agent is stopping")
+        }
         Report::AutoAccepted { peer } => {
             println!("{peer}: Just Works accepted (we asked for this pairing)")
         }
@@ -535,6 +549,8 @@ pub(crate) struct TerminalAgent {
     policy: Policy,
     /// One prompt at a time: two devices asking at once get their questions in turn.
     prompt: Arc<Mutex<()>>,
+    /// Questions and notices go to stderr (stdout carries `pair --json`'s lines).
+    on_stderr: bool,
 }
 
 impl TerminalAgent {
@@ -543,21 +559,44 @@ impl TerminalAgent {
             io,
             policy,
             prompt: Arc::default(),
+            on_stderr: false,
+        }
+    }
+
+    /// The same agent writing its questions and notices to stderr.
+    pub(crate) fn on_stderr(mut self) -> TerminalAgent {
+        self.on_stderr = true;
+        self
+    }
+
+    /// One line for the user, on stdout or (see [`TerminalAgent::on_stderr`]) stderr.
+    fn say(&self, line: std::fmt::Arguments<'_>) {
+        if self.on_stderr {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
         }
     }
 
     /// Runs a prompt on the blocking pool with the terminal to itself.
     async fn prompt<R: Clone + Send + 'static>(
         &self,
-        f: impl FnOnce(&mut io::StdinLock<'static>, &mut io::Stdout) -> io::Result<R> + Send + 'static,
+        f: impl FnOnce(&mut io::StdinLock<'static>, &mut Box<dyn Write>) -> io::Result<R>
+            + Send
+            + 'static,
         refused: R,
     ) -> R {
         let lock = self.prompt.clone();
         let fallback = refused.clone();
+        let on_stderr = self.on_stderr;
         tokio::task::spawn_blocking(move || {
             let _turn = lock.lock().unwrap_or_else(|e| e.into_inner());
             let mut input = io::stdin().lock();
-            let mut out = io::stdout();
+            let mut out: Box<dyn Write> = if on_stderr {
+                Box::new(io::stderr())
+            } else {
+                Box::new(io::stdout())
+            };
             f(&mut input, &mut out).unwrap_or(fallback)
         })
         .await
@@ -567,11 +606,11 @@ impl TerminalAgent {
     async fn decide(&self, question: String) -> bool {
         match self.policy {
             Policy::Accept => {
-                println!("{question} -> yes (--auto-accept)");
+                self.say(format_args!("{question} -> yes (--auto-accept)"));
                 true
             }
             Policy::Reject => {
-                println!("{question} -> no (--reject)");
+                self.say(format_args!("{question} -> no (--reject)"));
                 false
             }
             Policy::Ask => {
@@ -605,7 +644,9 @@ impl Agent for TerminalAgent {
                     .await
             }
             _ => {
-                println!("{question}: cannot be typed without a terminal; refused");
+                self.say(format_args!(
+                    "{question}: cannot be typed without a terminal; refused"
+                ));
                 None
             }
         }
@@ -613,9 +654,11 @@ impl Agent for TerminalAgent {
 
     async fn display_passkey(&self, peer: &Peer, passkey: u32, entered: u8) {
         if entered == 0 {
-            println!("{peer}: type {passkey:06} on the device");
+            self.say(format_args!("{peer}: type {passkey:06} on the device"));
         } else {
-            println!("{peer}: passkey {passkey:06}, {entered} digit(s) typed");
+            self.say(format_args!(
+                "{peer}: passkey {passkey:06}, {entered} digit(s) typed"
+            ));
         }
     }
 
@@ -627,22 +670,27 @@ impl Agent for TerminalAgent {
                     .await
             }
             _ => {
-                println!("{question}: cannot be typed without a terminal; refused");
+                self.say(format_args!(
+                    "{question}: cannot be typed without a terminal; refused"
+                ));
                 None
             }
         }
     }
 
     fn cancelled(&self, peer: &Peer) {
-        println!("{peer}: request withdrawn");
+        self.say(format_args!("{peer}: request withdrawn"));
     }
 
     fn failed(&self, peer: &Peer, status: Status) {
-        println!("{peer}: pairing failed: {}", status.description());
+        self.say(format_args!(
+            "{peer}: pairing failed: {}",
+            status.description()
+        ));
     }
 
     fn completed(&self, peer: &Peer, key: KeyNotice) {
-        println!(
+        self.say(format_args!(
             "{peer}: new {:?}, {}{}",
             key.kind,
             if key.authenticated {
@@ -655,7 +703,7 @@ impl Agent for TerminalAgent {
             } else {
                 " (not to be stored)"
             }
-        );
+        ));
     }
 }
 

@@ -9,6 +9,10 @@
 //! Both use the bond store (`--store DIR`, default `/var/lib/bluetooth`; `--no-store`): `pair`
 //! stores the keys the pairing delivers and exits only once they are written, `unpair` removes
 //! the device's stored bond (also when the kernel answers Not Paired).
+//!
+//! `pair --json` writes one JSON object per line on stdout for the outcome (`paired` with the
+//! keys stored, `failed` with the status and error kind, `cancelled` on a signal; see
+//! [`outcome_json`]); prompts and notices then go to stderr.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -51,6 +55,10 @@ pub struct Args {
     /// to the kernel before pairing.
     #[arg(long)]
     pub oob: Option<std::path::PathBuf>,
+    /// One JSON object per line on stdout for the outcome (`{"event":"paired",...}`,
+    /// `{"event":"failed",...}`, `{"event":"cancelled",...}`); prompts go to stderr.
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -88,6 +96,16 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         ..ServiceConfig::default()
     };
     let agent = TerminalAgent::new(args.io_capability, policy);
+    let agent = if args.json { agent.on_stderr() } else { agent };
+    let json = args.json;
+    // Human lines; with --json, stdout carries only the JSON lines.
+    let say = move |line: String| {
+        if json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
     let oob_data = match &args.oob {
         Some(file) => {
             let data = crate::oob::read_file(file)?;
@@ -103,16 +121,16 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         };
         if let Some(data) = &oob_data {
             bluez_mgmt::oob::kernel::add_remote(&client, args.index, data).await?;
-            println!(
+            say(format!(
                 "added the {} OOB data of {}",
                 data.transport(),
                 peer.address.address
-            );
+            ));
         }
         let service = args.store.service(client, agent, config);
         let mut reports = service.reports();
         let _task = service.start().await?;
-        println!("pairing with {peer} as {}", args.io_capability);
+        say(format!("pairing with {peer} as {}", args.io_capability));
         let outcome = tokio::select! {
             r = service.pair(&peer, args.io_capability, Duration::from_secs(args.timeout)) => Ok(r),
             signal = stop.recv() => Err(signal),
@@ -120,6 +138,11 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         let result = match outcome {
             Ok(r) => r,
             Err(signal) => {
+                if json {
+                    let mut v = peer_json("cancelled", &peer);
+                    v["reason"] = signal.to_string().into();
+                    println!("{v}");
+                }
                 // We asked for this pairing: withdraw it (Cancel Pair Device), not just leave.
                 match service.cancel_pairing(&peer).await {
                     Ok(()) => {
@@ -134,17 +157,83 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         };
         // The pairing completes only once its keys are stored: every report about them is
         // already queued.
+        let mut seen = Vec::new();
         while let Ok(r) = reports.try_recv() {
-            print_report(&r);
+            if json {
+                seen.push(r);
+            } else {
+                print_report(&r);
+            }
+        }
+        if json {
+            let line = outcome_json(&peer, &result, &seen).to_string();
+            println!("{}", crate::escape::json_escape_rest(&line));
         }
         match result {
             Ok(()) => {
-                println!("paired with {peer}");
+                say(format!("paired with {peer}"));
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => Err(crate::context(format!("pairing with {peer} failed"), e)),
         }
     })
+}
+
+/// An event object with the device's fields: `controller`, `address`, `address_type`.
+fn peer_json(event: &str, peer: &Peer) -> serde_json::Value {
+    serde_json::json!({
+        "event": event,
+        "controller": peer.index.0,
+        "address": peer.address.address.to_string(),
+        "address_type": crate::json_agent::address_type_name(peer.address.address_type),
+    })
+}
+
+/// `pair --json`'s line for how the pairing ended: `paired` with `keys`, what was stored for
+/// this device (`what`, `path` of each [`Report::Stored`]; never key bytes), or `failed` with
+/// `status` (the MGMT status code when the kernel gave one, else `null`), `status_name`,
+/// `kind` (the library's error kind) and `message`.
+pub(crate) fn outcome_json(
+    peer: &Peer,
+    result: &Result<(), PairError>,
+    reports: &[Report],
+) -> serde_json::Value {
+    match result {
+        Ok(()) => {
+            let keys: Vec<serde_json::Value> = reports
+                .iter()
+                .filter_map(|r| match r {
+                    Report::Stored {
+                        index,
+                        device,
+                        what,
+                        path,
+                    } if *index == peer.index && device.address == peer.address.address => {
+                        Some(serde_json::json!({
+                            "what": what,
+                            "path": path.display().to_string(),
+                        }))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let mut v = peer_json("paired", peer);
+            v["keys"] = keys.into();
+            v
+        }
+        Err(e) => {
+            let mut v = peer_json("failed", peer);
+            let status = match e {
+                PairError::Status(s) => Some(*s),
+                _ => None,
+            };
+            v["status"] = status.map(|s| s.0).into();
+            v["status_name"] = status.map(|s| s.description()).into();
+            v["kind"] = e.kind().name().into();
+            v["message"] = e.to_string().into();
+            v
+        }
+    }
 }
 
 /// Runs `mgmtctl unpair`.
@@ -199,4 +288,50 @@ pub fn run_unpair(args: UnpairArgs) -> Result<ExitCode, CliError> {
             Err(e) => Err(crate::context(format!("unpairing {peer}"), e)),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bluez_mgmt::protocol::{AddressType, Status};
+
+    #[test]
+    fn the_outcome_is_one_json_object() {
+        let peer = Peer::new(
+            ControllerIndex(0),
+            AddressInfo::new("00:AA:01:01:00:01".parse().unwrap(), AddressType::LE_PUBLIC),
+        );
+        let stored = |n: u16, a: &str, what| Report::Stored {
+            index: ControllerIndex(n),
+            device: AddressInfo::new(a.parse().unwrap(), AddressType::LE_PUBLIC),
+            what,
+            path: format!("/s/{a}/info").into(),
+        };
+        let reports = [
+            stored(0, "00:AA:01:01:00:01", "long term key"),
+            // Another device, another controller: not this pairing's.
+            stored(0, "00:AA:01:01:00:02", "long term key"),
+            stored(1, "00:AA:01:01:00:01", "IRK"),
+            stored(0, "00:AA:01:01:00:01", "IRK"),
+        ];
+        // (result, the whole line)
+        let rows = [
+            (
+                Ok(()),
+                r#"{"address":"00:AA:01:01:00:01","address_type":"le-public","controller":0,"event":"paired","keys":[{"path":"/s/00:AA:01:01:00:01/info","what":"long term key"},{"path":"/s/00:AA:01:01:00:01/info","what":"IRK"}]}"#,
+            ),
+            (
+                Err(PairError::Status(Status::AUTHENTICATION_FAILED)),
+                r#"{"address":"00:AA:01:01:00:01","address_type":"le-public","controller":0,"event":"failed","kind":"refused","message":"the kernel answered Authentication Failed","status":5,"status_name":"Authentication Failed"}"#,
+            ),
+            (
+                Err(PairError::TimedOut),
+                r#"{"address":"00:AA:01:01:00:01","address_type":"le-public","controller":0,"event":"failed","kind":"timeout","message":"pairing timed out (cancelled)","status":null,"status_name":null}"#,
+            ),
+        ];
+        for (result, line) in rows {
+            let expected: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(outcome_json(&peer, &result, &reports), expected);
+        }
+    }
 }

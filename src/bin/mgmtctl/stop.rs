@@ -86,6 +86,41 @@ where
     result
 }
 
+/// How long a stop waits for the running service to shut down gracefully (pending requests
+/// refused, our pairings cancelled, keys flushed) before the process exits anyway.
+pub(crate) const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+type ShutdownFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// The running service's graceful shutdown: set once the service started, run by a stop
+/// (signal, end of input) while the command's own future is dropped. Clones share the slot.
+#[derive(Clone, Default)]
+pub(crate) struct GracefulStop(std::sync::Arc<std::sync::Mutex<Option<ShutdownFuture>>>);
+
+impl GracefulStop {
+    /// Remembers `shutdown` (not run until [`GracefulStop::run`]).
+    pub(crate) fn set(&self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::pin(shutdown));
+    }
+
+    /// Runs the shutdown, if a service started, bounded by [`SHUTDOWN_GRACE`].
+    pub(crate) async fn run(&self) {
+        let shutdown = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(shutdown) = shutdown {
+            if tokio::time::timeout(SHUTDOWN_GRACE, shutdown)
+                .await
+                .is_err()
+            {
+                eprintln!(
+                    "mgmtctl: the service did not finish stopping within {} s (keys may still \
+                     be in flight); exiting anyway",
+                    SHUTDOWN_GRACE.as_secs()
+                );
+            }
+        }
+    }
+}
+
 /// Tells the service manager (systemd `Type=notify`) that the agent is ready: registered and
 /// bonds loaded. Without `NOTIFY_SOCKET` in the environment this does nothing.
 pub(crate) fn notify_ready() {
@@ -152,6 +187,30 @@ mod tests {
         });
         assert!(result.is_ok());
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    /// A stop runs the service's shutdown once, and gives up on one that hangs after
+    /// [`SHUTDOWN_GRACE`].
+    #[test]
+    fn a_graceful_stop_runs_once_and_is_bounded() {
+        let rt = crate::agent::runtime().unwrap();
+        rt.block_on(async {
+            let stop = GracefulStop::default();
+            stop.run().await; // nothing started: returns at once
+            let ran = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let r = ran.clone();
+            stop.set(async move {
+                r.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            });
+            stop.clone().run().await;
+            stop.run().await;
+            assert_eq!(ran.load(std::sync::atomic::Ordering::SeqCst), 1);
+            stop.set(std::future::pending());
+            let started = Instant::now();
+            stop.run().await;
+            assert!(started.elapsed() >= SHUTDOWN_GRACE);
+            assert!(started.elapsed() < SHUTDOWN_GRACE + Duration::from_secs(5));
+        });
     }
 
     #[test]

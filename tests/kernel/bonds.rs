@@ -158,7 +158,7 @@ async fn bring_up(
             }
         }
         let summary = summary.expect("set-up reported");
-        assert!(summary.ends_with("; powered on"), "{summary}");
+        assert!(summary.contains("; powered on"), "{summary}");
         summaries.push((index, summary));
         if link == Link::Le && n == 1 {
             client
@@ -383,7 +383,7 @@ pub(super) async fn reconnect(
     for (index, summary) in &loads {
         println!("{index}: {summary}");
         match link {
-            Link::BrEdr => assert!(summary.contains("loaded 1 link key(s)"), "{summary}"),
+            Link::BrEdr => assert!(!summary.contains("loaded 0 link key(s)"), "{summary}"),
             Link::Le => assert!(!summary.contains(" 0 long term key(s)"), "{summary}"),
         }
     }
@@ -583,7 +583,7 @@ async fn mgmtctl_agent_and_pair_keep_bonds() {
     println!("mgmtctl agent: {head:?}");
     assert!(head[0].contains("DisplayYesNo registered"), "{head:?}");
     assert!(
-        head[1].contains("loaded 0 link key(s)") && head[1].ends_with("; powered on"),
+        head[1].contains("loaded 0 link key(s)") && head[1].contains("; powered on"),
         "{head:?}"
     );
     // The corrupt file is reported on stderr (at WARN, shown by default), with its line.
@@ -816,7 +816,7 @@ async fn controllers_added_after_start_get_io_capability_bonds_and_power() {
         assert!(
             summary.contains("loaded ")
                 && !summary.contains(" 0 long term key(s)")
-                && summary.ends_with("; powered on"),
+                && summary.contains("; powered on"),
             "{summary}"
         );
         let info = client.controller(*index).info().await.unwrap();

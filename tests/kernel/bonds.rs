@@ -31,7 +31,7 @@ use bluez_mgmt::protocol::command::{
     AdvertisingMode, SecureConnectionsMode, SetAdvertising, SetSecureConnections,
 };
 use bluez_mgmt::protocol::{
-    Address, AddressInfo, AddressType, ControllerIndex, Event, IoCapability,
+    Address, AddressInfo, AddressType, ControllerIndex, Event, EventCode, IoCapability,
 };
 
 use super::l2cap;
@@ -374,7 +374,22 @@ pub(super) async fn reconnect(
     let capture = Capture::start(capture_name);
     let virt = Btvirt::start().await;
     let client = Client::open().await.expect("MGMT client");
-    let mut events = client.subscribe(EventFilter::all());
+    // Only the events checked below: set-up's replies (Add Device per bonded LE device, 1,801
+    // of them in load_limits) would fill a queue of everything.
+    let mut events = client.subscribe(
+        [
+            EventCode::DEVICE_CONNECTED,
+            EventCode::USER_CONFIRM_REQUEST,
+            EventCode::USER_PASSKEY_REQUEST,
+            EventCode::PASSKEY_NOTIFY,
+            EventCode::PIN_CODE_REQUEST,
+            EventCode::NEW_LINK_KEY,
+            EventCode::NEW_LONG_TERM_KEY,
+            EventCode::AUTHENTICATION_FAILED,
+        ]
+        .into_iter()
+        .fold(EventFilter::all(), EventFilter::code),
+    );
     let (sides, loads) = bring_up(&client, &virt, dirs, link).await;
     for (n, s) in sides.iter().enumerate() {
         let info = client.controller(s.index).info().await.unwrap();

@@ -107,6 +107,10 @@ pub struct ServiceConfig {
     /// policies ([`crate::keystore::device_policy`]: Block Device for `Blocked=true`, Add
     /// Device with auto-connect for bonded LE devices, so they reconnect by themselves).
     pub load_bonds: bool,
+    /// With `load_bonds`: also give the kernel the store's device policies (on by default).
+    /// Off for a store whose LE bonds should not go on the auto-connect list one Add Device
+    /// each (thousands of them flood every monitor socket).
+    pub device_policies: bool,
     /// With a store: power each served controller on after loading its bonds.
     pub power_on: bool,
     /// Room in the service's event queue (only pairing, key and controller events take
@@ -122,6 +126,7 @@ impl Default for ServiceConfig {
             auto_accept_initiated: true,
             register_io_capability: true,
             load_bonds: true,
+            device_policies: true,
             power_on: true,
             event_queue: crate::client::EVENT_BUFFER,
         }
@@ -642,12 +647,13 @@ impl<A: Agent> Task<A> {
                 let store = self.inner.store.clone();
                 let index = set_up.index;
                 let in_use = self.static_in_use.clone();
+                let policies = self.inner.config.device_policies;
                 self.work.push(
                     WorkKey::Controller(index),
                     Box::pin(async move {
                         Finished::SetUp(
                             index,
-                            set_up_controller(&client, store, in_use, set_up).await,
+                            set_up_controller(&client, store, in_use, set_up, policies).await,
                         )
                     }),
                 );
@@ -881,6 +887,7 @@ async fn set_up_controller(
     store: Option<Arc<dyn BondStore>>,
     in_use: Arc<Mutex<Vec<Address>>>,
     set_up: super::core::SetUp,
+    policies: bool,
 ) -> Result<SetUpDone, PairError> {
     let index = set_up.index;
     let mut done = Vec::new();
@@ -975,7 +982,7 @@ async fn set_up_controller(
         }
     }
     let mut refused = Vec::new();
-    if let (true, Some(store), Some(adapter)) = (set_up.load_bonds, &store, adapter) {
+    if let (true, Some(store), Some(adapter)) = (set_up.load_bonds && policies, &store, adapter) {
         // Kernel 6.1 leaves Add Device unanswered while the controller is off: only a
         // powered controller gets the policies (the kernel keeps them across power cycles).
         if set_up.power_on || was_powered {

@@ -115,6 +115,7 @@ async fn bring_up(
     virt: &Btvirt,
     dirs: &[PathBuf; 2],
     link: Link,
+    device_policies: bool,
 ) -> (Vec<Side>, Vec<(ControllerIndex, String)>) {
     let mut sides = Vec::new();
     let mut summaries = Vec::new();
@@ -140,6 +141,7 @@ async fn bring_up(
             agent.clone(),
             ServiceConfig {
                 controllers: Controllers::Only(vec![index]),
+                device_policies,
                 ..ServiceConfig::default()
             },
         )
@@ -238,7 +240,7 @@ async fn restart_and_reconnect(link: Link) {
         let capture = Capture::start(&format!("bonds_pair_{}", link.name()));
         let virt = Btvirt::start().await;
         let client = Client::open().await.expect("MGMT client");
-        let (sides, _) = bring_up(&client, &virt, &dirs, link).await;
+        let (sides, _) = bring_up(&client, &virt, &dirs, link, true).await;
         let reports: Vec<_> = sides.iter().map(|s| s.service.reports()).collect();
         let peer = Peer::new(
             sides[0].index,
@@ -307,7 +309,13 @@ async fn restart_and_reconnect(link: Link) {
     println!("{link:?}: paired and stored after {:?}", started.elapsed());
 
     // 2. A new kernel state: new controllers, same addresses, keys loaded before power-on.
-    reconnect(link, &dirs, &format!("bonds_reconnect_{}", link.name())).await;
+    reconnect(
+        link,
+        &dirs,
+        &format!("bonds_reconnect_{}", link.name()),
+        true,
+    )
+    .await;
     println!(
         "{link:?}: restart and encrypted reconnect without pairing in {:?}",
         started.elapsed()
@@ -363,13 +371,15 @@ async fn encrypted_l2cap(link: Link) {
     );
 }
 
-/// Fresh btvirt controllers load the bonds in `dirs` (central, peripheral) before power-on,
+/// Fresh btvirt controllers load the bonds in `dirs` (central, peripheral) before power-on
+/// (and the store's device policies after it, with `device_policies`),
 /// then an L2CAP connection requiring encryption comes up encrypted without any pairing.
 /// Returns each side's set-up summary (central, peripheral).
 pub(super) async fn reconnect(
     link: Link,
     dirs: &[PathBuf; 2],
     capture_name: &str,
+    device_policies: bool,
 ) -> Vec<(ControllerIndex, String)> {
     let capture = Capture::start(capture_name);
     let virt = Btvirt::start().await;
@@ -390,7 +400,7 @@ pub(super) async fn reconnect(
         .into_iter()
         .fold(EventFilter::all(), EventFilter::code),
     );
-    let (sides, loads) = bring_up(&client, &virt, dirs, link).await;
+    let (sides, loads) = bring_up(&client, &virt, dirs, link, device_policies).await;
     for (n, s) in sides.iter().enumerate() {
         let info = client.controller(s.index).info().await.unwrap();
         assert_eq!(info.address.to_string(), [CENTRAL, PERIPHERAL][n]);
@@ -526,6 +536,7 @@ async fn bluetoothd_bredr_bond_reconnects() {
         Link::BrEdr,
         &bluetoothd_store(Link::BrEdr),
         "bonds_bluetoothd_bredr",
+        true,
     )
     .await;
 }
@@ -534,7 +545,13 @@ async fn bluetoothd_bredr_bond_reconnects() {
 /// serves both roles) encrypts the link from both sides.
 #[tokio::test]
 async fn bluetoothd_le_bond_reconnects() {
-    reconnect(Link::Le, &bluetoothd_store(Link::Le), "bonds_bluetoothd_le").await;
+    reconnect(
+        Link::Le,
+        &bluetoothd_store(Link::Le),
+        "bonds_bluetoothd_le",
+        true,
+    )
+    .await;
 }
 
 /// `mgmtctl agent --store` on the peripheral and `mgmtctl pair --store` on the central, as
@@ -776,7 +793,7 @@ async fn controllers_added_after_start_get_io_capability_bonds_and_power() {
     {
         let virt = Btvirt::start().await;
         let client = Client::open().await.expect("MGMT client");
-        let (sides, _) = bring_up(&client, &virt, &[root.clone(), root.clone()], link).await;
+        let (sides, _) = bring_up(&client, &virt, &[root.clone(), root.clone()], link, true).await;
         let reports: Vec<_> = sides.iter().map(|s| s.service.reports()).collect();
         let peer = Peer::new(
             sides[0].index,

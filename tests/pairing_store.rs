@@ -1,8 +1,11 @@
 //! The pairing service's store over a scripted transport (h2 style: the exact frames written,
 //! the exact frames read): real key events from captures are stored, files are private and
-//! read back to the same keys; at start the Load commands go out in order before Set Powered;
-//! a corrupt file leaves the other bonds loading; too many keys sends nothing; unpair forgets
-//! the bond; a shutdown (SIGTERM) refuses the pending request and waits for the key's write.
+//! read back to the same keys; at start the Load commands go out in order before Set Powered
+//! (no Load Link Keys on an LE-only controller), then the device policies (Add Device with
+//! auto-connect for a bonded LE device, Block Device for `Blocked=true`; a refused one is
+//! reported and the set-up goes on); a corrupt file leaves the other bonds loading; too many
+//! keys sends nothing; unpair forgets the bond; a shutdown (SIGTERM) refuses the pending
+//! request and waits for the key's write.
 //!
 //! Key events and Read Controller Information replies are frames from
 //! fixtures/bredr-ssp-numeric-comparison.btsnoop and fixtures/le-sc-passkey.btsnoop (kernel
@@ -17,15 +20,15 @@ use std::time::Duration;
 
 use bluez_mgmt::agent::{Peer, ScriptedAgent};
 use bluez_mgmt::client::Client;
-use bluez_mgmt::keystore::{KeyStore, MAX_LINK_KEYS};
+use bluez_mgmt::keystore::{device_policy, KeyStore, MAX_LINK_KEYS};
 use bluez_mgmt::pairing::{Controllers, PairError, PairingService, Report, ServiceConfig};
 use bluez_mgmt::protocol::{
-    Address, AddressInfo, AddressType, ControllerIndex, EventCode, IoCapability, Opcode,
+    Address, AddressInfo, AddressType, ControllerIndex, EventCode, IoCapability, Opcode, Status,
 };
 use bluez_mgmt::transport::{ScriptBuilder, ScriptedTransport};
 
 mod support;
-use support::{command_complete, events_with, fixture_events, u16_at};
+use support::{command_complete, complete_params, events_with, fixture_events, frame, u16_at};
 
 const HCI0: ControllerIndex = ControllerIndex(0);
 
@@ -240,32 +243,34 @@ async fn start_loads_irks_link_keys_ltks_and_parameters_then_powers_on() {
     let t = tempfile::tempdir().unwrap();
     let (_adapter, info, link_key, ltk) = seeded_store(t.path()).await;
     let off = with_current_settings(info, 0);
+    let script = index_list(ScriptedTransport::builder(), HCI0)
+        .write_command(HCI0, Opcode::READ_INFO, &[])
+        .read(off)
+        .write_command(HCI0, Opcode::LOAD_IRKS, &[0x00, 0x00])
+        .read(command_complete(HCI0, Opcode::LOAD_IRKS, &[]))
+        .write_command(
+            HCI0,
+            Opcode::LOAD_LINK_KEYS,
+            &[&[0x00, 0x01, 0x00][..], &link_key[7..32]].concat(),
+        )
+        .read(command_complete(HCI0, Opcode::LOAD_LINK_KEYS, &[]))
+        .write_command(
+            HCI0,
+            Opcode::LOAD_LONG_TERM_KEYS,
+            &[&[0x01, 0x00][..], &ltk[7..43]].concat(),
+        )
+        .read(command_complete(HCI0, Opcode::LOAD_LONG_TERM_KEYS, &[]))
+        .write_command(HCI0, Opcode::LOAD_CONN_PARAM, &[0x00, 0x00])
+        .read(command_complete(HCI0, Opcode::LOAD_CONN_PARAM, &[]))
+        .write_command(HCI0, Opcode::SET_POWERED, &[0x01])
+        .read(command_complete(
+            HCI0,
+            Opcode::SET_POWERED,
+            &[0x01, 0, 0, 0],
+        ));
+    // Once powered: the bonded LE device goes on the auto-connect list.
     let script = Arc::new(
-        index_list(ScriptedTransport::builder(), HCI0)
-            .write_command(HCI0, Opcode::READ_INFO, &[])
-            .read(off)
-            .write_command(HCI0, Opcode::LOAD_IRKS, &[0x00, 0x00])
-            .read(command_complete(HCI0, Opcode::LOAD_IRKS, &[]))
-            .write_command(
-                HCI0,
-                Opcode::LOAD_LINK_KEYS,
-                &[&[0x00, 0x01, 0x00][..], &link_key[7..32]].concat(),
-            )
-            .read(command_complete(HCI0, Opcode::LOAD_LINK_KEYS, &[]))
-            .write_command(
-                HCI0,
-                Opcode::LOAD_LONG_TERM_KEYS,
-                &[&[0x01, 0x00][..], &ltk[7..43]].concat(),
-            )
-            .read(command_complete(HCI0, Opcode::LOAD_LONG_TERM_KEYS, &[]))
-            .write_command(HCI0, Opcode::LOAD_CONN_PARAM, &[0x00, 0x00])
-            .read(command_complete(HCI0, Opcode::LOAD_CONN_PARAM, &[]))
-            .write_command(HCI0, Opcode::SET_POWERED, &[0x01])
-            .read(command_complete(
-                HCI0,
-                Opcode::SET_POWERED,
-                &[0x01, 0, 0, 0],
-            ))
+        policy(script, Opcode::ADD_DEVICE, &ltk[7..14], Status::SUCCESS)
             .build()
             .stay_open(),
     );
@@ -281,9 +286,25 @@ async fn start_loads_irks_link_keys_ltks_and_parameters_then_powers_on() {
     assert!(
         summary.starts_with(
             "loaded 1 link key(s), 1 long term key(s), 0 IRK(s), 0 connection parameter set(s)"
-        ) && summary.ends_with("; powered on"),
+        ) && summary.ends_with("; powered on; 1 device(s) added for auto-connect, 0 blocked"),
         "{summary}"
     );
+}
+
+/// One device policy exchange: Block Device (address) or Add Device (address, action 0x02
+/// auto-connect), answered with `status` and the address, as the kernel does.
+fn policy(b: ScriptBuilder, opcode: Opcode, address: &[u8], status: Status) -> ScriptBuilder {
+    assert_eq!(address.len(), 7, "address and type");
+    let params = if opcode == Opcode::ADD_DEVICE {
+        [address, &[0x02]].concat()
+    } else {
+        address.to_vec()
+    };
+    b.write_command(HCI0, opcode, &params).read(frame(
+        EventCode::COMMAND_COMPLETE.0,
+        HCI0,
+        &complete_params(opcode, status, address),
+    ))
 }
 
 #[tokio::test]
@@ -291,26 +312,28 @@ async fn a_powered_controller_is_loaded_and_left_powered() {
     let t = tempfile::tempdir().unwrap();
     let (_adapter, info, link_key, ltk) = seeded_store(t.path()).await;
     let on = with_current_settings(info, 0x01);
+    let script = index_list(ScriptedTransport::builder(), HCI0)
+        .write_command(HCI0, Opcode::READ_INFO, &[])
+        .read(on)
+        .write_command(HCI0, Opcode::LOAD_IRKS, &[0x00, 0x00])
+        .read(command_complete(HCI0, Opcode::LOAD_IRKS, &[]))
+        .write_command(
+            HCI0,
+            Opcode::LOAD_LINK_KEYS,
+            &[&[0x00, 0x01, 0x00][..], &link_key[7..32]].concat(),
+        )
+        .read(command_complete(HCI0, Opcode::LOAD_LINK_KEYS, &[]))
+        .write_command(
+            HCI0,
+            Opcode::LOAD_LONG_TERM_KEYS,
+            &[&[0x01, 0x00][..], &ltk[7..43]].concat(),
+        )
+        .read(command_complete(HCI0, Opcode::LOAD_LONG_TERM_KEYS, &[]))
+        .write_command(HCI0, Opcode::LOAD_CONN_PARAM, &[0x00, 0x00])
+        .read(command_complete(HCI0, Opcode::LOAD_CONN_PARAM, &[]));
+    // Already powered: the policies go out at once.
     let script = Arc::new(
-        index_list(ScriptedTransport::builder(), HCI0)
-            .write_command(HCI0, Opcode::READ_INFO, &[])
-            .read(on)
-            .write_command(HCI0, Opcode::LOAD_IRKS, &[0x00, 0x00])
-            .read(command_complete(HCI0, Opcode::LOAD_IRKS, &[]))
-            .write_command(
-                HCI0,
-                Opcode::LOAD_LINK_KEYS,
-                &[&[0x00, 0x01, 0x00][..], &link_key[7..32]].concat(),
-            )
-            .read(command_complete(HCI0, Opcode::LOAD_LINK_KEYS, &[]))
-            .write_command(
-                HCI0,
-                Opcode::LOAD_LONG_TERM_KEYS,
-                &[&[0x01, 0x00][..], &ltk[7..43]].concat(),
-            )
-            .read(command_complete(HCI0, Opcode::LOAD_LONG_TERM_KEYS, &[]))
-            .write_command(HCI0, Opcode::LOAD_CONN_PARAM, &[0x00, 0x00])
-            .read(command_complete(HCI0, Opcode::LOAD_CONN_PARAM, &[]))
+        policy(script, Opcode::ADD_DEVICE, &ltk[7..14], Status::SUCCESS)
             .build()
             .stay_open(),
     );
@@ -322,7 +345,10 @@ async fn a_powered_controller_is_loaded_and_left_powered() {
     task.expect("the service starts");
     script.check_done().unwrap();
     let (summary, _) = set_up_report(&mut reports).await;
-    assert!(summary.ends_with("; was already powered"), "{summary}");
+    assert!(
+        summary.ends_with("; was already powered; 1 device(s) added for auto-connect, 0 blocked"),
+        "{summary}"
+    );
 }
 
 #[tokio::test]
@@ -381,6 +407,138 @@ async fn a_corrupt_file_is_reported_with_its_line_and_the_rest_loads() {
     assert!(
         e.to_string().starts_with(&format!("{}:3: ", bad.display())),
         "{e}"
+    );
+}
+
+/// The same reply with the supported settings replaced.
+fn with_supported_settings(mut complete: Vec<u8>, settings: u32) -> Vec<u8> {
+    // Header 6, opcode 2, status 1, address 6, version 1, manufacturer 2.
+    complete[6 + 3 + 9..6 + 3 + 13].copy_from_slice(&settings.to_le_bytes());
+    complete
+}
+
+#[tokio::test]
+async fn blocked_devices_are_blocked_and_a_refused_policy_does_not_fail_set_up() {
+    let t = tempfile::tempdir().unwrap();
+    let (adapter, info, link_key, ltk) = seeded_store(t.path()).await;
+    // bluetoothd's `Blocked=true` on the BR/EDR device; the LE device auto-connects.
+    let phone = Address(link_key[7..13].try_into().unwrap());
+    device_policy::set_blocked(&KeyStore::open(t.path()), adapter, phone, true).unwrap();
+    let mut script = index_list(ScriptedTransport::builder(), HCI0)
+        .write_command(HCI0, Opcode::READ_INFO, &[])
+        .read(with_current_settings(info, 0x01))
+        .write_command(HCI0, Opcode::LOAD_IRKS, &[0x00, 0x00])
+        .read(command_complete(HCI0, Opcode::LOAD_IRKS, &[]))
+        .write_command(
+            HCI0,
+            Opcode::LOAD_LINK_KEYS,
+            &[&[0x00, 0x01, 0x00][..], &link_key[7..32]].concat(),
+        )
+        .read(command_complete(HCI0, Opcode::LOAD_LINK_KEYS, &[]))
+        .write_command(
+            HCI0,
+            Opcode::LOAD_LONG_TERM_KEYS,
+            &[&[0x01, 0x00][..], &ltk[7..43]].concat(),
+        )
+        .read(command_complete(HCI0, Opcode::LOAD_LONG_TERM_KEYS, &[]))
+        .write_command(HCI0, Opcode::LOAD_CONN_PARAM, &[0x00, 0x00])
+        .read(command_complete(HCI0, Opcode::LOAD_CONN_PARAM, &[]));
+    // The store lists devices in address order; the kernel refuses the Add Device.
+    let mut steps = [
+        (Opcode::BLOCK_DEVICE, &link_key[7..14], Status::SUCCESS),
+        (Opcode::ADD_DEVICE, &ltk[7..14], Status::FAILED),
+    ];
+    let order = device_policy::policies(&KeyStore::open(t.path()), adapter).unwrap();
+    assert_eq!(order.len(), 2, "{order:?}");
+    if order[0].auto_connect {
+        steps.reverse();
+    }
+    for (opcode, address, status) in steps {
+        script = policy(script, opcode, address, status);
+    }
+    let script = Arc::new(script.build().stay_open());
+    let config = ServiceConfig {
+        register_io_capability: false,
+        ..ServiceConfig::default()
+    };
+    let (_service, mut reports, task) = service(t.path(), &script, config).await;
+    task.expect("the service starts: one refused device does not fail the set-up");
+    script.check_done().unwrap();
+    let mut refused = Vec::new();
+    let summary = loop {
+        match reports.try_recv().expect("set-up reported") {
+            Report::PolicyRefused {
+                device,
+                command,
+                error,
+                ..
+            } => refused.push((device, command, error)),
+            Report::ControllerReady { summary, .. } => break summary,
+            _ => {}
+        }
+    };
+    assert!(
+        summary.ends_with(
+            "; was already powered; 0 device(s) added for auto-connect, 1 blocked, 1 refused"
+        ),
+        "{summary}"
+    );
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    let (device, command, error) = &refused[0];
+    assert_eq!(device.address.0[..], ltk[7..13]);
+    assert_eq!(*command, "Add Device");
+    assert!(error.contains("Failed"), "{error}");
+}
+
+#[tokio::test]
+async fn an_le_only_controller_gets_no_load_link_keys() {
+    let t = tempfile::tempdir().unwrap();
+    let (_adapter, info, _link_key, ltk) = seeded_store(t.path()).await;
+    let supported = u32::from_le_bytes(info[18..22].try_into().unwrap());
+    assert_ne!(
+        supported & 0x80,
+        0,
+        "the captured controller supports BR/EDR"
+    );
+    let le_only = with_current_settings(with_supported_settings(info, supported & !0x80), 0);
+    let script = index_list(ScriptedTransport::builder(), HCI0)
+        .write_command(HCI0, Opcode::READ_INFO, &[])
+        .read(le_only)
+        .write_command(HCI0, Opcode::LOAD_IRKS, &[0x00, 0x00])
+        .read(command_complete(HCI0, Opcode::LOAD_IRKS, &[]))
+        // No Load Link Keys: the kernel answers it Not Supported without BR/EDR.
+        .write_command(
+            HCI0,
+            Opcode::LOAD_LONG_TERM_KEYS,
+            &[&[0x01, 0x00][..], &ltk[7..43]].concat(),
+        )
+        .read(command_complete(HCI0, Opcode::LOAD_LONG_TERM_KEYS, &[]))
+        .write_command(HCI0, Opcode::LOAD_CONN_PARAM, &[0x00, 0x00])
+        .read(command_complete(HCI0, Opcode::LOAD_CONN_PARAM, &[]))
+        .write_command(HCI0, Opcode::SET_POWERED, &[0x01])
+        .read(command_complete(
+            HCI0,
+            Opcode::SET_POWERED,
+            &[0x01, 0, 0, 0],
+        ));
+    let script = Arc::new(
+        policy(script, Opcode::ADD_DEVICE, &ltk[7..14], Status::SUCCESS)
+            .build()
+            .stay_open(),
+    );
+    let config = ServiceConfig {
+        register_io_capability: false,
+        ..ServiceConfig::default()
+    };
+    let (_service, mut reports, task) = service(t.path(), &script, config).await;
+    task.expect("an LE-only controller sets up");
+    script.check_done().unwrap();
+    let (summary, _) = set_up_report(&mut reports).await;
+    assert!(
+        summary.starts_with(
+            "loaded no link keys (no BR/EDR: Load Link Keys skipped), 1 long term key(s)"
+        ) && summary.ends_with("; powered on; 1 device(s) added for auto-connect, 0 blocked"),
+        "{summary}"
     );
 }
 

@@ -10,7 +10,9 @@
 //!
 //! Run [`apply`] after the keys are loaded (auto-connect needs them to encrypt the link) and
 //! after power-on: the kernel keeps the list across power cycles, but kernel 6.1 left Add
-//! Device unanswered while the controller was powered off (seen in the kernel tier).
+//! Device unanswered while the controller was powered off (seen in the kernel tier). The
+//! pairing service does both at controller set-up when it loads bonds
+//! (`pairing::ServiceConfig::load_bonds`).
 
 use std::path::PathBuf;
 

@@ -14,6 +14,7 @@ use bluez_mgmt_protocol::event::Event;
 use bluez_mgmt_protocol::index::ControllerIndex;
 use bluez_mgmt_protocol::keys::ConnectionParameters;
 use bluez_mgmt_protocol::wire::List16;
+use bluez_mgmt_protocol::Settings;
 
 use super::{AdapterId, Error, ErrorKind, KeyStore, KeyUpdate, LoadError, LoadLists, StoreOutcome};
 use crate::client::Client;
@@ -133,6 +134,9 @@ pub struct LoadReport {
     pub irks: usize,
     /// Link keys loaded.
     pub link_keys: usize,
+    /// Load Link Keys was not sent: the controller does not support BR/EDR (the kernel
+    /// refuses it there with Not Supported), so `link_keys` is 0.
+    pub link_keys_skipped: bool,
     /// Long term keys loaded.
     pub long_term_keys: usize,
     /// Connection parameter sets loaded.
@@ -171,25 +175,46 @@ pub async fn load_into_kernel(
             source: None,
         });
     }
-    load_adapter_into_kernel(store, client, index, info.address).await
+    load_adapter_into_controller(store, client, index, info.address, info.supported_settings).await
 }
 
 /// Sends controller `index` Load Identity Resolving Keys, Load Link Keys, Load Long Term Keys
 /// and Load Connection Parameters from `adapter`'s directory in `store`. Each replaces the
 /// kernel's list, so keys a previous daemon loaded are gone afterwards. Call it before Set
-/// Powered, so the controller comes up knowing its bonds.
+/// Powered, so the controller comes up knowing its bonds. For a controller that may lack
+/// BR/EDR, use [`load_adapter_into_controller`].
 pub async fn load_adapter_into_kernel(
     store: &KeyStore,
     client: &Client,
     index: ControllerIndex,
     adapter: impl Into<AdapterId>,
 ) -> Result<LoadReport, Error> {
+    load_adapter_into_controller(store, client, index, adapter, Settings::BREDR).await
+}
+
+/// [`load_adapter_into_kernel`] for a controller whose supported settings (Read Controller
+/// Information) are `supported`: without [`Settings::BREDR`] (an LE-only controller) Load
+/// Link Keys is not sent, since the kernel refuses it there with Not Supported, and the
+/// report says so ([`LoadReport::link_keys_skipped`]).
+pub async fn load_adapter_into_controller(
+    store: &KeyStore,
+    client: &Client,
+    index: ControllerIndex,
+    adapter: impl Into<AdapterId>,
+    supported: Settings,
+) -> Result<LoadReport, Error> {
     let adapter = adapter.into();
     let (commands, errors) = store.load_commands(adapter)?;
+    let bredr = supported.contains(Settings::BREDR);
     let report = LoadReport {
         adapter,
         irks: commands.irks.keys.0.len(),
-        link_keys: commands.link_keys.keys.0.len(),
+        link_keys: if bredr {
+            commands.link_keys.keys.0.len()
+        } else {
+            0
+        },
+        link_keys_skipped: !bredr,
         long_term_keys: commands.long_term_keys.keys.0.len(),
         connection_parameters: commands.connection_parameters.parameters.0.len(),
         errors,
@@ -198,10 +223,12 @@ pub async fn load_adapter_into_kernel(
         .call(index, &commands.irks)
         .await
         .map_err(|e| kernel_error("Load Identity Resolving Keys", e))?;
-    client
-        .call(index, &commands.link_keys)
-        .await
-        .map_err(|e| kernel_error("Load Link Keys", e))?;
+    if bredr {
+        client
+            .call(index, &commands.link_keys)
+            .await
+            .map_err(|e| kernel_error("Load Link Keys", e))?;
+    }
     client
         .call(index, &commands.long_term_keys)
         .await

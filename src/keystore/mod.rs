@@ -50,7 +50,10 @@ use bluez_mgmt_protocol::keys::{ConnectionParameters, IrkInfo, LinkKeyInfo, Long
 pub use adapter_id::AdapterId;
 pub use classify::{BondKey, BondSecurity, BondTransport, LeIdentity};
 pub use info::{Bond, KeyUpdate, StoredCsrk};
-pub use kernel::{load_adapter_into_kernel, load_into_kernel, LoadCommands, LoadReport};
+pub use kernel::{
+    load_adapter_into_controller, load_adapter_into_kernel, load_into_kernel, LoadCommands,
+    LoadReport,
+};
 
 use keyfile::KeyFile;
 

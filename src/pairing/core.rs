@@ -134,10 +134,34 @@ pub struct SetUp {
     pub index: ControllerIndex,
     /// Set IO Capability to this, if any.
     pub io_capability: Option<IoCapability>,
-    /// Load the stored bonds (Load IRKs, Link Keys, Long Term Keys, Connection Parameters).
+    /// Load the stored bonds (Load IRKs, Link Keys, Long Term Keys, Connection Parameters)
+    /// and, once the controller is powered, the store's device policies
+    /// ([`crate::keystore::device_policy`]: Block Device, Add Device with auto-connect).
     pub load_bonds: bool,
     /// Power it on afterwards (if it is off).
     pub power_on: bool,
+}
+
+/// What an [`Action::SetUp`] did, for [`PairingCore::handle_set_up`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SetUpOutcome {
+    /// One line saying what was done.
+    pub summary: String,
+    /// Bond files that did not parse and were left out of the Load commands.
+    pub left_out: Vec<LoadError>,
+    /// Stored device policies the kernel refused: the device, the command and the error.
+    pub refused: Vec<PolicyRefusal>,
+}
+
+/// A stored device policy the kernel refused (the other devices' were applied).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRefusal {
+    /// The device.
+    pub device: AddressInfo,
+    /// The command refused: `"Block Device"` or `"Add Device"`.
+    pub command: &'static str,
+    /// What went wrong.
+    pub error: String,
 }
 
 /// What the driver must do next.
@@ -405,18 +429,27 @@ impl PairingCore {
         self.adapters.get(&index).copied()
     }
 
-    /// The outcome of an [`Action::SetUp`].
-    /// `Ok` carries a one-line summary and the bond files that were left out.
-    pub fn handle_set_up(
-        &mut self,
-        index: ControllerIndex,
-        result: Result<(String, Vec<LoadError>), String>,
-    ) {
+    /// The outcome of an [`Action::SetUp`]: what was done, or why the set-up failed.
+    pub fn handle_set_up(&mut self, index: ControllerIndex, result: Result<SetUpOutcome, String>) {
         match result {
-            Ok((summary, left_out)) => {
+            Ok(SetUpOutcome {
+                summary,
+                left_out,
+                refused,
+            }) => {
                 for error in left_out {
                     tracing::warn!(%index, %error, "stored bond left out");
                     self.report(Report::BondLeftOut { index, error });
+                }
+                for r in refused {
+                    tracing::warn!(%index, device = %r.device, command = r.command, error = %r.error,
+                        "stored device policy refused");
+                    self.report(Report::PolicyRefused {
+                        index,
+                        device: r.device,
+                        command: r.command,
+                        error: r.error,
+                    });
                 }
                 self.report(Report::ControllerReady { index, summary })
             }

@@ -38,7 +38,8 @@ pub mod core;
 pub mod service;
 
 pub use self::core::{
-    Action, Answer, CoreConfig, Notice, PairingCore, Question, SetUp, StoreResult, Ticket,
+    Action, Answer, CoreConfig, Notice, PairingCore, PolicyRefusal, Question, SetUp, SetUpOutcome,
+    StoreResult, Ticket,
 };
 pub use service::{BondStore, PairingService, ServiceConfig};
 
@@ -245,6 +246,19 @@ pub enum Report {
         index: ControllerIndex,
         /// The file, line and problem.
         error: crate::keystore::LoadError,
+    },
+    /// The kernel refused a stored device policy at set-up (Block Device for a device whose
+    /// info file says `Blocked=true`, Add Device with auto-connect for a bonded LE device);
+    /// the other devices' policies were applied and the set-up went on.
+    PolicyRefused {
+        /// The controller.
+        index: ControllerIndex,
+        /// The device.
+        device: AddressInfo,
+        /// The command refused: `"Block Device"` or `"Add Device"`.
+        command: &'static str,
+        /// What went wrong.
+        error: String,
     },
     /// Setting up a controller failed.
     ControllerFailed {

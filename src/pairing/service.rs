@@ -26,11 +26,16 @@ use bluez_mgmt_protocol::{Address, ControllerIndex, EventCode, IoCapability, Set
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::core::{Action, Answer, CoreConfig, Notice, PairingCore, Question, StoreResult, Ticket};
+use super::core::{
+    Action, Answer, CoreConfig, Notice, PairingCore, PolicyRefusal, Question, SetUpOutcome,
+    StoreResult, Ticket,
+};
 use super::{Controllers, PairError, PairingReply, Report};
 use crate::agent::{Agent, Peer};
 use crate::client::{Client, ErrorKind, EventFilter, SubscriptionError};
-use crate::keystore::{load_adapter_into_kernel, AdapterId, KeyStore, KeyUpdate, StoreOutcome};
+use crate::keystore::{
+    device_policy, load_adapter_into_controller, AdapterId, KeyStore, KeyUpdate, StoreOutcome,
+};
 
 /// The events the service's subscription lets through (everything else is never queued for
 /// it): the pairing requests and notices, the key events, and controllers coming and going.
@@ -97,8 +102,15 @@ pub struct ServiceConfig {
     /// one appears. Off for a service that only serves its own [`PairingService::pair`] calls
     /// (Pair Device carries its IO capability), so the controllers' setting stays as it was.
     pub register_io_capability: bool,
-    /// With a store: load each served controller's bonds when it appears (before power-on).
+    /// With a store: load each served controller's bonds when it appears (before power-on;
+    /// Load Link Keys only where BR/EDR is supported) and, once it is powered, its device
+    /// policies ([`crate::keystore::device_policy`]: Block Device for `Blocked=true`, Add
+    /// Device with auto-connect for bonded LE devices, so they reconnect by themselves).
     pub load_bonds: bool,
+    /// With `load_bonds`: also give the kernel the store's device policies (on by default).
+    /// Off for a store whose LE bonds should not go on the auto-connect list one Add Device
+    /// each (thousands of them flood every monitor socket).
+    pub device_policies: bool,
     /// With a store: power each served controller on after loading its bonds.
     pub power_on: bool,
     /// Room in the service's event queue (only pairing, key and controller events take
@@ -114,6 +126,7 @@ impl Default for ServiceConfig {
             auto_accept_initiated: true,
             register_io_capability: true,
             load_bonds: true,
+            device_policies: true,
             power_on: true,
             event_queue: crate::client::EVENT_BUFFER,
         }
@@ -604,8 +617,14 @@ impl<A: Agent> Task<A> {
                         if let Some(adapter) = done.adapter {
                             self.core.set_adapter(index, adapter);
                         }
-                        self.core
-                            .handle_set_up(index, Ok((done.summary, done.left_out)));
+                        self.core.handle_set_up(
+                            index,
+                            Ok(SetUpOutcome {
+                                summary: done.summary,
+                                left_out: done.left_out,
+                                refused: done.refused,
+                            }),
+                        );
                     }
                     Err(e) => {
                         if self.ready.is_some() && self.first_error.is_none() {
@@ -675,12 +694,13 @@ impl<A: Agent> Task<A> {
                 let store = self.inner.store.clone();
                 let index = set_up.index;
                 let in_use = self.static_in_use.clone();
+                let policies = self.inner.config.device_policies;
                 self.work.push(
                     WorkKey::Controller(index),
                     Box::pin(async move {
                         Finished::SetUp(
                             index,
-                            set_up_controller(&client, store, in_use, set_up).await,
+                            set_up_controller(&client, store, in_use, set_up, policies).await,
                         )
                     }),
                 );
@@ -927,12 +947,14 @@ fn link(what: &str, e: crate::client::Error) -> PairError {
 
 /// Sets up one controller: Read Controller Information (naming its store directory: its
 /// public address, or for an LE-only controller the static address kept in the store), then
-/// Set IO Capability, the four Load commands and Set Powered, as `set_up` says.
+/// Set IO Capability, the four Load commands (without Load Link Keys on a controller that does
+/// not support BR/EDR), Set Powered, then the store's device policies, as `set_up` says.
 async fn set_up_controller(
     client: &Client,
     store: Option<Arc<dyn BondStore>>,
     in_use: Arc<Mutex<Vec<Address>>>,
     set_up: super::core::SetUp,
+    policies: bool,
 ) -> Result<SetUpDone, PairError> {
     let index = set_up.index;
     let mut done = Vec::new();
@@ -988,17 +1010,27 @@ async fn set_up_controller(
         .as_ref()
         .is_some_and(|i| i.current_settings.contains(Settings::POWERED));
     if let (true, Some(store), Some(adapter)) = (set_up.load_bonds, &store, adapter) {
-        let loaded = load_adapter_into_kernel(store.key_store(), client, index, adapter)
-            .await
-            .map_err(|e| match e.kind() {
-                crate::keystore::ErrorKind::TooManyKeys => PairError::TooManyKeys(e.to_string()),
-                _ => PairError::Store(e.to_string()),
-            })?;
+        let supported = info
+            .as_ref()
+            .map_or(Settings::BREDR, |i| i.supported_settings);
+        let loaded =
+            load_adapter_into_controller(store.key_store(), client, index, adapter, supported)
+                .await
+                .map_err(|e| match e.kind() {
+                    crate::keystore::ErrorKind::TooManyKeys => {
+                        PairError::TooManyKeys(e.to_string())
+                    }
+                    _ => PairError::Store(e.to_string()),
+                })?;
         left_out = loaded.errors.clone();
+        let link_keys = if loaded.link_keys_skipped {
+            "no link keys (no BR/EDR: Load Link Keys skipped)".to_string()
+        } else {
+            format!("{} link key(s)", loaded.link_keys)
+        };
         done.push(format!(
-            "loaded {} link key(s), {} long term key(s), {} IRK(s), {} connection parameter \
+            "loaded {link_keys}, {} long term key(s), {} IRK(s), {} connection parameter \
              set(s) from {}",
-            loaded.link_keys,
             loaded.long_term_keys,
             loaded.irks,
             loaded.connection_parameters,
@@ -1016,6 +1048,18 @@ async fn set_up_controller(
             done.push("powered on".into());
         }
     }
+    let mut refused = Vec::new();
+    if let (true, Some(store), Some(adapter)) = (set_up.load_bonds && policies, &store, adapter) {
+        // Kernel 6.1 leaves Add Device unanswered while the controller is off: only a
+        // powered controller gets the policies (the kernel keeps them across power cycles).
+        if set_up.power_on || was_powered {
+            let (summary, refusals) = apply_device_policies(client, store, index, adapter).await?;
+            done.push(summary);
+            refused = refusals;
+        } else {
+            done.push("device policies not applied (controller not powered)".into());
+        }
+    }
     if let (true, Some(adapter)) = (done.is_empty(), adapter) {
         done.push(format!("store directory {adapter}"));
     }
@@ -1023,7 +1067,51 @@ async fn set_up_controller(
         adapter,
         summary: done.join("; "),
         left_out,
+        refused,
     })
+}
+
+/// Gives a powered controller the store's device policies: Block Device for a device whose
+/// info file says `Blocked=true`, Add Device with auto-connect for a bonded LE device. A
+/// refusal is kept for a report and the next device is tried; only an unreadable store fails.
+async fn apply_device_policies(
+    client: &Client,
+    store: &Arc<dyn BondStore>,
+    index: ControllerIndex,
+    adapter: AdapterId,
+) -> Result<(String, Vec<PolicyRefusal>), PairError> {
+    let s = store.clone();
+    let policies =
+        tokio::task::spawn_blocking(move || device_policy::policies(s.key_store(), adapter))
+            .await
+            .map_err(|e| PairError::Store(e.to_string()))?
+            .map_err(|e| PairError::Store(e.to_string()))?;
+    let controller = client.controller(index);
+    let (mut added, mut blocked, mut refused) = (0, 0, Vec::new());
+    for p in &policies {
+        let command = if p.blocked {
+            "Block Device"
+        } else {
+            "Add Device"
+        };
+        match device_policy::apply(&controller, std::slice::from_ref(p))
+            .await
+            .pop()
+        {
+            Some((device, error)) => refused.push(PolicyRefusal {
+                device,
+                command,
+                error: error.to_string(),
+            }),
+            None if p.blocked => blocked += 1,
+            None => added += 1,
+        }
+    }
+    let mut summary = format!("{added} device(s) added for auto-connect, {blocked} blocked");
+    if !refused.is_empty() {
+        summary.push_str(&format!(", {} refused", refused.len()));
+    }
+    Ok((summary, refused))
 }
 
 /// What setting up a controller did.
@@ -1031,6 +1119,7 @@ struct SetUpDone {
     adapter: Option<AdapterId>,
     summary: String,
     left_out: Vec<crate::keystore::LoadError>,
+    refused: Vec<PolicyRefusal>,
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -1,11 +1,15 @@
 //! A bonded LE peer reconnects by itself after our controller was power-cycled: the bond is
-//! kept in a store in bluetoothd's layout, loaded back at start with its device policy
-//! (Add Device, auto-connect, from `keystore::device_policy`), and when the peer advertises
+//! kept in a store in bluetoothd's layout; after the power cycle a pairing service started
+//! with the store sets the controller up as at boot (keys loaded, powered on, then the store's
+//! device policies: Add Device, auto-connect, from `keystore::device_policy`), and when the
+//! peer advertises
 //! again the kernel connects and encrypts the link with the stored key, with no command from
 //! the user. Checked on the peer's side (encryption on, no new pairing).
 
+use bluez_mgmt::agent::ScriptedAgent;
 use bluez_mgmt::client::{Client, EventFilter};
-use bluez_mgmt::keystore::{device_policy, load_adapter_into_kernel, AdapterId, KeyStore};
+use bluez_mgmt::keystore::{device_policy, AdapterId, KeyStore};
+use bluez_mgmt::pairing::{Controllers, PairingService, Report, ServiceConfig};
 use bluez_mgmt::protocol::command::{PairDevice, SecureConnectionsMode, UserConfirmReply};
 use bluez_mgmt::protocol::{
     AddressInfo, AddressType, Command, Event, EventCode, IoCapability, Status,
@@ -88,13 +92,10 @@ async fn bonded_le_peer_reconnects_after_power_cycle() {
     })
     .await;
 
-    // "Restart": power off, load the keys from the store, power on, apply the stored device
-    // policies.
+    // "Restart": power off, then a pairing service with the store sets the controller up as
+    // at boot: it loads the keys, powers on and applies the stored device policies (Add
+    // Device, auto-connect for the bonded LE peer). Nothing is done by hand.
     ctl.power(false).await.expect("power off");
-    let report = load_adapter_into_kernel(&store, &client, index, adapter)
-        .await
-        .expect("load bonds");
-    assert!(report.long_term_keys > 0, "{report:?}");
     let policies = device_policy::policies(&store, adapter).expect("policies");
     println!("policies from the store: {policies:?}");
     assert!(policies
@@ -107,9 +108,42 @@ async fn bonded_le_peer_reconnects_after_power_cycle() {
             .code(EventCode::NEW_LONG_TERM_KEY),
     );
     peer.command("secure-on-connect on").await;
-    ctl.power(true).await.expect("power on");
-    // Add Device once powered: kernel 6.1 left it unanswered while powered off.
-    assert!(device_policy::apply(&ctl, &policies).await.is_empty());
+    let service = PairingService::new(
+        client.clone(),
+        ScriptedAgent::new(IoCapability::NO_INPUT_NO_OUTPUT),
+        ServiceConfig {
+            controllers: Controllers::Only(vec![index]),
+            ..ServiceConfig::default()
+        },
+    )
+    .with_store(KeyStore::open(dir.path()));
+    let mut reports = service.reports();
+    let _task = service
+        .start()
+        .await
+        .expect("the service sets the controller up");
+    let mut summary = None;
+    while let Ok(r) = reports.try_recv() {
+        match r {
+            Report::ControllerReady { summary: s, .. } => summary = Some(s),
+            Report::BondLeftOut { error, .. } => panic!("left out: {error}"),
+            Report::PolicyRefused {
+                device,
+                command,
+                error,
+                ..
+            } => {
+                panic!("{command} {device} refused: {error}")
+            }
+            _ => {}
+        }
+    }
+    let summary = summary.expect("set-up reported");
+    println!("set-up: {summary}");
+    assert!(
+        summary.contains("; powered on; 1 device(s) added for auto-connect, 0 blocked"),
+        "{summary}"
+    );
 
     // No command from here on: the kernel connects when the peer advertises, and encrypts
     // with the stored LTK when the peer asks for security.

@@ -9,10 +9,14 @@
 //! Bonds are kept in `--store DIR` (default `/var/lib/bluetooth`, bluetoothd's layout;
 //! `--no-store` keeps none). Every served controller, present at start or added later, gets
 //! the IO capability, its stored keys (Load IRKs, Link Keys, Long Term Keys, Connection
-//! Parameters) and then power unless `--no-power-on`; an LE-only controller without a public
-//! address gets the static address kept in `DIR/addresses` and its bonds live under
-//! `static-<address>`. Keys the kernel reports while the agent runs are stored. A file that
-//! does not parse is logged (WARN) with its line and left out.
+//! Parameters; Load Link Keys only where BR/EDR is supported) and then power unless
+//! `--no-power-on`; once it is powered, the store's device policies: Block Device for a
+//! device whose info file says `Blocked=true`, Add Device with auto-connect for every other
+//! bonded LE device, so it reconnects by itself when it advertises (a refusal is printed and
+//! the rest go on). An LE-only controller without a public address gets the static address
+//! kept in `DIR/addresses` and its bonds live under `static-<address>`. Keys the kernel
+//! reports while the agent runs are stored. A file that does not parse is logged (WARN) with
+//! its line and left out.
 //!
 //! Also home of the terminal agent and argument parsers `mgmtctl pair` shares.
 
@@ -387,6 +391,12 @@ pub(crate) fn print_report(r: &Report) {
         }
         Report::ControllerRemoved { index } => println!("{index}: controller removed"),
         Report::BondLeftOut { index, error } => eprintln!("mgmtctl: {index}: left out: {error}"),
+        Report::PolicyRefused {
+            index,
+            device,
+            command,
+            error,
+        } => eprintln!("mgmtctl: {index}: {command} {device} refused: {error}"),
         Report::EventsLost { count } => eprintln!(
             "mgmtctl: {count} pairing events were lost: a request may be unanswered, a key \
              unstored"

@@ -476,6 +476,26 @@ fn unparsable_file_is_kept_aside_when_a_new_key_arrives() {
 
 #[test]
 fn files_are_0600_and_directories_0700_whatever_the_umask() {
+    // The umask is per process: setting it to 0 here would give the temporary directories
+    // other tests create meanwhile mode 0777, which the store rightly refuses. So the body
+    // runs alone, in a child process of this test binary.
+    const CHILD: &str = "KEYSTORE_FORMAT_UMASK_CHILD";
+    if std::env::var_os(CHILD).is_none() {
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "files_are_0600_and_directories_0700_whatever_the_umask",
+                "--test-threads=1",
+            ])
+            .env(CHILD, "1")
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "the umask check failed in its child: {status}"
+        );
+        return;
+    }
     let t = tempfile::tempdir().unwrap();
     let root = t.path().join("bluetooth");
     let old = nix::sys::stat::umask(nix::sys::stat::Mode::empty());

@@ -36,3 +36,5 @@ mod pairing_matrix;
 mod reconnect;
 #[path = "kernel/roles.rs"]
 mod roles;
+#[path = "kernel/static_address.rs"]
+mod static_address;

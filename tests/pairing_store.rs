@@ -714,3 +714,62 @@ async fn shutdown_refuses_a_pending_confirmation_and_flushes_a_queued_key() {
     );
     assert!(!seen.iter().any(|r| matches!(r, Report::Answered { .. })));
 }
+
+/// An LE-only controller without a public address gets the static address kept in the
+/// store's `addresses` file (Set Static Address before anything else), and the same one again
+/// when it goes away and comes back under the same service: bluetoothd only skips the
+/// addresses of controllers still present.
+#[tokio::test]
+async fn a_controller_without_address_gets_its_static_address_back_after_removal() {
+    let t = tempfile::tempdir().unwrap();
+    let info = read_info_complete(&fixture_events("le-sc-passkey"));
+    let supported = u32::from_le_bytes(info[18..22].try_into().unwrap());
+    let mut no_address = with_current_settings(with_supported_settings(info, supported & !0x80), 0);
+    // No public address: Read Controller Information answers 00:00:00:00:00:00.
+    no_address[9..15].fill(0);
+    let manufacturer = u16_at(&no_address, 16);
+    let kept: Address = "C1:22:33:44:55:66".parse().unwrap();
+    let addresses = format!("[Static]\n0x{manufacturer:04x}={kept};\n");
+    std::fs::write(t.path().join("addresses"), &addresses).unwrap();
+    let set_up = |b: ScriptBuilder| {
+        b.write_command(HCI0, Opcode::READ_INFO, &[])
+            .read(no_address.clone())
+            .write_command(HCI0, Opcode::SET_STATIC_ADDRESS, &kept.0)
+            .read(command_complete(
+                HCI0,
+                Opcode::SET_STATIC_ADDRESS,
+                &[0, 0x80, 0, 0],
+            ))
+    };
+    let script = set_up(index_list(ScriptedTransport::builder(), HCI0))
+        .read_event(HCI0, EventCode::INDEX_REMOVED, &[])
+        .read_event(HCI0, EventCode::INDEX_ADDED, &[]);
+    let script = Arc::new(set_up(script).build().stay_open());
+    let config = ServiceConfig {
+        register_io_capability: false,
+        load_bonds: false,
+        ..ServiceConfig::default()
+    };
+    let (_service, mut reports, task) = service(t.path(), &script, config).await;
+    task.expect("the service starts");
+    for round in ["at start", "after Index Removed and Index Added"] {
+        let summary = loop {
+            match tokio::time::timeout(Duration::from_secs(5), reports.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no set-up report {round}: {:?}", script.check_done()))
+                .unwrap()
+            {
+                Report::ControllerReady { summary, .. } => break summary,
+                Report::ControllerFailed { error, .. } => panic!("{round}: {error}"),
+                _ => {}
+            }
+        };
+        assert_eq!(summary, format!("static address {kept}"), "{round}");
+    }
+    script.check_done().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(t.path().join("addresses")).unwrap(),
+        addresses,
+        "no second address made"
+    );
+}

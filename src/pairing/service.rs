@@ -27,8 +27,8 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::core::{
-    Action, Answer, CoreConfig, Notice, PairingCore, PolicyRefusal, Question, SetUpOutcome,
-    StoreResult, Ticket,
+    is_index_event, Action, Answer, CoreConfig, Notice, PairingCore, PolicyRefusal, Question,
+    SetUpOutcome, StoreResult, Ticket,
 };
 use super::{Controllers, PairError, PairingReply, Report};
 use crate::agent::{Agent, Peer};
@@ -491,8 +491,10 @@ struct Task<A> {
     ready: Option<oneshot::Sender<Option<PairError>>>,
     first_error: Option<PairError>,
     pair_timeouts: std::collections::HashMap<Ticket, Duration>,
-    /// Static addresses handed to LE-only controllers, so two never share one.
-    static_in_use: Arc<Mutex<Vec<Address>>>,
+    /// Static addresses handed to LE-only controllers present now, so two never share one
+    /// (a controller's is released when it goes away, as bluetoothd only skips the addresses
+    /// of adapters it still has: one removed and added again gets its address back).
+    static_in_use: Arc<Mutex<Vec<(ControllerIndex, Address)>>>,
     /// Set by a shutdown: told once the replies are answered and the keys flushed.
     shutdown: Option<oneshot::Sender<()>>,
 }
@@ -511,7 +513,15 @@ impl<A: Agent> Task<A> {
             tokio::select! {
                 biased;
                 item = self.events.recv(), if !closed => match item {
-                    Some(Ok((index, event))) => self.core.handle_event(index, &event, now()),
+                    Some(Ok((index, event))) => {
+                        if is_index_event(&event) == Some(false) {
+                            self.static_in_use
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .retain(|(i, _)| *i != index);
+                        }
+                        self.core.handle_event(index, &event, now())
+                    }
                     Some(Err(SubscriptionError::Lagged(count))) => {
                         tracing::warn!(count, "pairing service missed events: requests may go unanswered, keys unstored");
                         self.report(Report::EventsLost { count });
@@ -952,7 +962,7 @@ fn link(what: &str, e: crate::client::Error) -> PairError {
 async fn set_up_controller(
     client: &Client,
     store: Option<Arc<dyn BondStore>>,
-    in_use: Arc<Mutex<Vec<Address>>>,
+    in_use: Arc<Mutex<Vec<(ControllerIndex, Address)>>>,
     set_up: super::core::SetUp,
     policies: bool,
 ) -> Result<SetUpDone, PairError> {
@@ -977,17 +987,22 @@ async fn set_up_controller(
         } else {
             let s = store.clone();
             let manufacturer = info.manufacturer;
-            let taken = in_use.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let taken: Vec<Address> = (in_use.lock().unwrap_or_else(|p| p.into_inner()))
+                .iter()
+                .filter(|(i, _)| *i != index)
+                .map(|(_, a)| *a)
+                .collect();
             let address = tokio::task::spawn_blocking(move || {
                 s.key_store().static_address(manufacturer, &taken)
             })
             .await
             .map_err(|e| PairError::Store(e.to_string()))?
             .map_err(|e| PairError::Store(e.to_string()))?;
-            in_use
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(address);
+            {
+                let mut in_use = in_use.lock().unwrap_or_else(|p| p.into_inner());
+                in_use.retain(|(i, _)| *i != index);
+                in_use.push((index, address));
+            }
             if !info.current_settings.contains(Settings::POWERED) {
                 client
                     .call(index, &SetStaticAddress { address })

@@ -564,6 +564,11 @@ pub struct BumblePeer {
 impl BumblePeer {
     /// Starts the peer and waits for `READY` and for its kernel controller to appear.
     pub async fn start(opts: PeerOptions) -> BumblePeer {
+        Self::start_with_args(opts, &[]).await
+    }
+
+    /// [`BumblePeer::start`] with more options for the script (e.g. `--no-public-address`).
+    pub async fn start_with_args(opts: PeerOptions, args: &[&str]) -> BumblePeer {
         let python = std::env::var_os("KERNEL_PYTHON")
             .map(PathBuf::from)
             .unwrap_or_else(|| repo_dir().join(".cache/kernel/venv/bin/python"));
@@ -582,6 +587,7 @@ impl BumblePeer {
         if opts.bredr {
             cmd.arg("--bredr");
         }
+        cmd.args(args);
         let mut child = spawn(&mut cmd, "the Bumble peer");
         let stdin = child.stdin.take().expect("piped stdin");
         let lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();

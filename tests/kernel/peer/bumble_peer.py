@@ -80,6 +80,18 @@ PEER_LE = "C0:BB:00:00:00:02"
 PEER_CLASS = 0x5A020C  # Phone (smartphone) with networking, capturing, object transfer, telephony
 
 
+NO_ADDRESS = "00:00:00:00:00:00"
+
+
+def kernel_side_address(opts):
+    """The kernel-facing controller's public address: KERNEL_SIDE, or with
+    --no-public-address none at all (00:00:00:00:00:00, what Read BD ADDR answers for a
+    controller without one). The kernel then refuses to power it on until a static random
+    address is set (hci_dev_open_sync: "Check for valid public address or a configured static
+    random address"), and bonds made with it live under static-<address>."""
+    return NO_ADDRESS if opts.no_public_address else KERNEL_SIDE
+
+
 def emit(*words):
     print(*words, flush=True)
 
@@ -606,6 +618,8 @@ async def main():
     ap.add_argument("--bredr", action="store_true",
                     help="give the kernel-side controller BR/EDR (else LE only)")
     ap.add_argument("--transport", default="vhci", help="Bumble transport to the kernel")
+    ap.add_argument("--no-public-address", action="store_true",
+                    help="give the kernel-side controller no public address (00:00:00:00:00:00)")
     opts = ap.parse_args()
     logging.basicConfig(stream=sys.stderr,
                         level=logging.DEBUG if os.environ.get("BUMBLE_PEER_DEBUG") else logging.ERROR)
@@ -613,7 +627,7 @@ async def main():
     link = LocalLink()
     to_kernel = await open_transport(opts.transport)
     DualModeController("kernel-side", host_source=to_kernel.source, host_sink=to_kernel.sink,
-                       link=link, public_address=KERNEL_SIDE, bredr=opts.bredr)
+                       link=link, public_address=kernel_side_address(opts), bredr=opts.bredr)
     # The peer's own controller keeps Bumble's feature bits; the subclass only answers the
     # commands Bumble lacks.
     peer_controller = DualModeController("peer", link=link, public_address=PEER, bredr=False)
@@ -632,7 +646,7 @@ async def main():
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    emit("READY", KERNEL_SIDE, PEER, PEER_LE)
+    emit("READY", kernel_side_address(opts), PEER, PEER_LE)
     while True:
         raw = await reader.readline()
         if not raw:

@@ -18,6 +18,10 @@
 //!    bond from `static-<address>`, powers on and adds the peer for auto-connect: the kernel
 //!    reconnects from the same address and encrypts with the loaded key (the peer reports
 //!    encryption on, no pairing; no New LTK).
+//!
+//! A controller that goes away and comes back under the *same* service gets its address
+//! back too (the service releases it on Index Removed): shown over a scripted transport in
+//! `tests/pairing_store.rs`, as a second peer process here would cost about a minute in the VM.
 
 use std::time::Duration;
 

@@ -12,41 +12,8 @@ use bluez_mgmt::session::{
     CommandReply, Lane, RequestError, RequestId, Session, SessionEvent, Transmit,
 };
 
-const HCI0: ControllerIndex = ControllerIndex(0);
-const HCI1: ControllerIndex = ControllerIndex(1);
-const NONE: ControllerIndex = ControllerIndex::NONE;
-
-const READ_VERSION: Opcode = Opcode(0x0001);
-const READ_INDEX_LIST: Opcode = Opcode(0x0003);
-const READ_INFO: Opcode = Opcode(0x0004);
-const SET_POWERED: Opcode = Opcode(0x0005);
-const SET_DISCOVERABLE: Opcode = Opcode(0x0006);
-const PAIR_DEVICE: Opcode = Opcode(0x0019);
-const UNPAIR_DEVICE: Opcode = Opcode(0x001B);
-const USER_CONFIRM_REPLY: Opcode = Opcode(0x001C);
-
-fn frame(code: u16, index: ControllerIndex, params: &[u8]) -> Vec<u8> {
-    let mut f = code.to_le_bytes().to_vec();
-    f.extend_from_slice(&index.0.to_le_bytes());
-    f.extend_from_slice(&(params.len() as u16).to_le_bytes());
-    f.extend_from_slice(params);
-    f
-}
-
-/// Command Complete (0x0001): opcode, status, return parameters.
-fn complete(index: ControllerIndex, opcode: Opcode, status: Status, rest: &[u8]) -> Vec<u8> {
-    let mut p = opcode.0.to_le_bytes().to_vec();
-    p.push(status.0);
-    p.extend_from_slice(rest);
-    frame(0x0001, index, &p)
-}
-
-/// Command Status (0x0002): opcode, status.
-fn status(index: ControllerIndex, opcode: Opcode, status: Status) -> Vec<u8> {
-    let mut p = opcode.0.to_le_bytes().to_vec();
-    p.push(status.0);
-    frame(0x0002, index, &p)
-}
+mod support;
+use support::{command_status, complete, frame, HCI0, HCI1, NONE};
 
 fn transmits(s: &mut Session) -> Vec<Vec<u8>> {
     std::iter::from_fn(|| s.poll_transmit().map(|t: Transmit| t.frame)).collect()
@@ -82,7 +49,7 @@ fn pair_params() -> Vec<u8> {
 fn read_version_round_trip() {
     let t0 = Instant::now();
     let mut s = Session::new();
-    let id = s.submit_raw(NONE, READ_VERSION, &[], None).unwrap();
+    let id = s.submit_raw(NONE, Opcode::READ_VERSION, &[], None).unwrap();
     // Read Version as every capture in fixtures/ starts: 01 00 ff ff 00 00.
     assert_eq!(
         transmits(&mut s),
@@ -112,12 +79,15 @@ fn read_version_round_trip() {
 fn ordinary_commands_go_one_at_a_time() {
     let t0 = Instant::now();
     let mut s = Session::new();
-    let a = s.submit_raw(HCI0, SET_POWERED, &[1], None).unwrap();
-    let b = s.submit_raw(HCI0, READ_INFO, &[], None).unwrap();
-    let c = s.submit_raw(HCI1, READ_INFO, &[], None).unwrap();
+    let a = s.submit_raw(HCI0, Opcode::SET_POWERED, &[1], None).unwrap();
+    let b = s.submit_raw(HCI0, Opcode::READ_INFO, &[], None).unwrap();
+    let c = s.submit_raw(HCI1, Opcode::READ_INFO, &[], None).unwrap();
     assert_eq!(transmits(&mut s), vec![frame(0x0005, HCI0, &[1])]);
     // A reply for a command that is only queued matches nothing of ours: it is passed on.
-    s.handle_frame(&complete(HCI0, READ_INFO, Status::NOT_POWERED, &[]), t0);
+    s.handle_frame(
+        &complete(HCI0, Opcode::READ_INFO, Status::NOT_POWERED, &[]),
+        t0,
+    );
     assert!(matches!(
         events(&mut s)[..],
         [SessionEvent::Event {
@@ -127,18 +97,21 @@ fn ordinary_commands_go_one_at_a_time() {
     ));
     assert!(s.is_pending(b));
     s.handle_frame(
-        &complete(HCI0, SET_POWERED, Status::SUCCESS, &[0x01, 0, 0, 0]),
+        &complete(HCI0, Opcode::SET_POWERED, Status::SUCCESS, &[0x01, 0, 0, 0]),
         t0,
     );
     assert_eq!(completed(&mut s)[0].0, a);
     assert_eq!(transmits(&mut s), vec![frame(0x0004, HCI0, &[])]);
-    s.handle_frame(&status(HCI0, READ_INFO, Status::NOT_POWERED), t0);
+    s.handle_frame(
+        &command_status(HCI0, Opcode::READ_INFO, Status::NOT_POWERED),
+        t0,
+    );
     let done = completed(&mut s);
     assert_eq!(done[0].0, b);
     assert_eq!(
         done[0].1,
         Err(RequestError::Status {
-            opcode: READ_INFO,
+            opcode: Opcode::READ_INFO,
             index: HCI0,
             status: Status::NOT_POWERED,
             params: vec![]
@@ -152,15 +125,18 @@ fn ordinary_commands_go_one_at_a_time() {
 fn failure_is_a_value_naming_opcode_index_and_status() {
     let t0 = Instant::now();
     let mut s = Session::new();
-    s.submit_raw(HCI0, READ_INFO, &[], None).unwrap();
+    s.submit_raw(HCI0, Opcode::READ_INFO, &[], None).unwrap();
     transmits(&mut s);
-    s.handle_frame(&complete(HCI0, READ_INFO, Status::REJECTED, &[]), t0);
+    s.handle_frame(
+        &complete(HCI0, Opcode::READ_INFO, Status::REJECTED, &[]),
+        t0,
+    );
     let err = completed(&mut s).remove(0).1.unwrap_err();
     assert_eq!(
         err.to_string(),
         "Read Controller Information on hci0 failed: Rejected"
     );
-    assert_eq!((err.opcode(), err.index()), (READ_INFO, HCI0));
+    assert_eq!((err.opcode(), err.index()), (Opcode::READ_INFO, HCI0));
 }
 
 #[test]
@@ -168,13 +144,16 @@ fn command_status_success_is_early_and_does_not_end() {
     let t0 = Instant::now();
     let mut s = Session::new();
     let id = s
-        .submit_raw(HCI0, PAIR_DEVICE, &pair_params(), None)
+        .submit_raw(HCI0, Opcode::PAIR_DEVICE, &pair_params(), None)
         .unwrap();
     transmits(&mut s);
-    s.handle_frame(&status(HCI0, PAIR_DEVICE, Status::SUCCESS), t0);
+    s.handle_frame(
+        &command_status(HCI0, Opcode::PAIR_DEVICE, Status::SUCCESS),
+        t0,
+    );
     assert_eq!(events(&mut s), vec![SessionEvent::Accepted { id }]);
     assert!(s.is_pending(id));
-    s.handle_frame(&status(HCI0, PAIR_DEVICE, Status::BUSY), t0);
+    s.handle_frame(&command_status(HCI0, Opcode::PAIR_DEVICE, Status::BUSY), t0);
     let done = completed(&mut s);
     assert!(matches!(
         done[0].1,
@@ -193,14 +172,19 @@ fn command_status_success_is_early_and_does_not_end() {
 fn pairing_reply_overtakes_pending_pair_device() {
     let t0 = Instant::now();
     let mut s = Session::new();
-    assert_eq!(Lane::of(PAIR_DEVICE), Lane::Ordinary);
-    assert_eq!(Lane::of(USER_CONFIRM_REPLY), Lane::Reply);
+    assert_eq!(Lane::of(Opcode::PAIR_DEVICE), Lane::Ordinary);
+    assert_eq!(Lane::of(Opcode::USER_CONFIRM_REPLY), Lane::Reply);
     let pair = s
-        .submit_raw(HCI0, PAIR_DEVICE, &pair_params(), None)
+        .submit_raw(HCI0, Opcode::PAIR_DEVICE, &pair_params(), None)
         .unwrap();
     assert_eq!(transmits(&mut s), vec![frame(0x0019, HCI0, &pair_params())]);
     let unpair = s
-        .submit_raw(HCI0, UNPAIR_DEVICE, &[&PEER[..], &[0x01]].concat(), None)
+        .submit_raw(
+            HCI0,
+            Opcode::UNPAIR_DEVICE,
+            &[&PEER[..], &[0x01]].concat(),
+            None,
+        )
         .unwrap();
     assert!(
         transmits(&mut s).is_empty(),
@@ -219,10 +203,12 @@ fn pairing_reply_overtakes_pending_pair_device() {
         events(&mut s)[..],
         [SessionEvent::Event { index: HCI0, .. }]
     ));
-    let confirm = s.submit_raw(HCI0, USER_CONFIRM_REPLY, &PEER, None).unwrap();
+    let confirm = s
+        .submit_raw(HCI0, Opcode::USER_CONFIRM_REPLY, &PEER, None)
+        .unwrap();
     assert_eq!(transmits(&mut s), vec![frame(0x001C, HCI0, &PEER)]);
     s.handle_frame(
-        &complete(HCI0, USER_CONFIRM_REPLY, Status::SUCCESS, &PEER),
+        &complete(HCI0, Opcode::USER_CONFIRM_REPLY, Status::SUCCESS, &PEER),
         t0,
     );
     let done = completed(&mut s);
@@ -230,7 +216,10 @@ fn pairing_reply_overtakes_pending_pair_device() {
     assert_eq!(done[0].0, confirm);
     assert_eq!(done[0].1.as_ref().unwrap().params, PEER.to_vec());
     assert!(s.is_pending(pair));
-    s.handle_frame(&complete(HCI0, PAIR_DEVICE, Status::SUCCESS, &PEER), t0);
+    s.handle_frame(
+        &complete(HCI0, Opcode::PAIR_DEVICE, Status::SUCCESS, &PEER),
+        t0,
+    );
     assert_eq!(completed(&mut s)[0].0, pair);
     assert_eq!(
         transmits(&mut s),
@@ -244,10 +233,20 @@ fn timeout_fails_request_and_late_reply_hits_tombstone() {
     let t0 = Instant::now();
     let mut s = Session::new();
     let first = s
-        .submit_raw(HCI0, READ_INFO, &[], Some(t0 + Duration::from_secs(2)))
+        .submit_raw(
+            HCI0,
+            Opcode::READ_INFO,
+            &[],
+            Some(t0 + Duration::from_secs(2)),
+        )
         .unwrap();
     let queued = s
-        .submit_raw(HCI1, SET_POWERED, &[1], Some(t0 + Duration::from_secs(1)))
+        .submit_raw(
+            HCI1,
+            Opcode::SET_POWERED,
+            &[1],
+            Some(t0 + Duration::from_secs(1)),
+        )
         .unwrap();
     assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(1)));
     assert_eq!(transmits(&mut s).len(), 1);
@@ -260,7 +259,7 @@ fn timeout_fails_request_and_late_reply_hits_tombstone() {
     assert_eq!(
         done[0].1,
         Err(RequestError::Timeout {
-            opcode: SET_POWERED,
+            opcode: Opcode::SET_POWERED,
             index: HCI1
         })
     );
@@ -272,16 +271,19 @@ fn timeout_fails_request_and_late_reply_hits_tombstone() {
     assert_eq!(completed(&mut s)[0].0, first);
     assert_eq!(s.poll_timeout(), None);
     // The next Read Info goes out at once: the tombstone does not hold the lane.
-    let second = s.submit_raw(HCI0, READ_INFO, &[], None).unwrap();
+    let second = s.submit_raw(HCI0, Opcode::READ_INFO, &[], None).unwrap();
     assert_eq!(transmits(&mut s), vec![frame(0x0004, HCI0, &[])]);
     // The reply to the first request arrives late: it is dropped, not given to the second.
     s.handle_frame(
-        &complete(HCI0, READ_INFO, Status::BUSY, &[]),
+        &complete(HCI0, Opcode::READ_INFO, Status::BUSY, &[]),
         t0 + Duration::from_secs(3),
     );
     assert!(events(&mut s).is_empty());
     assert!(s.is_pending(second));
-    s.handle_frame(&complete(HCI0, READ_INFO, Status::NOT_POWERED, &[]), t0);
+    s.handle_frame(
+        &complete(HCI0, Opcode::READ_INFO, Status::NOT_POWERED, &[]),
+        t0,
+    );
     let done = completed(&mut s);
     assert_eq!(done[0].0, second);
     assert!(matches!(
@@ -297,9 +299,9 @@ fn timeout_fails_request_and_late_reply_hits_tombstone() {
 fn cancel_drops_queued_and_buries_sent() {
     let t0 = Instant::now();
     let mut s = Session::new();
-    let sent = s.submit_raw(HCI0, SET_POWERED, &[1], None).unwrap();
-    let queued = s.submit_raw(HCI0, SET_POWERED, &[0], None).unwrap();
-    let after = s.submit_raw(HCI0, READ_INFO, &[], None).unwrap();
+    let sent = s.submit_raw(HCI0, Opcode::SET_POWERED, &[1], None).unwrap();
+    let queued = s.submit_raw(HCI0, Opcode::SET_POWERED, &[0], None).unwrap();
+    let after = s.submit_raw(HCI0, Opcode::READ_INFO, &[], None).unwrap();
     transmits(&mut s);
     assert!(s.cancel(queued));
     assert!(!s.cancel(queued));
@@ -307,14 +309,17 @@ fn cancel_drops_queued_and_buries_sent() {
     // The lane is free: Read Info goes out, the cancelled Set Powered (off) never does.
     assert_eq!(transmits(&mut s), vec![frame(0x0004, HCI0, &[])]);
     s.handle_frame(
-        &complete(HCI0, SET_POWERED, Status::SUCCESS, &[1, 0, 0, 0]),
+        &complete(HCI0, Opcode::SET_POWERED, Status::SUCCESS, &[1, 0, 0, 0]),
         t0,
     );
     assert!(
         events(&mut s).is_empty(),
         "the reply to a cancelled request is dropped"
     );
-    s.handle_frame(&complete(HCI0, READ_INFO, Status::NOT_POWERED, &[]), t0);
+    s.handle_frame(
+        &complete(HCI0, Opcode::READ_INFO, Status::NOT_POWERED, &[]),
+        t0,
+    );
     assert_eq!(completed(&mut s)[0].0, after);
 }
 
@@ -339,7 +344,7 @@ fn unknown_event_is_an_event() {
 fn malformed_events_mid_stream_do_not_stop_the_session() {
     let t0 = Instant::now();
     let mut s = Session::new();
-    let id = s.submit_raw(HCI0, SET_POWERED, &[1], None).unwrap();
+    let id = s.submit_raw(HCI0, Opcode::SET_POWERED, &[1], None).unwrap();
     transmits(&mut s);
     // New Settings (0x0006) needs 4 octets of settings; this one has 3.
     let short = frame(0x0006, HCI0, &[0x01, 0x02, 0x03]);
@@ -347,11 +352,11 @@ fn malformed_events_mid_stream_do_not_stop_the_session() {
     // A header whose length disagrees with the bytes.
     s.handle_frame(&[0x06, 0x00, 0x00, 0x00, 0x09, 0x00, 0x01], t0);
     // A Command Complete too short to name its opcode and status.
-    s.handle_frame(&frame(0x0001, HCI0, &[0x05]), t0);
+    s.handle_frame(&frame(EventCode::COMMAND_COMPLETE.0, HCI0, &[0x05]), t0);
     // Then a good New Settings and the reply.
     s.handle_frame(&frame(0x0006, HCI0, &[0x01, 0x00, 0x00, 0x00]), t0);
     s.handle_frame(
-        &complete(HCI0, SET_POWERED, Status::SUCCESS, &[1, 0, 0, 0]),
+        &complete(HCI0, Opcode::SET_POWERED, Status::SUCCESS, &[1, 0, 0, 0]),
         t0,
     );
     let evs = events(&mut s);
@@ -379,11 +384,14 @@ fn malformed_events_mid_stream_do_not_stop_the_session() {
 fn reply_that_does_not_decode_fails_only_its_request() {
     let t0 = Instant::now();
     let mut s = Session::new();
-    let id = s.submit_raw(HCI0, READ_INFO, &[], None).unwrap();
+    let id = s.submit_raw(HCI0, Opcode::READ_INFO, &[], None).unwrap();
     transmits(&mut s);
     // A successful Read Info reply must be 280 octets; this one has 2. The session matches
     // it by opcode anyway and the caller's decode reports the problem.
-    s.handle_frame(&complete(HCI0, READ_INFO, Status::SUCCESS, &[1, 2]), t0);
+    s.handle_frame(
+        &complete(HCI0, Opcode::READ_INFO, Status::SUCCESS, &[1, 2]),
+        t0,
+    );
     let done = completed(&mut s);
     assert_eq!(done[0].0, id);
     let reply = done[0].1.as_ref().unwrap();
@@ -398,7 +406,7 @@ fn reply_that_does_not_decode_fails_only_its_request() {
 fn index_list_two() -> Vec<u8> {
     complete(
         NONE,
-        READ_INDEX_LIST,
+        Opcode::READ_INDEX_LIST,
         Status::SUCCESS,
         &[0x02, 0x00, 0x00, 0x00, 0x01, 0x00],
     )
@@ -408,17 +416,18 @@ fn index_list_two() -> Vec<u8> {
 fn index_removed_fails_pending_and_queued_requests_on_that_controller() {
     let t0 = Instant::now();
     let mut s = Session::new();
-    s.submit_raw(NONE, READ_INDEX_LIST, &[], None).unwrap();
+    s.submit_raw(NONE, Opcode::READ_INDEX_LIST, &[], None)
+        .unwrap();
     transmits(&mut s);
     s.handle_frame(&index_list_two(), t0);
     events(&mut s);
     assert_eq!(s.controllers().collect::<Vec<_>>(), vec![HCI0, HCI1]);
 
     let pair = s
-        .submit_raw(HCI1, PAIR_DEVICE, &pair_params(), None)
+        .submit_raw(HCI1, Opcode::PAIR_DEVICE, &pair_params(), None)
         .unwrap();
-    let info1 = s.submit_raw(HCI1, READ_INFO, &[], None).unwrap();
-    let info0 = s.submit_raw(HCI0, READ_INFO, &[], None).unwrap();
+    let info1 = s.submit_raw(HCI1, Opcode::READ_INFO, &[], None).unwrap();
+    let info0 = s.submit_raw(HCI0, Opcode::READ_INFO, &[], None).unwrap();
     assert_eq!(transmits(&mut s).len(), 1);
     // Index Removed (0x0005) for hci1.
     s.handle_frame(&frame(0x0005, HCI1, &[]), t0);
@@ -436,14 +445,14 @@ fn index_removed_fails_pending_and_queued_requests_on_that_controller() {
             (
                 pair,
                 RequestError::ControllerRemoved {
-                    opcode: PAIR_DEVICE,
+                    opcode: Opcode::PAIR_DEVICE,
                     index: HCI1
                 }
             ),
             (
                 info1,
                 RequestError::ControllerRemoved {
-                    opcode: READ_INFO,
+                    opcode: Opcode::READ_INFO,
                     index: HCI1
                 }
             ),
@@ -455,7 +464,10 @@ fn index_removed_fails_pending_and_queued_requests_on_that_controller() {
     );
     assert_eq!(
         failures[0].1.to_string(),
-        format!("controller hci1 was removed while {PAIR_DEVICE} was pending")
+        format!(
+            "controller hci1 was removed while {} was pending",
+            Opcode::PAIR_DEVICE
+        )
     );
     assert!(evs
         .iter()
@@ -470,18 +482,19 @@ fn index_removed_fails_pending_and_queued_requests_on_that_controller() {
 fn invalid_index_for_a_known_controller_means_removed() {
     let t0 = Instant::now();
     let mut s = Session::new();
-    s.submit_raw(NONE, READ_INDEX_LIST, &[], None).unwrap();
+    s.submit_raw(NONE, Opcode::READ_INDEX_LIST, &[], None)
+        .unwrap();
     transmits(&mut s);
     s.handle_frame(&index_list_two(), t0);
     let pair = s
-        .submit_raw(HCI1, PAIR_DEVICE, &pair_params(), None)
+        .submit_raw(HCI1, Opcode::PAIR_DEVICE, &pair_params(), None)
         .unwrap();
     transmits(&mut s);
     events(&mut s);
     // The kernel completes a removed controller's pending Pair Device with Invalid Index
     // (and the address) just before Index Removed.
     s.handle_frame(
-        &complete(HCI1, PAIR_DEVICE, Status::INVALID_INDEX, &PEER),
+        &complete(HCI1, Opcode::PAIR_DEVICE, Status::INVALID_INDEX, &PEER),
         t0,
     );
     let done = completed(&mut s);
@@ -490,16 +503,19 @@ fn invalid_index_for_a_known_controller_means_removed() {
         vec![(
             pair,
             Err(RequestError::ControllerRemoved {
-                opcode: PAIR_DEVICE,
+                opcode: Opcode::PAIR_DEVICE,
                 index: HCI1
             })
         )]
     );
     // For a controller never seen, Invalid Index is just a status.
     let unknown = ControllerIndex(7);
-    s.submit_raw(unknown, READ_INFO, &[], None).unwrap();
+    s.submit_raw(unknown, Opcode::READ_INFO, &[], None).unwrap();
     transmits(&mut s);
-    s.handle_frame(&status(unknown, READ_INFO, Status::INVALID_INDEX), t0);
+    s.handle_frame(
+        &command_status(unknown, Opcode::READ_INFO, Status::INVALID_INDEX),
+        t0,
+    );
     assert!(matches!(
         completed(&mut s)[0].1,
         Err(RequestError::Status {
@@ -514,16 +530,20 @@ fn same_opcode_on_two_controllers_matches_by_index() {
     let t0 = Instant::now();
     let mut s = Session::new();
     // Two reply-lane commands to different controllers are both in flight.
-    let a = s.submit_raw(HCI0, USER_CONFIRM_REPLY, &PEER, None).unwrap();
-    let b = s.submit_raw(HCI1, USER_CONFIRM_REPLY, &PEER, None).unwrap();
+    let a = s
+        .submit_raw(HCI0, Opcode::USER_CONFIRM_REPLY, &PEER, None)
+        .unwrap();
+    let b = s
+        .submit_raw(HCI1, Opcode::USER_CONFIRM_REPLY, &PEER, None)
+        .unwrap();
     assert_eq!(transmits(&mut s).len(), 2);
     s.handle_frame(
-        &complete(HCI1, USER_CONFIRM_REPLY, Status::SUCCESS, &PEER),
+        &complete(HCI1, Opcode::USER_CONFIRM_REPLY, Status::SUCCESS, &PEER),
         t0,
     );
     assert_eq!(completed(&mut s)[0].0, b);
     s.handle_frame(
-        &complete(HCI0, USER_CONFIRM_REPLY, Status::SUCCESS, &PEER),
+        &complete(HCI0, Opcode::USER_CONFIRM_REPLY, Status::SUCCESS, &PEER),
         t0,
     );
     assert_eq!(completed(&mut s)[0].0, a);
@@ -533,9 +553,9 @@ fn same_opcode_on_two_controllers_matches_by_index() {
 fn close_fails_everything() {
     let mut s = Session::new();
     let a = s
-        .submit_raw(HCI0, SET_DISCOVERABLE, &[1, 0, 0], None)
+        .submit_raw(HCI0, Opcode::SET_DISCOVERABLE, &[1, 0, 0], None)
         .unwrap();
-    let b = s.submit_raw(HCI0, READ_INFO, &[], None).unwrap();
+    let b = s.submit_raw(HCI0, Opcode::READ_INFO, &[], None).unwrap();
     s.close();
     let done = completed(&mut s);
     assert_eq!(done.iter().map(|d| d.0).collect::<Vec<_>>(), vec![a, b]);
@@ -566,12 +586,12 @@ mod properties {
     }
 
     const OPCODES: [Opcode; 6] = [
-        READ_INFO,
-        SET_POWERED,
-        SET_DISCOVERABLE,
-        PAIR_DEVICE,
-        USER_CONFIRM_REPLY,
-        Opcode(0x001E),
+        Opcode::READ_INFO,
+        Opcode::SET_POWERED,
+        Opcode::SET_DISCOVERABLE,
+        Opcode::PAIR_DEVICE,
+        Opcode::USER_CONFIRM_REPLY,
+        Opcode::USER_PASSKEY_REPLY,
     ];
 
     fn op() -> impl Strategy<Value = Op> {

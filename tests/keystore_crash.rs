@@ -22,6 +22,9 @@ use bluez_mgmt::protocol::keys::{
 };
 use bluez_mgmt::protocol::{Address, AddressInfo, AddressType};
 
+mod support;
+use support::empty_bond;
+
 const DIR_VAR: &str = "KEYSTORE_CRASH_DIR";
 const START_VAR: &str = "KEYSTORE_CRASH_START";
 const READY: &str = "KEYSTORE-CRASH-CHILD-READY";
@@ -110,18 +113,7 @@ fn whole_generation(bond: &Bond) -> Result<u64, String> {
         .as_ref()
         .ok_or_else(|| format!("{}: no LTK", bond.device))?;
     let generation = central.rand;
-    let mut expected = Bond {
-        device: bond.device,
-        le_address_type: AddressType::LE_RANDOM,
-        name: None,
-        link_key: None,
-        long_term_key: None,
-        peripheral_long_term_key: None,
-        irk: None,
-        local_csrk: None,
-        remote_csrk: None,
-        connection_parameters: None,
-    };
+    let mut expected = empty_bond(bond.device, AddressType::LE_RANDOM);
     for u in updates(dev, generation) {
         match u {
             KeyUpdate::LinkKey(k) => expected.link_key = Some(k),

@@ -2,10 +2,12 @@
 //! decode errors and the expected frame counts, exact text lines for known frames, and a
 //! non-zero exit status with an error line for a damaged file.
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use serde_json::Value;
+
+mod support;
+use support::fixture;
 
 /// (file, MGMT commands, MGMT events), measured on the fixtures (see fixtures/README.md).
 const EXPECTED: &[(&str, usize, usize)] = &[
@@ -17,12 +19,6 @@ const EXPECTED: &[(&str, usize, usize)] = &[
     ("projet_rp-ble_capture.btsnoop", 5, 114),
     ("projet_rp-capture.btsnoop", 1, 41),
 ];
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
 
 fn mgmtctl(args: &[&std::ffi::OsStr]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mgmtctl"))

@@ -82,37 +82,24 @@ fn drain(core: &mut PairingCore) -> Vec<Action> {
     std::iter::from_fn(|| core.poll_action()).collect()
 }
 
-fn asks(actions: &[Action]) -> Vec<(Ticket, Question)> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Ask {
-                ticket, question, ..
-            } => Some((*ticket, question.clone())),
-            _ => None,
-        })
-        .collect()
+/// `fn $name(actions) -> Vec<$t>`: the actions matching `$pat`, as `$out`.
+macro_rules! picked {
+    ($name:ident -> $t:ty, $pat:pat => $out:expr) => {
+        fn $name(actions: &[Action]) -> Vec<$t> {
+            actions
+                .iter()
+                .filter_map(|a| match a {
+                    $pat => Some($out),
+                    _ => None,
+                })
+                .collect()
+        }
+    };
 }
 
-fn replies(actions: &[Action]) -> Vec<PairingReply> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Reply(r) => Some(r.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn reports(actions: &[Action]) -> Vec<Report> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Report(r) => Some(r.clone()),
-            _ => None,
-        })
-        .collect()
-}
+picked!(asks -> (Ticket, Question), Action::Ask { ticket, question, .. } => (*ticket, question.clone()));
+picked!(replies -> PairingReply, Action::Reply(r) => r.clone());
+picked!(reports -> Report, Action::Report(r) => r.clone());
 
 fn adapter() -> AdapterId {
     AdapterId::public(Address([1, 0, 0, 1, 0xAA, 0]))

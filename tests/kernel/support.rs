@@ -29,11 +29,15 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use bluez_mgmt::protocol::command::{ReadIndexList, ReadIndexListReply};
+use bluez_mgmt::client::Client;
+use bluez_mgmt::protocol::command::{
+    AdvertisingMode, ReadIndexList, ReadIndexListReply, SecureConnectionsMode, SetAdvertising,
+    SetSecureConnections,
+};
 use bluez_mgmt::protocol::wire::decode_exact;
 use bluez_mgmt::protocol::{
     Command, CommandFrame, ControllerIndex, DecodeError, Event, EventFrame, Opcode, RawFrame,
-    Status,
+    Settings, Status,
 };
 use bluez_mgmt::socket::MgmtSocket;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
@@ -322,6 +326,130 @@ fn reap_blocking(child: &mut Child, limit: Duration) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// mgmtctl as a process
+
+/// `mgmtctl` (the binary under test) with `args`: stdin from /dev/null, killed when dropped.
+pub fn mgmtctl<S: AsRef<std::ffi::OsStr>>(
+    args: impl IntoIterator<Item = S>,
+) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_mgmtctl"));
+    cmd.args(args).stdin(Stdio::null()).kill_on_drop(true);
+    cmd
+}
+
+/// Starts `cmd` (named `what` in panics) with its stdout piped; returns the child and its
+/// stdout as lines.
+pub fn spawn_with_lines(
+    cmd: &mut tokio::process::Command,
+    what: &str,
+) -> (Child, Lines<BufReader<ChildStdout>>) {
+    let mut child = spawn(cmd.stdout(Stdio::piped()), what);
+    let lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    (child, lines)
+}
+
+/// The next `n` lines of `lines`, each within `limit` (an ended stream gives empty lines);
+/// panics naming `what` when one is late.
+pub async fn next_lines<R: tokio::io::AsyncBufRead + Unpin>(
+    lines: &mut Lines<R>,
+    n: usize,
+    limit: Duration,
+    what: &str,
+) -> Vec<String> {
+    let mut v = Vec::new();
+    for _ in 0..n {
+        v.push(
+            tokio::time::timeout(limit, lines.next_line())
+                .await
+                .unwrap_or_else(|_| panic!("{what}: no line within {limit:?}"))
+                .unwrap_or_else(|e| panic!("{what}: {e}"))
+                .unwrap_or_default(),
+        );
+    }
+    v
+}
+
+/// Collects the rest of `lines` (until the process closes its stdout) in a task.
+pub fn rest_of_lines<R: tokio::io::AsyncBufRead + Unpin + Send + 'static>(
+    mut lines: Lines<R>,
+) -> tokio::task::JoinHandle<Vec<String>> {
+    tokio::spawn(async move {
+        let mut v = Vec::new();
+        while let Ok(Some(l)) = lines.next_line().await {
+            v.push(l);
+        }
+        v
+    })
+}
+
+/// Runs `cmd` to its end and prints its stdout and stderr under `what`; returns the exit
+/// status, stdout and stderr.
+pub async fn run_to_end(
+    cmd: &mut tokio::process::Command,
+    what: &str,
+) -> (std::process::ExitStatus, String, String) {
+    let out = cmd
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("run {what}: {e}"));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    println!("{what}:\n{stdout}{stderr}");
+    (out.status, stdout, stderr)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Controllers for pairing, and what the host tier shares
+
+/// The host tier's support module (agents' services, controller addresses, file modes).
+#[path = "../support/mod.rs"]
+mod host;
+pub use host::{controller_address, mode, service_on};
+
+/// Sets controller `index` up for pairing: Secure Simple Pairing `ssp`, then with
+/// `secure_connections` LE on and Secure Connections in that mode (the kernel refuses Secure
+/// Connections on a powered dual-mode controller without SSP), bondable, connectable. Returns
+/// the settings after it.
+pub async fn prepare_pairing(
+    client: &Client,
+    index: ControllerIndex,
+    ssp: bool,
+    secure_connections: Option<SecureConnectionsMode>,
+) -> Settings {
+    let c = client.controller(index);
+    c.ssp(ssp).await.expect("SSP");
+    if let Some(mode) = secure_connections {
+        c.le(true).await.expect("LE");
+        client
+            .call(
+                index,
+                &SetSecureConnections {
+                    secure_connections: mode,
+                },
+            )
+            .await
+            .expect("Secure Connections");
+    }
+    c.bondable(true).await.expect("bondable");
+    c.connectable(true).await.expect("connectable")
+}
+
+/// Advertising on, on controller `index`.
+pub async fn advertise(client: &Client, index: ControllerIndex) {
+    client
+        .call(
+            index,
+            &SetAdvertising {
+                advertising: AdvertisingMode::ON,
+            },
+        )
+        .await
+        .expect("advertising");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ use bluez_mgmt::transport::ScriptedTransport;
 use std::sync::Arc;
 
 mod support;
-use support::{complete_params, HCI0, HCI1, NONE};
+use support::{complete_params, Exchange, HCI0, HCI1, NONE};
 
 /// Runs `client` against `script`, then checks the script was played to the end.
 fn started(script: ScriptedTransport) -> (Client, Arc<ScriptedTransport>) {
@@ -109,12 +109,7 @@ async fn confirm_reply_overtakes_pair_device() {
             EventCode(0x000F),
             &[&peer[..], &[0x00, 0xb2, 0xac, 0x09, 0x00]].concat(),
         )
-        .write_command(HCI0, Opcode::USER_CONFIRM_REPLY, &peer)
-        .read_event(
-            HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &complete_params(Opcode::USER_CONFIRM_REPLY, Status::SUCCESS, &peer),
-        )
+        .exchange(HCI0, Opcode::USER_CONFIRM_REPLY, &peer, &peer)
         .read_event(
             HCI0,
             EventCode::COMMAND_COMPLETE,
@@ -180,12 +175,7 @@ async fn timeout_then_late_reply_is_discarded() {
 async fn dropped_call_leaves_a_tombstone() {
     let script = ScriptedTransport::builder()
         .write_command(HCI0, Opcode::SET_POWERED, &[0x01])
-        .write_command(HCI0, Opcode::SET_POWERED, &[0x00])
-        .read_event(
-            HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &complete_params(Opcode::SET_POWERED, Status::SUCCESS, &[0x01, 0, 0, 0]),
-        )
+        .exchange(HCI0, Opcode::SET_POWERED, &[0x00], &[0x01, 0, 0, 0])
         .read_event(
             HCI0,
             EventCode::COMMAND_COMPLETE,
@@ -215,16 +205,7 @@ async fn dropped_call_leaves_a_tombstone() {
 #[tokio::test]
 async fn controller_removed_mid_command() {
     let script = ScriptedTransport::builder()
-        .write_command(NONE, Opcode::READ_INDEX_LIST, &[])
-        .read_event(
-            NONE,
-            EventCode::COMMAND_COMPLETE,
-            &complete_params(
-                Opcode::READ_INDEX_LIST,
-                Status::SUCCESS,
-                &[2, 0, 0, 0, 1, 0],
-            ),
-        )
+        .exchange(NONE, Opcode::READ_INDEX_LIST, &[], &[2, 0, 0, 0, 1, 0])
         .write_command(HCI1, Opcode::READ_INFO, &[])
         .read_event(HCI1, EventCode::INDEX_REMOVED, &[])
         .build()
@@ -374,37 +355,13 @@ async fn controller_name_io_capability_and_settings() {
     names[..7].copy_from_slice(b"kitchen");
     names[249..252].copy_from_slice(b"kit");
     let script = ScriptedTransport::builder()
-        .write_command(HCI0, Opcode::SET_LOCAL_NAME, &names)
-        .read_event(
-            HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &complete_params(Opcode::SET_LOCAL_NAME, Status::SUCCESS, &names),
-        )
+        .exchange(HCI0, Opcode::SET_LOCAL_NAME, &names, &names)
         // Set IO Capability (0x0018) KeyboardDisplay (0x04): no return parameters.
-        .write_command(HCI0, Opcode::SET_IO_CAPABILITY, &[0x04])
-        .read_event(
-            HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &complete_params(Opcode::SET_IO_CAPABILITY, Status::SUCCESS, &[]),
-        )
+        .exchange(HCI0, Opcode::SET_IO_CAPABILITY, &[0x04], &[])
         // Set Secure Connections (0x002D) Only (0x02): current settings back.
-        .write_command(HCI0, Opcode::SET_SECURE_CONN, &[0x02])
-        .read_event(
-            HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &complete_params(
-                Opcode::SET_SECURE_CONN,
-                Status::SUCCESS,
-                &[0x01, 0x0a, 0, 0],
-            ),
-        )
+        .exchange(HCI0, Opcode::SET_SECURE_CONN, &[0x02], &[0x01, 0x0a, 0, 0])
         // Set BR/EDR (0x002A) off, but the reply is cut short: a decode error.
-        .write_command(HCI0, Opcode::SET_BREDR, &[0x00])
-        .read_event(
-            HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &complete_params(Opcode::SET_BREDR, Status::SUCCESS, &[0x01]),
-        )
+        .exchange(HCI0, Opcode::SET_BREDR, &[0x00], &[0x01])
         .build()
         .stay_open();
     let (client, script) = started(script);

@@ -101,6 +101,14 @@ picked!(asks -> (Ticket, Question), Action::Ask { ticket, question, .. } => (*ti
 picked!(replies -> PairingReply, Action::Reply(r) => r.clone());
 picked!(reports -> Report, Action::Report(r) => r.clone());
 
+/// The notice that the agent's question `ticket` about `p` was withdrawn.
+fn cancelled(ticket: Ticket, p: &Peer) -> Action {
+    Action::Notify(Notice::Cancelled {
+        ticket,
+        peer: p.clone(),
+    })
+}
+
 fn adapter() -> AdapterId {
     AdapterId::public(Address([1, 0, 0, 1, 0xAA, 0]))
 }
@@ -266,10 +274,7 @@ fn an_unanswered_question_times_out_with_a_negative_reply() {
     assert_eq!(
         out,
         vec![
-            Action::Notify(Notice::Cancelled {
-                ticket,
-                peer: p.clone()
-            }),
+            cancelled(ticket, &p),
             Action::Reply(PairingReply::UserConfirm {
                 peer: p.clone(),
                 accept: false
@@ -548,10 +553,7 @@ fn shutdown_refuses_what_is_outstanding_cancels_our_pairing_and_waits_for_the_st
         assert_eq!(
             out,
             vec![
-                Action::Notify(Notice::Cancelled {
-                    ticket,
-                    peer: p.clone()
-                }),
+                cancelled(ticket, &p),
                 Action::Reply(refused(question.clone())),
                 Action::Report(Report::ShutDown {
                     peer: p.clone(),

@@ -33,8 +33,8 @@ use bluez_mgmt::protocol::{
 
 use super::l2cap;
 use super::support::{
-    advertise, interrupt_and_wait, mgmtctl, mode, next_lines, prepare_pairing, rest_of_lines,
-    run_to_end, spawn_with_lines, Btvirt, Capture,
+    advertise, interrupt_and_wait, mgmtctl, mgmtctl_pair, mode, next_lines, prepare_pairing,
+    rest_of_lines, run_to_end, spawn_with_lines, Btvirt, Capture,
 };
 
 pub(super) const CENTRAL: &str = "00:AA:01:00:00:00";
@@ -188,6 +188,38 @@ async fn wait_stored(
     }
 }
 
+/// On fresh btvirt controllers with stores `dirs` (central, peripheral), the central pairs
+/// with the peripheral over `link`; returns once both sides stored `what` and the trailing
+/// keys (IRKs, the second LTK, CTKD) had time to land, with the services, the client and
+/// the controllers gone.
+async fn pair_and_store(dirs: &[PathBuf; 2], link: Link, what: &str) {
+    let virt = Btvirt::start().await;
+    let client = Client::open().await.expect("MGMT client");
+    let (sides, _) = bring_up(&client, &virt, dirs, link, true).await;
+    let reports: Vec<_> = sides.iter().map(|s| s.service.reports()).collect();
+    let peer = Peer::new(
+        sides[0].index,
+        AddressInfo::new(PERIPHERAL.parse().unwrap(), link.address_type()),
+    );
+    sides[0]
+        .service
+        .pair(&peer, IoCapability::DISPLAY_YES_NO, Duration::from_secs(40))
+        .await
+        .expect("first pairing");
+    wait_stored(&sides, reports, what).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    println!(
+        "pairing requests: {:?} / {:?}",
+        sides[0].agent.requests, sides[1].agent.requests
+    );
+    for s in &sides {
+        s.task.abort();
+    }
+    drop(sides);
+    drop(client);
+    drop(virt);
+}
+
 fn wire(text: &str) -> [u8; 6] {
     text.parse::<Address>().unwrap().0
 }
@@ -217,32 +249,7 @@ async fn restart_and_reconnect(link: Link) {
     // 1. Pair, with keys going to disk.
     {
         let capture = Capture::start(&format!("bonds_pair_{}", link.name()));
-        let virt = Btvirt::start().await;
-        let client = Client::open().await.expect("MGMT client");
-        let (sides, _) = bring_up(&client, &virt, &dirs, link, true).await;
-        let reports: Vec<_> = sides.iter().map(|s| s.service.reports()).collect();
-        let peer = Peer::new(
-            sides[0].index,
-            AddressInfo::new(PERIPHERAL.parse().unwrap(), link.address_type()),
-        );
-        sides[0]
-            .service
-            .pair(&peer, IoCapability::DISPLAY_YES_NO, Duration::from_secs(40))
-            .await
-            .expect("first pairing");
-        wait_stored(&sides, reports, key_kind).await;
-        // Let trailing keys (IRKs, the second LTK, CTKD) land too.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        println!(
-            "pairing requests: {:?} / {:?}",
-            sides[0].agent.requests, sides[1].agent.requests
-        );
-        for s in &sides {
-            s.task.abort();
-        }
-        drop(sides);
-        drop(client);
-        drop(virt);
+        pair_and_store(&dirs, link, key_kind).await;
         capture.finish();
     }
 
@@ -626,23 +633,9 @@ async fn mgmtctl_agent_and_pair_keep_bonds() {
     let agent_lines = rest_of_lines(out);
 
     let (pair, pair_out, _) = run_to_end(
-        mgmtctl([
-            "pair",
-            PERIPHERAL,
-            "--type",
-            "bredr",
-            "--index",
-            a_arg.as_str(),
-        ])
-        .args([
-            "--io-capability",
-            "DisplayYesNo",
-            "--auto-accept",
-            "--timeout",
-            "40",
-        ])
-        .arg("--store")
-        .arg(&central_dir),
+        mgmtctl_pair(PERIPHERAL, "bredr", a)
+            .arg("--store")
+            .arg(&central_dir),
         "mgmtctl pair",
     )
     .await;
@@ -752,28 +745,7 @@ async fn controllers_added_after_start_get_io_capability_bonds_and_power() {
 
     // 1. A first pairing stores both sides' keys under one store root.
     {
-        let virt = Btvirt::start().await;
-        let client = Client::open().await.expect("MGMT client");
-        let (sides, _) = bring_up(&client, &virt, &[root.clone(), root.clone()], link, true).await;
-        let reports: Vec<_> = sides.iter().map(|s| s.service.reports()).collect();
-        let peer = Peer::new(
-            sides[0].index,
-            AddressInfo::new(PERIPHERAL.parse().unwrap(), link.address_type()),
-        );
-        sides[0]
-            .service
-            .pair(&peer, IoCapability::DISPLAY_YES_NO, Duration::from_secs(40))
-            .await
-            .expect("first pairing");
-        wait_stored(&sides, reports, "long term key").await;
-        // The peripheral's trailing keys.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        for s in &sides {
-            s.task.abort();
-        }
-        drop(sides);
-        drop(client);
-        drop(virt);
+        pair_and_store(&[root.clone(), root.clone()], link, "long term key").await;
     }
 
     // 2. The service first, then the controllers.

@@ -39,8 +39,8 @@ use bluez_mgmt::protocol::{
 use tokio::sync::Notify;
 
 use super::support::{
-    advertise, controller_address, interrupt_and_wait, mgmtctl, next_lines, prepare_pairing,
-    rest_of_lines, run_to_end, service_on, spawn_with_lines, Btvirt, Capture,
+    advertise, controller_address, interrupt_and_wait, mgmtctl, mgmtctl_pair, next_lines,
+    prepare_pairing, rest_of_lines, run_to_end, service_on, spawn_with_lines, Btvirt, Capture,
 };
 
 /// The passkey both sides type when neither displays one (KeyboardOnly against itself).
@@ -450,22 +450,7 @@ async fn mgmtctl_agent_pair_unpair() {
 
     let peer = rig.addresses[1].to_string();
     let (pair, pair_out, _) = run_to_end(
-        mgmtctl([
-            "pair",
-            peer.as_str(),
-            "--type",
-            "le-public",
-            "--index",
-            a_arg.as_str(),
-        ])
-        .args([
-            "--io-capability",
-            "DisplayYesNo",
-            "--auto-accept",
-            "--no-store",
-            "--timeout",
-            "40",
-        ]),
+        mgmtctl_pair(&peer, "le-public", a).arg("--no-store"),
         "mgmtctl pair",
     )
     .await;

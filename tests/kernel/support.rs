@@ -340,6 +340,32 @@ pub fn mgmtctl<S: AsRef<std::ffi::OsStr>>(
     cmd
 }
 
+/// `mgmtctl pair` from controller `index` to `peer` (`--type address_type`), DisplayYesNo,
+/// accepting what it is asked, within 40 s; the caller adds the store option.
+pub fn mgmtctl_pair(
+    peer: &str,
+    address_type: &str,
+    index: ControllerIndex,
+) -> tokio::process::Command {
+    let index = index.0.to_string();
+    let mut cmd = mgmtctl([
+        "pair",
+        peer,
+        "--type",
+        address_type,
+        "--index",
+        index.as_str(),
+    ]);
+    cmd.args([
+        "--io-capability",
+        "DisplayYesNo",
+        "--auto-accept",
+        "--timeout",
+        "40",
+    ]);
+    cmd
+}
+
 /// Starts `cmd` (named `what` in panics) with its stdout piped; returns the child and its
 /// stdout as lines.
 pub fn spawn_with_lines(

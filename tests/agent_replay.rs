@@ -13,14 +13,14 @@ use std::time::Duration;
 
 use bluez_mgmt::agent::{Call, KeyKind, KeyNotice, Peer, ScriptedAgent};
 use bluez_mgmt::client::Client;
-use bluez_mgmt::pairing::{Controllers, PairError, PairingService, ServiceConfig};
+use bluez_mgmt::pairing::{PairError, PairingService};
 use bluez_mgmt::protocol::{
     Address, AddressInfo, AddressType, ControllerIndex, EventCode, IoCapability, Opcode, Status,
 };
 use bluez_mgmt::transport::{ScriptStep, ScriptedTransport};
 
 mod support;
-use support::{confirmed_then_keyed, fixture_steps, u16_at};
+use support::{confirmed_then_keyed, fixture_steps, service_on, u16_at};
 
 /// Set IO Capability, Pair Device, Cancel Pair Device, Unpair Device and the six replies.
 const PAIRING_OPCODES: [Opcode; 10] = [
@@ -67,11 +67,7 @@ async fn runner(
     agent: ScriptedAgent,
 ) -> PairingService<ScriptedAgent> {
     let client = Client::with_transport(script.clone());
-    let config = ServiceConfig {
-        controllers: Controllers::Only(vec![ControllerIndex(0)]),
-        ..ServiceConfig::default()
-    };
-    let runner = PairingService::new(client, agent, config);
+    let runner = service_on(&client, ControllerIndex(0), agent, true);
     runner.start().await.expect("Set IO Capability as captured");
     runner
 }

@@ -100,13 +100,13 @@ async fn confirm_reply_overtakes_pair_device() {
         // Device Connected (0x000B): address, flags 8, EIR length 0.
         .read_event(
             HCI0,
-            EventCode(0x000B),
+            EventCode::DEVICE_CONNECTED,
             &[&peer[..], &[0x08, 0, 0, 0, 0, 0]].concat(),
         )
         // User Confirmation Request (0x000F): address, hint 0, value 0x0009acb2.
         .read_event(
             HCI0,
-            EventCode(0x000F),
+            EventCode::USER_CONFIRM_REQUEST,
             &[&peer[..], &[0x00, 0xb2, 0xac, 0x09, 0x00]].concat(),
         )
         .exchange(HCI0, Opcode::USER_CONFIRM_REPLY, &peer, &peer)
@@ -118,7 +118,7 @@ async fn confirm_reply_overtakes_pair_device() {
         .build()
         .stay_open();
     let (client, script) = started(script);
-    let mut requests = client.subscribe(EventFilter::all().code(EventCode(0x000F)));
+    let mut requests = client.subscribe(EventFilter::all().code(EventCode::USER_CONFIRM_REQUEST));
     let pairing = client.submit_raw(
         HCI0,
         Opcode::PAIR_DEVICE,
@@ -127,7 +127,7 @@ async fn confirm_reply_overtakes_pair_device() {
     );
     let (index, event) = requests.recv().await.unwrap().unwrap();
     assert_eq!(index, HCI0);
-    assert_eq!(event.code(), EventCode(0x000F));
+    assert_eq!(event.code(), EventCode::USER_CONFIRM_REQUEST);
     let confirm = client
         .submit_raw(HCI0, Opcode::USER_CONFIRM_REPLY, peer.to_vec(), None)
         .await

@@ -183,6 +183,18 @@ fn ensure_fixtures() {
     }
 }
 
+/// Drives the client through `conv` (of capture `name`, the socket `socket`) and checks the
+/// whole conversation was played.
+async fn replay_through_client(name: &str, socket: &str, conv: Conversation) {
+    let cmds = commands(&conv);
+    let script = Arc::new(conv.into_transport());
+    let client = Client::with_transport(script.clone());
+    drive(name, &client, &script, &cmds).await;
+    script
+        .check_done()
+        .unwrap_or_else(|e| panic!("{socket}: {e}"));
+}
+
 #[tokio::test]
 async fn every_capture_replays_through_the_client() {
     ensure_fixtures();
@@ -191,12 +203,7 @@ async fn every_capture_replays_through_the_client() {
         let cmds = commands(&conv);
         println!("{name}: {} commands", cmds.len());
         assert_eq!(cmds.len(), *count, "{name}");
-        let script = Arc::new(conv.clone().into_transport());
-        let client = Client::with_transport(script.clone());
-        drive(name, &client, &script, &cmds).await;
-        script
-            .check_done()
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        replay_through_client(name, name, conv).await;
     }
 }
 
@@ -228,7 +235,9 @@ async fn pairing_captures_need_the_reply_lane() {
             + 1
             + cmds[pair + 1..]
                 .iter()
-                .position(|c| [0x001C, 0x001E].contains(&c.opcode.0))
+                .position(|c| {
+                    [Opcode::USER_CONFIRM_REPLY, Opcode::USER_PASSKEY_REPLY].contains(&c.opcode)
+                })
                 .unwrap();
         let pair_done = conv
             .steps
@@ -261,13 +270,8 @@ async fn every_socket_of_every_capture_replays() {
             let conv =
                 Conversation::from_records(&records, ReplaySocket::Instance { cookie, instance })
                     .unwrap();
-            let cmds = commands(&conv);
-            let script = Arc::new(conv.into_transport());
-            let client = Client::with_transport(script.clone());
-            drive(name, &client, &script, &cmds).await;
-            script
-                .check_done()
-                .unwrap_or_else(|e| panic!("{name} cookie {cookie} #{instance}: {e}"));
+            let socket = format!("{name} cookie {cookie} #{instance}");
+            replay_through_client(name, &socket, conv).await;
         }
     }
 }

@@ -53,16 +53,21 @@ fn load_ltks(keys: &[&[u8]]) -> Vec<u8> {
     p
 }
 
+/// How a service with a store starts: Read Controller Index List naming `index` alone, Read
+/// Controller Information on it answered with the Command Complete frame `info`.
+fn start(index: ControllerIndex, info: Vec<u8>) -> ScriptBuilder {
+    ScriptedTransport::builder()
+        .index_list(&[index])
+        .write_command(index, Opcode::READ_INFO, &[])
+        .read(info)
+}
+
 /// What a service with a store writes for hci0 before any power-on: Read Controller Index List,
 /// Read Controller Information (answered with `info`), Load IRKs (none), Load Link Keys with
 /// `link_keys` (`None`: not sent, as on an LE-only controller), Load Long Term Keys with
 /// `ltks`, Load Connection Parameters (none).
 fn set_up(info: Vec<u8>, link_keys: Option<Vec<u8>>, ltks: Vec<u8>) -> ScriptBuilder {
-    let b = ScriptedTransport::builder()
-        .index_list(&[HCI0])
-        .write_command(HCI0, Opcode::READ_INFO, &[])
-        .read(info)
-        .exchange(HCI0, Opcode::LOAD_IRKS, &[0x00, 0x00], &[]);
+    let b = start(HCI0, info).exchange(HCI0, Opcode::LOAD_IRKS, &[0x00, 0x00], &[]);
     let b = match link_keys {
         Some(p) => b.exchange(HCI0, Opcode::LOAD_LINK_KEYS, &p, &[]),
         None => b,
@@ -131,10 +136,7 @@ async fn next_store_report(reports: &mut tokio::sync::broadcast::Receiver<Report
 async fn store_one(store_dir: &std::path::Path, key_event: &[u8], info: &[u8]) -> Report {
     let index = ControllerIndex(u16_at(key_event, 2));
     let script = Arc::new(
-        ScriptedTransport::builder()
-            .index_list(&[index])
-            .write_command(index, Opcode::READ_INFO, &[])
-            .read(info.to_vec())
+        start(index, info.to_vec())
             .read(key_event.to_vec())
             .build()
             .stay_open(),
@@ -462,10 +464,7 @@ async fn too_many_keys_sends_no_load_command() {
         .unwrap();
     }
     let script = Arc::new(
-        ScriptedTransport::builder()
-            .index_list(&[HCI0])
-            .write_command(HCI0, Opcode::READ_INFO, &[])
-            .read(with_current_settings(info, 0))
+        start(HCI0, with_current_settings(info, 0))
             .build()
             .stay_open(),
     );
@@ -545,10 +544,7 @@ async fn shutdown_refuses_a_pending_confirmation_and_flushes_a_queued_key() {
     // The peer of the captured key (address and type, the LTK record's first 7 octets).
     let device = ltk[7..14].to_vec();
     let script = Arc::new(
-        ScriptedTransport::builder()
-            .index_list(&[index])
-            .write_command(index, Opcode::READ_INFO, &[])
-            .read(info.clone())
+        start(index, info.clone())
             .read(ltk.clone())
             .read_event(
                 index,

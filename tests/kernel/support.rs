@@ -36,8 +36,8 @@ use bluez_mgmt::protocol::command::{
 };
 use bluez_mgmt::protocol::wire::decode_exact;
 use bluez_mgmt::protocol::{
-    Command, CommandFrame, ControllerIndex, DecodeError, Event, EventFrame, Opcode, RawFrame,
-    Settings, Status,
+    Command, CommandFrame, ControllerIndex, DecodeError, Event, EventCode, EventFrame, Opcode,
+    RawFrame, Settings, Status,
 };
 use bluez_mgmt::socket::MgmtSocket;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
@@ -136,12 +136,22 @@ impl Mgmt {
     where
         C: Command + Into<bluez_mgmt::protocol::AnyCommand>,
     {
-        let frame = CommandFrame {
-            index,
-            command: cmd.into(),
-        };
-        let bytes = frame.encode().expect("command fits in a frame");
-        self.socket.send(&bytes).await.map_err(CallError::Io)?;
+        self.socket
+            .send(&encode(index, cmd))
+            .await
+            .map_err(CallError::Io)?;
+        let reply = self.reply(index, C::OPCODE).await?;
+        decode_exact::<C::Reply>(C::NAME, &reply).map_err(CallError::Decode)
+    }
+
+    /// Waits for the reply to `opcode` on `index`: the return parameters of a successful
+    /// Command Complete, or the status of a failed Command Complete or Command Status. Other
+    /// events are queued.
+    async fn reply(
+        &mut self,
+        index: ControllerIndex,
+        opcode: Opcode,
+    ) -> Result<Vec<u8>, CallError> {
         let deadline = Instant::now() + WAIT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -150,23 +160,22 @@ impl Mgmt {
                 Ok(r) => r.map_err(CallError::Io)?,
             };
             let raw = RawFrame::parse("event frame", &bytes).map_err(CallError::Decode)?;
-            if raw.index == index && raw.params.len() >= 3 {
-                let opcode = Opcode(u16::from_le_bytes([raw.params[0], raw.params[1]]));
+            if raw.index == index
+                && raw.params.len() >= 3
+                && Opcode(u16::from_le_bytes([raw.params[0], raw.params[1]])) == opcode
+            {
                 let status = Status(raw.params[2]);
-                if opcode == C::OPCODE {
-                    match raw.code {
-                        // Command Complete: opcode, status, return parameters.
-                        0x0001 if status == Status::SUCCESS => {
-                            return decode_exact::<C::Reply>(C::NAME, &raw.params[3..])
-                                .map_err(CallError::Decode);
-                        }
-                        0x0001 => return Err(CallError::Status(status)),
-                        // Command Status: only a failure ends the command.
-                        0x0002 if status != Status::SUCCESS => {
-                            return Err(CallError::Status(status))
-                        }
-                        _ => {}
+                match EventCode(raw.code) {
+                    // Command Complete: opcode, status, return parameters.
+                    EventCode::COMMAND_COMPLETE if status == Status::SUCCESS => {
+                        return Ok(raw.params[3..].to_vec())
                     }
+                    EventCode::COMMAND_COMPLETE => return Err(CallError::Status(status)),
+                    // Command Status: only a failure ends the command.
+                    EventCode::COMMAND_STATUS if status != Status::SUCCESS => {
+                        return Err(CallError::Status(status))
+                    }
+                    _ => {}
                 }
             }
             self.pending
@@ -181,25 +190,21 @@ impl Mgmt {
     where
         C: Command + Into<bluez_mgmt::protocol::AnyCommand>,
     {
-        let frame = CommandFrame {
-            index,
-            command: cmd.into(),
-        };
-        let bytes = frame.encode().expect("command fits in a frame");
-        self.socket.send(&bytes).await.expect("send a command");
+        self.socket
+            .send(&encode(index, cmd))
+            .await
+            .expect("send a command");
     }
 
     /// Sends a raw command without waiting for its reply (for long commands such as Pair
     /// Device that need answers in between); its Command Complete later shows up as an
     /// [`Event::CommandComplete`] in [`Mgmt::expect_event`].
     pub async fn send_raw(&mut self, index: ControllerIndex, opcode: u16, params: &[u8]) {
-        let len = u16::try_from(params.len()).expect("parameters fit in a frame");
-        let mut frame = Vec::with_capacity(6 + params.len());
-        for field in [opcode, index.0, len] {
-            frame.extend_from_slice(&field.to_le_bytes());
-        }
-        frame.extend_from_slice(params);
-        self.socket.send(&frame).await.expect("send a command");
+        u16::try_from(params.len()).expect("parameters fit in a frame");
+        self.socket
+            .send(&host::frame(opcode, index, params))
+            .await
+            .expect("send a command");
     }
 
     /// Sends a command given as raw opcode and parameters and returns its raw return
@@ -211,29 +216,7 @@ impl Mgmt {
         params: &[u8],
     ) -> Result<Vec<u8>, CallError> {
         self.send_raw(index, opcode, params).await;
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let bytes = match tokio::time::timeout(left, self.socket.recv()).await {
-                Err(_) => return Err(CallError::Timeout),
-                Ok(r) => r.map_err(CallError::Io)?,
-            };
-            let raw = RawFrame::parse("event frame", &bytes).map_err(CallError::Decode)?;
-            if raw.index == index
-                && raw.params.len() >= 3
-                && u16::from_le_bytes([raw.params[0], raw.params[1]]) == opcode
-            {
-                let status = Status(raw.params[2]);
-                match raw.code {
-                    0x0001 if status == Status::SUCCESS => return Ok(raw.params[3..].to_vec()),
-                    0x0001 => return Err(CallError::Status(status)),
-                    0x0002 if status != Status::SUCCESS => return Err(CallError::Status(status)),
-                    _ => {}
-                }
-            }
-            self.pending
-                .push_back(EventFrame::decode(&bytes).map_err(CallError::Decode)?);
-        }
+        self.reply(index, Opcode(opcode)).await
     }
 
     /// Forgets the queued events (for example the trailing events of a finished scenario).
@@ -276,6 +259,19 @@ impl Mgmt {
             .unwrap_or_else(|e| panic!("Read Index List: {e}"));
         indexes.0
     }
+}
+
+/// `cmd` on `index` as a whole frame.
+fn encode<C>(index: ControllerIndex, cmd: C) -> Vec<u8>
+where
+    C: Command + Into<bluez_mgmt::protocol::AnyCommand>,
+{
+    CommandFrame {
+        index,
+        command: cmd.into(),
+    }
+    .encode()
+    .expect("command fits in a frame")
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ use bluez_mgmt::transport::ScriptedTransport;
 use std::sync::Arc;
 
 mod support;
-use support::{complete_params, Exchange, HCI0, HCI1, NONE};
+use support::{command_complete, complete_params, Exchange, HCI0, HCI1, NONE};
 
 /// Runs `client` against `script`, then checks the script was played to the end.
 fn started(script: ScriptedTransport) -> (Client, Arc<ScriptedTransport>) {
@@ -110,11 +110,7 @@ async fn confirm_reply_overtakes_pair_device() {
             &[&peer[..], &[0x00, 0xb2, 0xac, 0x09, 0x00]].concat(),
         )
         .exchange(HCI0, Opcode::USER_CONFIRM_REPLY, &peer, &peer)
-        .read_event(
-            HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &complete_params(Opcode::PAIR_DEVICE, Status::SUCCESS, &peer),
-        )
+        .read(command_complete(HCI0, Opcode::PAIR_DEVICE, &peer))
         .build()
         .stay_open();
     let (client, script) = started(script);
@@ -176,11 +172,11 @@ async fn dropped_call_leaves_a_tombstone() {
     let script = ScriptedTransport::builder()
         .write_command(HCI0, Opcode::SET_POWERED, &[0x01])
         .exchange(HCI0, Opcode::SET_POWERED, &[0x00], &[0x01, 0, 0, 0])
-        .read_event(
+        .read(command_complete(
             HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &complete_params(Opcode::SET_POWERED, Status::SUCCESS, &[0x00, 0, 0, 0]),
-        )
+            Opcode::SET_POWERED,
+            &[0x00, 0, 0, 0],
+        ))
         .build()
         .stay_open();
     let (client, script) = started(script);
@@ -240,11 +236,7 @@ async fn subscriptions_filter_and_report_malformed_events() {
         .read_event(HCI1, EventCode::NEW_SETTINGS, &[0x00, 0, 0, 0])
         .read_event(HCI1, EventCode(0x7777), &[0xab])
         .read_event(HCI1, EventCode::NEW_SETTINGS, &[0x00])
-        .read_event(
-            NONE,
-            EventCode::COMMAND_COMPLETE,
-            &complete_params(Opcode::READ_VERSION, Status::SUCCESS, &[1, 22, 0]),
-        )
+        .read(command_complete(NONE, Opcode::READ_VERSION, &[1, 22, 0]))
         .build()
         .stay_open();
     let (client, _script) = started(script);
@@ -293,11 +285,7 @@ async fn slow_subscriber_is_told_it_lagged() {
         b = b.read_event(HCI0, EventCode::NEW_SETTINGS, &[(i % 2) as u8, 0, 0, 0]);
     }
     let script = b
-        .read_event(
-            NONE,
-            EventCode::COMMAND_COMPLETE,
-            &complete_params(Opcode::READ_VERSION, Status::SUCCESS, &[1, 22, 0]),
-        )
+        .read(command_complete(NONE, Opcode::READ_VERSION, &[1, 22, 0]))
         .build()
         .stay_open();
     let (client, _script) = started(script);

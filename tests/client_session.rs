@@ -13,7 +13,7 @@ use bluez_mgmt::session::{
 };
 
 mod support;
-use support::{command_status, complete, frame, HCI0, HCI1, NONE};
+use support::{command, command_status, complete, frame, HCI0, HCI1, NONE};
 
 /// The status a request failed with, if it failed with one.
 fn failed_status(r: &Result<CommandReply, RequestError>) -> Option<Status> {
@@ -90,7 +90,10 @@ fn ordinary_commands_go_one_at_a_time() {
     let a = s.submit_raw(HCI0, Opcode::SET_POWERED, &[1], None).unwrap();
     let b = s.submit_raw(HCI0, Opcode::READ_INFO, &[], None).unwrap();
     let c = s.submit_raw(HCI1, Opcode::READ_INFO, &[], None).unwrap();
-    assert_eq!(transmits(&mut s), vec![frame(0x0005, HCI0, &[1])]);
+    assert_eq!(
+        transmits(&mut s),
+        vec![command(HCI0, Opcode::SET_POWERED, &[1])]
+    );
     // A reply for a command that is only queued matches nothing of ours: it is passed on.
     s.handle_frame(
         &complete(HCI0, Opcode::READ_INFO, Status::NOT_POWERED, &[]),
@@ -109,7 +112,10 @@ fn ordinary_commands_go_one_at_a_time() {
         t0,
     );
     assert_eq!(completed(&mut s)[0].0, a);
-    assert_eq!(transmits(&mut s), vec![frame(0x0004, HCI0, &[])]);
+    assert_eq!(
+        transmits(&mut s),
+        vec![command(HCI0, Opcode::READ_INFO, &[])]
+    );
     s.handle_frame(
         &command_status(HCI0, Opcode::READ_INFO, Status::NOT_POWERED),
         t0,
@@ -125,7 +131,10 @@ fn ordinary_commands_go_one_at_a_time() {
             params: vec![]
         })
     );
-    assert_eq!(transmits(&mut s), vec![frame(0x0004, HCI1, &[])]);
+    assert_eq!(
+        transmits(&mut s),
+        vec![command(HCI1, Opcode::READ_INFO, &[])]
+    );
     assert!(s.is_pending(c));
 }
 
@@ -179,7 +188,10 @@ fn pairing_reply_overtakes_pending_pair_device() {
     let pair = s
         .submit_raw(HCI0, Opcode::PAIR_DEVICE, &pair_params(), None)
         .unwrap();
-    assert_eq!(transmits(&mut s), vec![frame(0x0019, HCI0, &pair_params())]);
+    assert_eq!(
+        transmits(&mut s),
+        vec![command(HCI0, Opcode::PAIR_DEVICE, &pair_params())]
+    );
     let unpair = s
         .submit_raw(
             HCI0,
@@ -208,7 +220,10 @@ fn pairing_reply_overtakes_pending_pair_device() {
     let confirm = s
         .submit_raw(HCI0, Opcode::USER_CONFIRM_REPLY, &PEER, None)
         .unwrap();
-    assert_eq!(transmits(&mut s), vec![frame(0x001C, HCI0, &PEER)]);
+    assert_eq!(
+        transmits(&mut s),
+        vec![command(HCI0, Opcode::USER_CONFIRM_REPLY, &PEER)]
+    );
     s.handle_frame(
         &complete(HCI0, Opcode::USER_CONFIRM_REPLY, Status::SUCCESS, &PEER),
         t0,
@@ -225,7 +240,11 @@ fn pairing_reply_overtakes_pending_pair_device() {
     assert_eq!(completed(&mut s)[0].0, pair);
     assert_eq!(
         transmits(&mut s),
-        vec![frame(0x001B, HCI0, &[&PEER[..], &[0x01]].concat())]
+        vec![command(
+            HCI0,
+            Opcode::UNPAIR_DEVICE,
+            &[&PEER[..], &[0x01]].concat()
+        )]
     );
     assert!(s.is_pending(unpair));
 }
@@ -274,7 +293,10 @@ fn timeout_fails_request_and_late_reply_hits_tombstone() {
     assert_eq!(s.poll_timeout(), None);
     // The next Read Info goes out at once: the tombstone does not hold the lane.
     let second = s.submit_raw(HCI0, Opcode::READ_INFO, &[], None).unwrap();
-    assert_eq!(transmits(&mut s), vec![frame(0x0004, HCI0, &[])]);
+    assert_eq!(
+        transmits(&mut s),
+        vec![command(HCI0, Opcode::READ_INFO, &[])]
+    );
     // The reply to the first request arrives late: it is dropped, not given to the second.
     s.handle_frame(
         &complete(HCI0, Opcode::READ_INFO, Status::BUSY, &[]),
@@ -303,7 +325,10 @@ fn cancel_drops_queued_and_buries_sent() {
     assert!(!s.cancel(queued));
     assert!(s.cancel(sent));
     // The lane is free: Read Info goes out, the cancelled Set Powered (off) never does.
-    assert_eq!(transmits(&mut s), vec![frame(0x0004, HCI0, &[])]);
+    assert_eq!(
+        transmits(&mut s),
+        vec![command(HCI0, Opcode::READ_INFO, &[])]
+    );
     s.handle_frame(
         &complete(HCI0, Opcode::SET_POWERED, Status::SUCCESS, &[1, 0, 0, 0]),
         t0,
@@ -343,14 +368,17 @@ fn malformed_events_mid_stream_do_not_stop_the_session() {
     let id = s.submit_raw(HCI0, Opcode::SET_POWERED, &[1], None).unwrap();
     transmits(&mut s);
     // New Settings (0x0006) needs 4 octets of settings; this one has 3.
-    let short = frame(0x0006, HCI0, &[0x01, 0x02, 0x03]);
+    let short = frame(EventCode::NEW_SETTINGS.0, HCI0, &[0x01, 0x02, 0x03]);
     s.handle_frame(&short, t0);
     // A header whose length disagrees with the bytes.
     s.handle_frame(&[0x06, 0x00, 0x00, 0x00, 0x09, 0x00, 0x01], t0);
     // A Command Complete too short to name its opcode and status.
     s.handle_frame(&frame(EventCode::COMMAND_COMPLETE.0, HCI0, &[0x05]), t0);
     // Then a good New Settings and the reply.
-    s.handle_frame(&frame(0x0006, HCI0, &[0x01, 0x00, 0x00, 0x00]), t0);
+    s.handle_frame(
+        &frame(EventCode::NEW_SETTINGS.0, HCI0, &[0x01, 0x00, 0x00, 0x00]),
+        t0,
+    );
     s.handle_frame(
         &complete(HCI0, Opcode::SET_POWERED, Status::SUCCESS, &[1, 0, 0, 0]),
         t0,
@@ -408,14 +436,20 @@ fn index_list_two() -> Vec<u8> {
     )
 }
 
-#[test]
-fn index_removed_fails_pending_and_queued_requests_on_that_controller() {
-    let t0 = Instant::now();
+/// A session that has read the controller list (hci0 and hci1) at `t0`.
+fn two_controllers(t0: Instant) -> Session {
     let mut s = Session::new();
     s.submit_raw(NONE, Opcode::READ_INDEX_LIST, &[], None)
         .unwrap();
     transmits(&mut s);
     s.handle_frame(&index_list_two(), t0);
+    s
+}
+
+#[test]
+fn index_removed_fails_pending_and_queued_requests_on_that_controller() {
+    let t0 = Instant::now();
+    let mut s = two_controllers(t0);
     events(&mut s);
     assert_eq!(s.controllers().collect::<Vec<_>>(), vec![HCI0, HCI1]);
 
@@ -426,7 +460,7 @@ fn index_removed_fails_pending_and_queued_requests_on_that_controller() {
     let info0 = s.submit_raw(HCI0, Opcode::READ_INFO, &[], None).unwrap();
     assert_eq!(transmits(&mut s).len(), 1);
     // Index Removed (0x0005) for hci1.
-    s.handle_frame(&frame(0x0005, HCI1, &[]), t0);
+    s.handle_frame(&frame(EventCode::INDEX_REMOVED.0, HCI1, &[]), t0);
     let evs = events(&mut s);
     let failures: Vec<_> = evs
         .iter()
@@ -469,7 +503,10 @@ fn index_removed_fails_pending_and_queued_requests_on_that_controller() {
         .iter()
         .any(|e| matches!(e, SessionEvent::Event { index: HCI1, .. })));
     // hci0's request goes out now.
-    assert_eq!(transmits(&mut s), vec![frame(0x0004, HCI0, &[])]);
+    assert_eq!(
+        transmits(&mut s),
+        vec![command(HCI0, Opcode::READ_INFO, &[])]
+    );
     assert!(s.is_pending(info0));
     assert_eq!(s.controllers().collect::<Vec<_>>(), vec![HCI0]);
 }
@@ -477,11 +514,7 @@ fn index_removed_fails_pending_and_queued_requests_on_that_controller() {
 #[test]
 fn invalid_index_for_a_known_controller_means_removed() {
     let t0 = Instant::now();
-    let mut s = Session::new();
-    s.submit_raw(NONE, Opcode::READ_INDEX_LIST, &[], None)
-        .unwrap();
-    transmits(&mut s);
-    s.handle_frame(&index_list_two(), t0);
+    let mut s = two_controllers(t0);
     let pair = s
         .submit_raw(HCI1, Opcode::PAIR_DEVICE, &pair_params(), None)
         .unwrap();

@@ -33,8 +33,8 @@ use bluez_mgmt::protocol::{
 
 use super::l2cap;
 use super::support::{
-    advertise, interrupt_and_wait, mgmtctl, mgmtctl_pair, mode, next_lines, prepare_pairing,
-    rest_of_lines, run_to_end, spawn_with_lines, Btvirt, Capture,
+    advertise, mgmtctl, mgmtctl_pair, mode, next_lines, prepare_pairing, rest_of_lines, run_to_end,
+    spawn_with_lines, stop_agent, Btvirt, Capture,
 };
 
 pub(super) const CENTRAL: &str = "00:AA:01:00:00:00";
@@ -714,10 +714,7 @@ async fn mgmtctl_agent_and_pair_keep_bonds() {
     assert_eq!(refused.code(), Some(5), "{refused_err}");
     assert!(refused_err.contains("(refused)"), "{refused_err}");
 
-    let status = interrupt_and_wait(&mut agent, "mgmtctl agent", Duration::from_secs(10)).await;
-    let lines = agent_lines.await.unwrap();
-    println!("mgmtctl agent:\n{}", lines.join("\n"));
-    assert!(status.success(), "agent exit {status:?}");
+    let lines = stop_agent(&mut agent, agent_lines).await;
     assert!(
         lines
             .iter()

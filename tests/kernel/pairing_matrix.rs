@@ -39,8 +39,8 @@ use bluez_mgmt::protocol::{
 use tokio::sync::Notify;
 
 use super::support::{
-    advertise, controller_address, interrupt_and_wait, mgmtctl, mgmtctl_pair, next_lines,
-    prepare_pairing, rest_of_lines, run_to_end, service_on, spawn_with_lines, Btvirt, Capture,
+    advertise, controller_address, mgmtctl, mgmtctl_pair, next_lines, prepare_pairing,
+    rest_of_lines, run_to_end, service_on, spawn_with_lines, stop_agent, Btvirt, Capture,
 };
 
 /// The passkey both sides type when neither displays one (KeyboardOnly against itself).
@@ -480,10 +480,7 @@ async fn mgmtctl_agent_pair_unpair() {
     assert!(unpair_out.contains("unpaired"));
 
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let status = interrupt_and_wait(&mut agent, "mgmtctl agent", Duration::from_secs(10)).await;
-    let lines = agent_lines.await.unwrap();
-    println!("mgmtctl agent:\n{}", lines.join("\n"));
-    assert!(status.success(), "agent exit {status:?}");
+    let lines = stop_agent(&mut agent, agent_lines).await;
     assert!(
         lines
             .iter()

@@ -407,6 +407,20 @@ pub fn rest_of_lines<R: tokio::io::AsyncBufRead + Unpin + Send + 'static>(
     })
 }
 
+/// Stops the `mgmtctl agent` process `agent` with Ctrl-C (it must exit with status 0 within
+/// 10 s) and returns the lines it printed after those already read (`rest`, from
+/// [`rest_of_lines`]), printed too.
+pub async fn stop_agent(
+    agent: &mut Child,
+    rest: tokio::task::JoinHandle<Vec<String>>,
+) -> Vec<String> {
+    let status = interrupt_and_wait(agent, "mgmtctl agent", Duration::from_secs(10)).await;
+    let lines = rest.await.expect("the agent's output");
+    println!("mgmtctl agent:\n{}", lines.join("\n"));
+    assert!(status.success(), "agent exit {status:?}");
+    lines
+}
+
 /// Runs `cmd` to its end and prints its stdout and stderr under `what`; returns the exit
 /// status, stdout and stderr.
 pub async fn run_to_end(

@@ -76,3 +76,8 @@ pub fn command_status(index: ControllerIndex, opcode: Opcode, status: Status) ->
         &[&opcode.0.to_le_bytes()[..], &[status.0]].concat(),
     )
 }
+
+/// A command frame: `opcode` on `index` with `params`.
+pub fn command(index: ControllerIndex, opcode: Opcode, params: &[u8]) -> Vec<u8> {
+    frame(opcode.0, index, params)
+}

@@ -22,9 +22,6 @@ use bluez_mgmt::protocol::keys::{
 };
 use bluez_mgmt::protocol::{Address, AddressInfo, AddressType};
 
-mod support;
-use support::empty_bond;
-
 const DIR_VAR: &str = "KEYSTORE_CRASH_DIR";
 const START_VAR: &str = "KEYSTORE_CRASH_START";
 const READY: &str = "KEYSTORE-CRASH-CHILD-READY";
@@ -113,7 +110,7 @@ fn whole_generation(bond: &Bond) -> Result<u64, String> {
         .as_ref()
         .ok_or_else(|| format!("{}: no LTK", bond.device))?;
     let generation = central.rand;
-    let mut expected = empty_bond(bond.device, AddressType::LE_RANDOM);
+    let mut expected = Bond::new(bond.device, AddressType::LE_RANDOM);
     for u in updates(dev, generation) {
         match u {
             KeyUpdate::LinkKey(k) => expected.link_key = Some(k),

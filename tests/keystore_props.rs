@@ -9,10 +9,7 @@ use bluez_mgmt::protocol::keys::{
     LinkKeyType, LongTermKey, LongTermKeyInfo, LongTermKeyType, SignatureResolvingKey,
 };
 use bluez_mgmt::protocol::{Address, AddressInfo, AddressType};
-
-mod support;
 use proptest::prelude::*;
-use support::empty_bond;
 
 fn line() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -244,7 +241,9 @@ proptest! {
             store.store(adapter, true, u).unwrap();
             let d = u.device().address;
             let le_type = (0..3).map(seq_device).find(|(a, _)| *a == d).unwrap().1;
-            let b = model.entry(d.display_bytes()).or_insert_with(|| empty_bond(d, AddressType::LE_PUBLIC));
+            let b = model
+                .entry(d.display_bytes())
+                .or_insert_with(|| Bond::new(d, AddressType::LE_PUBLIC));
             if !matches!(u, KeyUpdate::LinkKey(_)) {
                 b.le_address_type = le_type;
             }

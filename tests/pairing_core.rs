@@ -100,6 +100,7 @@ macro_rules! picked {
 picked!(asks -> (Ticket, Question), Action::Ask { ticket, question, .. } => (*ticket, question.clone()));
 picked!(replies -> PairingReply, Action::Reply(r) => r.clone());
 picked!(reports -> Report, Action::Report(r) => r.clone());
+picked!(store_writes -> Ticket, Action::Store { ticket, .. } => *ticket);
 
 /// The notice that the agent's question `ticket` about `p` was withdrawn.
 fn cancelled(ticket: Ticket, p: &Peer) -> Action {
@@ -379,13 +380,7 @@ fn keys_are_stored_in_order_per_device_and_pairing_ends_once_they_are() {
     drain(&mut core);
     core.handle_event(HCI0, &new_ltk(&p.address, true), Instant::now());
     core.handle_event(HCI0, &new_ltk(&p.address, true), Instant::now());
-    let stores: Vec<Ticket> = drain(&mut core)
-        .iter()
-        .filter_map(|a| match a {
-            Action::Store { ticket, .. } => Some(*ticket),
-            _ => None,
-        })
-        .collect();
+    let stores = store_writes(&drain(&mut core));
     assert_eq!(stores.len(), 1, "one write in flight per device");
     core.handle_pair_result(pairing, Ok(()));
     assert!(
@@ -399,13 +394,7 @@ fn keys_are_stored_in_order_per_device_and_pairing_ends_once_they_are() {
     };
     core.handle_stored(stores[0], written(&p.address));
     let out = drain(&mut core);
-    let next: Vec<Ticket> = out
-        .iter()
-        .filter_map(|a| match a {
-            Action::Store { ticket, .. } => Some(*ticket),
-            _ => None,
-        })
-        .collect();
+    let next = store_writes(&out);
     assert_eq!(next.len(), 1, "the second write goes now: {out:?}");
     assert!(!out.iter().any(|a| matches!(a, Action::Done { .. })));
     // The other device's write, still out, does not hold this pairing.
@@ -539,13 +528,7 @@ fn shutdown_refuses_what_is_outstanding_cancels_our_pairing_and_waits_for_the_st
         let out = drain(&mut core);
         let (ticket, question) = asks(&out)[0].clone();
         assert_eq!(question.kind(), kind);
-        let store = out
-            .iter()
-            .find_map(|a| match a {
-                Action::Store { ticket, .. } => Some(*ticket),
-                _ => None,
-            })
-            .expect("a store write");
+        let store = *store_writes(&out).first().expect("a store write");
         assert!(!core.is_flushed());
 
         core.handle_shutdown(Instant::now());

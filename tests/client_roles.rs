@@ -10,19 +10,15 @@ use bluez_mgmt::protocol::{DiscoveryType, EventCode, Opcode};
 use bluez_mgmt::transport::ScriptedTransport;
 
 mod support;
-use support::{Exchange, HCI0};
+use support::{device_found, Exchange, HCI0};
 
 fn hex(s: &str) -> Vec<u8> {
     parse_hex(&s.replace(' ', "")).unwrap()
 }
 
 /// Device Found for C0:BB:00:00:00:02 (LE Random) at -50 dBm with `flags` and `eir`.
-fn device_found(flags: u32, eir: &[u8]) -> Vec<u8> {
-    let mut p = hex("020000 00bbc0 02 ce");
-    p.extend_from_slice(&flags.to_le_bytes());
-    p.extend_from_slice(&(eir.len() as u16).to_le_bytes());
-    p.extend_from_slice(eir);
-    p
+fn peer_found(flags: u32, eir: &[u8]) -> Vec<u8> {
+    device_found([0x02, 0x00, 0x00, 0x00, 0xbb, 0xc0, 0x02], -50, flags, eir)
 }
 
 #[tokio::test]
@@ -31,9 +27,9 @@ async fn discovery_merges_advertising_data_and_scan_response() {
     let rsp = hex("05fff1050102");
     let script = ScriptedTransport::builder()
         .exchange(HCI0, Opcode::START_DISCOVERY, &[0x06], &[0x06])
-        .read_event(HCI0, EventCode::DEVICE_FOUND, &device_found(0, &adv))
+        .read_event(HCI0, EventCode::DEVICE_FOUND, &peer_found(0, &adv))
         // Scan Response flag (bit 5).
-        .read_event(HCI0, EventCode::DEVICE_FOUND, &device_found(0x20, &rsp))
+        .read_event(HCI0, EventCode::DEVICE_FOUND, &peer_found(0x20, &rsp))
         .build()
         .stay_open();
     let script = Arc::new(script);

@@ -81,3 +81,16 @@ pub fn command_status(index: ControllerIndex, opcode: Opcode, status: Status) ->
 pub fn command(index: ControllerIndex, opcode: Opcode, params: &[u8]) -> Vec<u8> {
     frame(opcode.0, index, params)
 }
+
+/// Device Found parameters: address and type (`address`, wire order), RSSI, flags, the EIR
+/// (or advertising data) with its length.
+pub fn device_found(address: [u8; 7], rssi: i8, flags: u32, eir: &[u8]) -> Vec<u8> {
+    [
+        &address[..],
+        &[rssi as u8],
+        &flags.to_le_bytes(),
+        &(eir.len() as u16).to_le_bytes(),
+        eir,
+    ]
+    .concat()
+}

@@ -13,18 +13,27 @@ use std::time::Duration;
 
 use bluez_mgmt::agent::{Call, KeyKind, KeyNotice, Peer, ScriptedAgent};
 use bluez_mgmt::client::Client;
-use bluez_mgmt::pairing::{Controllers, PairError, PairingService, ServiceConfig};
+use bluez_mgmt::pairing::{PairError, PairingService};
 use bluez_mgmt::protocol::{
-    Address, AddressInfo, AddressType, ControllerIndex, IoCapability, Status,
+    Address, AddressInfo, AddressType, ControllerIndex, EventCode, IoCapability, Opcode, Status,
 };
 use bluez_mgmt::transport::{ScriptStep, ScriptedTransport};
 
 mod support;
-use support::{fixture_steps, u16_at};
+use support::{confirmed_then_keyed, fixture_steps, service_on, u16_at};
 
 /// Set IO Capability, Pair Device, Cancel Pair Device, Unpair Device and the six replies.
-const PAIRING_OPCODES: [u16; 10] = [
-    0x0016, 0x0017, 0x0018, 0x0019, 0x001A, 0x001B, 0x001C, 0x001D, 0x001E, 0x001F,
+const PAIRING_OPCODES: [Opcode; 10] = [
+    Opcode::PIN_CODE_REPLY,
+    Opcode::PIN_CODE_NEG_REPLY,
+    Opcode::SET_IO_CAPABILITY,
+    Opcode::PAIR_DEVICE,
+    Opcode::CANCEL_PAIR_DEVICE,
+    Opcode::UNPAIR_DEVICE,
+    Opcode::USER_CONFIRM_REPLY,
+    Opcode::USER_CONFIRM_NEG_REPLY,
+    Opcode::USER_PASSKEY_REPLY,
+    Opcode::USER_PASSKEY_NEG_REPLY,
 ];
 
 /// The pairing part of the first MGMT client's conversation in `fixtures/<name>.btsnoop`.
@@ -32,10 +41,13 @@ fn pairing_script(name: &str) -> Arc<ScriptedTransport> {
     let steps: Vec<ScriptStep> = fixture_steps(name)
         .into_iter()
         .filter(|s| match s {
-            ScriptStep::Write(f) => PAIRING_OPCODES.contains(&u16_at(f, 0)),
+            ScriptStep::Write(f) => PAIRING_OPCODES.contains(&Opcode(u16_at(f, 0))),
             // Command Complete / Command Status carry the opcode they answer first.
-            ScriptStep::Read(f) if matches!(u16_at(f, 0), 0x0001 | 0x0002) => {
-                PAIRING_OPCODES.contains(&u16_at(f, 6))
+            ScriptStep::Read(f)
+                if [EventCode::COMMAND_COMPLETE, EventCode::COMMAND_STATUS]
+                    .contains(&EventCode(u16_at(f, 0))) =>
+            {
+                PAIRING_OPCODES.contains(&Opcode(u16_at(f, 6)))
             }
             ScriptStep::Read(_) => true,
         })
@@ -55,13 +67,27 @@ async fn runner(
     agent: ScriptedAgent,
 ) -> PairingService<ScriptedAgent> {
     let client = Client::with_transport(script.clone());
-    let config = ServiceConfig {
-        controllers: Controllers::Only(vec![ControllerIndex(0)]),
-        ..ServiceConfig::default()
-    };
-    let runner = PairingService::new(client, agent, config);
+    let runner = service_on(&client, ControllerIndex(0), agent, true);
     runner.start().await.expect("Set IO Capability as captured");
     runner
+}
+
+/// Replays `name`: the runner pairs with `peer` as `io`, the agent answering as scripted, and
+/// the agent has heard of the request and the key.
+async fn paired(
+    name: &str,
+    agent: &ScriptedAgent,
+    io: IoCapability,
+    peer: &Peer,
+) -> (Arc<ScriptedTransport>, PairingService<ScriptedAgent>) {
+    let script = pairing_script(name);
+    let runner = runner(&script, agent.clone()).await;
+    runner
+        .pair(peer, io, Duration::from_secs(10))
+        .await
+        .expect("paired");
+    agent.wait_for_calls(2, Duration::from_secs(5)).await;
+    (script, runner)
 }
 
 async fn unpair_both_le_types(runner: &PairingService<ScriptedAgent>, peer: &Peer) {
@@ -79,44 +105,26 @@ async fn unpair_both_le_types(runner: &PairingService<ScriptedAgent>, peer: &Pee
 
 #[tokio::test]
 async fn le_sc_numeric_comparison_capture() {
-    let script = pairing_script("le-sc-numeric-comparison");
     let agent = ScriptedAgent::new(IoCapability::DISPLAY_YES_NO).then_confirm(true);
-    let runner = runner(&script, agent.clone()).await;
     let peer = bumble(AddressType::LE_RANDOM, [0xC0, 0xBB, 0, 0, 0, 2]);
-    runner
-        .pair(&peer, IoCapability::DISPLAY_YES_NO, Duration::from_secs(10))
-        .await
-        .expect("paired");
-    agent.wait_for_calls(2, Duration::from_secs(5)).await;
-    agent.assert_calls(&[
-        Call::ConfirmValue {
-            peer: peer.clone(),
-            value: 634_034,
-        },
-        Call::Completed {
-            peer: peer.clone(),
-            key: KeyNotice {
-                kind: KeyKind::LongTermKey,
-                authenticated: true,
-                persistent: true,
-            },
-        },
-    ]);
+    let (script, runner) = paired(
+        "le-sc-numeric-comparison",
+        &agent,
+        IoCapability::DISPLAY_YES_NO,
+        &peer,
+    )
+    .await;
+    agent.assert_calls(&confirmed_then_keyed(&peer, 634_034, KeyKind::LongTermKey));
     unpair_both_le_types(&runner, &peer).await;
     script.check_done().expect("every captured command written");
 }
 
 #[tokio::test]
 async fn le_sc_passkey_capture() {
-    let script = pairing_script("le-sc-passkey");
     let agent = ScriptedAgent::new(IoCapability::KEYBOARD_ONLY).then_passkey(Some(654_321));
-    let runner = runner(&script, agent.clone()).await;
     let peer = bumble(AddressType::LE_RANDOM, [0xC0, 0xBB, 0, 0, 0, 2]);
-    runner
-        .pair(&peer, IoCapability::KEYBOARD_ONLY, Duration::from_secs(10))
-        .await
-        .expect("paired");
-    agent.wait_for_calls(2, Duration::from_secs(5)).await;
+    let (script, runner) =
+        paired("le-sc-passkey", &agent, IoCapability::KEYBOARD_ONLY, &peer).await;
     assert_eq!(
         agent.calls()[0],
         Call::RequestPasskey { peer: peer.clone() }
@@ -138,29 +146,16 @@ async fn le_sc_passkey_capture() {
 
 #[tokio::test]
 async fn bredr_ssp_numeric_comparison_capture() {
-    let script = pairing_script("bredr-ssp-numeric-comparison");
     let agent = ScriptedAgent::new(IoCapability::DISPLAY_YES_NO).then_confirm(true);
-    let runner = runner(&script, agent.clone()).await;
     let peer = bumble(AddressType::BR_EDR, [0, 0xBB, 0, 0, 0, 2]);
-    runner
-        .pair(&peer, IoCapability::DISPLAY_YES_NO, Duration::from_secs(10))
-        .await
-        .expect("paired");
-    agent.wait_for_calls(2, Duration::from_secs(5)).await;
-    agent.assert_calls(&[
-        Call::ConfirmValue {
-            peer: peer.clone(),
-            value: 13_327,
-        },
-        Call::Completed {
-            peer: peer.clone(),
-            key: KeyNotice {
-                kind: KeyKind::LinkKey,
-                authenticated: true,
-                persistent: true,
-            },
-        },
-    ]);
+    let (script, runner) = paired(
+        "bredr-ssp-numeric-comparison",
+        &agent,
+        IoCapability::DISPLAY_YES_NO,
+        &peer,
+    )
+    .await;
+    agent.assert_calls(&confirmed_then_keyed(&peer, 13_327, KeyKind::LinkKey));
     // Here the BR/EDR address had the key: the first Unpair succeeds.
     runner.unpair(&peer, true).await.expect("unpaired");
     let mut le = peer.clone();
@@ -192,9 +187,5 @@ async fn a_different_answer_does_not_match_the_capture() {
         "the negative reply cannot complete the captured pairing"
     );
     let m = script.mismatch().expect("the negative reply was flagged");
-    assert_eq!(
-        u16_at(&m.actual, 0),
-        0x001D,
-        "User Confirmation Negative Reply"
-    );
+    assert_eq!(Opcode(u16_at(&m.actual, 0)), Opcode::USER_CONFIRM_NEG_REPLY);
 }

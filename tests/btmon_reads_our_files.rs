@@ -14,6 +14,9 @@ use bluez_mgmt::protocol::{
     AnyReply, CommandFrame, ControllerIndex, EventFrame, Opcode, Settings, Status,
 };
 
+mod support;
+use support::all_captures;
+
 fn btmon() -> PathBuf {
     let path = match std::env::var_os("BTMON") {
         Some(p) => PathBuf::from(p),
@@ -192,14 +195,9 @@ fn btmon_reads_a_synthesized_mgmt_session() {
 
 #[test]
 fn btmon_reads_rewritten_fixtures_exactly_as_the_originals() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let tmp = tempfile::tempdir().unwrap();
     let (mut checked, mut succeeded) = (0, 0);
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let original = entry.unwrap().path();
-        if original.extension().is_none_or(|e| e != "btsnoop") {
-            continue;
-        }
+    for original in all_captures() {
         let copy = tmp.path().join(original.file_name().unwrap());
         let mut w = CaptureWriter::create(&copy).unwrap();
         for r in CaptureReader::open(&original).unwrap() {

@@ -13,15 +13,16 @@ use bluez_mgmt::protocol::{
     AnyReply, CommandFrame, ControllerIndex, Event, EventFrame, Opcode, Settings, Status,
 };
 
+mod support;
+use support::{all_captures, fixture, fixtures_dir};
+
 fn fixtures() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "btsnoop"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 7, "fixtures missing from {}", dir.display());
+    let files = all_captures();
+    assert!(
+        files.len() >= 7,
+        "fixtures missing from {}",
+        fixtures_dir().display()
+    );
     files
 }
 
@@ -88,7 +89,7 @@ fn every_control_record_has_its_documented_layout() {
 #[test]
 fn lab_capture_opens_an_mgmt_socket_first() {
     // fixtures/le-sc-passkey.btsnoop: the lab's python3 MGMT client, kernel 6.1 (MGMT 1.22).
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/le-sc-passkey.btsnoop");
+    let path = fixture("le-sc-passkey.btsnoop");
     let records = read_all(&std::fs::read(path).unwrap());
     let open = records
         .iter()
@@ -112,7 +113,7 @@ fn lab_capture_opens_an_mgmt_socket_first() {
 fn index_records_of_a_raspberry_pi_capture() {
     // fixtures/batteread-capture.btsnoop; btmon -r shows "New Index: 2C:CF:67:30:E5:EF
     // (Primary,UART,hci0)" and "Index Info: ... (Cypress Semiconductor)" for these records.
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/batteread-capture.btsnoop");
+    let path = fixture("batteread-capture.btsnoop");
     let bodies: Vec<RecordBody> = read_all(&std::fs::read(path).unwrap())
         .iter()
         .map(|r| r.body().unwrap())
@@ -139,7 +140,7 @@ fn index_records_of_a_raspberry_pi_capture() {
 
 #[test]
 fn truncated_fixture_yields_whole_records_then_one_error() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/le-sc-passkey.btsnoop");
+    let path = fixture("le-sc-passkey.btsnoop");
     let original = std::fs::read(path).unwrap();
     let all = read_all(&original);
     // Cut the file 5 bytes into the data of the last record that has more than 5.

@@ -9,24 +9,12 @@ use bluez_mgmt::client::{Client, ErrorKind, EventFilter, SubscriptionError};
 use bluez_mgmt::protocol::command::{
     Discoverable, ReadInfo, ReadVersion, SecureConnectionsMode, SetPowered,
 };
-use bluez_mgmt::protocol::{ControllerIndex, Event, EventCode, Opcode, Settings, Status};
+use bluez_mgmt::protocol::{Event, EventCode, Opcode, Settings, Status};
 use bluez_mgmt::transport::ScriptedTransport;
 use std::sync::Arc;
 
-const HCI0: ControllerIndex = ControllerIndex(0);
-const HCI1: ControllerIndex = ControllerIndex(1);
-const NONE: ControllerIndex = ControllerIndex::NONE;
-
-const PAIR_DEVICE: Opcode = Opcode(0x0019);
-const USER_CONFIRM_REPLY: Opcode = Opcode(0x001C);
-const SET_DISCOVERABLE: Opcode = Opcode(0x0006);
-
-fn cc(opcode: Opcode, status: Status, rest: &[u8]) -> Vec<u8> {
-    let mut p = opcode.0.to_le_bytes().to_vec();
-    p.push(status.0);
-    p.extend_from_slice(rest);
-    p
-}
+mod support;
+use support::{command_complete, complete_params, Exchange, HCI0, HCI1, NONE};
 
 /// Runs `client` against `script`, then checks the script was played to the end.
 fn started(script: ScriptedTransport) -> (Client, Arc<ScriptedTransport>) {
@@ -53,7 +41,7 @@ async fn typed_call_writes_and_reads_exact_bytes() {
 #[tokio::test]
 async fn status_failure_is_a_typed_error() {
     let script = ScriptedTransport::builder()
-        .write_command(HCI0, SET_DISCOVERABLE, &[0x01, 0x00, 0x00])
+        .write_command(HCI0, Opcode::SET_DISCOVERABLE, &[0x01, 0x00, 0x00])
         .read_event(
             HCI0,
             EventCode::COMMAND_STATUS,
@@ -70,7 +58,7 @@ async fn status_failure_is_a_typed_error() {
     assert_eq!(
         err.kind(),
         ErrorKind::Status {
-            opcode: SET_DISCOVERABLE,
+            opcode: Opcode::SET_DISCOVERABLE,
             index: HCI0,
             status: Status::REJECTED
         }
@@ -86,7 +74,7 @@ async fn status_failure_is_a_typed_error() {
 #[tokio::test]
 async fn permission_denied_names_the_capability() {
     let script = ScriptedTransport::builder()
-        .write_command(HCI0, Opcode(0x0005), &[0x01])
+        .write_command(HCI0, Opcode::SET_POWERED, &[0x01])
         .read_event(
             HCI0,
             EventCode::COMMAND_STATUS,
@@ -108,45 +96,36 @@ async fn confirm_reply_overtakes_pair_device() {
     let peer = [0x02, 0x00, 0x00, 0x00, 0xbb, 0xc0, 0x02];
     let pair = [&peer[..], &[0x01]].concat();
     let script = ScriptedTransport::builder()
-        .write_command(HCI0, PAIR_DEVICE, &pair)
+        .write_command(HCI0, Opcode::PAIR_DEVICE, &pair)
         // Device Connected (0x000B): address, flags 8, EIR length 0.
         .read_event(
             HCI0,
-            EventCode(0x000B),
+            EventCode::DEVICE_CONNECTED,
             &[&peer[..], &[0x08, 0, 0, 0, 0, 0]].concat(),
         )
         // User Confirmation Request (0x000F): address, hint 0, value 0x0009acb2.
         .read_event(
             HCI0,
-            EventCode(0x000F),
+            EventCode::USER_CONFIRM_REQUEST,
             &[&peer[..], &[0x00, 0xb2, 0xac, 0x09, 0x00]].concat(),
         )
-        .write_command(HCI0, USER_CONFIRM_REPLY, &peer)
-        .read_event(
-            HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &cc(USER_CONFIRM_REPLY, Status::SUCCESS, &peer),
-        )
-        .read_event(
-            HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &cc(PAIR_DEVICE, Status::SUCCESS, &peer),
-        )
+        .exchange(HCI0, Opcode::USER_CONFIRM_REPLY, &peer, &peer)
+        .read(command_complete(HCI0, Opcode::PAIR_DEVICE, &peer))
         .build()
         .stay_open();
     let (client, script) = started(script);
-    let mut requests = client.subscribe(EventFilter::all().code(EventCode(0x000F)));
+    let mut requests = client.subscribe(EventFilter::all().code(EventCode::USER_CONFIRM_REQUEST));
     let pairing = client.submit_raw(
         HCI0,
-        PAIR_DEVICE,
+        Opcode::PAIR_DEVICE,
         pair.clone(),
         Some(Duration::from_secs(60)),
     );
     let (index, event) = requests.recv().await.unwrap().unwrap();
     assert_eq!(index, HCI0);
-    assert_eq!(event.code(), EventCode(0x000F));
+    assert_eq!(event.code(), EventCode::USER_CONFIRM_REQUEST);
     let confirm = client
-        .submit_raw(HCI0, USER_CONFIRM_REPLY, peer.to_vec(), None)
+        .submit_raw(HCI0, Opcode::USER_CONFIRM_REPLY, peer.to_vec(), None)
         .await
         .unwrap();
     assert_eq!(confirm.params, peer.to_vec());
@@ -157,16 +136,16 @@ async fn confirm_reply_overtakes_pair_device() {
 
 #[tokio::test]
 async fn timeout_then_late_reply_is_discarded() {
-    let info_fail = cc(Opcode(0x0004), Status::NOT_POWERED, &[]);
+    let info_fail = complete_params(Opcode::READ_INFO, Status::NOT_POWERED, &[]);
     let script = ScriptedTransport::builder()
-        .write_command(HCI0, Opcode(0x0004), &[])
+        .write_command(HCI0, Opcode::READ_INFO, &[])
         // Nothing comes for the first Read Info until the second is written.
-        .write_command(HCI0, Opcode(0x0004), &[])
+        .write_command(HCI0, Opcode::READ_INFO, &[])
         // The late reply to the first, then the reply to the second.
         .read_event(
             HCI0,
             EventCode::COMMAND_COMPLETE,
-            &cc(Opcode(0x0004), Status::BUSY, &[]),
+            &complete_params(Opcode::READ_INFO, Status::BUSY, &[]),
         )
         .read_event(HCI0, EventCode::COMMAND_COMPLETE, &info_fail)
         .build()
@@ -179,7 +158,7 @@ async fn timeout_then_late_reply_is_discarded() {
     assert_eq!(
         err.kind(),
         ErrorKind::Timeout {
-            opcode: Opcode(0x0004),
+            opcode: Opcode::READ_INFO,
             index: HCI0
         }
     );
@@ -191,18 +170,13 @@ async fn timeout_then_late_reply_is_discarded() {
 #[tokio::test]
 async fn dropped_call_leaves_a_tombstone() {
     let script = ScriptedTransport::builder()
-        .write_command(HCI0, Opcode(0x0005), &[0x01])
-        .write_command(HCI0, Opcode(0x0005), &[0x00])
-        .read_event(
+        .write_command(HCI0, Opcode::SET_POWERED, &[0x01])
+        .exchange(HCI0, Opcode::SET_POWERED, &[0x00], &[0x01, 0, 0, 0])
+        .read(command_complete(
             HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &cc(Opcode(0x0005), Status::SUCCESS, &[0x01, 0, 0, 0]),
-        )
-        .read_event(
-            HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &cc(Opcode(0x0005), Status::SUCCESS, &[0x00, 0, 0, 0]),
-        )
+            Opcode::SET_POWERED,
+            &[0x00, 0, 0, 0],
+        ))
         .build()
         .stay_open();
     let (client, script) = started(script);
@@ -227,13 +201,8 @@ async fn dropped_call_leaves_a_tombstone() {
 #[tokio::test]
 async fn controller_removed_mid_command() {
     let script = ScriptedTransport::builder()
-        .write_command(NONE, Opcode(0x0003), &[])
-        .read_event(
-            NONE,
-            EventCode::COMMAND_COMPLETE,
-            &cc(Opcode(0x0003), Status::SUCCESS, &[2, 0, 0, 0, 1, 0]),
-        )
-        .write_command(HCI1, Opcode(0x0004), &[])
+        .exchange(NONE, Opcode::READ_INDEX_LIST, &[], &[2, 0, 0, 0, 1, 0])
+        .write_command(HCI1, Opcode::READ_INFO, &[])
         .read_event(HCI1, EventCode::INDEX_REMOVED, &[])
         .build()
         .stay_open();
@@ -247,7 +216,7 @@ async fn controller_removed_mid_command() {
     assert_eq!(
         err.kind(),
         ErrorKind::ControllerRemoved {
-            opcode: Opcode(0x0004),
+            opcode: Opcode::READ_INFO,
             index: HCI1
         }
     );
@@ -261,17 +230,13 @@ async fn controller_removed_mid_command() {
 #[tokio::test]
 async fn subscriptions_filter_and_report_malformed_events() {
     let script = ScriptedTransport::builder()
-        .write_command(NONE, Opcode(0x0001), &[])
+        .write_command(NONE, Opcode::READ_VERSION, &[])
         // New Settings for hci0 and hci1, an unknown event, a short New Settings.
         .read_event(HCI0, EventCode::NEW_SETTINGS, &[0x01, 0, 0, 0])
         .read_event(HCI1, EventCode::NEW_SETTINGS, &[0x00, 0, 0, 0])
         .read_event(HCI1, EventCode(0x7777), &[0xab])
         .read_event(HCI1, EventCode::NEW_SETTINGS, &[0x00])
-        .read_event(
-            NONE,
-            EventCode::COMMAND_COMPLETE,
-            &cc(Opcode(0x0001), Status::SUCCESS, &[1, 22, 0]),
-        )
+        .read(command_complete(NONE, Opcode::READ_VERSION, &[1, 22, 0]))
         .build()
         .stay_open();
     let (client, _script) = started(script);
@@ -315,16 +280,12 @@ async fn subscriptions_filter_and_report_malformed_events() {
 #[tokio::test]
 async fn slow_subscriber_is_told_it_lagged() {
     let n = bluez_mgmt::client::EVENT_BUFFER + 76;
-    let mut b = ScriptedTransport::builder().write_command(NONE, Opcode(0x0001), &[]);
+    let mut b = ScriptedTransport::builder().write_command(NONE, Opcode::READ_VERSION, &[]);
     for i in 0..n {
         b = b.read_event(HCI0, EventCode::NEW_SETTINGS, &[(i % 2) as u8, 0, 0, 0]);
     }
     let script = b
-        .read_event(
-            NONE,
-            EventCode::COMMAND_COMPLETE,
-            &cc(Opcode(0x0001), Status::SUCCESS, &[1, 22, 0]),
-        )
+        .read(command_complete(NONE, Opcode::READ_VERSION, &[1, 22, 0]))
         .build()
         .stay_open();
     let (client, _script) = started(script);
@@ -341,7 +302,7 @@ async fn slow_subscriber_is_told_it_lagged() {
 #[tokio::test]
 async fn script_mismatch_fails_the_call_with_a_diff() {
     let script = ScriptedTransport::builder()
-        .write_command(HCI0, Opcode(0x0005), &[0x01])
+        .write_command(HCI0, Opcode::SET_POWERED, &[0x01])
         .build()
         .stay_open();
     let (client, script) = started(script);
@@ -362,7 +323,7 @@ async fn script_mismatch_fails_the_call_with_a_diff() {
 #[tokio::test]
 async fn end_of_transport_closes_the_client() {
     let script = ScriptedTransport::builder()
-        .write_command(HCI0, Opcode(0x0004), &[])
+        .write_command(HCI0, Opcode::READ_INFO, &[])
         .build();
     let (client, _script) = started(script);
     let mut events = client.subscribe(EventFilter::all());
@@ -382,33 +343,13 @@ async fn controller_name_io_capability_and_settings() {
     names[..7].copy_from_slice(b"kitchen");
     names[249..252].copy_from_slice(b"kit");
     let script = ScriptedTransport::builder()
-        .write_command(HCI0, Opcode(0x000F), &names)
-        .read_event(
-            HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &cc(Opcode(0x000F), Status::SUCCESS, &names),
-        )
+        .exchange(HCI0, Opcode::SET_LOCAL_NAME, &names, &names)
         // Set IO Capability (0x0018) KeyboardDisplay (0x04): no return parameters.
-        .write_command(HCI0, Opcode(0x0018), &[0x04])
-        .read_event(
-            HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &cc(Opcode(0x0018), Status::SUCCESS, &[]),
-        )
+        .exchange(HCI0, Opcode::SET_IO_CAPABILITY, &[0x04], &[])
         // Set Secure Connections (0x002D) Only (0x02): current settings back.
-        .write_command(HCI0, Opcode(0x002D), &[0x02])
-        .read_event(
-            HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &cc(Opcode(0x002D), Status::SUCCESS, &[0x01, 0x0a, 0, 0]),
-        )
+        .exchange(HCI0, Opcode::SET_SECURE_CONN, &[0x02], &[0x01, 0x0a, 0, 0])
         // Set BR/EDR (0x002A) off, but the reply is cut short: a decode error.
-        .write_command(HCI0, Opcode(0x002A), &[0x00])
-        .read_event(
-            HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &cc(Opcode(0x002A), Status::SUCCESS, &[0x01]),
-        )
+        .exchange(HCI0, Opcode::SET_BREDR, &[0x00], &[0x01])
         .build()
         .stay_open();
     let (client, script) = started(script);

@@ -4,7 +4,6 @@
 //! the capture recorded. The same session is also recorded through the recording transport
 //! and read back.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bluez_mgmt::capture::CaptureWriter;
@@ -15,6 +14,9 @@ use bluez_mgmt::transport::{
     Conversation, RecordingTransport, ReplaySocket, ScriptStep, ScriptedTransport, Transport,
 };
 use std::sync::Arc;
+
+mod support;
+use support::fixture;
 
 /// Every capture the fixtures README lists (fixtures/README.md gives their origin).
 const FIXTURES: &[(&str, usize)] = &[
@@ -45,12 +47,6 @@ const FIXTURES: &[(&str, usize)] = &[
     ("kernel-le-sc-numeric-comparison.btsnoop", 5),
     ("kernel-le-sc-passkey.btsnoop", 5),
 ];
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
 
 /// What the capture says a command ended with.
 #[derive(Debug, PartialEq, Eq)]
@@ -187,6 +183,18 @@ fn ensure_fixtures() {
     }
 }
 
+/// Drives the client through `conv` (of capture `name`, the socket `socket`) and checks the
+/// whole conversation was played.
+async fn replay_through_client(name: &str, socket: &str, conv: Conversation) {
+    let cmds = commands(&conv);
+    let script = Arc::new(conv.into_transport());
+    let client = Client::with_transport(script.clone());
+    drive(name, &client, &script, &cmds).await;
+    script
+        .check_done()
+        .unwrap_or_else(|e| panic!("{socket}: {e}"));
+}
+
 #[tokio::test]
 async fn every_capture_replays_through_the_client() {
     ensure_fixtures();
@@ -195,12 +203,7 @@ async fn every_capture_replays_through_the_client() {
         let cmds = commands(&conv);
         println!("{name}: {} commands", cmds.len());
         assert_eq!(cmds.len(), *count, "{name}");
-        let script = Arc::new(conv.clone().into_transport());
-        let client = Client::with_transport(script.clone());
-        drive(name, &client, &script, &cmds).await;
-        script
-            .check_done()
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        replay_through_client(name, name, conv).await;
     }
 }
 
@@ -226,13 +229,15 @@ async fn pairing_captures_need_the_reply_lane() {
             .collect();
         let pair = cmds
             .iter()
-            .position(|c| c.opcode == Opcode(0x0019))
+            .position(|c| c.opcode == Opcode::PAIR_DEVICE)
             .unwrap();
         let reply = pair
             + 1
             + cmds[pair + 1..]
                 .iter()
-                .position(|c| [0x001C, 0x001E].contains(&c.opcode.0))
+                .position(|c| {
+                    [Opcode::USER_CONFIRM_REPLY, Opcode::USER_PASSKEY_REPLY].contains(&c.opcode)
+                })
                 .unwrap();
         let pair_done = conv
             .steps
@@ -265,13 +270,8 @@ async fn every_socket_of_every_capture_replays() {
             let conv =
                 Conversation::from_records(&records, ReplaySocket::Instance { cookie, instance })
                     .unwrap();
-            let cmds = commands(&conv);
-            let script = Arc::new(conv.into_transport());
-            let client = Client::with_transport(script.clone());
-            drive(name, &client, &script, &cmds).await;
-            script
-                .check_done()
-                .unwrap_or_else(|e| panic!("{name} cookie {cookie} #{instance}: {e}"));
+            let socket = format!("{name} cookie {cookie} #{instance}");
+            replay_through_client(name, &socket, conv).await;
         }
     }
 }
@@ -285,7 +285,7 @@ async fn a_wrong_command_fails_with_a_diff() {
     let client = Client::with_transport(script.clone());
     // The capture starts with Read Version; send Read Controller Index List instead.
     let err = client
-        .submit_raw(ControllerIndex::NONE, Opcode(0x0003), vec![], None)
+        .submit_raw(ControllerIndex::NONE, Opcode::READ_INDEX_LIST, vec![], None)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transport);
@@ -374,7 +374,7 @@ async fn replayed_removal_is_reported_as_controller_removed() {
             Conversation::from_records(&records, ReplaySocket::Instance { cookie, instance })
                 .unwrap();
         let cmds = commands(&conv);
-        let Some(pair) = cmds.iter().position(|c| c.opcode == Opcode(0x0019)) else {
+        let Some(pair) = cmds.iter().position(|c| c.opcode == Opcode::PAIR_DEVICE) else {
             continue;
         };
         assert_eq!(cmds[pair].expected, Expected::Failed(Status::INVALID_INDEX));
@@ -384,7 +384,7 @@ async fn replayed_removal_is_reported_as_controller_removed() {
         assert_eq!(
             kinds[pair],
             Some(ErrorKind::ControllerRemoved {
-                opcode: Opcode(0x0019),
+                opcode: Opcode::PAIR_DEVICE,
                 index: cmds[pair].index
             })
         );

@@ -6,32 +6,19 @@ use std::sync::Arc;
 use bluez_mgmt::client::{Advertisement, AdvertisingError, Client, DiscoveryOptions};
 use bluez_mgmt::protocol::ad::{AdData, AdStructure};
 use bluez_mgmt::protocol::hex::parse_hex;
-use bluez_mgmt::protocol::{ControllerIndex, DiscoveryType, EventCode, Opcode, Status};
+use bluez_mgmt::protocol::{DiscoveryType, EventCode, Opcode};
 use bluez_mgmt::transport::ScriptedTransport;
 
-const HCI0: ControllerIndex = ControllerIndex(0);
-const START_DISCOVERY: Opcode = Opcode(0x0023);
-const START_SERVICE_DISCOVERY: Opcode = Opcode(0x003A);
-const GET_ADV_SIZE_INFO: Opcode = Opcode(0x0040);
+mod support;
+use support::{device_found, Exchange, HCI0};
 
 fn hex(s: &str) -> Vec<u8> {
     parse_hex(&s.replace(' ', "")).unwrap()
 }
 
-fn cc(opcode: Opcode, rest: &[u8]) -> Vec<u8> {
-    let mut p = opcode.0.to_le_bytes().to_vec();
-    p.push(Status::SUCCESS.0);
-    p.extend_from_slice(rest);
-    p
-}
-
 /// Device Found for C0:BB:00:00:00:02 (LE Random) at -50 dBm with `flags` and `eir`.
-fn device_found(flags: u32, eir: &[u8]) -> Vec<u8> {
-    let mut p = hex("020000 00bbc0 02 ce");
-    p.extend_from_slice(&flags.to_le_bytes());
-    p.extend_from_slice(&(eir.len() as u16).to_le_bytes());
-    p.extend_from_slice(eir);
-    p
+fn peer_found(flags: u32, eir: &[u8]) -> Vec<u8> {
+    device_found([0x02, 0x00, 0x00, 0x00, 0xbb, 0xc0, 0x02], -50, flags, eir)
 }
 
 #[tokio::test]
@@ -39,15 +26,10 @@ async fn discovery_merges_advertising_data_and_scan_response() {
     let adv = hex("020106 0509 70656572");
     let rsp = hex("05fff1050102");
     let script = ScriptedTransport::builder()
-        .write_command(HCI0, START_DISCOVERY, &[0x06])
-        .read_event(
-            HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &cc(START_DISCOVERY, &[0x06]),
-        )
-        .read_event(HCI0, EventCode::DEVICE_FOUND, &device_found(0, &adv))
+        .exchange(HCI0, Opcode::START_DISCOVERY, &[0x06], &[0x06])
+        .read_event(HCI0, EventCode::DEVICE_FOUND, &peer_found(0, &adv))
         // Scan Response flag (bit 5).
-        .read_event(HCI0, EventCode::DEVICE_FOUND, &device_found(0x20, &rsp))
+        .read_event(HCI0, EventCode::DEVICE_FOUND, &peer_found(0x20, &rsp))
         .build()
         .stay_open();
     let script = Arc::new(script);
@@ -83,12 +65,7 @@ async fn filters_use_start_service_discovery() {
     // address types 0x07, RSSI -70 (0xba), one UUID (Battery Service, wire order).
     let params = hex("07 ba 0100 fb349b5f80000080001000000f180000");
     let script = ScriptedTransport::builder()
-        .write_command(HCI0, START_SERVICE_DISCOVERY, &params)
-        .read_event(
-            HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &cc(START_SERVICE_DISCOVERY, &[0x07]),
-        )
+        .exchange(HCI0, Opcode::START_SERVICE_DISCOVERY, &params, &[0x07])
         .build()
         .stay_open();
     let script = Arc::new(script);
@@ -109,11 +86,11 @@ async fn filters_use_start_service_discovery() {
 async fn over_long_advertising_data_is_refused_before_sending() {
     // Get Advertising Size Information for instance 1, no flags: room for 31 and 31.
     let script = ScriptedTransport::builder()
-        .write_command(HCI0, GET_ADV_SIZE_INFO, &hex("01 00000000"))
-        .read_event(
+        .exchange(
             HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &cc(GET_ADV_SIZE_INFO, &hex("01 00000000 1f 1f")),
+            Opcode::GET_ADV_SIZE_INFO,
+            &hex("01 00000000"),
+            &hex("01 00000000 1f 1f"),
         )
         .build()
         .stay_open();

@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use bluez_mgmt::client::{Client, ErrorKind};
 use bluez_mgmt::protocol::command::limits::{CountedList, COUNTED_LISTS, MAX_COMMAND_PARAMS_LEN};
-use bluez_mgmt::protocol::{ControllerIndex, EventCode, Opcode, Status};
+use bluez_mgmt::protocol::Opcode;
 use bluez_mgmt::transport::ScriptedTransport;
 
-const HCI0: ControllerIndex = ControllerIndex(0);
+mod support;
+use support::{Exchange, HCI0};
 
 /// Parameters of `list`'s command with `count` entries: the fixed part (count in place), then
 /// `count` entries of a valid-looking record (what matters here is the length).
@@ -18,12 +19,6 @@ fn params(list: &CountedList, count: usize) -> Vec<u8> {
     let mut p = vec![0u8; list.fixed_len];
     p[list.count_offset..list.count_offset + 2].copy_from_slice(&(count as u16).to_le_bytes());
     p.resize(list.params_len(count), 0x5a);
-    p
-}
-
-fn command_complete(opcode: Opcode) -> Vec<u8> {
-    let mut p = opcode.0.to_le_bytes().to_vec();
-    p.push(Status::SUCCESS.0);
     p
 }
 
@@ -37,12 +32,7 @@ async fn every_load_command_at_its_maximum_is_sent_and_one_more_is_refused_unsen
         // (the over-long command) would fail the script.
         let script = Arc::new(
             ScriptedTransport::builder()
-                .write_command(HCI0, list.opcode, &at_max)
-                .read_event(
-                    HCI0,
-                    EventCode::COMMAND_COMPLETE,
-                    &command_complete(list.opcode),
-                )
+                .exchange(HCI0, list.opcode, &at_max, &[])
                 .build()
                 .stay_open(),
         );

@@ -10,19 +10,17 @@ mod replay_capture;
 
 use std::time::Duration;
 
-use bluez_mgmt::agent::{Call, KeyKind, KeyNotice, ScriptedAgent};
+use bluez_mgmt::agent::{KeyKind, ScriptedAgent};
 use bluez_mgmt::pairing::{PairError, Report, RequestKind};
 use bluez_mgmt::protocol::{IoCapability, Status};
-use bluez_mgmt::transport::{Conversation, ReplaySocket};
+use bluez_mgmt::transport::Conversation;
+
+mod support;
+use support::{confirmed_then_keyed, conversation};
 
 /// The fixture, as the guide tells a user to copy their own recording into `tests/`.
-const CAPTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/fixtures/kernel-le-sc-numeric-comparison.btsnoop"
-);
-
 fn recorded() -> Conversation {
-    Conversation::from_capture(CAPTURE, ReplaySocket::FirstCommand).expect("the capture reads")
+    conversation("kernel-le-sc-numeric-comparison")
 }
 
 #[tokio::test]
@@ -34,21 +32,8 @@ async fn an_accepting_agent_replays_the_recorded_pairing() {
     let peer = replayed.peer.clone();
     assert_eq!(peer.to_string(), "hci0 C0:BB:00:00:00:02 (LE Random)");
     agent.wait_for_calls(2, Duration::from_secs(5)).await;
-    agent.assert_calls(&[
-        // The value the kernel showed in the recording.
-        Call::ConfirmValue {
-            peer: peer.clone(),
-            value: 210_959,
-        },
-        Call::Completed {
-            peer: peer.clone(),
-            key: KeyNotice {
-                kind: KeyKind::LongTermKey,
-                authenticated: true,
-                persistent: true,
-            },
-        },
-    ]);
+    // The value the kernel showed in the recording.
+    agent.assert_calls(&confirmed_then_keyed(&peer, 210_959, KeyKind::LongTermKey));
     assert!(
         replayed.reports.contains(&Report::Answered {
             peer: peer.clone(),

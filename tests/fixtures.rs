@@ -3,9 +3,10 @@
 //! `bluez_mgmt::capture::CaptureReader`, cross-checked against `btmon -r`'s "@ MGMT Command" /
 //! "@ MGMT Event" lines) pin down that nothing is skipped.
 
-use std::path::PathBuf;
-
 use bluez_mgmt::capture::{CaptureReader, MgmtFrame, RecordBody};
+
+mod support;
+use support::{all_captures, fixture};
 
 /// (file, records, MGMT commands, MGMT events), measured on the fixtures as committed.
 const EXPECTED: &[(&str, usize, usize, usize)] = &[
@@ -35,21 +36,12 @@ const EXPECTED: &[(&str, usize, usize, usize)] = &[
     ("projet_rp-capture.btsnoop", 1207, 1, 41),
 ];
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
-
 #[test]
 fn the_table_lists_every_fixture() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let mut on_disk: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.ends_with(".btsnoop"))
+    let on_disk: Vec<String> = all_captures()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
         .collect();
-    on_disk.sort();
     let listed: Vec<&str> = EXPECTED.iter().map(|e| e.0).collect();
     assert_eq!(on_disk, listed);
 }

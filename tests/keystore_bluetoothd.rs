@@ -11,18 +11,14 @@ use bluez_mgmt::keystore::{Bond, KeyStore, KeyUpdate};
 use bluez_mgmt::protocol::keys::{LinkKeyType, LongTermKeyType};
 use bluez_mgmt::protocol::{Address, AddressType};
 
+mod support;
+use support::fixture;
+
 const A: &str = "00:AA:01:00:00:00";
 const B: &str = "00:AA:01:01:00:01";
 
 fn dir(transport: &str) -> PathBuf {
-    [
-        env!("CARGO_MANIFEST_DIR"),
-        "fixtures",
-        "bluetoothd",
-        transport,
-    ]
-    .iter()
-    .collect()
+    fixture("bluetoothd").join(transport)
 }
 
 fn addr(s: &str) -> Address {

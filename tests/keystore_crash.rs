@@ -110,18 +110,7 @@ fn whole_generation(bond: &Bond) -> Result<u64, String> {
         .as_ref()
         .ok_or_else(|| format!("{}: no LTK", bond.device))?;
     let generation = central.rand;
-    let mut expected = Bond {
-        device: bond.device,
-        le_address_type: AddressType::LE_RANDOM,
-        name: None,
-        link_key: None,
-        long_term_key: None,
-        peripheral_long_term_key: None,
-        irk: None,
-        local_csrk: None,
-        remote_csrk: None,
-        connection_parameters: None,
-    };
+    let mut expected = Bond::new(bond.device, AddressType::LE_RANDOM);
     for u in updates(dev, generation) {
         match u {
             KeyUpdate::LinkKey(k) => expected.link_key = Some(k),

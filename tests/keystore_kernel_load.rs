@@ -16,26 +16,11 @@ use bluez_mgmt::protocol::keys::{
     IdentityResolvingKey, IrkInfo, LinkKey, LinkKeyInfo, LinkKeyType, LongTermKey, LongTermKeyInfo,
     LongTermKeyType,
 };
-use bluez_mgmt::protocol::{Address, AddressInfo, AddressType, ControllerIndex, Event};
-use bluez_mgmt::transport::ScriptedTransport;
+use bluez_mgmt::protocol::{Address, AddressInfo, AddressType, Event, Opcode, Status};
+use bluez_mgmt::transport::{ScriptBuilder, ScriptedTransport};
 
-const HCI0: ControllerIndex = ControllerIndex(0);
-
-fn frame(code: u16, params: &[u8]) -> Vec<u8> {
-    let mut f = code.to_le_bytes().to_vec();
-    f.extend_from_slice(&0u16.to_le_bytes()); // index 0
-    f.extend_from_slice(&(params.len() as u16).to_le_bytes());
-    f.extend_from_slice(params);
-    f
-}
-
-/// Command Complete (event 0x0001) for `opcode`, status Success.
-fn complete(opcode: u16, reply: &[u8]) -> Vec<u8> {
-    let mut p = opcode.to_le_bytes().to_vec();
-    p.push(0);
-    p.extend_from_slice(reply);
-    frame(0x0001, &p)
-}
+mod support;
+use support::{command_status, Exchange, HCI0};
 
 fn read_info_reply(address_wire: [u8; 6]) -> Vec<u8> {
     let mut r = address_wire.to_vec();
@@ -48,6 +33,31 @@ fn read_info_reply(address_wire: [u8; 6]) -> Vec<u8> {
     r.extend_from_slice(&[0; 11]); // short name
     assert_eq!(r.len(), 280);
     r
+}
+
+/// Read Controller Information on hci0, answered for the controller at `address_wire`.
+fn read_info(address_wire: [u8; 6]) -> ScriptBuilder {
+    ScriptedTransport::builder().exchange(
+        HCI0,
+        Opcode::READ_INFO,
+        &[],
+        &read_info_reply(address_wire),
+    )
+}
+
+/// Load IRKs, Link Keys, Long Term Keys and Connection Parameters on hci0 with these
+/// parameters, in that order, each answered Success.
+fn loads(b: ScriptBuilder, params: [&[u8]; 4]) -> ScriptBuilder {
+    let opcodes = [
+        Opcode::LOAD_IRKS,
+        Opcode::LOAD_LINK_KEYS,
+        Opcode::LOAD_LONG_TERM_KEYS,
+        Opcode::LOAD_CONN_PARAM,
+    ];
+    opcodes
+        .into_iter()
+        .zip(params)
+        .fold(b, |b, (opcode, p)| b.exchange(HCI0, opcode, p, &[]))
 }
 
 #[tokio::test]
@@ -139,19 +149,12 @@ async fn key_events_are_stored_and_loaded_back_before_power_on() {
     load_params.extend_from_slice(&le_addr);
     load_params.extend_from_slice(&[24, 0, 40, 0, 0, 0, 42, 0]);
 
-    let script = ScriptedTransport::builder()
-        .write(frame(0x0004, &[]))
-        .read(complete(0x0004, &read_info_reply([0, 0, 0, 1, 0xAA, 0])))
-        .write(frame(0x0030, &load_irks))
-        .read(complete(0x0030, &[]))
-        .write(frame(0x0012, &load_link_keys))
-        .read(complete(0x0012, &[]))
-        .write(frame(0x0013, &load_ltks))
-        .read(complete(0x0013, &[]))
-        .write(frame(0x0035, &load_params))
-        .read(complete(0x0035, &[]))
-        .build()
-        .stay_open();
+    let script = loads(
+        read_info([0, 0, 0, 1, 0xAA, 0]),
+        [&load_irks, &load_link_keys, &load_ltks, &load_params],
+    )
+    .build()
+    .stay_open();
     let script = Arc::new(script);
     let client = Client::with_transport(script.clone());
     let report = load_into_kernel(&store, &client, HCI0).await.unwrap();
@@ -173,14 +176,13 @@ async fn key_events_are_stored_and_loaded_back_before_power_on() {
 async fn a_refused_load_is_an_error_naming_the_command() {
     let t = tempfile::tempdir().unwrap();
     let store = KeyStore::open(t.path());
-    // Invalid Parameters (0x0D) to Load Identity Resolving Keys.
-    let mut refused = 0x0030u16.to_le_bytes().to_vec();
-    refused.push(0x0D);
-    let script = ScriptedTransport::builder()
-        .write(frame(0x0004, &[]))
-        .read(complete(0x0004, &read_info_reply([0, 0, 0, 1, 0xAA, 0])))
-        .write(frame(0x0030, &[0, 0]))
-        .read(frame(0x0002, &refused))
+    let script = read_info([0, 0, 0, 1, 0xAA, 0])
+        .write_command(HCI0, Opcode::LOAD_IRKS, &[0, 0])
+        .read(command_status(
+            HCI0,
+            Opcode::LOAD_IRKS,
+            Status::INVALID_PARAMETERS,
+        ))
         .build()
         .stay_open();
     let client = Client::with_transport(Arc::new(script));
@@ -196,27 +198,18 @@ async fn a_refused_load_is_an_error_naming_the_command() {
 async fn a_controller_without_public_address_needs_its_directory_named() {
     let t = tempfile::tempdir().unwrap();
     let store = KeyStore::open(t.path());
-    let script = ScriptedTransport::builder()
-        .write(frame(0x0004, &[]))
-        .read(complete(0x0004, &read_info_reply([0; 6])))
-        .build()
-        .stay_open();
+    let script = read_info([0; 6]).build().stay_open();
     let client = Client::with_transport(Arc::new(script));
     let err = load_into_kernel(&store, &client, HCI0).await.unwrap_err();
     assert!(err.to_string().contains("no public address"), "{err}");
 
     // Named explicitly, the static-<address> directory loads (here: four empty lists).
-    let script = ScriptedTransport::builder()
-        .write(frame(0x0030, &[0, 0]))
-        .read(complete(0x0030, &[]))
-        .write(frame(0x0012, &[0, 0, 0]))
-        .read(complete(0x0012, &[]))
-        .write(frame(0x0013, &[0, 0]))
-        .read(complete(0x0013, &[]))
-        .write(frame(0x0035, &[0, 0]))
-        .read(complete(0x0035, &[]))
-        .build()
-        .stay_open();
+    let script = loads(
+        ScriptedTransport::builder(),
+        [&[0, 0], &[0, 0, 0], &[0, 0], &[0, 0]],
+    )
+    .build()
+    .stay_open();
     let script = Arc::new(script);
     let client = Client::with_transport(script.clone());
     let le_only =

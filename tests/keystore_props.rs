@@ -241,18 +241,9 @@ proptest! {
             store.store(adapter, true, u).unwrap();
             let d = u.device().address;
             let le_type = (0..3).map(seq_device).find(|(a, _)| *a == d).unwrap().1;
-            let b = model.entry(d.display_bytes()).or_insert_with(|| Bond {
-                device: d,
-                le_address_type: AddressType::LE_PUBLIC,
-                name: None,
-                link_key: None,
-                long_term_key: None,
-                peripheral_long_term_key: None,
-                irk: None,
-                local_csrk: None,
-                remote_csrk: None,
-                connection_parameters: None,
-            });
+            let b = model
+                .entry(d.display_bytes())
+                .or_insert_with(|| Bond::new(d, AddressType::LE_PUBLIC));
             if !matches!(u, KeyUpdate::LinkKey(_)) {
                 b.le_address_type = le_type;
             }

@@ -2,10 +2,12 @@
 //! decode errors and the expected frame counts, exact text lines for known frames, and a
 //! non-zero exit status with an error line for a damaged file.
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use serde_json::Value;
+
+mod support;
+use support::{device_found, fixture};
 
 /// (file, MGMT commands, MGMT events), measured on the fixtures (see fixtures/README.md).
 const EXPECTED: &[(&str, usize, usize)] = &[
@@ -17,12 +19,6 @@ const EXPECTED: &[(&str, usize, usize)] = &[
     ("projet_rp-ble_capture.btsnoop", 5, 114),
     ("projet_rp-capture.btsnoop", 1, 41),
 ];
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
 
 fn mgmtctl(args: &[&std::ffi::OsStr]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mgmtctl"))
@@ -169,11 +165,12 @@ fn malformed_frames_keep_their_header_and_ad_data_reads_in_words() {
     let cmd = [7, 0, 0, 0, 0x05, 0x00, 0x01, 0x01];
     // cookie 7, Device Found (0x0012): address, LE Random, -40 dBm, flags 0, EIR: Flags,
     // Complete Local Name "ab", then a Manufacturer Data structure cut short.
-    let mut evt = vec![7, 0, 0, 0, 0x12, 0x00];
-    evt.extend_from_slice(&[0x66, 0x55, 0x44, 0x33, 0x22, 0xc1, 0x02, 0xd8, 0, 0, 0, 0]);
     let eir = [0x02, 0x01, 0x06, 0x03, 0x09, b'a', b'b', 0x05, 0xff, 0x4c];
-    evt.extend_from_slice(&(eir.len() as u16).to_le_bytes());
-    evt.extend_from_slice(&eir);
+    let evt = [
+        &[7, 0, 0, 0, 0x12, 0x00][..],
+        &device_found([0x66, 0x55, 0x44, 0x33, 0x22, 0xc1, 0x02], -40, 0, &eir),
+    ]
+    .concat();
     for (opcode, data) in [
         (MonitorOpcode::CTRL_COMMAND, cmd.to_vec()),
         (MonitorOpcode::CTRL_EVENT, evt),

@@ -6,14 +6,15 @@
 //! transport checks every command). Pair Device must succeed and every New Long Term Key be an
 //! authenticated P-256 key, as the kernel reported.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use bluez_mgmt::client::{Client, EventFilter};
 use bluez_mgmt::oob::{kernel, ndef, text, LeOobData, OobData, OobTransport, OobValue};
 use bluez_mgmt::protocol::keys::LongTermKeyType;
-use bluez_mgmt::protocol::{AddressType, AnyCommand, CommandFrame, ControllerIndex, Event};
-use bluez_mgmt::transport::{Conversation, ReplaySocket, ScriptStep};
+use bluez_mgmt::protocol::{AddressType, AnyCommand, ControllerIndex, Event};
+
+mod support;
+use support::{commands_written, conversation};
 
 /// (fixture, New Long Term Key events the recording's client saw).
 const FIXTURES: [(&str, usize); 4] = [
@@ -37,23 +38,8 @@ fn from_command(c: &bluez_mgmt::protocol::command::AddRemoteOobData) -> OobData 
 }
 
 async fn replay(name: &str, ltks: usize) {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "fixtures",
-        &format!("{name}.btsnoop"),
-    ]
-    .iter()
-    .collect();
-    let conv = Conversation::from_capture(&path, ReplaySocket::FirstCommand)
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    let writes: Vec<CommandFrame> = conv
-        .steps
-        .iter()
-        .filter_map(|s| match s {
-            ScriptStep::Write(b) => Some(CommandFrame::decode(b).expect("captured command")),
-            ScriptStep::Read(_) => None,
-        })
-        .collect();
+    let conv = conversation(name);
+    let writes = commands_written(&conv.steps);
     let client = Client::with_transport(conv.into_transport());
     let mut events = client.subscribe(EventFilter::all());
     let mut local: Vec<(ControllerIndex, OobData)> = Vec::new();

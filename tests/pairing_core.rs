@@ -82,36 +82,32 @@ fn drain(core: &mut PairingCore) -> Vec<Action> {
     std::iter::from_fn(|| core.poll_action()).collect()
 }
 
-fn asks(actions: &[Action]) -> Vec<(Ticket, Question)> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Ask {
-                ticket, question, ..
-            } => Some((*ticket, question.clone())),
-            _ => None,
-        })
-        .collect()
+/// `fn $name(actions) -> Vec<$t>`: the actions matching `$pat`, as `$out`.
+macro_rules! picked {
+    ($name:ident -> $t:ty, $pat:pat => $out:expr) => {
+        fn $name(actions: &[Action]) -> Vec<$t> {
+            actions
+                .iter()
+                .filter_map(|a| match a {
+                    $pat => Some($out),
+                    _ => None,
+                })
+                .collect()
+        }
+    };
 }
 
-fn replies(actions: &[Action]) -> Vec<PairingReply> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Reply(r) => Some(r.clone()),
-            _ => None,
-        })
-        .collect()
-}
+picked!(asks -> (Ticket, Question), Action::Ask { ticket, question, .. } => (*ticket, question.clone()));
+picked!(replies -> PairingReply, Action::Reply(r) => r.clone());
+picked!(reports -> Report, Action::Report(r) => r.clone());
+picked!(store_writes -> Ticket, Action::Store { ticket, .. } => *ticket);
 
-fn reports(actions: &[Action]) -> Vec<Report> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Report(r) => Some(r.clone()),
-            _ => None,
-        })
-        .collect()
+/// The notice that the agent's question `ticket` about `p` was withdrawn.
+fn cancelled(ticket: Ticket, p: &Peer) -> Action {
+    Action::Notify(Notice::Cancelled {
+        ticket,
+        peer: p.clone(),
+    })
 }
 
 fn adapter() -> AdapterId {
@@ -279,10 +275,7 @@ fn an_unanswered_question_times_out_with_a_negative_reply() {
     assert_eq!(
         out,
         vec![
-            Action::Notify(Notice::Cancelled {
-                ticket,
-                peer: p.clone()
-            }),
+            cancelled(ticket, &p),
             Action::Reply(PairingReply::UserConfirm {
                 peer: p.clone(),
                 accept: false
@@ -387,13 +380,7 @@ fn keys_are_stored_in_order_per_device_and_pairing_ends_once_they_are() {
     drain(&mut core);
     core.handle_event(HCI0, &new_ltk(&p.address, true), Instant::now());
     core.handle_event(HCI0, &new_ltk(&p.address, true), Instant::now());
-    let stores: Vec<Ticket> = drain(&mut core)
-        .iter()
-        .filter_map(|a| match a {
-            Action::Store { ticket, .. } => Some(*ticket),
-            _ => None,
-        })
-        .collect();
+    let stores = store_writes(&drain(&mut core));
     assert_eq!(stores.len(), 1, "one write in flight per device");
     core.handle_pair_result(pairing, Ok(()));
     assert!(
@@ -407,13 +394,7 @@ fn keys_are_stored_in_order_per_device_and_pairing_ends_once_they_are() {
     };
     core.handle_stored(stores[0], written(&p.address));
     let out = drain(&mut core);
-    let next: Vec<Ticket> = out
-        .iter()
-        .filter_map(|a| match a {
-            Action::Store { ticket, .. } => Some(*ticket),
-            _ => None,
-        })
-        .collect();
+    let next = store_writes(&out);
     assert_eq!(next.len(), 1, "the second write goes now: {out:?}");
     assert!(!out.iter().any(|a| matches!(a, Action::Done { .. })));
     // The other device's write, still out, does not hold this pairing.
@@ -547,13 +528,7 @@ fn shutdown_refuses_what_is_outstanding_cancels_our_pairing_and_waits_for_the_st
         let out = drain(&mut core);
         let (ticket, question) = asks(&out)[0].clone();
         assert_eq!(question.kind(), kind);
-        let store = out
-            .iter()
-            .find_map(|a| match a {
-                Action::Store { ticket, .. } => Some(*ticket),
-                _ => None,
-            })
-            .expect("a store write");
+        let store = *store_writes(&out).first().expect("a store write");
         assert!(!core.is_flushed());
 
         core.handle_shutdown(Instant::now());
@@ -561,10 +536,7 @@ fn shutdown_refuses_what_is_outstanding_cancels_our_pairing_and_waits_for_the_st
         assert_eq!(
             out,
             vec![
-                Action::Notify(Notice::Cancelled {
-                    ticket,
-                    peer: p.clone()
-                }),
+                cancelled(ticket, &p),
                 Action::Reply(refused(question.clone())),
                 Action::Report(Report::ShutDown {
                     peer: p.clone(),

@@ -10,19 +10,21 @@
 //! value read from the captured request), given the captured answers (the typed passkey read
 //! from the captured User Passkey Reply), and told of every key the capture delivered.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bluez_mgmt::agent::{Call, KeyKind, KeyNotice, Peer, PinCode, ScriptedAgent};
 use bluez_mgmt::client::Client;
-use bluez_mgmt::pairing::{Controllers, PairingService, ServiceConfig};
+use bluez_mgmt::pairing::PairingService;
 use bluez_mgmt::protocol::event::ConfirmHint;
 use bluez_mgmt::protocol::{
     Address, AddressInfo, AddressType, AnyCommand, CommandFrame, ControllerIndex, Event,
-    EventFrame, IoCapability,
+    EventFrame, IoCapability, Opcode,
 };
-use bluez_mgmt::transport::{Conversation, ReplaySocket, ScriptStep, ScriptedTransport};
+use bluez_mgmt::transport::{ScriptStep, ScriptedTransport};
+
+mod support;
+use support::{controller_address, conversation, service_on, u16_at};
 
 /// The Bumble peer's public (BR/EDR) address, printed by the peer script.
 const BUMBLE: &str = "00:BB:00:00:00:02";
@@ -58,15 +60,7 @@ struct Recorded {
 }
 
 fn recorded(name: &str) -> Recorded {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "fixtures",
-        &format!("{name}.btsnoop"),
-    ]
-    .iter()
-    .collect();
-    let conv = Conversation::from_capture(&path, ReplaySocket::FirstCommand)
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let conv = conversation(name);
     let mut r = Recorded {
         steps: conv.steps.clone(),
         index: ControllerIndex::NONE,
@@ -88,7 +82,15 @@ fn recorded(name: &str) -> Recorded {
             ScriptStep::Read(bytes) => {
                 let f = EventFrame::decode(bytes).expect("captured event decodes");
                 let i = f.index;
-                let peer = |a: &AddressInfo| Peer::new(i, a.clone());
+                let completed = |a: &AddressInfo, kind, authenticated, persistent| {
+                    let peer = Peer::new(i, a.clone());
+                    let key = KeyNotice {
+                        kind,
+                        authenticated,
+                        persistent,
+                    };
+                    (i, Call::Completed { peer, key })
+                };
                 match f.event {
                     Event::UserConfirmRequest(e)
                         if e.confirm_hint == ConfirmHint::AUTHORIZATION_ONLY =>
@@ -99,27 +101,17 @@ fn recorded(name: &str) -> Recorded {
                     Event::UserPasskeyRequest(_) => r.requests.push((i, Request::Passkey)),
                     Event::PasskeyNotify(e) => r.requests.push((i, Request::Notify(e.passkey))),
                     Event::PinCodeRequest(e) => r.requests.push((i, Request::Pin(e.secure))),
-                    Event::NewLinkKey(e) => r.keys.push((
-                        i,
-                        Call::Completed {
-                            peer: peer(&e.key.address),
-                            key: KeyNotice {
-                                kind: KeyKind::LinkKey,
-                                authenticated: e.key.key_type.is_authenticated(),
-                                persistent: e.store_hint,
-                            },
-                        },
+                    Event::NewLinkKey(e) => r.keys.push(completed(
+                        &e.key.address,
+                        KeyKind::LinkKey,
+                        e.key.key_type.is_authenticated(),
+                        e.store_hint,
                     )),
-                    Event::NewLongTermKey(e) => r.keys.push((
-                        i,
-                        Call::Completed {
-                            peer: peer(&e.key.address),
-                            key: KeyNotice {
-                                kind: KeyKind::LongTermKey,
-                                authenticated: e.key.key_type.is_authenticated(),
-                                persistent: e.store_hint,
-                            },
-                        },
+                    Event::NewLongTermKey(e) => r.keys.push(completed(
+                        &e.key.address,
+                        KeyKind::LongTermKey,
+                        e.key.key_type.is_authenticated(),
+                        e.store_hint,
                     )),
                     _ => {}
                 }
@@ -129,21 +121,13 @@ fn recorded(name: &str) -> Recorded {
     r
 }
 
+/// The capture's runner initiated: Pair Device carries the IO capability.
 fn runner(
     client: &Client,
     index: ControllerIndex,
     agent: ScriptedAgent,
 ) -> PairingService<ScriptedAgent> {
-    PairingService::new(
-        client.clone(),
-        agent,
-        ServiceConfig {
-            controllers: Controllers::Only(vec![index]),
-            // The capture's runner initiated: Pair Device carries the IO capability.
-            register_io_capability: false,
-            ..ServiceConfig::default()
-        },
-    )
+    service_on(client, index, agent, false)
 }
 
 /// Replays one kernel-initiated pairing with the Bumble peer. `requests` are the request
@@ -250,104 +234,37 @@ fn passkey(r: &Request) -> bool {
     *r == Request::Passkey
 }
 
-#[tokio::test]
-async fn bredr_ssp_just_works() {
+/// One test per kernel-initiated capture: `name: fixture, transport, IO capability, [the
+/// requests it holds], whether its keys are authenticated;`.
+macro_rules! bumble_replays {
+    ($($name:ident: $fixture:literal, $transport:ident, $io:ident, [$($request:ident),*], $authenticated:literal;)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            replay_against_bumble(
+                $fixture,
+                AddressType::$transport,
+                IoCapability::$io,
+                &[$($request),*],
+                $authenticated,
+            )
+            .await;
+        }
+    )*};
+}
+
+bumble_replays! {
     // DisplayYesNo against NoInputNoOutput: the initiating kernel accepts without asking.
-    replay_against_bumble(
-        "kernel-bredr-ssp-just-works",
-        AddressType::BR_EDR,
-        IoCapability::DISPLAY_YES_NO,
-        &[],
-        false,
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn bredr_ssp_numeric_comparison() {
-    replay_against_bumble(
-        "kernel-bredr-ssp-numeric-comparison",
-        AddressType::BR_EDR,
-        IoCapability::DISPLAY_YES_NO,
-        &[confirm],
-        true,
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn bredr_ssp_passkey() {
+    bredr_ssp_just_works: "kernel-bredr-ssp-just-works", BR_EDR, DISPLAY_YES_NO, [], false;
+    bredr_ssp_numeric_comparison: "kernel-bredr-ssp-numeric-comparison", BR_EDR, DISPLAY_YES_NO, [confirm], true;
     // KeyboardOnly against DisplayOnly: the kernel types what Bumble displays.
-    replay_against_bumble(
-        "kernel-bredr-ssp-passkey",
-        AddressType::BR_EDR,
-        IoCapability::KEYBOARD_ONLY,
-        &[passkey],
-        true,
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn le_sc_just_works() {
+    bredr_ssp_passkey: "kernel-bredr-ssp-passkey", BR_EDR, KEYBOARD_ONLY, [passkey], true;
     // The kernel asks even the initiator to authorize LE Just Works; the runner answers
     // for a pairing it started.
-    replay_against_bumble(
-        "kernel-le-sc-just-works",
-        AddressType::LE_RANDOM,
-        IoCapability::DISPLAY_YES_NO,
-        &[authorize],
-        false,
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn le_sc_numeric_comparison() {
-    replay_against_bumble(
-        "kernel-le-sc-numeric-comparison",
-        AddressType::LE_RANDOM,
-        IoCapability::DISPLAY_YES_NO,
-        &[confirm],
-        true,
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn le_sc_passkey() {
-    replay_against_bumble(
-        "kernel-le-sc-passkey",
-        AddressType::LE_RANDOM,
-        IoCapability::KEYBOARD_ONLY,
-        &[passkey],
-        true,
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn le_legacy_just_works() {
-    replay_against_bumble(
-        "kernel-le-legacy-just-works",
-        AddressType::LE_RANDOM,
-        IoCapability::DISPLAY_YES_NO,
-        &[authorize],
-        false,
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn le_legacy_passkey() {
-    replay_against_bumble(
-        "kernel-le-legacy-passkey",
-        AddressType::LE_RANDOM,
-        IoCapability::KEYBOARD_ONLY,
-        &[passkey],
-        true,
-    )
-    .await;
+    le_sc_just_works: "kernel-le-sc-just-works", LE_RANDOM, DISPLAY_YES_NO, [authorize], false;
+    le_sc_numeric_comparison: "kernel-le-sc-numeric-comparison", LE_RANDOM, DISPLAY_YES_NO, [confirm], true;
+    le_sc_passkey: "kernel-le-sc-passkey", LE_RANDOM, KEYBOARD_ONLY, [passkey], true;
+    le_legacy_just_works: "kernel-le-legacy-just-works", LE_RANDOM, DISPLAY_YES_NO, [authorize], false;
+    le_legacy_passkey: "kernel-le-legacy-passkey", LE_RANDOM, KEYBOARD_ONLY, [passkey], true;
 }
 
 /// Legacy PIN pairing between btvirt's two kernel controllers, both answered from the one
@@ -377,18 +294,8 @@ async fn bredr_legacy_pin() {
     let responder = runner(&client, b, agents[1].clone());
     let _ta = initiator.start().await.expect("initiator runner");
     let _tb = responder.start().await.expect("responder runner");
-    let b_address = client
-        .controller(b)
-        .info()
-        .await
-        .expect("Read Info")
-        .address;
-    let a_address = client
-        .controller(a)
-        .info()
-        .await
-        .expect("Read Info")
-        .address;
+    let b_address = controller_address(&client, b).await;
+    let a_address = controller_address(&client, a).await;
     let target = Peer::new(a, AddressInfo::new(b_address, AddressType::BR_EDR));
     initiator
         .pair(
@@ -463,9 +370,5 @@ async fn a_different_passkey_does_not_match_the_capture() {
         .await;
     assert!(r.is_err(), "the wrong passkey cannot complete the pairing");
     let m = script.mismatch().expect("the wrong reply was flagged");
-    assert_eq!(
-        u16::from_le_bytes([m.actual[0], m.actual[1]]),
-        0x001E,
-        "User Passkey Reply"
-    );
+    assert_eq!(Opcode(u16_at(&m.actual, 0)), Opcode::USER_PASSKEY_REPLY);
 }

@@ -14,7 +14,6 @@
 //! Keys carry the same 25-octet key record, New Long Term Key and Load Long Term Keys the same
 //! 36-octet record.
 
-use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,43 +27,58 @@ use bluez_mgmt::protocol::{
 use bluez_mgmt::transport::{ScriptBuilder, ScriptedTransport};
 
 mod support;
-use support::{command_complete, complete_params, events_with, fixture_events, frame, u16_at};
+use support::{
+    complete, events_with, fixture_events, info_address, mode, read_info_complete,
+    supported_settings, u16_at, with_current_settings, with_supported_settings, Exchange, HCI0,
+};
 
-const HCI0: ControllerIndex = ControllerIndex(0);
-
-/// The captured Command Complete of the first Read Controller Information.
-fn read_info_complete(frames: &[Vec<u8>]) -> Vec<u8> {
-    frames
-        .iter()
-        .find(|f| {
-            u16_at(f, 0) == EventCode::COMMAND_COMPLETE.0 && u16_at(f, 6) == Opcode::READ_INFO.0
-        })
-        .expect("a Read Controller Information reply in the capture")
-        .clone()
+/// Load Link Keys parameters: debug keys off, the count, each captured New Link Key's 25-octet
+/// record (after its store hint).
+fn load_link_keys(keys: &[&[u8]]) -> Vec<u8> {
+    let mut p = vec![0x00];
+    p.extend_from_slice(&(keys.len() as u16).to_le_bytes());
+    for k in keys {
+        p.extend_from_slice(&k[7..32]);
+    }
+    p
 }
 
-/// The same reply with the current settings replaced (powered or not).
-fn with_current_settings(mut complete: Vec<u8>, settings: u32) -> Vec<u8> {
-    // Header 6, opcode 2, status 1, address 6, version 1, manufacturer 2, supported 4.
-    complete[6 + 3 + 13..6 + 3 + 17].copy_from_slice(&settings.to_le_bytes());
-    complete
+/// Load Long Term Keys parameters: the count, each captured New Long Term Key's 36-octet
+/// record (after its store hint).
+fn load_ltks(keys: &[&[u8]]) -> Vec<u8> {
+    let mut p = (keys.len() as u16).to_le_bytes().to_vec();
+    for k in keys {
+        p.extend_from_slice(&k[7..43]);
+    }
+    p
 }
 
-fn mode(p: &std::path::Path) -> u32 {
-    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+/// How a service with a store starts: Read Controller Index List naming `index` alone, Read
+/// Controller Information on it answered with the Command Complete frame `info`.
+fn start(index: ControllerIndex, info: Vec<u8>) -> ScriptBuilder {
+    ScriptedTransport::builder()
+        .index_list(&[index])
+        .write_command(index, Opcode::READ_INFO, &[])
+        .read(info)
 }
 
-/// The Read Controller Index List exchange a service with a store starts with: one
-/// controller, `index`.
-fn index_list(b: ScriptBuilder, index: ControllerIndex) -> ScriptBuilder {
-    let mut reply = 1u16.to_le_bytes().to_vec();
-    reply.extend_from_slice(&index.0.to_le_bytes());
-    b.write_command(ControllerIndex::NONE, Opcode::READ_INDEX_LIST, &[])
-        .read(command_complete(
-            ControllerIndex::NONE,
-            Opcode::READ_INDEX_LIST,
-            &reply,
-        ))
+/// What a service with a store writes for hci0 before any power-on: Read Controller Index List,
+/// Read Controller Information (answered with `info`), Load IRKs (none), Load Link Keys with
+/// `link_keys` (`None`: not sent, as on an LE-only controller), Load Long Term Keys with
+/// `ltks`, Load Connection Parameters (none).
+fn set_up(info: Vec<u8>, link_keys: Option<Vec<u8>>, ltks: Vec<u8>) -> ScriptBuilder {
+    let b = start(HCI0, info).exchange(HCI0, Opcode::LOAD_IRKS, &[0x00, 0x00], &[]);
+    let b = match link_keys {
+        Some(p) => b.exchange(HCI0, Opcode::LOAD_LINK_KEYS, &p, &[]),
+        None => b,
+    };
+    b.exchange(HCI0, Opcode::LOAD_LONG_TERM_KEYS, &ltks, &[])
+        .exchange(HCI0, Opcode::LOAD_CONN_PARAM, &[0x00, 0x00], &[])
+}
+
+/// Set Powered on, answered with the powered setting.
+fn power_on(b: ScriptBuilder) -> ScriptBuilder {
+    b.exchange(HCI0, Opcode::SET_POWERED, &[0x01], &[0x01, 0, 0, 0])
 }
 
 /// A service keeping bonds in `dir`, over `script`; only storing (no IO capability, no
@@ -122,9 +136,7 @@ async fn next_store_report(reports: &mut tokio::sync::broadcast::Receiver<Report
 async fn store_one(store_dir: &std::path::Path, key_event: &[u8], info: &[u8]) -> Report {
     let index = ControllerIndex(u16_at(key_event, 2));
     let script = Arc::new(
-        index_list(ScriptedTransport::builder(), index)
-            .write_command(index, Opcode::READ_INFO, &[])
-            .read(info.to_vec())
+        start(index, info.to_vec())
             .read(key_event.to_vec())
             .build()
             .stay_open(),
@@ -159,7 +171,7 @@ async fn a_captured_new_link_key_is_stored_privately_and_reads_back() {
     let keys = events_with(&frames, EventCode::NEW_LINK_KEY);
     assert_eq!(keys.len(), 1, "the capture has one New Link Key");
     let info = read_info_complete(&frames);
-    let adapter = Address(info[9..15].try_into().unwrap());
+    let adapter = info_address(&info);
     let t = tempfile::tempdir().unwrap();
     let report = store_one(t.path(), &keys[0], &info).await;
     let Report::Stored {
@@ -194,7 +206,7 @@ async fn a_captured_new_long_term_key_is_stored_and_reads_back() {
     let keys = events_with(&frames, EventCode::NEW_LONG_TERM_KEY);
     assert!(!keys.is_empty(), "the capture has a New Long Term Key");
     let info = read_info_complete(&frames);
-    let adapter = Address(info[9..15].try_into().unwrap());
+    let adapter = info_address(&info);
     let t = tempfile::tempdir().unwrap();
     let report = store_one(t.path(), &keys[0], &info).await;
     let Report::Stored { what, path, .. } = report else {
@@ -230,65 +242,12 @@ async fn seeded_store(dir: &std::path::Path) -> (Address, Vec<u8>, Vec<u8>, Vec<
     let mut ltk = events_with(&le, EventCode::NEW_LONG_TERM_KEY).remove(0);
     // Same adapter for both: give the LTK event the BR/EDR capture's index (both hci0).
     ltk[2..4].copy_from_slice(&link_key[2..4]);
-    let adapter = Address(info[9..15].try_into().unwrap());
+    let adapter = info_address(&info);
     for e in [&link_key, &ltk] {
         let r = store_one(dir, e, &info).await;
         assert!(matches!(r, Report::Stored { .. }), "{r:?}");
     }
     (adapter, info, link_key, ltk)
-}
-
-#[tokio::test]
-async fn start_loads_irks_link_keys_ltks_and_parameters_then_powers_on() {
-    let t = tempfile::tempdir().unwrap();
-    let (_adapter, info, link_key, ltk) = seeded_store(t.path()).await;
-    let off = with_current_settings(info, 0);
-    let script = index_list(ScriptedTransport::builder(), HCI0)
-        .write_command(HCI0, Opcode::READ_INFO, &[])
-        .read(off)
-        .write_command(HCI0, Opcode::LOAD_IRKS, &[0x00, 0x00])
-        .read(command_complete(HCI0, Opcode::LOAD_IRKS, &[]))
-        .write_command(
-            HCI0,
-            Opcode::LOAD_LINK_KEYS,
-            &[&[0x00, 0x01, 0x00][..], &link_key[7..32]].concat(),
-        )
-        .read(command_complete(HCI0, Opcode::LOAD_LINK_KEYS, &[]))
-        .write_command(
-            HCI0,
-            Opcode::LOAD_LONG_TERM_KEYS,
-            &[&[0x01, 0x00][..], &ltk[7..43]].concat(),
-        )
-        .read(command_complete(HCI0, Opcode::LOAD_LONG_TERM_KEYS, &[]))
-        .write_command(HCI0, Opcode::LOAD_CONN_PARAM, &[0x00, 0x00])
-        .read(command_complete(HCI0, Opcode::LOAD_CONN_PARAM, &[]))
-        .write_command(HCI0, Opcode::SET_POWERED, &[0x01])
-        .read(command_complete(
-            HCI0,
-            Opcode::SET_POWERED,
-            &[0x01, 0, 0, 0],
-        ));
-    // Once powered: the bonded LE device goes on the auto-connect list.
-    let script = Arc::new(
-        policy(script, Opcode::ADD_DEVICE, &ltk[7..14], Status::SUCCESS)
-            .build()
-            .stay_open(),
-    );
-    let config = ServiceConfig {
-        register_io_capability: false,
-        ..ServiceConfig::default()
-    };
-    let (_service, mut reports, task) = service(t.path(), &script, config).await;
-    task.expect("the service starts");
-    script.check_done().unwrap();
-    let (summary, left_out) = set_up_report(&mut reports).await;
-    assert!(left_out.is_empty());
-    assert!(
-        summary.starts_with(
-            "loaded 1 link key(s), 1 long term key(s), 0 IRK(s), 0 connection parameter set(s)"
-        ) && summary.ends_with("; powered on; 1 device(s) added for auto-connect, 0 blocked"),
-        "{summary}"
-    );
 }
 
 /// One device policy exchange: Block Device (address) or Add Device (address, action 0x02
@@ -300,55 +259,72 @@ fn policy(b: ScriptBuilder, opcode: Opcode, address: &[u8], status: Status) -> S
     } else {
         address.to_vec()
     };
-    b.write_command(HCI0, opcode, &params).read(frame(
-        EventCode::COMMAND_COMPLETE.0,
-        HCI0,
-        &complete_params(opcode, status, address),
-    ))
+    b.write_command(HCI0, opcode, &params)
+        .read(complete(HCI0, opcode, status, address))
 }
 
-#[tokio::test]
-async fn a_powered_controller_is_loaded_and_left_powered() {
-    let t = tempfile::tempdir().unwrap();
-    let (_adapter, info, link_key, ltk) = seeded_store(t.path()).await;
-    let on = with_current_settings(info, 0x01);
-    let script = index_list(ScriptedTransport::builder(), HCI0)
-        .write_command(HCI0, Opcode::READ_INFO, &[])
-        .read(on)
-        .write_command(HCI0, Opcode::LOAD_IRKS, &[0x00, 0x00])
-        .read(command_complete(HCI0, Opcode::LOAD_IRKS, &[]))
-        .write_command(
-            HCI0,
-            Opcode::LOAD_LINK_KEYS,
-            &[&[0x00, 0x01, 0x00][..], &link_key[7..32]].concat(),
-        )
-        .read(command_complete(HCI0, Opcode::LOAD_LINK_KEYS, &[]))
-        .write_command(
-            HCI0,
-            Opcode::LOAD_LONG_TERM_KEYS,
-            &[&[0x01, 0x00][..], &ltk[7..43]].concat(),
-        )
-        .read(command_complete(HCI0, Opcode::LOAD_LONG_TERM_KEYS, &[]))
-        .write_command(HCI0, Opcode::LOAD_CONN_PARAM, &[0x00, 0x00])
-        .read(command_complete(HCI0, Opcode::LOAD_CONN_PARAM, &[]));
-    // Already powered: the policies go out at once.
-    let script = Arc::new(
-        policy(script, Opcode::ADD_DEVICE, &ltk[7..14], Status::SUCCESS)
-            .build()
-            .stay_open(),
-    );
-    let config = ServiceConfig {
-        register_io_capability: false,
-        ..ServiceConfig::default()
-    };
-    let (_service, mut reports, task) = service(t.path(), &script, config).await;
+/// A service with a store and the default set-up (all but the IO capability), over `script`;
+/// checks the whole script was written and returns the set-up's reports.
+async fn set_up_with(
+    dir: &std::path::Path,
+    script: ScriptBuilder,
+    config: ServiceConfig,
+) -> tokio::sync::broadcast::Receiver<Report> {
+    let script = Arc::new(script.build().stay_open());
+    let (_service, reports, task) = service(dir, &script, config).await;
     task.expect("the service starts");
     script.check_done().unwrap();
-    let (summary, _) = set_up_report(&mut reports).await;
+    reports
+}
+
+fn loading() -> ServiceConfig {
+    ServiceConfig {
+        register_io_capability: false,
+        ..ServiceConfig::default()
+    }
+}
+
+/// Start-up with the seeded store, the controller's current settings `settings` at start:
+/// the Load commands, Set Powered when it was off, then the bonded LE device goes on the
+/// auto-connect list; set-up ends its summary with `ends`.
+async fn start_with_seeded_store(settings: u32, ends: &str) {
+    let t = tempfile::tempdir().unwrap();
+    let (_adapter, info, link_key, ltk) = seeded_store(t.path()).await;
+    let mut script = set_up(
+        with_current_settings(info, settings),
+        Some(load_link_keys(&[&link_key])),
+        load_ltks(&[&ltk]),
+    );
+    if settings & 0x01 == 0 {
+        script = power_on(script);
+    }
+    let script = policy(script, Opcode::ADD_DEVICE, &ltk[7..14], Status::SUCCESS);
+    let mut reports = set_up_with(t.path(), script, loading()).await;
+    let (summary, left_out) = set_up_report(&mut reports).await;
+    assert!(left_out.is_empty());
     assert!(
-        summary.ends_with("; was already powered; 1 device(s) added for auto-connect, 0 blocked"),
+        summary.starts_with(
+            "loaded 1 link key(s), 1 long term key(s), 0 IRK(s), 0 connection parameter set(s)"
+        ) && summary.ends_with(ends),
         "{summary}"
     );
+}
+
+macro_rules! start_cases {
+    ($($name:ident: $settings:expr, $ends:expr;)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            start_with_seeded_store($settings, $ends).await;
+        }
+    )*};
+}
+
+start_cases! {
+    start_loads_irks_link_keys_ltks_and_parameters_then_powers_on:
+        0, "; powered on; 1 device(s) added for auto-connect, 0 blocked";
+    // Already powered: the policies go out at once.
+    a_powered_controller_is_loaded_and_left_powered:
+        0x01, "; was already powered; 1 device(s) added for auto-connect, 0 blocked";
 }
 
 #[tokio::test]
@@ -368,33 +344,16 @@ async fn a_corrupt_file_is_reported_with_its_line_and_the_rest_loads() {
         "[General]\nName=tag\nthis line is not a key file line\n",
     )
     .unwrap();
-    let script = Arc::new(
-        index_list(ScriptedTransport::builder(), HCI0)
-            .write_command(HCI0, Opcode::READ_INFO, &[])
-            .read(with_current_settings(info, 0))
-            .write_command(HCI0, Opcode::LOAD_IRKS, &[0x00, 0x00])
-            .read(command_complete(HCI0, Opcode::LOAD_IRKS, &[]))
-            .write_command(
-                HCI0,
-                Opcode::LOAD_LINK_KEYS,
-                &[&[0x00, 0x01, 0x00][..], &link_key[7..32]].concat(),
-            )
-            .read(command_complete(HCI0, Opcode::LOAD_LINK_KEYS, &[]))
-            .write_command(HCI0, Opcode::LOAD_LONG_TERM_KEYS, &[0x00, 0x00])
-            .read(command_complete(HCI0, Opcode::LOAD_LONG_TERM_KEYS, &[]))
-            .write_command(HCI0, Opcode::LOAD_CONN_PARAM, &[0x00, 0x00])
-            .read(command_complete(HCI0, Opcode::LOAD_CONN_PARAM, &[]))
-            .build()
-            .stay_open(),
+    let script = set_up(
+        with_current_settings(info, 0),
+        Some(load_link_keys(&[&link_key])),
+        load_ltks(&[]),
     );
     let config = ServiceConfig {
-        register_io_capability: false,
         power_on: false,
-        ..ServiceConfig::default()
+        ..loading()
     };
-    let (_service, mut reports, task) = service(t.path(), &script, config).await;
-    task.expect("the service starts");
-    script.check_done().unwrap();
+    let mut reports = set_up_with(t.path(), script, config).await;
     let (summary, errors) = set_up_report(&mut reports).await;
     assert!(
         summary.starts_with("loaded 1 link key(s), 0 long term key(s)"),
@@ -410,13 +369,6 @@ async fn a_corrupt_file_is_reported_with_its_line_and_the_rest_loads() {
     );
 }
 
-/// The same reply with the supported settings replaced.
-fn with_supported_settings(mut complete: Vec<u8>, settings: u32) -> Vec<u8> {
-    // Header 6, opcode 2, status 1, address 6, version 1, manufacturer 2.
-    complete[6 + 3 + 9..6 + 3 + 13].copy_from_slice(&settings.to_le_bytes());
-    complete
-}
-
 #[tokio::test]
 async fn blocked_devices_are_blocked_and_a_refused_policy_does_not_fail_set_up() {
     let t = tempfile::tempdir().unwrap();
@@ -424,25 +376,11 @@ async fn blocked_devices_are_blocked_and_a_refused_policy_does_not_fail_set_up()
     // bluetoothd's `Blocked=true` on the BR/EDR device; the LE device auto-connects.
     let phone = Address(link_key[7..13].try_into().unwrap());
     device_policy::set_blocked(&KeyStore::open(t.path()), adapter, phone, true).unwrap();
-    let mut script = index_list(ScriptedTransport::builder(), HCI0)
-        .write_command(HCI0, Opcode::READ_INFO, &[])
-        .read(with_current_settings(info, 0x01))
-        .write_command(HCI0, Opcode::LOAD_IRKS, &[0x00, 0x00])
-        .read(command_complete(HCI0, Opcode::LOAD_IRKS, &[]))
-        .write_command(
-            HCI0,
-            Opcode::LOAD_LINK_KEYS,
-            &[&[0x00, 0x01, 0x00][..], &link_key[7..32]].concat(),
-        )
-        .read(command_complete(HCI0, Opcode::LOAD_LINK_KEYS, &[]))
-        .write_command(
-            HCI0,
-            Opcode::LOAD_LONG_TERM_KEYS,
-            &[&[0x01, 0x00][..], &ltk[7..43]].concat(),
-        )
-        .read(command_complete(HCI0, Opcode::LOAD_LONG_TERM_KEYS, &[]))
-        .write_command(HCI0, Opcode::LOAD_CONN_PARAM, &[0x00, 0x00])
-        .read(command_complete(HCI0, Opcode::LOAD_CONN_PARAM, &[]));
+    let mut script = set_up(
+        with_current_settings(info, 0x01),
+        Some(load_link_keys(&[&link_key])),
+        load_ltks(&[&ltk]),
+    );
     // The store lists devices in address order; the kernel refuses the Add Device.
     let mut steps = [
         (Opcode::BLOCK_DEVICE, &link_key[7..14], Status::SUCCESS),
@@ -456,14 +394,8 @@ async fn blocked_devices_are_blocked_and_a_refused_policy_does_not_fail_set_up()
     for (opcode, address, status) in steps {
         script = policy(script, opcode, address, status);
     }
-    let script = Arc::new(script.build().stay_open());
-    let config = ServiceConfig {
-        register_io_capability: false,
-        ..ServiceConfig::default()
-    };
-    let (_service, mut reports, task) = service(t.path(), &script, config).await;
-    task.expect("the service starts: one refused device does not fail the set-up");
-    script.check_done().unwrap();
+    // One refused device does not fail the set-up.
+    let mut reports = set_up_with(t.path(), script, loading()).await;
     let mut refused = Vec::new();
     let summary = loop {
         match reports.try_recv().expect("set-up reported") {
@@ -494,45 +426,17 @@ async fn blocked_devices_are_blocked_and_a_refused_policy_does_not_fail_set_up()
 async fn an_le_only_controller_gets_no_load_link_keys() {
     let t = tempfile::tempdir().unwrap();
     let (_adapter, info, _link_key, ltk) = seeded_store(t.path()).await;
-    let supported = u32::from_le_bytes(info[18..22].try_into().unwrap());
+    let supported = supported_settings(&info);
     assert_ne!(
         supported & 0x80,
         0,
         "the captured controller supports BR/EDR"
     );
     let le_only = with_current_settings(with_supported_settings(info, supported & !0x80), 0);
-    let script = index_list(ScriptedTransport::builder(), HCI0)
-        .write_command(HCI0, Opcode::READ_INFO, &[])
-        .read(le_only)
-        .write_command(HCI0, Opcode::LOAD_IRKS, &[0x00, 0x00])
-        .read(command_complete(HCI0, Opcode::LOAD_IRKS, &[]))
-        // No Load Link Keys: the kernel answers it Not Supported without BR/EDR.
-        .write_command(
-            HCI0,
-            Opcode::LOAD_LONG_TERM_KEYS,
-            &[&[0x01, 0x00][..], &ltk[7..43]].concat(),
-        )
-        .read(command_complete(HCI0, Opcode::LOAD_LONG_TERM_KEYS, &[]))
-        .write_command(HCI0, Opcode::LOAD_CONN_PARAM, &[0x00, 0x00])
-        .read(command_complete(HCI0, Opcode::LOAD_CONN_PARAM, &[]))
-        .write_command(HCI0, Opcode::SET_POWERED, &[0x01])
-        .read(command_complete(
-            HCI0,
-            Opcode::SET_POWERED,
-            &[0x01, 0, 0, 0],
-        ));
-    let script = Arc::new(
-        policy(script, Opcode::ADD_DEVICE, &ltk[7..14], Status::SUCCESS)
-            .build()
-            .stay_open(),
-    );
-    let config = ServiceConfig {
-        register_io_capability: false,
-        ..ServiceConfig::default()
-    };
-    let (_service, mut reports, task) = service(t.path(), &script, config).await;
-    task.expect("an LE-only controller sets up");
-    script.check_done().unwrap();
+    // No Load Link Keys: the kernel answers it Not Supported without BR/EDR.
+    let script = power_on(set_up(le_only, None, load_ltks(&[&ltk])));
+    let script = policy(script, Opcode::ADD_DEVICE, &ltk[7..14], Status::SUCCESS);
+    let mut reports = set_up_with(t.path(), script, loading()).await;
     let (summary, _) = set_up_report(&mut reports).await;
     assert!(
         summary.starts_with(
@@ -546,7 +450,7 @@ async fn an_le_only_controller_gets_no_load_link_keys() {
 async fn too_many_keys_sends_no_load_command() {
     let frames = fixture_events("bredr-ssp-numeric-comparison");
     let info = read_info_complete(&frames);
-    let adapter = Address(info[9..15].try_into().unwrap());
+    let adapter = info_address(&info);
     let t = tempfile::tempdir().unwrap();
     let adir = t.path().join(adapter.to_string());
     for i in 0..=MAX_LINK_KEYS {
@@ -560,9 +464,7 @@ async fn too_many_keys_sends_no_load_command() {
         .unwrap();
     }
     let script = Arc::new(
-        index_list(ScriptedTransport::builder(), HCI0)
-            .write_command(HCI0, Opcode::READ_INFO, &[])
-            .read(with_current_settings(info, 0))
+        start(HCI0, with_current_settings(info, 0))
             .build()
             .stay_open(),
     );
@@ -590,8 +492,7 @@ async fn unpair_removes_the_stored_bond() {
         ScriptedTransport::builder()
             .write_command(HCI0, Opcode::READ_INFO, &[])
             .read(info)
-            .write_command(HCI0, Opcode::UNPAIR_DEVICE, &[addr, &[0x01]].concat())
-            .read(command_complete(HCI0, Opcode::UNPAIR_DEVICE, addr))
+            .exchange(HCI0, Opcode::UNPAIR_DEVICE, &[addr, &[0x01]].concat(), addr)
             .build()
             .stay_open(),
     );
@@ -638,14 +539,12 @@ async fn shutdown_refuses_a_pending_confirmation_and_flushes_a_queued_key() {
     let frames = fixture_events("le-sc-passkey");
     let ltk = events_with(&frames, EventCode::NEW_LONG_TERM_KEY).remove(0);
     let info = read_info_complete(&frames);
-    let adapter = Address(info[9..15].try_into().unwrap());
+    let adapter = info_address(&info);
     let index = ControllerIndex(u16_at(&ltk, 2));
     // The peer of the captured key (address and type, the LTK record's first 7 octets).
     let device = ltk[7..14].to_vec();
     let script = Arc::new(
-        index_list(ScriptedTransport::builder(), index)
-            .write_command(index, Opcode::READ_INFO, &[])
-            .read(info.clone())
+        start(index, info.clone())
             .read(ltk.clone())
             .read_event(
                 index,
@@ -653,12 +552,7 @@ async fn shutdown_refuses_a_pending_confirmation_and_flushes_a_queued_key() {
                 &[&device[..], &[0], &123456u32.to_le_bytes()].concat(),
             )
             // What the shutdown must write: the negative reply the time limit would send.
-            .write_command(index, Opcode::USER_CONFIRM_NEG_REPLY, &device)
-            .read(command_complete(
-                index,
-                Opcode::USER_CONFIRM_NEG_REPLY,
-                &device,
-            ))
+            .exchange(index, Opcode::USER_CONFIRM_NEG_REPLY, &device, &device)
             .build()
             .stay_open(),
     );

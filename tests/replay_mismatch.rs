@@ -1,7 +1,6 @@
 //! A replay mismatch names both frames in words, the capture record the expected one came from
 //! and the socket that sent it, so a reader sees at once what differs.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use bluez_mgmt::capture::{CaptureReader, MonitorOpcode, Record, RecordBody};
@@ -10,11 +9,12 @@ use bluez_mgmt::protocol::command::PairDevice;
 use bluez_mgmt::protocol::{AddressInfo, AddressType, IoCapability, Opcode};
 use bluez_mgmt::transport::{replay, ReplaySocket};
 
-const CAPTURE: &str = "fixtures/kernel-le-sc-numeric-comparison.btsnoop";
+mod support;
+use support::fixture;
 
 #[tokio::test]
 async fn a_different_command_is_reported_in_words_with_its_record_and_socket() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(CAPTURE);
+    let path = fixture("kernel-le-sc-numeric-comparison.btsnoop");
     let script = Arc::new(replay(&path, ReplaySocket::FirstCommand).expect("capture reads"));
     let client = Client::with_transport(script.clone());
     // The capture's program paired with DisplayYesNo; this one asks for NoInputNoOutput.

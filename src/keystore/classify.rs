@@ -187,18 +187,7 @@ mod tests {
     const DEVICE: Address = Address([1, 0, 0, 0x66, 0x1b, 0]);
 
     fn empty(le_address_type: AddressType) -> Bond {
-        Bond {
-            device: DEVICE,
-            le_address_type,
-            name: None,
-            link_key: None,
-            long_term_key: None,
-            peripheral_long_term_key: None,
-            irk: None,
-            local_csrk: None,
-            remote_csrk: None,
-            connection_parameters: None,
-        }
+        Bond::new(DEVICE, le_address_type)
     }
 
     fn link_key(key_type: LinkKeyType) -> Option<LinkKeyInfo> {

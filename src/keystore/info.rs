@@ -85,6 +85,23 @@ pub struct Bond {
 }
 
 impl Bond {
+    /// A bond for `device` with no name, keys or connection parameters yet; its LE records
+    /// (when added) are for `le_address_type`.
+    pub fn new(device: Address, le_address_type: AddressType) -> Bond {
+        Bond {
+            device,
+            le_address_type,
+            name: None,
+            link_key: None,
+            long_term_key: None,
+            peripheral_long_term_key: None,
+            irk: None,
+            local_csrk: None,
+            remote_csrk: None,
+            connection_parameters: None,
+        }
+    }
+
     /// True when the file holds any key (link key, LTK, IRK or CSRK): a bond, not just a
     /// remembered device.
     pub fn has_keys(&self) -> bool {

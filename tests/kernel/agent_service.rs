@@ -14,16 +14,14 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use bluez_mgmt::client::Client;
-use bluez_mgmt::protocol::command::{
-    AdvertisingMode, SecureConnectionsMode, SetAdvertising, SetSecureConnections, UnpairDevice,
-};
+use bluez_mgmt::protocol::command::{SecureConnectionsMode, UnpairDevice};
 use bluez_mgmt::protocol::{Address, AddressInfo, AddressType, ControllerIndex};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
 use super::support::{
-    artifacts_dir, interrupt_and_wait, repo_dir, BumblePeer, Capture, PeerEvent, PeerOptions, WAIT,
+    advertise, artifacts_dir, interrupt_and_wait, mgmtctl, next_lines, prepare_pairing, repo_dir,
+    rest_of_lines, run_to_end, spawn_with_lines, BumblePeer, Capture, PeerEvent, PeerOptions, WAIT,
 };
 
 fn python() -> PathBuf {
@@ -129,31 +127,13 @@ impl Ui {
 /// The peer's kernel controller, ready for the peer to pair over LE with Secure Connections.
 async fn prepare(index: ControllerIndex) {
     let client = Client::open().await.expect("MGMT client");
-    let c = client.controller(index);
-    // Secure Connections on a dual-mode controller needs SSP first.
-    c.ssp(true).await.expect("SSP");
-    c.le(true).await.expect("LE");
+    prepare_pairing(&client, index, true, Some(SecureConnectionsMode::ON)).await;
     client
-        .call(
-            index,
-            &SetSecureConnections {
-                secure_connections: SecureConnectionsMode::ON,
-            },
-        )
+        .controller(index)
+        .power(true)
         .await
-        .expect("Secure Connections");
-    c.bondable(true).await.expect("bondable");
-    c.connectable(true).await.expect("connectable");
-    c.power(true).await.expect("power on");
-    client
-        .call(
-            index,
-            &SetAdvertising {
-                advertising: AdvertisingMode::ON,
-            },
-        )
-        .await
-        .expect("advertising");
+        .expect("power on");
+    advertise(&client, index).await;
 }
 
 /// Both sides forget the last pairing.
@@ -309,26 +289,21 @@ async fn json_ui_and_headless_agent_against_bumble() {
 
     // Headless: KeyboardOnly with the passkey on the sticker (environment), no terminal.
     peer.set_passkey(424_242).await;
-    let mut agent = tokio::process::Command::new(env!("CARGO_BIN_EXE_mgmtctl"))
-        .args(["agent", "--no-store", "--index", &index.0.to_string()])
-        .args([
-            "--io-capability",
-            "keyboard-only",
-            "--passkey-env",
-            "STICKER",
-        ])
-        .env("STICKER", "424242")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start mgmtctl agent");
-    let mut out = BufReader::new(agent.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(WAIT * 3, out.next_line())
+    let index_arg = index.0.to_string();
+    let (mut agent, mut out) = spawn_with_lines(
+        mgmtctl(["agent", "--no-store", "--index", index_arg.as_str()])
+            .args([
+                "--io-capability",
+                "keyboard-only",
+                "--passkey-env",
+                "STICKER",
+            ])
+            .env("STICKER", "424242"),
+        "mgmtctl agent",
+    );
+    let first = next_lines(&mut out, 1, WAIT * 3, "headless agent start")
         .await
-        .expect("headless agent start")
-        .unwrap()
-        .unwrap_or_default();
+        .remove(0);
     assert!(first.contains("registered"), "{first}");
     peer_pairs(&mut peer, 0).await;
     let keys = peer_paired(&mut peer).await;
@@ -338,10 +313,7 @@ async fn json_ui_and_headless_agent_against_bumble() {
     );
     let status = interrupt_and_wait(&mut agent, "mgmtctl agent", WAIT).await;
     assert!(status.success(), "{status:?}");
-    let mut rest = Vec::new();
-    while let Ok(Some(l)) = out.next_line().await {
-        rest.push(l);
-    }
+    let rest = rest_of_lines(out).await.unwrap();
     assert!(
         rest.iter()
             .any(|l| l.contains("LongTermKey, authenticated")),
@@ -410,21 +382,19 @@ async fn agent_refuses_to_start_beside_bluetoothd() {
         daemon.try_wait().expect("bluetoothd status").is_none(),
         "bluetoothd exited"
     );
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mgmtctl"))
-        .args([
+    let (status, _, err) = run_to_end(
+        &mut mgmtctl([
             "agent",
             "--no-store",
             "--reject",
             "--io-capability",
             "display-yes-no",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .expect("run mgmtctl agent");
-    let err = String::from_utf8_lossy(&out.stderr);
-    println!("mgmtctl agent beside bluetoothd: {:?}: {err}", out.status);
-    assert_eq!(out.status.code(), Some(4), "{err}");
+        ]),
+        "mgmtctl agent beside bluetoothd",
+    )
+    .await;
+    println!("mgmtctl agent beside bluetoothd: {status:?}");
+    assert_eq!(status.code(), Some(4), "{err}");
     assert!(
         err.contains("bluetoothd is running (pid ")
             && err.contains("answers the same pairing requests")

@@ -17,7 +17,6 @@
 //! Captures: `bonds_pair_<transport>` (the first pairing) and `bonds_reconnect_<transport>`
 //! (the restart, load and reconnect).
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -27,15 +26,16 @@ use bluez_mgmt::capture::{CaptureReader, MonitorOpcode};
 use bluez_mgmt::client::{Client, EventFilter};
 use bluez_mgmt::keystore::KeyStore;
 use bluez_mgmt::pairing::{Controllers, PairingService, Report, ServiceConfig};
-use bluez_mgmt::protocol::command::{
-    AdvertisingMode, SecureConnectionsMode, SetAdvertising, SetSecureConnections,
-};
+use bluez_mgmt::protocol::command::SecureConnectionsMode;
 use bluez_mgmt::protocol::{
     Address, AddressInfo, AddressType, ControllerIndex, Event, EventCode, IoCapability,
 };
 
 use super::l2cap;
-use super::support::{interrupt_and_wait, Btvirt, Capture};
+use super::support::{
+    advertise, mgmtctl, mgmtctl_pair, mode, next_lines, prepare_pairing, rest_of_lines, run_to_end,
+    spawn_with_lines, stop_agent, Btvirt, Capture,
+};
 
 pub(super) const CENTRAL: &str = "00:AA:01:00:00:00";
 const PERIPHERAL: &str = "00:AA:01:01:00:01";
@@ -120,21 +120,12 @@ async fn bring_up(
     let mut sides = Vec::new();
     let mut summaries = Vec::new();
     for (n, &index) in virt.indexes.iter().enumerate() {
-        let c = client.controller(index);
-        c.power(false).await.expect("power off");
-        c.ssp(true).await.expect("SSP");
-        c.le(true).await.expect("LE");
         client
-            .call(
-                index,
-                &SetSecureConnections {
-                    secure_connections: SecureConnectionsMode::ON,
-                },
-            )
+            .controller(index)
+            .power(false)
             .await
-            .expect("Secure Connections");
-        c.bondable(true).await.expect("bondable");
-        c.connectable(true).await.expect("connectable");
+            .expect("power off");
+        prepare_pairing(client, index, true, Some(SecureConnectionsMode::ON)).await;
         let agent = RecordingAgent::default();
         let service = PairingService::new(
             client.clone(),
@@ -163,15 +154,7 @@ async fn bring_up(
         assert!(summary.contains("; powered on"), "{summary}");
         summaries.push((index, summary));
         if link == Link::Le && n == 1 {
-            client
-                .call(
-                    index,
-                    &SetAdvertising {
-                        advertising: AdvertisingMode::ON,
-                    },
-                )
-                .await
-                .expect("advertising");
+            advertise(client, index).await;
         }
         sides.push(Side {
             index,
@@ -205,8 +188,36 @@ async fn wait_stored(
     }
 }
 
-fn mode_of(path: &Path) -> u32 {
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+/// On fresh btvirt controllers with stores `dirs` (central, peripheral), the central pairs
+/// with the peripheral over `link`; returns once both sides stored `what` and the trailing
+/// keys (IRKs, the second LTK, CTKD) had time to land, with the services, the client and
+/// the controllers gone.
+async fn pair_and_store(dirs: &[PathBuf; 2], link: Link, what: &str) {
+    let virt = Btvirt::start().await;
+    let client = Client::open().await.expect("MGMT client");
+    let (sides, _) = bring_up(&client, &virt, dirs, link, true).await;
+    let reports: Vec<_> = sides.iter().map(|s| s.service.reports()).collect();
+    let peer = Peer::new(
+        sides[0].index,
+        AddressInfo::new(PERIPHERAL.parse().unwrap(), link.address_type()),
+    );
+    sides[0]
+        .service
+        .pair(&peer, IoCapability::DISPLAY_YES_NO, Duration::from_secs(40))
+        .await
+        .expect("first pairing");
+    wait_stored(&sides, reports, what).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    println!(
+        "pairing requests: {:?} / {:?}",
+        sides[0].agent.requests, sides[1].agent.requests
+    );
+    for s in &sides {
+        s.task.abort();
+    }
+    drop(sides);
+    drop(client);
+    drop(virt);
 }
 
 fn wire(text: &str) -> [u8; 6] {
@@ -238,32 +249,7 @@ async fn restart_and_reconnect(link: Link) {
     // 1. Pair, with keys going to disk.
     {
         let capture = Capture::start(&format!("bonds_pair_{}", link.name()));
-        let virt = Btvirt::start().await;
-        let client = Client::open().await.expect("MGMT client");
-        let (sides, _) = bring_up(&client, &virt, &dirs, link, true).await;
-        let reports: Vec<_> = sides.iter().map(|s| s.service.reports()).collect();
-        let peer = Peer::new(
-            sides[0].index,
-            AddressInfo::new(PERIPHERAL.parse().unwrap(), link.address_type()),
-        );
-        sides[0]
-            .service
-            .pair(&peer, IoCapability::DISPLAY_YES_NO, Duration::from_secs(40))
-            .await
-            .expect("first pairing");
-        wait_stored(&sides, reports, key_kind).await;
-        // Let trailing keys (IRKs, the second LTK, CTKD) land too.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        println!(
-            "pairing requests: {:?} / {:?}",
-            sides[0].agent.requests, sides[1].agent.requests
-        );
-        for s in &sides {
-            s.task.abort();
-        }
-        drop(sides);
-        drop(client);
-        drop(virt);
+        pair_and_store(&dirs, link, key_kind).await;
         capture.finish();
     }
 
@@ -282,8 +268,8 @@ async fn restart_and_reconnect(link: Link) {
             dir.display()
         );
         let info = store.info_path(own, other.parse().unwrap());
-        assert_eq!(mode_of(&info), 0o600, "{}", info.display());
-        assert_eq!(mode_of(&store.adapter_dir(own)), 0o700);
+        assert_eq!(mode(&info), 0o600, "{}", info.display());
+        assert_eq!(mode(&store.adapter_dir(own)), 0o700);
         let (bonds, errors) = store.bonds(own).unwrap();
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(bonds.len(), 1, "{bonds:?}");
@@ -590,38 +576,32 @@ async fn mgmtctl_agent_and_pair_keep_bonds() {
     let client = Client::open().await.expect("MGMT client");
     let [a, b] = virt.indexes;
     for idx in [a, b] {
-        let c = client.controller(idx);
-        c.power(false).await.expect("power off");
-        c.ssp(true).await.expect("SSP");
-        c.bondable(true).await.expect("bondable");
-        c.connectable(true).await.expect("connectable");
+        client
+            .controller(idx)
+            .power(false)
+            .await
+            .expect("power off");
+        prepare_pairing(&client, idx, true, None).await;
     }
     client.controller(a).power(true).await.expect("power on");
-    let exe = env!("CARGO_BIN_EXE_mgmtctl");
+    let (a_arg, b_arg) = (a.0.to_string(), b.0.to_string());
 
-    let mut agent = tokio::process::Command::new(exe)
-        .args(["agent", "--index", &b.0.to_string()])
-        .args(["--io-capability", "display-yes-no", "--auto-accept"])
-        .arg("--store")
-        .arg(&peripheral_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start mgmtctl agent");
-    let mut out = BufReader::new(agent.stdout.take().unwrap()).lines();
+    let (mut agent, mut out) = spawn_with_lines(
+        mgmtctl(["agent", "--index", b_arg.as_str()])
+            .args(["--io-capability", "display-yes-no", "--auto-accept"])
+            .arg("--store")
+            .arg(&peripheral_dir)
+            .stderr(Stdio::piped()),
+        "mgmtctl agent",
+    );
     let mut err = BufReader::new(agent.stderr.take().unwrap()).lines();
-    let mut head = Vec::new();
-    for _ in 0..2 {
-        head.push(
-            tokio::time::timeout(Duration::from_secs(20), out.next_line())
-                .await
-                .expect("agent started in time")
-                .unwrap()
-                .unwrap_or_default(),
-        );
-    }
+    let head = next_lines(
+        &mut out,
+        2,
+        Duration::from_secs(20),
+        "agent started in time",
+    )
+    .await;
     println!("mgmtctl agent: {head:?}");
     assert!(head[0].contains("DisplayYesNo registered"), "{head:?}");
     assert!(
@@ -650,42 +630,16 @@ async fn mgmtctl_agent_and_pair_keep_bonds() {
             .contains(bluez_mgmt::protocol::Settings::POWERED),
         "the agent powered its controller on"
     );
-    let agent_lines = tokio::spawn(async move {
-        let mut v = Vec::new();
-        while let Ok(Some(l)) = out.next_line().await {
-            v.push(l);
-        }
-        v
-    });
+    let agent_lines = rest_of_lines(out);
 
-    let pair = tokio::process::Command::new(exe)
-        .args([
-            "pair",
-            PERIPHERAL,
-            "--type",
-            "bredr",
-            "--index",
-            &a.0.to_string(),
-        ])
-        .args([
-            "--io-capability",
-            "DisplayYesNo",
-            "--auto-accept",
-            "--timeout",
-            "40",
-        ])
-        .arg("--store")
-        .arg(&central_dir)
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .expect("run mgmtctl pair");
-    let pair_out = String::from_utf8_lossy(&pair.stdout);
-    println!(
-        "mgmtctl pair:\n{pair_out}{}",
-        String::from_utf8_lossy(&pair.stderr)
-    );
-    assert!(pair.status.success(), "mgmtctl pair failed");
+    let (pair, pair_out, _) = run_to_end(
+        mgmtctl_pair(PERIPHERAL, "bredr", a)
+            .arg("--store")
+            .arg(&central_dir),
+        "mgmtctl pair",
+    )
+    .await;
+    assert!(pair.success(), "mgmtctl pair failed");
     let central_info = KeyStore::open(&central_dir).info_path(
         CENTRAL.parse::<Address>().unwrap(),
         PERIPHERAL.parse().unwrap(),
@@ -715,32 +669,27 @@ async fn mgmtctl_agent_and_pair_keep_bonds() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(
-        mode_of(&peripheral_info),
+        mode(&peripheral_info),
         0o600,
         "{}",
         peripheral_info.display()
     );
 
-    let unpair = tokio::process::Command::new(exe)
-        .args([
+    let (unpair, unpair_out, _) = run_to_end(
+        mgmtctl([
             "unpair",
             PERIPHERAL,
             "--type",
             "bredr",
             "--index",
-            &a.0.to_string(),
+            a_arg.as_str(),
         ])
         .arg("--store")
-        .arg(&central_dir)
-        .output()
-        .await
-        .expect("run mgmtctl unpair");
-    let unpair_out = String::from_utf8_lossy(&unpair.stdout);
-    println!(
-        "mgmtctl unpair: {unpair_out}{}",
-        String::from_utf8_lossy(&unpair.stderr)
-    );
-    assert!(unpair.status.success());
+        .arg(&central_dir),
+        "mgmtctl unpair",
+    )
+    .await;
+    assert!(unpair.success());
     assert!(
         unpair_out.contains("removed the stored bond"),
         "{unpair_out}"
@@ -748,32 +697,24 @@ async fn mgmtctl_agent_and_pair_keep_bonds() {
     assert!(!central_info.exists());
 
     // A pairing the kernel refuses: the status's kind reaches the message and exit status.
-    let refused = tokio::process::Command::new(exe)
-        .args([
+    let (refused, _, refused_err) = run_to_end(
+        mgmtctl([
             "pair",
             "00:AA:09:09:09:09",
             "--type",
             "bredr",
             "--index",
-            &a.0.to_string(),
+            a_arg.as_str(),
         ])
-        .args(["--auto-accept", "--no-store", "--timeout", "30"])
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .expect("run mgmtctl pair");
-    let refused_err = String::from_utf8_lossy(&refused.stderr);
-    println!(
-        "mgmtctl pair (absent device): {:?} {refused_err}",
-        refused.status
-    );
-    assert_eq!(refused.status.code(), Some(5), "{refused_err}");
+        .args(["--auto-accept", "--no-store", "--timeout", "30"]),
+        "mgmtctl pair (absent device)",
+    )
+    .await;
+    println!("mgmtctl pair (absent device): {refused:?}");
+    assert_eq!(refused.code(), Some(5), "{refused_err}");
     assert!(refused_err.contains("(refused)"), "{refused_err}");
 
-    let status = interrupt_and_wait(&mut agent, "mgmtctl agent", Duration::from_secs(10)).await;
-    let lines = agent_lines.await.unwrap();
-    println!("mgmtctl agent:\n{}", lines.join("\n"));
-    assert!(status.success(), "agent exit {status:?}");
+    let lines = stop_agent(&mut agent, agent_lines).await;
     assert!(
         lines
             .iter()
@@ -801,28 +742,7 @@ async fn controllers_added_after_start_get_io_capability_bonds_and_power() {
 
     // 1. A first pairing stores both sides' keys under one store root.
     {
-        let virt = Btvirt::start().await;
-        let client = Client::open().await.expect("MGMT client");
-        let (sides, _) = bring_up(&client, &virt, &[root.clone(), root.clone()], link, true).await;
-        let reports: Vec<_> = sides.iter().map(|s| s.service.reports()).collect();
-        let peer = Peer::new(
-            sides[0].index,
-            AddressInfo::new(PERIPHERAL.parse().unwrap(), link.address_type()),
-        );
-        sides[0]
-            .service
-            .pair(&peer, IoCapability::DISPLAY_YES_NO, Duration::from_secs(40))
-            .await
-            .expect("first pairing");
-        wait_stored(&sides, reports, "long term key").await;
-        // The peripheral's trailing keys.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        for s in &sides {
-            s.task.abort();
-        }
-        drop(sides);
-        drop(client);
-        drop(virt);
+        pair_and_store(&[root.clone(), root.clone()], link, "long term key").await;
     }
 
     // 2. The service first, then the controllers.
@@ -870,33 +790,9 @@ async fn controllers_added_after_start_get_io_capability_bonds_and_power() {
     // the kernel refuses Secure Connections on a powered controller without it), bondable,
     // connectable, the peripheral advertising.
     for index in virt.indexes {
-        let c = client.controller(index);
-        c.le(true).await.expect("LE");
-        c.ssp(true).await.expect("SSP");
-        client
-            .call(
-                index,
-                &SetSecureConnections {
-                    secure_connections: SecureConnectionsMode::ON,
-                },
-            )
-            .await
-            .expect("Secure Connections");
-        c.bondable(true).await.expect("bondable");
-        c.connectable(true).await.expect("connectable");
+        prepare_pairing(&client, index, true, Some(SecureConnectionsMode::ON)).await;
     }
-    let advertise = || async {
-        client
-            .call(
-                virt.indexes[1],
-                &SetAdvertising {
-                    advertising: AdvertisingMode::ON,
-                },
-            )
-            .await
-            .expect("advertising")
-    };
-    advertise().await;
+    advertise(&client, virt.indexes[1]).await;
 
     // The loaded bond: encrypted at once, no pairing.
     encrypted_l2cap(link).await;
@@ -931,7 +827,7 @@ async fn controllers_added_after_start_get_io_capability_bonds_and_power() {
         service.unpair(&peer, true).await.expect("unpaired");
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    advertise().await;
+    advertise(&client, virt.indexes[1]).await;
     let method = association_model(
         Transport::LeSecureConnections,
         Declared::mitm(IoCapability::DISPLAY_YES_NO),

@@ -56,14 +56,55 @@ fn check(r: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
-fn addr(wire: [u8; 6], bdaddr_type: u8, psm: u16) -> SockaddrL2 {
+fn addr(wire: [u8; 6], bdaddr_type: u8, psm: u16, cid: u16) -> SockaddrL2 {
     SockaddrL2 {
         family: AF_BLUETOOTH as u16,
         psm: psm.to_le(),
         bdaddr: wire,
-        cid: 0,
+        cid: cid.to_le(),
         bdaddr_type,
     }
+}
+
+/// A new SEQPACKET L2CAP socket.
+fn new_socket() -> io::Result<OwnedFd> {
+    // SAFETY: socket(2) with constant arguments; the returned descriptor is checked and then
+    // owned by the OwnedFd alone.
+    Ok(unsafe {
+        OwnedFd::from_raw_fd(check(libc::socket(
+            AF_BLUETOOTH,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            BTPROTO_L2CAP,
+        ))?)
+    })
+}
+
+/// The signature `bind(2)` and `connect(2)` share.
+type AddressCall =
+    unsafe extern "C" fn(libc::c_int, *const libc::sockaddr, libc::socklen_t) -> libc::c_int;
+
+/// `call` (`libc::bind` or `libc::connect`) on `fd` with address `a`.
+fn with_address(call: AddressCall, fd: &OwnedFd, a: SockaddrL2) -> io::Result<()> {
+    // SAFETY: `a` is a live, correctly sized sockaddr_l2 for the whole call, on a descriptor
+    // we own.
+    check(unsafe {
+        call(
+            fd.as_raw_fd(),
+            (&a as *const SockaddrL2).cast(),
+            size_of::<SockaddrL2>() as libc::socklen_t,
+        )
+    })?;
+    Ok(())
+}
+
+/// Send (and, with `receive`, receive) timeouts of `timeout` on `fd`.
+fn timeouts(fd: &OwnedFd, timeout: Duration, receive: bool) -> io::Result<()> {
+    let tv = TimeVal::new(timeout.as_secs() as _, 0);
+    setsockopt(fd, sockopt::SendTimeout, &tv)?;
+    if receive {
+        setsockopt(fd, sockopt::ReceiveTimeout, &tv)?;
+    }
+    Ok(())
 }
 
 /// A SEQPACKET L2CAP socket bound to the local controller `local` (wire-order address), with
@@ -75,24 +116,8 @@ fn socket(
     level: u8,
     timeout: Duration,
 ) -> io::Result<OwnedFd> {
-    // SAFETY: socket(2) with constant arguments; the returned descriptor is checked and then
-    // owned by the OwnedFd alone.
-    let fd = unsafe {
-        OwnedFd::from_raw_fd(check(libc::socket(
-            AF_BLUETOOTH,
-            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-            BTPROTO_L2CAP,
-        ))?)
-    };
-    let a = addr(local, bdaddr_type, psm);
-    // SAFETY: `a` is a live, correctly sized sockaddr_l2 for the whole call.
-    check(unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            (&a as *const SockaddrL2).cast(),
-            size_of::<SockaddrL2>() as libc::socklen_t,
-        )
-    })?;
+    let fd = new_socket()?;
+    with_address(libc::bind, &fd, addr(local, bdaddr_type, psm, 0))?;
     let sec = BtSecurity { level, key_size: 0 };
     // SAFETY: `sec` is a live bt_security of the size passed.
     check(unsafe {
@@ -104,9 +129,7 @@ fn socket(
             size_of::<BtSecurity>() as libc::socklen_t,
         )
     })?;
-    let tv = TimeVal::new(timeout.as_secs() as _, 0);
-    setsockopt(&fd, sockopt::SendTimeout, &tv)?;
-    setsockopt(&fd, sockopt::ReceiveTimeout, &tv)?;
+    timeouts(&fd, timeout, true)?;
     Ok(fd)
 }
 
@@ -149,15 +172,7 @@ pub fn connect(
     timeout: Duration,
 ) -> io::Result<OwnedFd> {
     let fd = socket(local, bdaddr_type, 0, level, timeout)?;
-    let a = addr(remote, bdaddr_type, psm);
-    // SAFETY: `a` is a live, correctly sized sockaddr_l2 for the whole call.
-    check(unsafe {
-        libc::connect(
-            fd.as_raw_fd(),
-            (&a as *const SockaddrL2).cast(),
-            size_of::<SockaddrL2>() as libc::socklen_t,
-        )
-    })?;
+    with_address(libc::connect, &fd, addr(remote, bdaddr_type, psm, 0))?;
     Ok(fd)
 }
 
@@ -194,35 +209,9 @@ pub fn connect_fixed(
     cid: u16,
     timeout: Duration,
 ) -> io::Result<OwnedFd> {
-    // SAFETY: socket(2) with constant arguments; the descriptor is checked, then owned.
-    let fd = unsafe {
-        OwnedFd::from_raw_fd(check(libc::socket(
-            AF_BLUETOOTH,
-            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-            BTPROTO_L2CAP,
-        ))?)
-    };
-    let mut a = addr(local, local_type, 0);
-    a.cid = cid.to_le();
-    // SAFETY: `a` is a live, correctly sized sockaddr_l2 for the whole call.
-    check(unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            (&a as *const SockaddrL2).cast(),
-            size_of::<SockaddrL2>() as libc::socklen_t,
-        )
-    })?;
-    let tv = TimeVal::new(timeout.as_secs() as _, 0);
-    setsockopt(&fd, sockopt::SendTimeout, &tv)?;
-    let mut r = addr(remote, remote_type, 0);
-    r.cid = cid.to_le();
-    // SAFETY: `r` is a live, correctly sized sockaddr_l2 for the whole call.
-    check(unsafe {
-        libc::connect(
-            fd.as_raw_fd(),
-            (&r as *const SockaddrL2).cast(),
-            size_of::<SockaddrL2>() as libc::socklen_t,
-        )
-    })?;
+    let fd = new_socket()?;
+    with_address(libc::bind, &fd, addr(local, local_type, 0, cid))?;
+    timeouts(&fd, timeout, false)?;
+    with_address(libc::connect, &fd, addr(remote, remote_type, 0, cid))?;
     Ok(fd)
 }

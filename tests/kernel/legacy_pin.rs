@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use bluez_mgmt::agent::{Agent, Peer, PinCode};
 use bluez_mgmt::client::{Client, EventFilter};
-use bluez_mgmt::pairing::{Controllers, PairError, PairingService, ServiceConfig};
+use bluez_mgmt::pairing::PairError;
 use bluez_mgmt::protocol::event::Event;
 use bluez_mgmt::protocol::keys::LinkKeyType;
 use bluez_mgmt::protocol::{AddressInfo, AddressType, IoCapability, Status};
 
-use super::support::{Btvirt, Capture};
+use super::support::{controller_address, prepare_pairing, service_on, Btvirt, Capture};
 
 /// Answers every PIN Code Request with its PIN and remembers the `secure` flags it was given.
 #[derive(Clone)]
@@ -69,39 +69,12 @@ async fn pin_pairing(
         pin,
         asked: Arc::default(),
     });
-    let link = client.clone();
-    let initiator = PairingService::new(
-        link.clone(),
-        agents[0].clone(),
-        ServiceConfig {
-            controllers: Controllers::Only(vec![a]),
-            register_io_capability: false,
-            ..ServiceConfig::default()
-        },
-    );
-    let responder = PairingService::new(
-        link,
-        agents[1].clone(),
-        ServiceConfig {
-            controllers: Controllers::Only(vec![b]),
-            register_io_capability: false,
-            ..ServiceConfig::default()
-        },
-    );
+    let initiator = service_on(&client, a, agents[0].clone(), false);
+    let responder = service_on(&client, b, agents[1].clone(), false);
     let ta = initiator.start().await.expect("initiator runner");
     let tb = responder.start().await.expect("responder runner");
-    let b_address = client
-        .controller(b)
-        .info()
-        .await
-        .expect("Read Info")
-        .address;
-    let a_address = client
-        .controller(a)
-        .info()
-        .await
-        .expect("Read Info")
-        .address;
+    let b_address = controller_address(&client, b).await;
+    let a_address = controller_address(&client, a).await;
     let target = Peer::new(a, AddressInfo::new(b_address, AddressType::BR_EDR));
     let result = initiator
         .pair(
@@ -163,10 +136,8 @@ async fn bredr_legacy_pin_pairing() {
         for idx in virt.indexes {
             let c = client.controller(idx);
             c.power(false).await.expect("power off");
-            let settings = c.ssp(false).await.expect("SSP off");
+            let settings = prepare_pairing(&client, idx, false, None).await;
             println!("hci{} settings with SSP off: {settings:?}", idx.0);
-            c.bondable(true).await.expect("bondable");
-            c.connectable(true).await.expect("connectable");
             c.power(true).await.expect("power on");
         }
     }

@@ -30,17 +30,18 @@ use std::time::Duration;
 use bluez_mgmt::agent::{Agent, Peer};
 use bluez_mgmt::association::{kernel_pairing, KernelOutcome, KernelRequest, Transport};
 use bluez_mgmt::client::{Client, EventFilter};
-use bluez_mgmt::pairing::{Controllers, PairError, PairingService, ServiceConfig};
-use bluez_mgmt::protocol::command::{
-    AdvertisingMode, SecureConnectionsMode, SetAdvertising, SetSecureConnections,
-};
+use bluez_mgmt::pairing::PairError;
+use bluez_mgmt::protocol::command::SecureConnectionsMode;
 use bluez_mgmt::protocol::event::{ConfirmHint, Event};
 use bluez_mgmt::protocol::{
     Address, AddressInfo, AddressType, ControllerIndex, IoCapability, Status,
 };
 use tokio::sync::Notify;
 
-use super::support::{interrupt_and_wait, Btvirt, Capture};
+use super::support::{
+    advertise, controller_address, mgmtctl, mgmtctl_pair, next_lines, prepare_pairing,
+    rest_of_lines, run_to_end, service_on, spawn_with_lines, stop_agent, Btvirt, Capture,
+};
 
 /// The passkey both sides type when neither displays one (KeyboardOnly against itself).
 pub(super) const TYPED_BY_BOTH: u32 = 314_159;
@@ -156,37 +157,17 @@ impl Rig {
         for (n, &idx) in virt.indexes.iter().enumerate() {
             let c = client.controller(idx);
             c.power(false).await.expect("power off");
-            c.ssp(true).await.expect("SSP");
-            c.le(true).await.expect("LE");
             let sc = if transport == Transport::LeLegacy {
                 SecureConnectionsMode::OFF
             } else {
                 SecureConnectionsMode::ON
             };
-            client
-                .call(
-                    idx,
-                    &SetSecureConnections {
-                        secure_connections: sc,
-                    },
-                )
-                .await
-                .expect("Secure Connections");
-            c.bondable(true).await.expect("bondable");
-            c.connectable(true).await.expect("connectable");
+            prepare_pairing(&client, idx, true, Some(sc)).await;
             c.power(true).await.expect("power on");
             if transport != Transport::BrEdrSsp && n == 1 {
-                client
-                    .call(
-                        idx,
-                        &SetAdvertising {
-                            advertising: AdvertisingMode::ON,
-                        },
-                    )
-                    .await
-                    .expect("advertising");
+                advertise(&client, idx).await;
             }
-            addresses[n] = c.info().await.expect("Read Info").address;
+            addresses[n] = controller_address(&client, idx).await;
         }
         Rig {
             client,
@@ -214,31 +195,25 @@ impl Rig {
             slot.put(TYPED_BY_BOTH);
         }
         let mut events = self.client.subscribe(EventFilter::all());
-        let link = self.client.clone();
-        let initiator = PairingService::new(
-            link.clone(),
+        let initiator = service_on(
+            &self.client,
+            a,
             MatrixAgent {
                 io: init,
                 accept: true,
                 slot: slot.clone(),
             },
-            ServiceConfig {
-                controllers: Controllers::Only(vec![a]),
-                register_io_capability: false,
-                ..ServiceConfig::default()
-            },
+            false,
         );
-        let responder = PairingService::new(
-            link,
+        let responder = service_on(
+            &self.client,
+            b,
             MatrixAgent {
                 io: resp,
                 accept,
                 slot,
             },
-            ServiceConfig {
-                controllers: Controllers::Only(vec![b]),
-                ..ServiceConfig::default()
-            },
+            true,
         );
         let ta = initiator.start().await.expect("initiator runner");
         let tb = responder
@@ -445,72 +420,41 @@ async fn pairing_matrix_bredr_ssp() {
 /// DisplayYesNo on both sides: Numeric Comparison, accepted by both policies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mgmtctl_agent_pair_unpair() {
-    use std::process::Stdio;
-    use tokio::io::{AsyncBufReadExt, BufReader};
-
     let capture = Capture::start("mgmtctl_agent_pair_unpair");
     let virt = Btvirt::start().await;
     let rig = Rig::new(&virt, Transport::LeSecureConnections).await;
     let [a, b] = virt.indexes;
-    let exe = env!("CARGO_BIN_EXE_mgmtctl");
+    let (a_arg, b_arg) = (a.0.to_string(), b.0.to_string());
 
-    let mut agent = tokio::process::Command::new(exe)
-        .args(["agent", "--index", &b.0.to_string()])
-        .args(["--io-capability", "display-yes-no", "--auto-accept"])
-        // Bonds are kept and checked by bonds::mgmtctl_agent_and_pair_keep_bonds; here the
-        // association model is the point, so no key store.
-        .arg("--no-store")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start mgmtctl agent");
-    let mut agent_out = BufReader::new(agent.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(Duration::from_secs(20), agent_out.next_line())
-        .await
-        .expect("agent started in time")
-        .unwrap()
-        .unwrap_or_default();
+    let (mut agent, mut agent_out) = spawn_with_lines(
+        mgmtctl(["agent", "--index", b_arg.as_str()])
+            .args(["--io-capability", "display-yes-no", "--auto-accept"])
+            // Bonds are kept and checked by bonds::mgmtctl_agent_and_pair_keep_bonds; here the
+            // association model is the point, so no key store.
+            .arg("--no-store"),
+        "mgmtctl agent",
+    );
+    let first = next_lines(
+        &mut agent_out,
+        1,
+        Duration::from_secs(20),
+        "agent started in time",
+    )
+    .await
+    .remove(0);
     assert!(
         first.contains("DisplayYesNo registered"),
         "agent said {first:?}"
     );
-    let agent_lines = tokio::spawn(async move {
-        let mut v = Vec::new();
-        while let Ok(Some(l)) = agent_out.next_line().await {
-            v.push(l);
-        }
-        v
-    });
+    let agent_lines = rest_of_lines(agent_out);
 
     let peer = rig.addresses[1].to_string();
-    let pair = tokio::process::Command::new(exe)
-        .args([
-            "pair",
-            &peer,
-            "--type",
-            "le-public",
-            "--index",
-            &a.0.to_string(),
-        ])
-        .args([
-            "--io-capability",
-            "DisplayYesNo",
-            "--auto-accept",
-            "--no-store",
-            "--timeout",
-            "40",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .expect("run mgmtctl pair");
-    let pair_out = String::from_utf8_lossy(&pair.stdout);
-    println!(
-        "mgmtctl pair:\n{pair_out}{}",
-        String::from_utf8_lossy(&pair.stderr)
-    );
-    assert!(pair.status.success(), "mgmtctl pair failed");
+    let (pair, pair_out, _) = run_to_end(
+        mgmtctl_pair(&peer, "le-public", a).arg("--no-store"),
+        "mgmtctl pair",
+    )
+    .await;
+    assert!(pair.success(), "mgmtctl pair failed");
     assert!(
         pair_out.contains("does the device show"),
         "numeric comparison shown"
@@ -519,32 +463,24 @@ async fn mgmtctl_agent_pair_unpair() {
     assert!(pair_out.contains(&format!("paired with hci{} {peer}", a.0)));
     assert!(pair_out.contains("authenticated"));
 
-    let unpair = tokio::process::Command::new(exe)
-        .args([
+    let (unpair, unpair_out, _) = run_to_end(
+        &mut mgmtctl([
             "unpair",
-            &peer,
+            peer.as_str(),
             "--type",
             "le-public",
             "--index",
-            &a.0.to_string(),
+            a_arg.as_str(),
             "--no-store",
-        ])
-        .output()
-        .await
-        .expect("run mgmtctl unpair");
-    let unpair_out = String::from_utf8_lossy(&unpair.stdout);
-    println!(
-        "mgmtctl unpair: {unpair_out}{}",
-        String::from_utf8_lossy(&unpair.stderr)
-    );
-    assert!(unpair.status.success());
+        ]),
+        "mgmtctl unpair",
+    )
+    .await;
+    assert!(unpair.success());
     assert!(unpair_out.contains("unpaired"));
 
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let status = interrupt_and_wait(&mut agent, "mgmtctl agent", Duration::from_secs(10)).await;
-    let lines = agent_lines.await.unwrap();
-    println!("mgmtctl agent:\n{}", lines.join("\n"));
-    assert!(status.success(), "agent exit {status:?}");
+    let lines = stop_agent(&mut agent, agent_lines).await;
     assert!(
         lines
             .iter()

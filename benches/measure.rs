@@ -24,6 +24,7 @@ use bluez_mgmt::capture::{CaptureReader, RecordBody};
 /// MGMT codes the report looks for (BlueZ doc/mgmt-protocol.rst).
 const EV_COMMAND_COMPLETE: u16 = 0x0001;
 const EV_USER_CONFIRM_REQUEST: u16 = 0x000f;
+const EV_NEW_LONG_TERM_KEY: u16 = 0x000a;
 const OP_PAIR_DEVICE: u16 = 0x0019;
 const OP_USER_CONFIRM_REPLY: u16 = 0x001c;
 
@@ -198,6 +199,81 @@ fn analyse(
     p
 }
 
+/// The address info (address + type, 7 bytes) a control-channel frame is about, for the codes
+/// the five-peer figures use.
+fn frame_address(f: &Frame) -> Option<&[u8]> {
+    let at = match (f.command, f.code) {
+        (false, EV_USER_CONFIRM_REQUEST) | (true, OP_USER_CONFIRM_REPLY) => 0,
+        (false, EV_NEW_LONG_TERM_KEY) => 1, // after the store hint
+        _ => return None,
+    };
+    f.params.get(at..at + 7)
+}
+
+/// `C0:BB:00:00:01:01` as the 6 bytes on the wire (least significant first).
+fn wire_address(text: &str) -> Option<[u8; 6]> {
+    let mut out = [0u8; 6];
+    let parts: Vec<&str> = text.split(':').collect();
+    if parts.len() != 6 {
+        return None;
+    }
+    for (i, p) in parts.iter().enumerate() {
+        out[5 - i] = u8::from_str_radix(p, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// What one peer's pairing showed on the kernel's side (microseconds): the responder's reply
+/// latency and User Confirmation Request -> New Long Term Key, both for that peer's address.
+fn analyse_peer(
+    frames: &[Frame],
+    index: u16,
+    address: &[u8; 6],
+    t0: i64,
+    t1: i64,
+) -> (Option<i64>, Option<i64>) {
+    let of_peer = |f: &&Frame| {
+        f.t >= t0
+            && f.t <= t1
+            && f.index == index
+            && frame_address(f).is_some_and(|a| a[..6] == address[..])
+    };
+    let window: Vec<&Frame> = frames.iter().filter(of_peer).collect();
+    let reply = window
+        .iter()
+        .find(|f| f.command && f.code == OP_USER_CONFIRM_REPLY);
+    let request = reply.and_then(|r| {
+        window.iter().rfind(|f| {
+            !f.command && f.code == EV_USER_CONFIRM_REQUEST && f.cookie == r.cookie && f.t <= r.t
+        })
+    });
+    let first_request = window
+        .iter()
+        .find(|f| !f.command && f.code == EV_USER_CONFIRM_REQUEST);
+    let complete = first_request.and_then(|q| {
+        window
+            .iter()
+            .find(|f| !f.command && f.code == EV_NEW_LONG_TERM_KEY && f.t >= q.t)
+    });
+    (
+        reply.zip(request).map(|(r, q)| r.t - q.t),
+        first_request.zip(complete).map(|(q, c)| c.t - q.t),
+    )
+}
+
+/// The five-peer figures of one implementation: per peer address, and per round (all peers).
+#[derive(Default)]
+struct PeerImpl {
+    /// Per peer address: reply latencies, request -> complete, (paired on the peer's side, tried).
+    peers: BTreeMap<String, (Samples, Samples, usize, usize)>,
+    reply: Samples,
+    to_complete: Samples,
+    /// First request -> last New Long Term Key of one round, when every peer of it paired.
+    batch: Samples,
+    ok: usize,
+    tried: usize,
+}
+
 /// Percentile by linear interpolation between closest ranks; `None` for no samples.
 fn percentile(sorted: &[i64], q: f64) -> Option<f64> {
     if sorted.is_empty() {
@@ -285,6 +361,11 @@ fn report(dir: &Path) -> String {
         IMPLS.iter().map(|(k, _)| (*k, Impl::default())).collect();
     let mut notes = Vec::new();
     let mut scale = Vec::new();
+    let mut peer_impls: BTreeMap<&'static str, PeerImpl> = IMPLS
+        .iter()
+        .map(|(k, _)| (*k, PeerImpl::default()))
+        .collect();
+    let mut peer_count = 0usize;
     let boots = boots(dir);
     for (log, capture) in &boots {
         let frames = match read_frames(capture) {
@@ -295,6 +376,10 @@ fn report(dir: &Path) -> String {
             }
         };
         let mut sides = (0, 1);
+        let mut peer_index = None;
+        // (impl, round) -> first request and last completion of that round, and whether every
+        // peer of it paired with both seen.
+        let mut rounds: BTreeMap<(String, String), (i64, i64, bool)> = BTreeMap::new();
         for line in std::fs::read_to_string(log).unwrap_or_default().lines() {
             let f: Vec<&str> = line.split(' ').collect();
             match f.as_slice() {
@@ -334,9 +419,53 @@ fn report(dir: &Path) -> String {
                         i.rss.0.push(rss);
                     }
                 }
+                ["peers-controller", index, n] => {
+                    peer_index = index.parse().ok();
+                    peer_count = peer_count.max(n.parse().unwrap_or(0));
+                }
+                ["peer", name, round, t0, t1, address, result, ..] => {
+                    let (Some(p), Some(index), Ok(t0), Ok(t1), Some(wire)) = (
+                        peer_impls.get_mut(*name),
+                        peer_index,
+                        t0.parse::<i64>(),
+                        t1.parse::<i64>(),
+                        wire_address(address),
+                    ) else {
+                        continue;
+                    };
+                    let ok = *result == "ok";
+                    let (reply, to_complete) = analyse_peer(&frames, index, &wire, t0, t1);
+                    let e = p.peers.entry(address.to_string()).or_default();
+                    e.0 .0.extend(reply);
+                    e.1 .0.extend(to_complete);
+                    e.2 += usize::from(ok);
+                    e.3 += 1;
+                    p.reply.0.extend(reply);
+                    p.to_complete.0.extend(to_complete);
+                    p.ok += usize::from(ok);
+                    p.tried += 1;
+                    let r = rounds
+                        .entry((name.to_string(), round.to_string()))
+                        .or_insert((i64::MAX, i64::MIN, true));
+                    match (ok, analyse_peer_span(&frames, index, &wire, t0, t1)) {
+                        (true, Some((q, c))) => {
+                            r.0 = r.0.min(q);
+                            r.1 = r.1.max(c);
+                        }
+                        _ => r.2 = false,
+                    }
+                    if !ok {
+                        notes.push(format!("peers: {name} round {round}: {}", f[5..].join(" ")));
+                    }
+                }
                 ["scale", rest @ ..] => scale.push(rest.join(" ")),
                 ["note", rest @ ..] => notes.push(rest.join(" ")),
                 _ => {}
+            }
+        }
+        for ((name, _), (first, last, all)) in rounds {
+            if let (true, Some(p)) = (all, peer_impls.get_mut(name.as_str())) {
+                p.batch.0.push(last - first);
             }
         }
     }
@@ -426,6 +555,8 @@ fn report(dir: &Path) -> String {
     for s in &scale {
         let _ = writeln!(w, "- {s}");
     }
+
+    five_peers(w, &peer_impls, peer_count);
 
     let _ = writeln!(w, "\n## On the host\n");
     let get = |k: &str| host.get(k).and_then(|v| v.parse::<f64>().ok());
@@ -556,4 +687,89 @@ fn report(dir: &Path) -> String {
 
 fn mb(kb: Option<f64>) -> String {
     kb.map_or("–".into(), |v| format!("{:.2}", v / 1000.0))
+}
+
+/// First User Confirmation Request and New Long Term Key of one peer's pairing (unix µs).
+fn analyse_peer_span(
+    frames: &[Frame],
+    index: u16,
+    address: &[u8; 6],
+    t0: i64,
+    t1: i64,
+) -> Option<(i64, i64)> {
+    let (_, to_complete) = analyse_peer(frames, index, address, t0, t1);
+    let request = frames.iter().find(|f| {
+        f.t >= t0
+            && f.t <= t1
+            && f.index == index
+            && !f.command
+            && f.code == EV_USER_CONFIRM_REQUEST
+            && frame_address(f).is_some_and(|a| a[..6] == address[..])
+    })?;
+    Some((request.t, request.t + to_complete?))
+}
+
+/// The "N peers at once" section: per implementation and peer, then per implementation
+/// against the floor.
+fn five_peers(w: &mut String, impls: &BTreeMap<&'static str, PeerImpl>, n: usize) {
+    let _ = writeln!(w, "\n## {n} peers at once\n");
+    if impls.values().all(|p| p.tried == 0) {
+        let _ = writeln!(w, "- not measured (no scale phase ran)");
+        return;
+    }
+    let _ = writeln!(
+        w,
+        "{n} Bumble peer devices (one process, one LocalLink) connect to one kernel controller \
+         (Bumble's, through /dev/vhci) and pair with it at the same time: LE Secure Connections \
+         Numeric Comparison, DisplayYesNo both sides, the peers initiate; the kernel side is \
+         answered by each implementation in turn. From btmon's timestamps, matched by the peer's \
+         address: reply = User Confirmation Request event -> User Confirmation Reply command; \
+         complete = the request -> New Long Term Key event; all done = the round's first request \
+         -> its last New Long Term Key (rounds where every peer paired). Paired = the peer's \
+         Bumble reported the pairing done (ms).\n"
+    );
+    let _ = writeln!(
+        w,
+        "| implementation | peer | paired (peer side) | reply p50 | reply max | request -> complete p50 | max |\n|---|---|---|---|---|---|---|"
+    );
+    for (key, label) in IMPLS {
+        let Some(p) = impls.get(key).filter(|p| p.tried > 0) else {
+            continue;
+        };
+        for (address, (reply, done, ok, tried)) in &p.peers {
+            let _ = writeln!(
+                w,
+                "| {label} | {address} | {ok}/{tried} | {} | {} | {} | {} |",
+                ms(reply.p(0.5)),
+                ms(reply.p(1.0)),
+                ms(done.p(0.5)),
+                ms(done.p(1.0)),
+            );
+        }
+    }
+    let floor = impls.get("floor");
+    let fp = |f: fn(&PeerImpl) -> &Samples| floor.and_then(|p| f(p).p(0.5));
+    let _ = writeln!(
+        w,
+        "\n| implementation | paired (peer side) | reply p50 / p75 / max | p50 vs floor | request -> complete p50 | vs floor | all {n} done p50 | vs floor |\n|---|---|---|---|---|---|---|---|"
+    );
+    for (key, label) in IMPLS {
+        let Some(p) = impls.get(key).filter(|p| p.tried > 0) else {
+            continue;
+        };
+        let _ = writeln!(
+            w,
+            "| {label} | {}/{} | {} / {} / {} | {} | {} | {} | {} | {} |",
+            p.ok,
+            p.tried,
+            ms(p.reply.p(0.5)),
+            ms(p.reply.p(0.75)),
+            ms(p.reply.p(1.0)),
+            ratio(p.reply.p(0.5), fp(|p| &p.reply)),
+            ms(p.to_complete.p(0.5)),
+            ratio(p.to_complete.p(0.5), fp(|p| &p.to_complete)),
+            ms(p.batch.p(0.5)),
+            ratio(p.batch.p(0.5), fp(|p| &p.batch)),
+        );
+    }
 }

@@ -6,7 +6,7 @@
  *                               DisplayYesNo) to ADDR (e.g. 00:AA:01:01:00:01, TYPE 1 = LE
  *                               public); exits when Pair Device completes (status = exit code)
  *   mgmt_floor unpair INDEX ADDR [INDEX ADDR]...
- *                               Unpair Device (BR/EDR and LE public, disconnecting) for each
+ *                               Unpair Device (BR/EDR, LE public, LE random; disconnecting) for each
  *                               pair; the benchmark's cleanup between pairings
  *   mgmt_floor load INDEX KIND COUNT
  *                               send one Load Long Term Keys (KIND ltk) or Load Link Keys
@@ -93,7 +93,7 @@ static int unpair(int argc, char **argv)
 		uint8_t p[8];
 		if (parse_addr(argv[i + 1], p) < 0)
 			return 2;
-		for (uint8_t type = 0; type <= 1; type++) {
+		for (uint8_t type = 0; type <= 2; type++) {
 			p[6] = type;
 			p[7] = 1; /* disconnect */
 			if (send_cmd(OP_UNPAIR_DEVICE, atoi(argv[i]), p, sizeof p) < 0 ||

@@ -196,12 +196,8 @@ pub fn run_block(block: bool, args: BlockArgs) -> Result<ExitCode, CliError> {
         if let Some(dir) = args.store {
             let info = c.info().await?;
             let store = KeyStore::open(dir);
-            let path = device_policy::set_blocked(
-                &store,
-                AdapterId::public(info.address),
-                peer.address,
-                block,
-            )?;
+            let path =
+                device_policy::set_blocked(&store, AdapterId::public(info.address), &peer, block)?;
             println!("recorded in {}", path.display());
         }
         Ok(ExitCode::SUCCESS)

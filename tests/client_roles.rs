@@ -78,6 +78,69 @@ async fn discovery_merges_advertising_data_and_scan_response() {
     script.check_done().unwrap();
 }
 
+/// Device Found for 00:BB:00:00:00:02 (BR/EDR) at -50 dBm with `flags` and `eir`.
+fn inquiry_found(flags: u32, eir: &[u8]) -> Vec<u8> {
+    let mut p = hex("020000 00bb00 00 ce");
+    p.extend_from_slice(&flags.to_le_bytes());
+    p.extend_from_slice(&(eir.len() as u16).to_le_bytes());
+    p.extend_from_slice(eir);
+    p
+}
+
+#[tokio::test]
+async fn an_unknown_name_is_confirmed_unknown_then_the_resolved_one_merged() {
+    const CONFIRM_NAME: Opcode = Opcode(0x0025);
+    let class = hex("040d 0c025a");
+    let named = hex("0b09 626c75652d70686f6e65");
+    let script = ScriptedTransport::builder()
+        .write_command(HCI0, START_DISCOVERY, &[0x01])
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &cc(START_DISCOVERY, &[0x01]),
+        )
+        // An inquiry result without a name: Confirm Name flag (bit 0).
+        .read_event(HCI0, EventCode::DEVICE_FOUND, &inquiry_found(0x01, &class))
+        // address, name_known 0: resolve it.
+        .write_command(HCI0, CONFIRM_NAME, &hex("020000 00bb00 00 00"))
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &cc(CONFIRM_NAME, &hex("020000 00bb00 00")),
+        )
+        // The name the kernel resolved (Remote Name Request), then a result that has it.
+        .read_event(HCI0, EventCode::DEVICE_FOUND, &inquiry_found(0, &named))
+        .read_event(HCI0, EventCode::DEVICE_FOUND, &inquiry_found(0x01, &class))
+        // name_known 1: the complete name was heard.
+        .write_command(HCI0, CONFIRM_NAME, &hex("020000 00bb00 00 01"))
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &cc(CONFIRM_NAME, &hex("020000 00bb00 00")),
+        )
+        .build()
+        .stay_open();
+    let script = Arc::new(script);
+    let client = Client::with_transport(script.clone());
+    let mut discovery = client
+        .controller(HCI0)
+        .discover(DiscoveryOptions {
+            types: DiscoveryType::BREDR,
+            ..DiscoveryOptions::default()
+        })
+        .await
+        .unwrap();
+    let first = discovery.next().await.unwrap().unwrap();
+    assert_eq!(first.name(), None);
+    assert_eq!(first.name_confirmed, Some(false));
+    let second = discovery.next().await.unwrap().unwrap();
+    assert_eq!(second.name().as_deref(), Some("blue-phone"));
+    let third = discovery.next().await.unwrap().unwrap();
+    assert_eq!(third.name_confirmed, Some(true));
+    assert_eq!(third.name().as_deref(), Some("blue-phone"));
+    script.check_done().unwrap();
+}
+
 #[tokio::test]
 async fn filters_use_start_service_discovery() {
     // address types 0x07, RSSI -70 (0xba), one UUID (Battery Service, wire order).

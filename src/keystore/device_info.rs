@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::client::{Client, EventFilter};
+use crate::client::{Client, EventFilter, Subscription};
 use crate::protocol::ad::{AdData, AdStructure};
 use crate::protocol::{Address, AddressInfo, AddressType, ClassOfDevice, Event, EventCode};
 
@@ -200,7 +200,11 @@ pub fn read_wake_allowed(file: &KeyFile) -> Option<bool> {
 /// without a public address are skipped (their store directory is named by a static address
 /// only the pairing service knows). A failed write is logged and the next event handled.
 pub async fn keep_names(client: Client, store: Arc<KeyStore>) {
-    let mut events = client.subscribe(EventFilter::all().code(EventCode::DEVICE_CONNECTED));
+    let events = client.subscribe(EventFilter::all().code(EventCode::DEVICE_CONNECTED));
+    keep_names_from(client, events, store).await
+}
+
+async fn keep_names_from(client: Client, mut events: Subscription, store: Arc<KeyStore>) {
     let mut adapters = HashMap::new();
     while let Some(item) = events.recv().await {
         let Ok((index, Event::DeviceConnected(c))) = item else {
@@ -232,6 +236,30 @@ pub async fn keep_names(client: Client, store: Arc<KeyStore>) {
             }
             Err(e) => tracing::warn!(error = %e, "name keeper task failed"),
         }
+    }
+}
+
+/// A running [`keep_names`] task, stopped when dropped.
+#[derive(Debug)]
+pub struct NameKeeper(tokio::task::JoinHandle<()>);
+
+impl NameKeeper {
+    /// Starts [`keep_names`] for the store at `store`'s directory (its own handle on it; the
+    /// adapter directory's lock orders its writes with everyone else's).
+    pub fn spawn(client: Client, store: &KeyStore) -> NameKeeper {
+        // Subscribed before the task starts: no Device Connected after this call is missed.
+        let events = client.subscribe(EventFilter::all().code(EventCode::DEVICE_CONNECTED));
+        NameKeeper(tokio::spawn(keep_names_from(
+            client,
+            events,
+            Arc::new(KeyStore::open(store.dir())),
+        )))
+    }
+}
+
+impl Drop for NameKeeper {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -146,8 +146,8 @@ fn read_general(path: &Path) -> General {
         .unwrap_or_default()
 }
 
-/// Sets or clears `[General] Blocked` in a device's info file (creating it if needed), as
-/// bluetoothd writes it. Blocking also lists the device's bearer in `SupportedTechnologies`
+/// Sets `[General] Blocked` in a device's info file (creating it if needed) as bluetoothd
+/// writes it: `true`, or `false` when unblocking a device whose file has the key. Blocking also lists the device's bearer in `SupportedTechnologies`
 /// (with `AddressType` for LE) when missing, since bluetoothd blocks only listed bearers.
 pub fn set_blocked(
     store: &KeyStore,
@@ -159,8 +159,9 @@ pub fn set_blocked(
         if blocked {
             file.set(GENERAL, BLOCKED, "true");
             info::add_bearer(file, device.address_type);
-        } else {
-            file.remove_key(GENERAL, BLOCKED);
+        } else if file.get(GENERAL, BLOCKED).is_some() {
+            // bluetoothd writes the boolean either way.
+            file.set(GENERAL, BLOCKED, "false");
         }
     })
 }

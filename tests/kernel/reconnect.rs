@@ -4,16 +4,21 @@
 //! device policies: Add Device, auto-connect, from `keystore::device_policy`), and when the
 //! peer advertises
 //! again the kernel connects and encrypts the link with the stored key, with no command from
-//! the user. Checked on the peer's side (encryption on, no new pairing).
+//! the user. Checked on the peer's side (encryption on, no new pairing). The name the peer
+//! advertises, passed on in Device Connected, is written by the service into the bond's info
+//! file as bluetoothd writes it (`[General] Name=`).
 
 use bluez_mgmt::agent::ScriptedAgent;
 use bluez_mgmt::client::{Client, EventFilter};
 use bluez_mgmt::keystore::{device_policy, AdapterId, KeyStore};
 use bluez_mgmt::pairing::{Controllers, PairingService, Report, ServiceConfig};
+use bluez_mgmt::protocol::ad::AdData;
 use bluez_mgmt::protocol::command::{PairDevice, SecureConnectionsMode, UserConfirmReply};
 use bluez_mgmt::protocol::{
     AddressInfo, AddressType, Command, Event, EventCode, IoCapability, Status,
 };
+
+use bluez_mgmt::protocol::hex::Hex;
 
 use super::support::{BumblePeer, Capture, Mgmt, PeerEvent, PeerOptions, WAIT};
 
@@ -150,13 +155,13 @@ async fn bonded_le_peer_reconnects_after_power_cycle() {
     let connected = tokio::time::timeout(WAIT, async {
         loop {
             if let Some(Ok((_, Event::DeviceConnected(c)))) = watch.recv().await {
-                return c.address;
+                return c;
             }
         }
     })
     .await
     .expect("the kernel reconnected by itself");
-    assert_eq!(connected, peer_le);
+    assert_eq!(connected.address, peer_le);
     let level = peer
         .expect("ENCRYPTED", |e| match e {
             PeerEvent::Other(l) if l.starts_with("ENCRYPTED ") => Some(l[10..].to_string()),
@@ -171,6 +176,35 @@ async fn bonded_le_peer_reconnects_after_power_cycle() {
             "a new key was made: {item:?}"
         );
     }
+
+    // The name the peer advertises reached us in Device Connected (the kernel passes on the
+    // advertisement it connected on); the service wrote it into the bond's info file as
+    // bluetoothd does (`[General] Name=`), keeping the keys.
+    let name = AdData::parse(&connected.eir)
+        .ok()
+        .and_then(|ad| ad.name())
+        .unwrap_or_else(|| panic!("no name in Device Connected: {}", Hex(&connected.eir)));
+    let info = store.info_path(adapter, peer_le.address);
+    let deadline = std::time::Instant::now() + WAIT;
+    let text = loop {
+        let text = std::fs::read_to_string(&info).expect("the bond's info file");
+        if text.contains(&format!("\nName={name}\n")) {
+            break text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Name={name} never reached {}:\n{text}",
+            info.display()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    println!("{}:\n{text}", info.display());
+    assert!(text.starts_with("[General]\n"), "{text}");
+    let (bonds, errors) = store.bonds(adapter).expect("the store");
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(bonds.len(), 1);
+    assert_eq!(bonds[0].name.as_deref(), Some(name.as_str()));
+    assert!(bonds[0].long_term_key.is_some() || bonds[0].peripheral_long_term_key.is_some());
     drop(peer);
     capture.finish();
 }

@@ -564,6 +564,12 @@ pub struct BumblePeer {
 impl BumblePeer {
     /// Starts the peer and waits for `READY` and for its kernel controller to appear.
     pub async fn start(opts: PeerOptions) -> BumblePeer {
+        Self::start_with_args(opts, &[]).await
+    }
+
+    /// [`BumblePeer::start`] with more command-line options for the peer script (e.g.
+    /// `--inquiry-without-name 2`; see `tests/kernel/peer/bumble_peer.py --help`).
+    pub async fn start_with_args(opts: PeerOptions, extra: &[&str]) -> BumblePeer {
         let python = std::env::var_os("KERNEL_PYTHON")
             .map(PathBuf::from)
             .unwrap_or_else(|| repo_dir().join(".cache/kernel/venv/bin/python"));
@@ -582,6 +588,7 @@ impl BumblePeer {
         if opts.bredr {
             cmd.arg("--bredr");
         }
+        cmd.args(extra);
         let mut child = spawn(&mut cmd, "the Bumble peer");
         let stdin = child.stdin.take().expect("piped stdin");
         let lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();

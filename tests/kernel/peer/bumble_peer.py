@@ -605,7 +605,8 @@ def inquiry_without_names(wait):
     kernel must learn the name with a Remote Name Request (which Bumble's controllers answer
     over the link) once user space confirms it unknown (Confirm Name). Inquiry Complete comes
     `wait` seconds after the results, as from a real inquiry that goes on (a few seconds):
-    the kernel resolves names only for Confirm Names that arrive while it is still running."""
+    the kernel resolves names only for Confirm Names that arrive while it is still running;
+    Inquiry Cancel ends it early."""
     def strip(eir):
         out, i = b"", 0
         while i < len(eir) and eir[i]:
@@ -631,11 +632,20 @@ def inquiry_without_names(wait):
             self.send_hci_packet(hci.HCI_Inquiry_Complete_Event(status=0))
 
         loop = asyncio.get_running_loop()
-        loop.call_later(0.2, report)
-        loop.call_later(0.2 + wait, complete)
+        self.inquiry = [loop.call_later(0.2, report), loop.call_later(0.2 + wait, complete)]
         return None
 
+    # With an inquiry that lasts, Stop Discovery meets it running: the kernel sends Inquiry
+    # Cancel (Bumble has none), which ends it without an Inquiry Complete (Core Vol 4 Part E
+    # 7.1.2).
+    def on_hci_inquiry_cancel_command(self, _command):
+        for handle in getattr(self, "inquiry", []):
+            handle.cancel()
+        self.inquiry = []
+        return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.SUCCESS)
+
     DualModeController.on_hci_inquiry_command = on_hci_inquiry_command
+    DualModeController.on_hci_inquiry_cancel_command = on_hci_inquiry_cancel_command
 
 
 async def main():

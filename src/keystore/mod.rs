@@ -20,6 +20,10 @@
 //!
 //! Key bytes are never logged; the key types print `<redacted>` in `Debug`.
 //!
+//! Besides keys, what bluetoothd keeps about devices is kept the same way: names, class and
+//! appearance (also `<adapter>/cache/<device>` for devices only seen) in [`device_info`];
+//! `Blocked`, `WakeAllowed` and the auto-connect rule applied at load in [`device_policy`].
+//!
 //! A stored [`Bond`] says what it is through [`classify`] (transport, keys, security);
 //! removing a bond from the kernel and the store together is the pairing service's
 //! ([`PairingService::unpair`](crate::pairing::PairingService::unpair)).

@@ -185,7 +185,7 @@ async fn central_and_peripheral_against_bumble() {
         "--bredr",
         "--json",
         "--timeout",
-        "8",
+        "5",
         "--store",
         &store_dir,
         "--index",

@@ -279,7 +279,11 @@ pub fn run_device_flags(args: DeviceFlagsArgs) -> Result<ExitCode, CliError> {
             c.set_device_flags(peer.clone(), flags).await?;
             if let Some(dir) = &args.store {
                 use bluez_mgmt::keystore::{device_info, AdapterId, KeyStore};
-                let adapter = AdapterId::public(c.info().await?.address);
+                let address = c.info().await?.address;
+                if address == Address::ANY {
+                    return Err("--store: the controller has no public address".into());
+                }
+                let adapter = AdapterId::public(address);
                 let path = device_info::set_wake_allowed(
                     &KeyStore::open(dir),
                     adapter,

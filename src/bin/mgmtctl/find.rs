@@ -20,7 +20,7 @@ use std::time::Duration;
 use bluez_mgmt::client::{Client, DiscoveryOptions, FoundDevice};
 use bluez_mgmt::keystore::device_info::Learned;
 use bluez_mgmt::keystore::{AdapterId, KeyStore};
-use bluez_mgmt::protocol::{ControllerIndex, DiscoveryType, Uuid128};
+use bluez_mgmt::protocol::{Address, ControllerIndex, DiscoveryType, Uuid128};
 use serde_json::json;
 
 use crate::agent::{parse_index, runtime};
@@ -128,10 +128,15 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         let client = Client::open().await?;
         let controller = client.controller(args.index);
         let store = match args.store {
-            Some(dir) => Some((
-                Arc::new(KeyStore::open(dir)),
-                AdapterId::public(controller.info().await?.address),
-            )),
+            Some(dir) => {
+                let address = controller.info().await?.address;
+                if address == Address::ANY {
+                    return Err("--store: the controller has no public address (its store \
+                        directory is named by the static address the pairing service gives it)"
+                        .into());
+                }
+                Some((Arc::new(KeyStore::open(dir)), AdapterId::public(address)))
+            }
             None => None,
         };
         let mut discovery = controller.discover(options).await?;

@@ -1,5 +1,6 @@
-//! Discovery and advertising through the client over a scripted transport: the exact bytes
-//! written and read. Frames follow the documented layouts (doc/mgmt-protocol.rst).
+//! Discovery, advertising and the names the store keeps, through the client over a scripted
+//! transport: the exact bytes written and read. Frames follow the documented layouts
+//! (doc/mgmt-protocol.rst).
 
 use std::sync::Arc;
 
@@ -60,6 +61,69 @@ async fn discovery_merges_advertising_data_and_scan_response() {
     script.check_done().unwrap();
 }
 
+/// Device Found for 00:BB:00:00:00:02 (BR/EDR) at -50 dBm with `flags` and `eir`.
+fn inquiry_found(flags: u32, eir: &[u8]) -> Vec<u8> {
+    let mut p = hex("020000 00bb00 00 ce");
+    p.extend_from_slice(&flags.to_le_bytes());
+    p.extend_from_slice(&(eir.len() as u16).to_le_bytes());
+    p.extend_from_slice(eir);
+    p
+}
+
+#[tokio::test]
+async fn an_unknown_name_is_confirmed_unknown_then_the_resolved_one_merged() {
+    const CONFIRM_NAME: Opcode = Opcode(0x0025);
+    let class = hex("040d 0c025a");
+    let named = hex("0b09 626c75652d70686f6e65");
+    let script = ScriptedTransport::builder()
+        .write_command(HCI0, START_DISCOVERY, &[0x01])
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &cc(START_DISCOVERY, &[0x01]),
+        )
+        // An inquiry result without a name: Confirm Name flag (bit 0).
+        .read_event(HCI0, EventCode::DEVICE_FOUND, &inquiry_found(0x01, &class))
+        // address, name_known 0: resolve it.
+        .write_command(HCI0, CONFIRM_NAME, &hex("020000 00bb00 00 00"))
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &cc(CONFIRM_NAME, &hex("020000 00bb00 00")),
+        )
+        // The name the kernel resolved (Remote Name Request), then a result that has it.
+        .read_event(HCI0, EventCode::DEVICE_FOUND, &inquiry_found(0, &named))
+        .read_event(HCI0, EventCode::DEVICE_FOUND, &inquiry_found(0x01, &class))
+        // name_known 1: the complete name was heard.
+        .write_command(HCI0, CONFIRM_NAME, &hex("020000 00bb00 00 01"))
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &cc(CONFIRM_NAME, &hex("020000 00bb00 00")),
+        )
+        .build()
+        .stay_open();
+    let script = Arc::new(script);
+    let client = Client::with_transport(script.clone());
+    let mut discovery = client
+        .controller(HCI0)
+        .discover(DiscoveryOptions {
+            types: DiscoveryType::BREDR,
+            ..DiscoveryOptions::default()
+        })
+        .await
+        .unwrap();
+    let first = discovery.next().await.unwrap().unwrap();
+    assert_eq!(first.name(), None);
+    assert_eq!(first.name_confirmed, Some(false));
+    let second = discovery.next().await.unwrap().unwrap();
+    assert_eq!(second.name().as_deref(), Some("blue-phone"));
+    let third = discovery.next().await.unwrap().unwrap();
+    assert_eq!(third.name_confirmed, Some(true));
+    assert_eq!(third.name().as_deref(), Some("blue-phone"));
+    script.check_done().unwrap();
+}
+
 #[tokio::test]
 async fn filters_use_start_service_discovery() {
     // address types 0x07, RSSI -70 (0xba), one UUID (Battery Service, wire order).
@@ -109,5 +173,64 @@ async fn over_long_advertising_data_is_refused_before_sending() {
         other => panic!("{other:?}"),
     }
     // Nothing but the size query was written: Add Advertising was never sent.
+    script.check_done().unwrap();
+}
+
+/// The store keeps what Device Connected carries (the name a BR/EDR connection's Remote Name
+/// Request found): the keeper reads the controller's address once, then writes the name
+/// where bluetoothd does (`<adapter>/cache/<device>`).
+#[tokio::test]
+async fn names_from_device_connected_are_kept_in_the_store() {
+    use bluez_mgmt::keystore::device_info::NameKeeper;
+    use bluez_mgmt::keystore::KeyStore;
+    use bluez_mgmt::protocol::command::ReadVersion;
+    let mut connected = hex("020000 00bb00 00 00000000");
+    let eir = hex("0b09 626c75652d70686f6e65 040d 0c025a");
+    connected.extend_from_slice(&(eir.len() as u16).to_le_bytes());
+    connected.extend_from_slice(&eir);
+    // Read Controller Information: address 00:AA:01:00:00:00, version, manufacturer,
+    // supported and current settings, class, name (249), short name (11).
+    let mut info = hex("000000 01aa00 09 ffff 00000000 00000000 000000");
+    info.resize(6 + 1 + 2 + 4 + 4 + 3 + 249 + 11, 0);
+    let script = ScriptedTransport::builder()
+        .write_command(ControllerIndex::NONE, Opcode::READ_VERSION, &[])
+        .read_event(
+            ControllerIndex::NONE,
+            EventCode::COMMAND_COMPLETE,
+            &cc(Opcode::READ_VERSION, &[0x01, 0x16, 0x00]),
+        )
+        .read_event(HCI0, EventCode::DEVICE_CONNECTED, &connected)
+        .write_command(HCI0, Opcode::READ_INFO, &[])
+        .read_event(
+            HCI0,
+            EventCode::COMMAND_COMPLETE,
+            &cc(Opcode::READ_INFO, &info),
+        )
+        .build()
+        .stay_open();
+    let script = Arc::new(script);
+    let client = Client::with_transport(script.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let _keeper = NameKeeper::spawn(client.clone(), &KeyStore::open(dir.path()));
+    // Only after the keeper subscribed does the script deliver Device Connected.
+    client
+        .call(ControllerIndex::NONE, &ReadVersion {})
+        .await
+        .unwrap();
+    let cache = dir.path().join("00:AA:01:00:00:00/cache/00:BB:00:00:00:02");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !cache.exists() {
+        assert!(std::time::Instant::now() < deadline, "no cache file");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        std::fs::read_to_string(&cache).unwrap(),
+        "[General]\nName=blue-phone\n"
+    );
+    // A device with no info file (not stored) gets none.
+    assert!(!dir
+        .path()
+        .join("00:AA:01:00:00:00/00:BB:00:00:00:02/info")
+        .exists());
     script.check_done().unwrap();
 }

@@ -133,3 +133,135 @@ fn storing_a_new_key_keeps_bluetoothds_other_groups() {
     assert!(errors.is_empty());
     assert_eq!(bonds[0].peripheral_long_term_key.as_ref(), Some(&ltk));
 }
+
+/// `(group, key, value)` of every entry, in file order.
+fn entries(text: &str) -> Vec<(String, String, String)> {
+    let mut group = String::new();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if let Some(g) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            group = g.to_string();
+        } else if let Some((k, v)) = line.split_once('=') {
+            out.push((group.clone(), k.to_string(), v.to_string()));
+        }
+    }
+    out
+}
+
+/// A copy of adapter A's whole directory of one run (info, cache, attributes, settings).
+fn copy_adapter(transport: &str, to: &Path) {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    copy(&dir(transport).join(A), &to.join(A));
+    use std::os::unix::fs::PermissionsExt;
+    for d in [to.to_path_buf(), to.join(A)] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+}
+
+/// Names, class and appearance learned later, Blocked and WakeAllowed: written into
+/// bluetoothd's own files changing only those keys; every other key, group and line stays,
+/// in order. Block then unblock, and WakeAllowed set then cleared, give the file back byte
+/// for byte.
+#[test]
+fn device_information_round_trips_keep_every_other_key() {
+    use bluez_mgmt::keystore::device_info::{self, Learned};
+    use bluez_mgmt::keystore::device_policy;
+    use bluez_mgmt::protocol::{AddressInfo, ClassOfDevice};
+    for (t, device_type) in [
+        ("bredr", AddressType::BR_EDR),
+        ("le", AddressType::LE_PUBLIC),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        copy_adapter(t, tmp.path());
+        let store = KeyStore::open(tmp.path());
+        let device = AddressInfo::new(addr(B), device_type);
+        let info = store.info_path(addr(A), addr(B));
+        let cache = tmp.path().join(A).join("cache").join(B);
+        let (info0, cache0) = (
+            std::fs::read_to_string(&info).unwrap(),
+            std::fs::read_to_string(&cache).unwrap(),
+        );
+
+        let learned = Learned {
+            name: Some("kitchen speaker".into()),
+            name_complete: true,
+            class: Some(ClassOfDevice([0x14, 0x04, 0x24])),
+            appearance: Some(0x0841),
+        };
+        let written = store.remember(addr(A), &device, &learned).unwrap();
+        assert_eq!(written.info.as_ref(), Some(&info), "{t}");
+        assert_eq!(written.cache.as_ref(), Some(&cache), "{t}");
+        let (info1, cache1) = (
+            std::fs::read_to_string(&info).unwrap(),
+            std::fs::read_to_string(&cache).unwrap(),
+        );
+        // In each file only those keys changed (the cache holds only the name).
+        let changed = ["Name", "Class", "Appearance"];
+        let keep = |e: &Vec<(String, String, String)>| -> Vec<_> {
+            e.iter()
+                .filter(|(g, k, _)| !(g == "General" && changed.contains(&k.as_str())))
+                .cloned()
+                .collect()
+        };
+        let cached = entries(&cache1);
+        assert_eq!(keep(&cached), keep(&entries(&cache0)), "{t}");
+        assert!(cached.contains(&("General".into(), "Name".into(), "kitchen speaker".into())));
+        assert_eq!(cached.iter().filter(|(g, _, _)| g == "General").count(), 1);
+        let (before, after) = (entries(&info0), entries(&info1));
+        assert_eq!(keep(&after), keep(&before), "{t}");
+        let general = |k: &str| {
+            after
+                .iter()
+                .find(|(g, key, _)| g == "General" && key == k)
+                .map(|(_, _, v)| v.as_str())
+        };
+        assert_eq!(general("Name"), Some("kitchen speaker"));
+        assert_eq!(general("Class"), Some("0x240414"));
+        assert_eq!(general("Appearance"), Some("0x0841"));
+        assert_eq!(
+            store.bonds(addr(A)).unwrap().0[0].name.as_deref(),
+            Some("kitchen speaker")
+        );
+
+        // Block, unblock: bluetoothd's `Blocked=false` comes back; the file is as before.
+        device_policy::set_blocked(&store, addr(A), &device, true).unwrap();
+        let blocked = std::fs::read_to_string(&info).unwrap();
+        assert!(blocked.contains("\nBlocked=true\n"), "{blocked}");
+        let p = device_policy::policies(&store, addr(A)).unwrap();
+        assert!(p.len() == 1 && p[0].blocked && !p[0].auto_connect, "{p:?}");
+        device_policy::set_blocked(&store, addr(A), &device, false).unwrap();
+        assert_eq!(std::fs::read_to_string(&info).unwrap(), info1, "{t}");
+
+        // WakeAllowed: recorded, read back, removed: the file is as before.
+        device_info::set_wake_allowed(&store, addr(A), addr(B), Some(false)).unwrap();
+        let text = std::fs::read_to_string(&info).unwrap();
+        assert_eq!(
+            keep(&entries(&text)).len(),
+            keep(&before).len() + 1,
+            "{text}"
+        );
+        assert!(text.contains("\nWakeAllowed=false\n"), "{text}");
+        device_info::set_wake_allowed(&store, addr(A), addr(B), None).unwrap();
+        assert_eq!(std::fs::read_to_string(&info).unwrap(), info1, "{t}");
+
+        // The bluetoothd bond's policy: both runs left an LTK (the BR/EDR one derived it
+        // across transports) and list LE with a public address: auto-connect, on the LE
+        // address.
+        let p = device_policy::policies(&store, addr(A)).unwrap();
+        assert!(p.len() == 1 && p[0].auto_connect, "{p:?}");
+        assert_eq!(
+            p[0].device,
+            AddressInfo::new(addr(B), AddressType::LE_PUBLIC)
+        );
+    }
+}

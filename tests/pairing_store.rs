@@ -374,8 +374,11 @@ async fn blocked_devices_are_blocked_and_a_refused_policy_does_not_fail_set_up()
     let t = tempfile::tempdir().unwrap();
     let (adapter, info, link_key, ltk) = seeded_store(t.path()).await;
     // bluetoothd's `Blocked=true` on the BR/EDR device; the LE device auto-connects.
-    let phone = Address(link_key[7..13].try_into().unwrap());
-    device_policy::set_blocked(&KeyStore::open(t.path()), adapter, phone, true).unwrap();
+    let phone = AddressInfo::new(
+        Address(link_key[7..13].try_into().unwrap()),
+        AddressType::BR_EDR,
+    );
+    device_policy::set_blocked(&KeyStore::open(t.path()), adapter, &phone, true).unwrap();
     let mut script = set_up(
         with_current_settings(info, 0x01),
         Some(load_link_keys(&[&link_key])),

@@ -7,11 +7,18 @@
 //! discovery round by itself (about 10 s for LE, inquiry length for BR/EDR); [`Discovery`]
 //! starts the next round when it sees Discovering go off, as bluetoothd does, until
 //! [`Discovery::stop`] or drop.
+//!
+//! A BR/EDR inquiry result whose name the kernel does not know comes with the Confirm Name
+//! flag; the kernel resolves the name (Remote Name Request, once the inquiry is over) only if
+//! user space answers Confirm Name with `name_known` 0. [`Discovery`] answers every such
+//! report, as bluetoothd's `device_found_callback` does: `name_known` is 1 when a complete
+//! name was heard (in this report or an earlier one), else 0. The resolved name arrives as a
+//! later Device Found carrying it, merged into the device's item like any other report.
 
 use std::collections::HashMap;
 
-use crate::protocol::ad::{AdData, MalformedAd};
-use crate::protocol::command::{StartDiscovery, StartServiceDiscovery, StopDiscovery};
+use crate::protocol::ad::{AdData, AdStructure, MalformedAd};
+use crate::protocol::command::{ConfirmName, StartDiscovery, StartServiceDiscovery, StopDiscovery};
 use crate::protocol::wire::List16;
 use crate::protocol::{
     AddressInfo, ControllerIndex, DeviceFoundFlags, DiscoveryType, Event, EventCode, Uuid128,
@@ -90,6 +97,10 @@ pub struct FoundDevice {
     pub reports: u32,
     /// The last report whose data did not parse (its well-formed structures are merged).
     pub malformed: Option<MalformedAd>,
+    /// What the last Confirm Name sent for this device said: `Some(false)` asked the kernel
+    /// to resolve the name, `Some(true)` told it the name is known; `None` when no report
+    /// asked for one.
+    pub name_confirmed: Option<bool>,
 }
 
 impl FoundDevice {
@@ -155,6 +166,7 @@ impl Discovery {
                             ad: AdData::new(),
                             reports: 0,
                             malformed: None,
+                            name_confirmed: None,
                         });
                     entry.rssi = found.rssi;
                     entry.flags = found.flags;
@@ -164,6 +176,23 @@ impl Discovery {
                         Err(e) => {
                             entry.ad.merge(&e.parsed);
                             entry.malformed = Some(e);
+                        }
+                    }
+                    if found.flags.contains(DeviceFoundFlags::CONFIRM_NAME) {
+                        let name_known = entry
+                            .ad
+                            .0
+                            .iter()
+                            .any(|s| matches!(s, AdStructure::CompleteName(_)));
+                        entry.name_confirmed = Some(name_known);
+                        let confirm = ConfirmName {
+                            address: entry.address.clone(),
+                            name_known,
+                        };
+                        // Refused when the kernel already ended the round (nothing to resolve
+                        // then): not an error of the discovery.
+                        if let Err(e) = self.client.call(self.index, &confirm).await {
+                            tracing::debug!(device = %entry.address, error = %e, "Confirm Name refused");
                         }
                     }
                     return Some(Ok(entry.clone()));

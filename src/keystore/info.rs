@@ -495,6 +495,16 @@ fn mark_le(file: &mut KeyFile, address_type: AddressType) {
     add_technology(file, "LE");
 }
 
+/// Lists the bearer of `address_type` in `SupportedTechnologies` (and, for LE, sets
+/// `AddressType`) when missing, as bluetoothd's `update_technologies` does.
+pub(crate) fn add_bearer(file: &mut KeyFile, address_type: AddressType) {
+    if address_type == AddressType::BR_EDR {
+        add_technology(file, "BR/EDR");
+    } else {
+        mark_le(file, address_type);
+    }
+}
+
 fn set_ltk_group(file: &mut KeyFile, group: &str, k: &LongTermKeyInfo) {
     file.remove_key(group, "Master");
     file.set(group, "Key", &key_hex(k.value.expose()));

@@ -20,12 +20,17 @@
 //!
 //! Key bytes are never logged; the key types print `<redacted>` in `Debug`.
 //!
+//! Besides keys, what bluetoothd keeps about devices is kept the same way: names, class and
+//! appearance (also `<adapter>/cache/<device>` for devices only seen) in [`device_info`];
+//! `Blocked`, `WakeAllowed` and the auto-connect rule applied at load in [`device_policy`].
+//!
 //! A stored [`Bond`] says what it is through [`classify`] (transport, keys, security);
 //! removing a bond from the kernel and the store together is the pairing service's
 //! ([`PairingService::unpair`](crate::pairing::PairingService::unpair)).
 
 pub mod adapter_id;
 pub mod classify;
+pub mod device_info;
 pub mod device_policy;
 pub mod durable;
 pub mod handle;
@@ -204,6 +209,30 @@ fn check_count(what: &str, count: usize, max: usize) -> Result<(), Error> {
     Ok(())
 }
 
+/// The directory of an adapter's cache files (`<adapter>/cache/<device>`), where bluetoothd
+/// keeps what it learned about devices it has seen (their names among it) whether or not they
+/// are bonded.
+pub const CACHE_DIR: &str = "cache";
+
+/// One of the two files bluetoothd keeps per device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DeviceFile {
+    /// `<adapter>/<device>/info`: a stored (bonded, trusted or blocked) device.
+    Info,
+    /// `<adapter>/cache/<device>`: any device seen.
+    Cache,
+}
+
+impl DeviceFile {
+    /// (directory under the adapter's, file name).
+    fn place(self, device: Address) -> (String, String) {
+        match self {
+            DeviceFile::Info => (device.to_string(), "info".to_string()),
+            DeviceFile::Cache => (CACHE_DIR.to_string(), device.to_string()),
+        }
+    }
+}
+
 /// A bond store in bluetoothd's directory layout.
 #[derive(Debug)]
 pub struct KeyStore {
@@ -347,29 +376,79 @@ impl KeyStore {
         })
     }
 
+    /// Changes a device's info file (created when missing) in one atomic write, keeping
+    /// everything `change` does not touch.
     pub(crate) fn modify(
         &self,
         adapter: AdapterId,
         device: Address,
         change: impl FnOnce(&mut KeyFile),
     ) -> Result<PathBuf, Error> {
-        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let path = self.info_path(adapter, device);
+        self.edit(adapter, device, DeviceFile::Info, true, |file| {
+            change(file);
+            true
+        })
+        .map(|written| written.unwrap_or(path))
+    }
+
+    /// Where a device's file of `kind` lives: `<adapter>/<device>/info` or
+    /// `<adapter>/cache/<device>`.
+    pub(crate) fn device_file_path(
+        &self,
+        adapter: AdapterId,
+        device: Address,
+        kind: DeviceFile,
+    ) -> PathBuf {
+        let (dir, name) = kind.place(device);
+        self.adapter_dir(adapter).join(dir).join(name)
+    }
+
+    /// Reads and changes one of a device's files under the adapter's lock, and writes it back
+    /// atomically (0600, through handles that follow no link) when `change` says it changed
+    /// something. With `create` false a missing file (or adapter directory) is left alone and
+    /// nothing is created. A file that does not parse is kept aside whole and a new one is
+    /// started. An info file that has no `[General] Name` gets the name from the device's
+    /// cache file, as bluetoothd's `load_info` falls back to it and stores it. Returns the
+    /// path written, or `None` when nothing was.
+    pub(crate) fn edit(
+        &self,
+        adapter: AdapterId,
+        device: Address,
+        kind: DeviceFile,
+        create: bool,
+        change: impl FnOnce(&mut KeyFile) -> bool,
+    ) -> Result<Option<PathBuf>, Error> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let path = self.device_file_path(adapter, device, kind);
+        let (dir_name, file_name) = kind.place(device);
         let adir = self.adapter_dir(adapter);
-        let ddir = adir.join(device.to_string());
-        // The root is the administrator's: created with its parents when missing.
-        durable::create_private_dir(&self.dir)
-            .map_err(|e| Error::io(&self.dir, "cannot create", e))?;
-        let root = self.open_root()?.ok_or_else(|| {
-            Error::io(
-                &self.dir,
-                "cannot open",
-                io::Error::from(io::ErrorKind::NotFound),
-            )
-        })?;
-        let adapter_dir = root
-            .create_subdir(&adapter.to_string())
-            .map_err(|e| Error::io(&adir, "cannot use", e))?;
+        let ddir = adir.join(&dir_name);
+        let adapter_dir = if create {
+            // The root is the administrator's: created with its parents when missing.
+            durable::create_private_dir(&self.dir)
+                .map_err(|e| Error::io(&self.dir, "cannot create", e))?;
+            let root = self.open_root()?.ok_or_else(|| {
+                Error::io(
+                    &self.dir,
+                    "cannot open",
+                    io::Error::from(io::ErrorKind::NotFound),
+                )
+            })?;
+            root.create_subdir(&adapter.to_string())
+                .map_err(|e| Error::io(&adir, "cannot use", e))?
+        } else {
+            let Some(root) = self.open_root()? else {
+                return Ok(None);
+            };
+            match root
+                .subdir(&adapter.to_string())
+                .map_err(|e| Error::io(&adir, "refusing", e))?
+            {
+                Some(d) => d,
+                None => return Ok(None),
+            }
+        };
         adapter_dir.check().map_err(|e| Error {
             kind: ErrorKind::Io,
             message: format!("refusing the key store: {e}"),
@@ -378,16 +457,26 @@ impl KeyStore {
         let _lock = adapter_dir
             .lock()
             .map_err(|e| Error::io(&adir, "cannot lock", e))?;
-        let device_dir = adapter_dir
-            .create_subdir(&device.to_string())
-            .map_err(|e| Error::io(&ddir, "cannot use", e))?;
-        let mut file = match device_dir.read_file("info") {
+        let device_dir = if create {
+            adapter_dir
+                .create_subdir(&dir_name)
+                .map_err(|e| Error::io(&ddir, "cannot use", e))?
+        } else {
+            match adapter_dir
+                .subdir(&dir_name)
+                .map_err(|e| Error::io(&ddir, "refusing", e))?
+            {
+                Some(d) => d,
+                None => return Ok(None),
+            }
+        };
+        let mut file = match device_dir.read_file(&file_name) {
             Ok(Some(bytes)) => match KeyFile::parse(&bytes) {
                 Ok(f) => f,
                 Err(syntax) => {
                     // Keep the unreadable file whole beside the new one: nothing is lost.
                     let aside = format!(
-                        "info.unparsable.{}",
+                        "{file_name}.unparsable.{}",
                         std::time::SystemTime::now()
                             .duration_since(std::time::UNIX_EPOCH)
                             .map_or(0, |d| d.as_nanos())
@@ -397,24 +486,45 @@ impl KeyStore {
                         line = syntax.line,
                         error = %syntax.message,
                         aside = %ddir.join(&aside).display(),
-                        "info file does not parse; keeping it aside and starting a new one"
+                        "device file does not parse; keeping it aside and starting a new one"
                     );
                     device_dir
-                        .rename("info", &aside)
+                        .rename(&file_name, &aside)
                         .map_err(|e| Error::io(&path, "cannot move", e))?;
                     KeyFile::new()
                 }
             },
-            Ok(None) => KeyFile::new(),
+            Ok(None) if create => KeyFile::new(),
+            Ok(None) => return Ok(None),
             Err(e) => return Err(Error::io(&path, "cannot read", e)),
         };
-        change(&mut file);
+        let mut changed = change(&mut file);
+        if matches!(kind, DeviceFile::Info) && file.get(info::GENERAL, "Name").is_none() {
+            let cached = adapter_dir
+                .subdir(CACHE_DIR)
+                .ok()
+                .flatten()
+                .and_then(|c| c.read_file(&device.to_string()).ok().flatten())
+                .and_then(|b| KeyFile::parse(&b).ok())
+                .and_then(|c| c.get(info::GENERAL, "Name").map(|f| f.value.to_string()));
+            if let Some(name) = cached {
+                file.set(info::GENERAL, "Name", &name);
+                changed = true;
+            }
+        }
+        if !changed {
+            return Ok(None);
+        }
         durable::remove_stale_temps(&ddir);
         device_dir
-            .replace_file("info", &durable::temp_name("info"), &file.to_bytes())
+            .replace_file(
+                &file_name,
+                &durable::temp_name(&file_name),
+                &file.to_bytes(),
+            )
             .map_err(|e| Error::io(&path, "cannot write", e))?;
-        tracing::debug!(path = %path.display(), "stored bond");
-        Ok(path)
+        tracing::debug!(path = %path.display(), "stored device file");
+        Ok(Some(path))
     }
 
     /// Every device file of `adapter` that parses, with one [`LoadError`] per file that does

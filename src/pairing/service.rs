@@ -113,6 +113,10 @@ pub struct ServiceConfig {
     pub device_policies: bool,
     /// With a store: power each served controller on after loading its bonds.
     pub power_on: bool,
+    /// With a store: write the name (class, appearance) each Device Connected carries where
+    /// bluetoothd keeps it ([`crate::keystore::device_info::keep_names`]), so the devices
+    /// paired and stored get their `[General] Name` (on by default).
+    pub keep_names: bool,
     /// Room in the service's event queue (only pairing, key and controller events take
     /// room). If it overflows anyway, [`Report::EventsLost`] and a WARN log line say so.
     pub event_queue: usize,
@@ -128,6 +132,7 @@ impl Default for ServiceConfig {
             load_bonds: true,
             device_policies: true,
             power_on: true,
+            keep_names: true,
             event_queue: crate::client::EVENT_BUFFER,
         }
     }
@@ -292,7 +297,19 @@ impl<A: Agent> PairingService<A> {
             shutdown: None,
         };
         task.core.start(&present);
-        let handle = tokio::spawn(task.run());
+        let names = match &self.inner.store {
+            Some(s) if self.inner.config.keep_names => {
+                Some(crate::keystore::device_info::NameKeeper::spawn(
+                    self.inner.client.clone(),
+                    s.key_store(),
+                ))
+            }
+            _ => None,
+        };
+        let handle = tokio::spawn(async move {
+            let _names = names;
+            task.run().await
+        });
         match ready_rx.await {
             Ok(None) | Err(_) => Ok(handle),
             Ok(Some(e)) => {

@@ -4,7 +4,10 @@
 //! device policies: Add Device, auto-connect, from `keystore::device_policy`), and when the
 //! peer advertises
 //! again the kernel connects and encrypts the link with the stored key, with no command from
-//! the user. Checked on the peer's side (encryption on, no new pairing).
+//! the user. Checked on the peer's side (encryption on, no new pairing). The name the peer
+//! advertises, heard by `mgmtctl find --store` before the pairing (bluetoothd's cache file),
+//! is in the bond's info file once the keys are stored (`[General] Name=`, as bluetoothd's
+//! `load_info` takes a cached name).
 
 use bluez_mgmt::agent::ScriptedAgent;
 use bluez_mgmt::client::{Client, EventFilter};
@@ -42,6 +45,28 @@ async fn bonded_le_peer_reconnects_after_power_cycle() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = KeyStore::open(dir.path());
     let peer_le = AddressInfo::new(peer.le_address.parse().unwrap(), AddressType::LE_RANDOM);
+
+    // `find --store` hears the name the peer advertises and writes it where bluetoothd does
+    // for a device it has only seen: `<adapter>/cache/<device>`.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mgmtctl"))
+        .args(["find", "--le", "--json", "--timeout", "3", "--store"])
+        .arg(dir.path())
+        .args(["--index", &index.0.to_string()])
+        .output()
+        .await
+        .expect("run mgmtctl find");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let name = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["address"] == peer.le_address.as_str())
+        .find_map(|v| v["name"].as_str().map(str::to_string))
+        .expect("find heard the peer's name");
+    println!("find --store heard {name:?}");
 
     // Bond (Just Works), storing what the kernel hands out as the agent's keeper does; the
     // kernel may ask to authorize Just Works (User Confirm Request): accept.
@@ -86,6 +111,17 @@ async fn bonded_le_peer_reconnects_after_power_cycle() {
             }
         }
     }
+    // Storing the keys made the bond's info file, and it took the cached name, as
+    // bluetoothd's `load_info` does: `[General] Name=` beside the keys.
+    let info = store.info_path(adapter, peer_le.address);
+    let text = std::fs::read_to_string(&info).expect("the bond's info file");
+    println!("{}:\n{text}", info.display());
+    assert!(text.starts_with("[General]\n"), "{text}");
+    assert!(text.contains(&format!("\nName={name}\n")), "{text}");
+    let (bonds, errors) = store.bonds(adapter).expect("the store");
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(bonds[0].name.as_deref(), Some(name.as_str()));
+
     peer.disconnect().await;
     peer.expect("DISCONNECTED", |e| {
         matches!(e, PeerEvent::Disconnected(_)).then_some(())
@@ -150,13 +186,13 @@ async fn bonded_le_peer_reconnects_after_power_cycle() {
     let connected = tokio::time::timeout(WAIT, async {
         loop {
             if let Some(Ok((_, Event::DeviceConnected(c)))) = watch.recv().await {
-                return c.address;
+                return c;
             }
         }
     })
     .await
     .expect("the kernel reconnected by itself");
-    assert_eq!(connected, peer_le);
+    assert_eq!(connected.address, peer_le);
     let level = peer
         .expect("ENCRYPTED", |e| match e {
             PeerEvent::Other(l) if l.starts_with("ENCRYPTED ") => Some(l[10..].to_string()),
@@ -171,6 +207,7 @@ async fn bonded_le_peer_reconnects_after_power_cycle() {
             "a new key was made: {item:?}"
         );
     }
+
     drop(peer);
     capture.finish();
 }

@@ -9,7 +9,7 @@ use bluez_mgmt::client::{
     Advertisement, AdvertisingError, Client, Controller, DiscoveryOptions, EventFilter, FoundDevice,
 };
 use bluez_mgmt::protocol::ad::{AdData, AdFlags, AdStructure};
-use bluez_mgmt::protocol::command::PairDevice;
+use bluez_mgmt::protocol::command::{ConfirmName, PairDevice};
 use bluez_mgmt::protocol::hex::{parse_hex, Hex};
 use bluez_mgmt::protocol::{
     AddressInfo, AddressType, AdvertisingFlags, ClassOfDevice, Command, DiscoveryType, Event,
@@ -98,7 +98,9 @@ async fn peer_adv(
 #[tokio::test]
 async fn central_and_peripheral_against_bumble() {
     let capture = Capture::start("roles_against_bumble");
-    let mut peer = BumblePeer::start(PeerOptions::default()).await;
+    // Inquiry Complete 2 s after the results, so our Confirm Name arrives while it runs.
+    let mut peer =
+        BumblePeer::start_with_args(PeerOptions::default(), &["--inquiry-without-name", "2"]).await;
     let index = peer.index;
     let client = Client::open().await.expect("open MGMT");
     let ctl = client.controller(index);
@@ -170,21 +172,67 @@ async fn central_and_peripheral_against_bumble() {
         .iter()
         .any(|s| s["type"] == "complete_uuid128" && s["value"][0] == SERVICE));
 
-    // 3. BR/EDR discovery finds the peer's name and class (inquiry with EIR).
-    let found = discover_until(&ctl, DiscoveryType::BREDR, |d| {
-        d.address == peer_bredr && d.name().is_some()
-    })
+    // 3. BR/EDR discovery (`find --bredr --store`) finds the peer's name and class. The
+    //    peer's inquiry result carries its class but no name (the peer runs with
+    //    --inquiry-without-name): the kernel flags it Confirm Name, our Confirm Name says
+    //    name_known 0, the kernel asks the peer (Remote Name Request, seen in the capture at
+    //    the end) and reports the name in a later Device Found. The name is written where
+    //    bluetoothd keeps it: `<adapter>/cache/<device>`, `[General] Name=`.
+    let store = tempfile::tempdir().expect("temp dir");
+    let store_dir = store.path().to_str().unwrap().to_string();
+    let out = mgmtctl(&[
+        "find",
+        "--bredr",
+        "--json",
+        "--timeout",
+        "5",
+        "--store",
+        &store_dir,
+        "--index",
+        &idx,
+    ])
     .await;
-    assert_eq!(found.name().as_deref(), Some("bumble-peer"));
+    let reports: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("find --json prints JSON lines"))
+        .filter(|v| v["address"] == peer.address.as_str())
+        .collect();
+    let first = reports.first().expect("find reports the peer over BR/EDR");
     assert!(
-        found
-            .ad
-            .0
-            .contains(&AdStructure::ClassOfDevice(ClassOfDevice([
-                0x0c, 0x02, 0x5a
-            ]))),
-        "{}",
-        found.ad
+        first["name"].is_null(),
+        "the inquiry result had no name: {first}"
+    );
+    assert_eq!(first["name_confirmed"], false, "{first}");
+    assert!(
+        first["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "confirm-name"),
+        "{first}"
+    );
+    let named = reports
+        .iter()
+        .find(|v| v["name"] == "bumble-peer")
+        .unwrap_or_else(|| panic!("the resolved name never arrived: {reports:?}"));
+    assert!(
+        named["ad"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["type"] == "class_of_device"
+                && s["value"] == ClassOfDevice([0x0c, 0x02, 0x5a]).to_string()),
+        "{named}"
+    );
+    let adapter = ctl.info().await.unwrap().address.to_string();
+    let cached = store
+        .path()
+        .join(&adapter)
+        .join("cache")
+        .join(&peer.address);
+    assert_eq!(
+        std::fs::read_to_string(&cached).expect("the cache file"),
+        "[General]\nName=bumble-peer\n"
     );
 
     // 4. The peer's scanner receives our advertising data byte for byte: a legacy instance,
@@ -398,5 +446,42 @@ async fn central_and_peripheral_against_bumble() {
     assert_eq!(status, Status::CANCELLED);
 
     drop(peer);
-    capture.finish();
+    let file = capture.finish();
+    remote_name_request_after_confirm_name(&file, index, &peer_bredr);
+}
+
+/// The capture shows our Confirm Name (name_known 0) for the peer, then the kernel's HCI
+/// Remote Name Request (0x0419) for it.
+fn remote_name_request_after_confirm_name(
+    file: &std::path::Path,
+    index: bluez_mgmt::protocol::ControllerIndex,
+    peer: &AddressInfo,
+) {
+    use bluez_mgmt::capture::{CaptureReader, MonitorOpcode, RecordBody};
+    let mut reader = CaptureReader::open(file).expect("the capture");
+    let address = peer.address.0.to_vec();
+    let (mut confirmed, mut requested) = (false, false);
+    while let Some(record) = reader.read_record().expect("a capture record") {
+        if record.index != index {
+            continue;
+        }
+        if let Ok(RecordBody::ControlCommand(c)) = record.body() {
+            let mut want = address.clone();
+            want.extend_from_slice(&[0x00, 0x00]); // BR/EDR, name_known 0
+            confirmed |= c.opcode == ConfirmName::OPCODE && c.params == want;
+        }
+        if record.opcode == MonitorOpcode::COMMAND_PKT
+            && record.data.starts_with(&[0x19, 0x04])
+            && record.data.get(3..9) == Some(&address[..])
+        {
+            assert!(confirmed, "Remote Name Request before our Confirm Name");
+            requested = true;
+        }
+    }
+    assert!(
+        confirmed,
+        "no Confirm Name with name_known 0 in {}",
+        file.display()
+    );
+    assert!(requested, "no Remote Name Request in {}", file.display());
 }

@@ -93,9 +93,13 @@ pub enum ActionArg {
 }
 
 /// Arguments of `mgmtctl add-device`.
+///
+/// Nothing is written to a bond store: bluetoothd persists nothing for auto-connect (it
+/// decides it at start from the stored device), and neither does this crate, whose store
+/// rule is bluetoothd's (`keystore::device_policy`): a bonded LE device auto-connects.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Example:\n  mgmtctl add-device C0:BB:00:00:00:02 --type le-random --action auto-connect"
+    after_help = "Example:\n  mgmtctl add-device C0:BB:00:00:00:02 --type le-random --action auto-connect\n\nNot persisted: as with bluetoothd, a bonded LE device in the bond store is added\nfor auto-connect when the store is loaded (the pairing service, `mgmtctl agent`)."
 )]
 pub struct AddDeviceArgs {
     #[command(flatten)]
@@ -108,7 +112,7 @@ pub struct AddDeviceArgs {
 /// Arguments of `mgmtctl device-flags`.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Example:\n  mgmtctl device-flags C0:BB:00:00:00:02 --type le-random --set remote-wakeup"
+    after_help = "Examples:\n  mgmtctl device-flags C0:BB:00:00:00:02 --type le-random --set remote-wakeup\n  mgmtctl device-flags C0:BB:00:00:00:02 --type le-random --set none --store /var/lib/bluetooth"
 )]
 pub struct DeviceFlagsArgs {
     #[command(flatten)]
@@ -117,6 +121,11 @@ pub struct DeviceFlagsArgs {
     /// `none` clears them) instead of printing them.
     #[arg(long)]
     pub set: Option<String>,
+    /// With `--set`: also record the Remote Wakeup choice as bluetoothd does
+    /// (`[General] WakeAllowed` in the device's info file under this bond store), applied
+    /// after the device's Add Device when the store is loaded.
+    #[arg(long, requires = "set")]
+    pub store: Option<std::path::PathBuf>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -196,12 +205,8 @@ pub fn run_block(block: bool, args: BlockArgs) -> Result<ExitCode, CliError> {
         if let Some(dir) = args.store {
             let info = c.info().await?;
             let store = KeyStore::open(dir);
-            let path = device_policy::set_blocked(
-                &store,
-                AdapterId::public(info.address),
-                peer.address,
-                block,
-            )?;
+            let path =
+                device_policy::set_blocked(&store, AdapterId::public(info.address), &peer, block)?;
             println!("recorded in {}", path.display());
         }
         Ok(ExitCode::SUCCESS)
@@ -272,6 +277,21 @@ pub fn run_device_flags(args: DeviceFlagsArgs) -> Result<ExitCode, CliError> {
     on_controller(args.target.index, |c| async move {
         if let Some(flags) = set {
             c.set_device_flags(peer.clone(), flags).await?;
+            if let Some(dir) = &args.store {
+                use bluez_mgmt::keystore::{device_info, AdapterId, KeyStore};
+                let address = c.info().await?.address;
+                if address == Address::ANY {
+                    return Err("--store: the controller has no public address".into());
+                }
+                let adapter = AdapterId::public(address);
+                let path = device_info::set_wake_allowed(
+                    &KeyStore::open(dir),
+                    adapter,
+                    peer.address,
+                    Some(flags.contains(DeviceFlags::REMOTE_WAKEUP)),
+                )?;
+                println!("recorded in {}", path.display());
+            }
         }
         let reply = c.device_flags(peer).await?;
         if args.json {

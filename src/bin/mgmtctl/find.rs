@@ -4,13 +4,23 @@
 //! Text lines read `C0:BB:00:00:00:02 LE Random rssi=-40 name="bumble" flags=...` followed by
 //! the AD structures in words. `--json` prints one object per update:
 //! `{"address","address_type","rssi","flags","name","ad","reports"}`, `ad` being a list of
-//! `{"type","value"}` objects as `decode --json` prints advertising data.
+//! `{"type","value"}` objects as `decode --json` prints advertising data, and
+//! `"name_confirmed"`: what the last Confirm Name for the device said (`false`: the kernel
+//! was asked to resolve the name, `true`: it was told the name is known; `null`: not asked).
+//!
+//! `--store DIR` writes what is heard where bluetoothd keeps it under that bond store: a
+//! complete name in `<adapter>/cache/<device>`, and name, class and appearance in the info
+//! file of a device that has one (see `keystore::device_info`).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bluez_mgmt::client::{Client, DiscoveryOptions, FoundDevice};
-use bluez_mgmt::protocol::{ControllerIndex, DiscoveryType, Uuid128};
+use bluez_mgmt::keystore::device_info::Learned;
+use bluez_mgmt::keystore::{AdapterId, KeyStore};
+use bluez_mgmt::protocol::{Address, ControllerIndex, DiscoveryType, Uuid128};
 use serde_json::json;
 
 use crate::agent::{parse_index, runtime};
@@ -18,7 +28,9 @@ use crate::CliError;
 
 /// Arguments of `mgmtctl find`.
 #[derive(clap::Args)]
-#[command(after_help = "Example:\n  mgmtctl find --le --uuid 180f --rssi -70 --timeout 10 --json")]
+#[command(
+    after_help = "Examples:\n  mgmtctl find --le --uuid 180f --rssi -70 --timeout 10 --json\n  mgmtctl find --bredr --store /var/lib/bluetooth"
+)]
 pub struct Args {
     /// Only LE devices.
     #[arg(long, conflicts_with = "bredr")]
@@ -38,6 +50,10 @@ pub struct Args {
     /// One JSON object per update.
     #[arg(long)]
     pub json: bool,
+    /// Also write the names (class, appearance) heard into this bond store, where bluetoothd
+    /// keeps them (e.g. /var/lib/bluetooth).
+    #[arg(long)]
+    pub store: Option<PathBuf>,
     /// Controller (`0` or `hci0`).
     #[arg(long, value_parser = parse_index, default_value = "0")]
     pub index: ControllerIndex,
@@ -53,6 +69,7 @@ pub(crate) fn device_json(d: &FoundDevice) -> serde_json::Value {
         "name": d.name(),
         "ad": serde_json::to_value(&d.ad).unwrap_or_default(),
         "reports": d.reports,
+        "name_confirmed": d.name_confirmed,
     })
 }
 
@@ -77,6 +94,24 @@ pub(crate) fn device_text(d: &FoundDevice) -> String {
     line
 }
 
+/// Writes what discovery heard about `d` into the store; a failure is reported, not fatal.
+async fn remember(store: &Arc<KeyStore>, adapter: AdapterId, d: &FoundDevice) {
+    let learned = Learned::from_ad(&d.ad);
+    if learned.is_empty() {
+        return;
+    }
+    let (s, device) = (store.clone(), d.address.clone());
+    match tokio::task::spawn_blocking(move || s.remember(adapter, &device, &learned)).await {
+        Ok(Ok(r)) => {
+            for path in r.cache.iter().chain(r.info.iter()) {
+                eprintln!("mgmtctl: recorded in {}", path.display());
+            }
+        }
+        Ok(Err(e)) => eprintln!("mgmtctl: {e}"),
+        Err(e) => eprintln!("mgmtctl: {e}"),
+    }
+}
+
 /// Runs `mgmtctl find`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let types = match (args.le, args.bredr) {
@@ -91,7 +126,20 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     };
     runtime()?.block_on(async move {
         let client = Client::open().await?;
-        let mut discovery = client.controller(args.index).discover(options).await?;
+        let controller = client.controller(args.index);
+        let store = match args.store {
+            Some(dir) => {
+                let address = controller.info().await?.address;
+                if address == Address::ANY {
+                    return Err("--store: the controller has no public address (its store \
+                        directory is named by the static address the pairing service gives it)"
+                        .into());
+                }
+                Some((Arc::new(KeyStore::open(dir)), AdapterId::public(address)))
+            }
+            None => None,
+        };
+        let mut discovery = controller.discover(options).await?;
         let deadline = async {
             if args.timeout == 0 {
                 std::future::pending::<()>().await
@@ -104,6 +152,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             tokio::select! {
                 item = discovery.next() => match item {
                     Some(Ok(d)) => {
+                        if let Some((store, adapter)) = &store {
+                            remember(store, *adapter, &d).await;
+                        }
                         if args.json {
                             println!("{}", device_json(&d));
                         } else {

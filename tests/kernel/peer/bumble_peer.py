@@ -611,6 +611,55 @@ def reason_name(reason):
         return str(reason)
 
 
+def inquiry_without_names(wait):
+    """--inquiry-without-name: inquiry results carry the EIR without its name structures
+    (shortened and complete local name), as from a device that has none in its EIR, so the
+    kernel must learn the name with a Remote Name Request (which Bumble's controllers answer
+    over the link) once user space confirms it unknown (Confirm Name). Inquiry Complete comes
+    `wait` seconds after the results, as from a real inquiry that goes on (a few seconds):
+    the kernel resolves names only for Confirm Names that arrive while it is still running;
+    Inquiry Cancel ends it early."""
+    def strip(eir):
+        out, i = b"", 0
+        while i < len(eir) and eir[i]:
+            length = eir[i]
+            if eir[i + 1] not in (0x08, 0x09):
+                out += eir[i:i + 1 + length]
+            i += 1 + length
+        return out
+
+    def on_hci_inquiry_command(self, command):
+        self._send_hci_command_status(hci.HCI_COMMAND_STATUS_PENDING, command.op_code)
+        others = [c for c in (self.link.controllers if self.link else []) if c is not self]
+
+        def report():
+            for other in others:
+                self.send_hci_packet(hci.HCI_Extended_Inquiry_Result_Event(
+                    num_responses=1, bd_addr=other.public_address, page_scan_repetition_mode=1,
+                    reserved=0, class_of_device=getattr(other, "class_of_device", 0),
+                    clock_offset=0, rssi=-50,
+                    extended_inquiry_response=strip(getattr(other, "eir", b"")).ljust(240, b"\0")))
+
+        def complete():
+            self.send_hci_packet(hci.HCI_Inquiry_Complete_Event(status=0))
+
+        loop = asyncio.get_running_loop()
+        self.inquiry = [loop.call_later(0.2, report), loop.call_later(0.2 + wait, complete)]
+        return None
+
+    # With an inquiry that lasts, Stop Discovery meets it running: the kernel sends Inquiry
+    # Cancel (Bumble has none), which ends it without an Inquiry Complete (Core Vol 4 Part E
+    # 7.1.2).
+    def on_hci_inquiry_cancel_command(self, _command):
+        for handle in getattr(self, "inquiry", []):
+            handle.cancel()
+        self.inquiry = []
+        return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.SUCCESS)
+
+    DualModeController.on_hci_inquiry_command = on_hci_inquiry_command
+    DualModeController.on_hci_inquiry_cancel_command = on_hci_inquiry_cancel_command
+
+
 async def main():
     import argparse
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -620,7 +669,11 @@ async def main():
     ap.add_argument("--transport", default="vhci", help="Bumble transport to the kernel")
     ap.add_argument("--no-public-address", action="store_true",
                     help="give the kernel-side controller no public address (00:00:00:00:00:00)")
+    ap.add_argument("--inquiry-without-name", type=float, metavar="SECONDS",
+                    help="inquiry results without the name; Inquiry Complete SECONDS later")
     opts = ap.parse_args()
+    if opts.inquiry_without_name is not None:
+        inquiry_without_names(opts.inquiry_without_name)
     logging.basicConfig(stream=sys.stderr,
                         level=logging.DEBUG if os.environ.get("BUMBLE_PEER_DEBUG") else logging.ERROR)
 

@@ -11,7 +11,7 @@ use bluez_mgmt::protocol::{DiscoveryType, EventCode, Opcode};
 use bluez_mgmt::transport::ScriptedTransport;
 
 mod support;
-use support::{device_found, Exchange, HCI0};
+use support::{device_found, Exchange, HCI0, NONE};
 
 fn hex(s: &str) -> Vec<u8> {
     parse_hex(&s.replace(' ', "")).unwrap()
@@ -72,34 +72,28 @@ fn inquiry_found(flags: u32, eir: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn an_unknown_name_is_confirmed_unknown_then_the_resolved_one_merged() {
-    const CONFIRM_NAME: Opcode = Opcode(0x0025);
     let class = hex("040d 0c025a");
     let named = hex("0b09 626c75652d70686f6e65");
     let script = ScriptedTransport::builder()
-        .write_command(HCI0, START_DISCOVERY, &[0x01])
-        .read_event(
-            HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &cc(START_DISCOVERY, &[0x01]),
-        )
+        .exchange(HCI0, Opcode::START_DISCOVERY, &[0x01], &[0x01])
         // An inquiry result without a name: Confirm Name flag (bit 0).
         .read_event(HCI0, EventCode::DEVICE_FOUND, &inquiry_found(0x01, &class))
         // address, name_known 0: resolve it.
-        .write_command(HCI0, CONFIRM_NAME, &hex("020000 00bb00 00 00"))
-        .read_event(
+        .exchange(
             HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &cc(CONFIRM_NAME, &hex("020000 00bb00 00")),
+            Opcode::CONFIRM_NAME,
+            &hex("020000 00bb00 00 00"),
+            &hex("020000 00bb00 00"),
         )
         // The name the kernel resolved (Remote Name Request), then a result that has it.
         .read_event(HCI0, EventCode::DEVICE_FOUND, &inquiry_found(0, &named))
         .read_event(HCI0, EventCode::DEVICE_FOUND, &inquiry_found(0x01, &class))
         // name_known 1: the complete name was heard.
-        .write_command(HCI0, CONFIRM_NAME, &hex("020000 00bb00 00 01"))
-        .read_event(
+        .exchange(
             HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &cc(CONFIRM_NAME, &hex("020000 00bb00 00")),
+            Opcode::CONFIRM_NAME,
+            &hex("020000 00bb00 00 01"),
+            &hex("020000 00bb00 00"),
         )
         .build()
         .stay_open();
@@ -193,19 +187,9 @@ async fn names_from_device_connected_are_kept_in_the_store() {
     let mut info = hex("000000 01aa00 09 ffff 00000000 00000000 000000");
     info.resize(6 + 1 + 2 + 4 + 4 + 3 + 249 + 11, 0);
     let script = ScriptedTransport::builder()
-        .write_command(ControllerIndex::NONE, Opcode::READ_VERSION, &[])
-        .read_event(
-            ControllerIndex::NONE,
-            EventCode::COMMAND_COMPLETE,
-            &cc(Opcode::READ_VERSION, &[0x01, 0x16, 0x00]),
-        )
+        .exchange(NONE, Opcode::READ_VERSION, &[], &[0x01, 0x16, 0x00])
         .read_event(HCI0, EventCode::DEVICE_CONNECTED, &connected)
-        .write_command(HCI0, Opcode::READ_INFO, &[])
-        .read_event(
-            HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &cc(Opcode::READ_INFO, &info),
-        )
+        .exchange(HCI0, Opcode::READ_INFO, &[], &info)
         .build()
         .stay_open();
     let script = Arc::new(script);
@@ -213,10 +197,7 @@ async fn names_from_device_connected_are_kept_in_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let _keeper = NameKeeper::spawn(client.clone(), &KeyStore::open(dir.path()));
     // Only after the keeper subscribed does the script deliver Device Connected.
-    client
-        .call(ControllerIndex::NONE, &ReadVersion {})
-        .await
-        .unwrap();
+    client.call(NONE, &ReadVersion {}).await.unwrap();
     let cache = dir.path().join("00:AA:01:00:00:00/cache/00:BB:00:00:00:02");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !cache.exists() {

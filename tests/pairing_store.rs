@@ -631,14 +631,9 @@ async fn a_controller_without_address_gets_its_static_address_back_after_removal
     let set_up = |b: ScriptBuilder| {
         b.write_command(HCI0, Opcode::READ_INFO, &[])
             .read(no_address.clone())
-            .write_command(HCI0, Opcode::SET_STATIC_ADDRESS, &kept.0)
-            .read(command_complete(
-                HCI0,
-                Opcode::SET_STATIC_ADDRESS,
-                &[0, 0x80, 0, 0],
-            ))
+            .exchange(HCI0, Opcode::SET_STATIC_ADDRESS, &kept.0, &[0, 0x80, 0, 0])
     };
-    let script = set_up(index_list(ScriptedTransport::builder(), HCI0))
+    let script = set_up(ScriptedTransport::builder().index_list(&[HCI0]))
         .read_event(HCI0, EventCode::INDEX_REMOVED, &[])
         .read_event(HCI0, EventCode::INDEX_ADDED, &[]);
     let script = Arc::new(set_up(script).build().stay_open());

@@ -187,6 +187,8 @@ struct Observed {
     /// What the test typed for the peer at its `PASSKEY?` (`Some(None)`: it refused).
     peer_typed: Option<Option<u32>>,
     peer_end: Option<PeerEvent>,
+    /// The cell's wall time, from the peer's settings to the peer's disconnection.
+    took: Duration,
 }
 
 impl Observed {
@@ -217,11 +219,13 @@ struct Rig {
 
 impl Rig {
     async fn start() -> Rig {
+        let started = Instant::now();
         let peer = BumblePeer::start(PeerOptions {
             bredr: true,
             io_capability: 3,
         })
         .await;
+        println!("the Bumble peer is ready after {:?}", started.elapsed());
         let index = peer.index;
         let client = Client::open().await.expect("MGMT client");
         let c = client.controller(index);
@@ -318,6 +322,7 @@ impl Rig {
 
     async fn run(&mut self, s: Scenario) -> Observed {
         let index = self.index;
+        let cell_started = Instant::now();
         self.prepare_peer(&s).await;
 
         // Authentication Failed goes to every MGMT socket except the one whose Pair Device
@@ -476,6 +481,7 @@ impl Rig {
             c.finish();
         }
         self.peer.disconnect().await;
+        obs.took = cell_started.elapsed();
 
         for event in seen.lock().unwrap().iter() {
             match event {
@@ -674,7 +680,7 @@ fn judge(s: &Scenario, o: &Observed) -> (String, Option<String>) {
         .map(|(what, t, _)| format!("{what} 0x{t:02x}"))
         .collect();
     let row = format!(
-        "{:<58} {} {:<24} | {} {:<24} peer {:<14} {:<40} {}",
+        "{:<58} {} {:<24} | {} {:<24} peer {:<14} {:<40} {:>5.1}s {}",
         s.label(),
         code(request),
         predicted_outcome,
@@ -684,6 +690,7 @@ fn judge(s: &Scenario, o: &Observed) -> (String, Option<String>) {
             .as_ref()
             .map_or("-".to_owned(), |p| format!("{p:?}")),
         peer_end(o),
+        o.took.as_secs_f32(),
         if why.is_empty() { "PASS" } else { "MISMATCH" },
     );
     (row, (!why.is_empty()).then(|| why.join("; ")))
@@ -730,7 +737,7 @@ fn judge_rejection(s: &Scenario, o: &Observed) -> (String, Option<String>) {
         why.push(format!("the peer ended {:?}", o.peer_end));
     }
     let row = format!(
-        "{:<58} {} refused -> {} auth_failed={} keys={} pair={:?} peer: {} {}",
+        "{:<58} {} refused -> {} auth_failed={} keys={} pair={:?} peer: {} {:.1}s {}",
         s.label(),
         code(request),
         code(o.first_request()),
@@ -738,6 +745,7 @@ fn judge_rejection(s: &Scenario, o: &Observed) -> (String, Option<String>) {
         o.keys.len(),
         o.pair_result,
         peer_end(o),
+        o.took.as_secs_f32(),
         if why.is_empty() { "PASS" } else { "MISMATCH" },
     );
     (row, (!why.is_empty()).then(|| why.join("; ")))

@@ -336,8 +336,10 @@ fn no_io(io: IoCapability) -> bool {
 /// pairing_matrix.rs, on the integration branch) observed exactly these requests and
 /// outcomes for all 25 LE Secure Connections and 25 LE legacy cells on Linux 6.1.172. Its
 /// BR/EDR peer (btvirt) is not faithful enough to check the BR/EDR cells; all 25 BR/EDR
-/// cells were checked on the initiator side (request and key type) against a Bumble peer
-/// instead, and the responder side in each model (tests/kernel/pairing_bumble.rs).
+/// cells were checked against a Bumble peer instead, with the kernel initiating and with the
+/// kernel responding (request and key type; tests/kernel/pairing_bumble.rs), which also
+/// checks the responder side of all 25 LE Secure Connections and LE legacy cells against
+/// Bumble's SMP.
 pub fn kernel_pairing(
     transport: Transport,
     initiator_io: IoCapability,

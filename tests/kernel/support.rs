@@ -29,11 +29,15 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use bluez_mgmt::protocol::command::{ReadIndexList, ReadIndexListReply};
+use bluez_mgmt::client::Client;
+use bluez_mgmt::protocol::command::{
+    AdvertisingMode, ReadIndexList, ReadIndexListReply, SecureConnectionsMode, SetAdvertising,
+    SetSecureConnections,
+};
 use bluez_mgmt::protocol::wire::decode_exact;
 use bluez_mgmt::protocol::{
-    Command, CommandFrame, ControllerIndex, DecodeError, Event, EventFrame, Opcode, RawFrame,
-    Status,
+    Command, CommandFrame, ControllerIndex, DecodeError, Event, EventCode, EventFrame, Opcode,
+    RawFrame, Settings, Status,
 };
 use bluez_mgmt::socket::MgmtSocket;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
@@ -132,12 +136,22 @@ impl Mgmt {
     where
         C: Command + Into<bluez_mgmt::protocol::AnyCommand>,
     {
-        let frame = CommandFrame {
-            index,
-            command: cmd.into(),
-        };
-        let bytes = frame.encode().expect("command fits in a frame");
-        self.socket.send(&bytes).await.map_err(CallError::Io)?;
+        self.socket
+            .send(&encode(index, cmd))
+            .await
+            .map_err(CallError::Io)?;
+        let reply = self.reply(index, C::OPCODE).await?;
+        decode_exact::<C::Reply>(C::NAME, &reply).map_err(CallError::Decode)
+    }
+
+    /// Waits for the reply to `opcode` on `index`: the return parameters of a successful
+    /// Command Complete, or the status of a failed Command Complete or Command Status. Other
+    /// events are queued.
+    async fn reply(
+        &mut self,
+        index: ControllerIndex,
+        opcode: Opcode,
+    ) -> Result<Vec<u8>, CallError> {
         let deadline = Instant::now() + WAIT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -146,23 +160,22 @@ impl Mgmt {
                 Ok(r) => r.map_err(CallError::Io)?,
             };
             let raw = RawFrame::parse("event frame", &bytes).map_err(CallError::Decode)?;
-            if raw.index == index && raw.params.len() >= 3 {
-                let opcode = Opcode(u16::from_le_bytes([raw.params[0], raw.params[1]]));
+            if raw.index == index
+                && raw.params.len() >= 3
+                && Opcode(u16::from_le_bytes([raw.params[0], raw.params[1]])) == opcode
+            {
                 let status = Status(raw.params[2]);
-                if opcode == C::OPCODE {
-                    match raw.code {
-                        // Command Complete: opcode, status, return parameters.
-                        0x0001 if status == Status::SUCCESS => {
-                            return decode_exact::<C::Reply>(C::NAME, &raw.params[3..])
-                                .map_err(CallError::Decode);
-                        }
-                        0x0001 => return Err(CallError::Status(status)),
-                        // Command Status: only a failure ends the command.
-                        0x0002 if status != Status::SUCCESS => {
-                            return Err(CallError::Status(status))
-                        }
-                        _ => {}
+                match EventCode(raw.code) {
+                    // Command Complete: opcode, status, return parameters.
+                    EventCode::COMMAND_COMPLETE if status == Status::SUCCESS => {
+                        return Ok(raw.params[3..].to_vec())
                     }
+                    EventCode::COMMAND_COMPLETE => return Err(CallError::Status(status)),
+                    // Command Status: only a failure ends the command.
+                    EventCode::COMMAND_STATUS if status != Status::SUCCESS => {
+                        return Err(CallError::Status(status))
+                    }
+                    _ => {}
                 }
             }
             self.pending
@@ -177,25 +190,21 @@ impl Mgmt {
     where
         C: Command + Into<bluez_mgmt::protocol::AnyCommand>,
     {
-        let frame = CommandFrame {
-            index,
-            command: cmd.into(),
-        };
-        let bytes = frame.encode().expect("command fits in a frame");
-        self.socket.send(&bytes).await.expect("send a command");
+        self.socket
+            .send(&encode(index, cmd))
+            .await
+            .expect("send a command");
     }
 
     /// Sends a raw command without waiting for its reply (for long commands such as Pair
     /// Device that need answers in between); its Command Complete later shows up as an
     /// [`Event::CommandComplete`] in [`Mgmt::expect_event`].
     pub async fn send_raw(&mut self, index: ControllerIndex, opcode: u16, params: &[u8]) {
-        let len = u16::try_from(params.len()).expect("parameters fit in a frame");
-        let mut frame = Vec::with_capacity(6 + params.len());
-        for field in [opcode, index.0, len] {
-            frame.extend_from_slice(&field.to_le_bytes());
-        }
-        frame.extend_from_slice(params);
-        self.socket.send(&frame).await.expect("send a command");
+        u16::try_from(params.len()).expect("parameters fit in a frame");
+        self.socket
+            .send(&host::frame(opcode, index, params))
+            .await
+            .expect("send a command");
     }
 
     /// Sends a command given as raw opcode and parameters and returns its raw return
@@ -207,29 +216,7 @@ impl Mgmt {
         params: &[u8],
     ) -> Result<Vec<u8>, CallError> {
         self.send_raw(index, opcode, params).await;
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let bytes = match tokio::time::timeout(left, self.socket.recv()).await {
-                Err(_) => return Err(CallError::Timeout),
-                Ok(r) => r.map_err(CallError::Io)?,
-            };
-            let raw = RawFrame::parse("event frame", &bytes).map_err(CallError::Decode)?;
-            if raw.index == index
-                && raw.params.len() >= 3
-                && u16::from_le_bytes([raw.params[0], raw.params[1]]) == opcode
-            {
-                let status = Status(raw.params[2]);
-                match raw.code {
-                    0x0001 if status == Status::SUCCESS => return Ok(raw.params[3..].to_vec()),
-                    0x0001 => return Err(CallError::Status(status)),
-                    0x0002 if status != Status::SUCCESS => return Err(CallError::Status(status)),
-                    _ => {}
-                }
-            }
-            self.pending
-                .push_back(EventFrame::decode(&bytes).map_err(CallError::Decode)?);
-        }
+        self.reply(index, Opcode(opcode)).await
     }
 
     /// Forgets the queued events (for example the trailing events of a finished scenario).
@@ -272,6 +259,19 @@ impl Mgmt {
             .unwrap_or_else(|e| panic!("Read Index List: {e}"));
         indexes.0
     }
+}
+
+/// `cmd` on `index` as a whole frame.
+fn encode<C>(index: ControllerIndex, cmd: C) -> Vec<u8>
+where
+    C: Command + Into<bluez_mgmt::protocol::AnyCommand>,
+{
+    CommandFrame {
+        index,
+        command: cmd.into(),
+    }
+    .encode()
+    .expect("command fits in a frame")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -322,6 +322,170 @@ fn reap_blocking(child: &mut Child, limit: Duration) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// mgmtctl as a process
+
+/// `mgmtctl` (the binary under test) with `args`: stdin from /dev/null, killed when dropped.
+pub fn mgmtctl<S: AsRef<std::ffi::OsStr>>(
+    args: impl IntoIterator<Item = S>,
+) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_mgmtctl"));
+    cmd.args(args).stdin(Stdio::null()).kill_on_drop(true);
+    cmd
+}
+
+/// `mgmtctl pair` from controller `index` to `peer` (`--type address_type`), DisplayYesNo,
+/// accepting what it is asked, within 40 s; the caller adds the store option.
+pub fn mgmtctl_pair(
+    peer: &str,
+    address_type: &str,
+    index: ControllerIndex,
+) -> tokio::process::Command {
+    let index = index.0.to_string();
+    let mut cmd = mgmtctl([
+        "pair",
+        peer,
+        "--type",
+        address_type,
+        "--index",
+        index.as_str(),
+    ]);
+    cmd.args([
+        "--io-capability",
+        "DisplayYesNo",
+        "--auto-accept",
+        "--timeout",
+        "40",
+    ]);
+    cmd
+}
+
+/// Starts `cmd` (named `what` in panics) with its stdout piped; returns the child and its
+/// stdout as lines.
+pub fn spawn_with_lines(
+    cmd: &mut tokio::process::Command,
+    what: &str,
+) -> (Child, Lines<BufReader<ChildStdout>>) {
+    let mut child = spawn(cmd.stdout(Stdio::piped()), what);
+    let lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    (child, lines)
+}
+
+/// The next `n` lines of `lines`, each within `limit` (an ended stream gives empty lines);
+/// panics naming `what` when one is late.
+pub async fn next_lines<R: tokio::io::AsyncBufRead + Unpin>(
+    lines: &mut Lines<R>,
+    n: usize,
+    limit: Duration,
+    what: &str,
+) -> Vec<String> {
+    let mut v = Vec::new();
+    for _ in 0..n {
+        v.push(
+            tokio::time::timeout(limit, lines.next_line())
+                .await
+                .unwrap_or_else(|_| panic!("{what}: no line within {limit:?}"))
+                .unwrap_or_else(|e| panic!("{what}: {e}"))
+                .unwrap_or_default(),
+        );
+    }
+    v
+}
+
+/// Collects the rest of `lines` (until the process closes its stdout) in a task.
+pub fn rest_of_lines<R: tokio::io::AsyncBufRead + Unpin + Send + 'static>(
+    mut lines: Lines<R>,
+) -> tokio::task::JoinHandle<Vec<String>> {
+    tokio::spawn(async move {
+        let mut v = Vec::new();
+        while let Ok(Some(l)) = lines.next_line().await {
+            v.push(l);
+        }
+        v
+    })
+}
+
+/// Stops the `mgmtctl agent` process `agent` with Ctrl-C (it must exit with status 0 within
+/// 10 s) and returns the lines it printed after those already read (`rest`, from
+/// [`rest_of_lines`]), printed too.
+pub async fn stop_agent(
+    agent: &mut Child,
+    rest: tokio::task::JoinHandle<Vec<String>>,
+) -> Vec<String> {
+    let status = interrupt_and_wait(agent, "mgmtctl agent", Duration::from_secs(10)).await;
+    let lines = rest.await.expect("the agent's output");
+    println!("mgmtctl agent:\n{}", lines.join("\n"));
+    assert!(status.success(), "agent exit {status:?}");
+    lines
+}
+
+/// Runs `cmd` to its end and prints its stdout and stderr under `what`; returns the exit
+/// status, stdout and stderr.
+pub async fn run_to_end(
+    cmd: &mut tokio::process::Command,
+    what: &str,
+) -> (std::process::ExitStatus, String, String) {
+    let out = cmd
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("run {what}: {e}"));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    println!("{what}:\n{stdout}{stderr}");
+    (out.status, stdout, stderr)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Controllers for pairing, and what the host tier shares
+
+/// The host tier's support module (agents' services, controller addresses, file modes).
+#[path = "../support/mod.rs"]
+mod host;
+pub use host::{controller_address, mode, service_on};
+
+/// Sets controller `index` up for pairing: Secure Simple Pairing `ssp`, then with
+/// `secure_connections` LE on and Secure Connections in that mode (the kernel refuses Secure
+/// Connections on a powered dual-mode controller without SSP), bondable, connectable. Returns
+/// the settings after it.
+pub async fn prepare_pairing(
+    client: &Client,
+    index: ControllerIndex,
+    ssp: bool,
+    secure_connections: Option<SecureConnectionsMode>,
+) -> Settings {
+    let c = client.controller(index);
+    c.ssp(ssp).await.expect("SSP");
+    if let Some(mode) = secure_connections {
+        c.le(true).await.expect("LE");
+        client
+            .call(
+                index,
+                &SetSecureConnections {
+                    secure_connections: mode,
+                },
+            )
+            .await
+            .expect("Secure Connections");
+    }
+    c.bondable(true).await.expect("bondable");
+    c.connectable(true).await.expect("connectable")
+}
+
+/// Advertising on, on controller `index`.
+pub async fn advertise(client: &Client, index: ControllerIndex) {
+    client
+        .call(
+            index,
+            &SetAdvertising {
+                advertising: AdvertisingMode::ON,
+            },
+        )
+        .await
+        .expect("advertising");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -34,6 +34,10 @@
 //! falls behind anyway gets [`SubscriptionError::Lagged`] with the number of items it missed,
 //! never a silent gap, and the driver logs at WARN which events were dropped.
 //!
+//! A subscriber inside the crate (the pairing service) may also take an event in the
+//! driver's own task, when nothing is queued for it ahead of that event, and submit commands
+//! there; the driver writes them before it reads the next frame.
+//!
 //! The task ends when every [`Client`] handle (and every pending reply) is dropped, or when
 //! the transport closes; subscriptions then end too.
 

@@ -1,16 +1,20 @@
 //! [`PairingService`]: the tokio driver of the [`PairingCore`]. It moves events in and carries
 //! actions out; it decides nothing.
 //!
-//! One task runs it. The task owns one [`Subscription`](crate::client::Subscription) of the client, filtered *before
-//! queueing* to the pairing, key and controller events, so a Device Found flood never takes
-//! room in its queue. The agent's futures, the replies' completions and the controllers'
-//! set-up run on that same task (polled together, not spawned), so a User Confirmation Request
-//! crosses two task hand-offs from the socket to the reply: the client's driver to this task
-//! (its queue), and this task back to the driver (the reply command). Store writes run on
-//! tokio's blocking pool, one at a time per device and in order (the core queues them), so a
-//! slow disk never holds up an answer.
+//! One task runs it. The task owns one [`Subscription`](crate::client::Subscription) of the
+//! client, filtered *before queueing* to the pairing, key and controller events, so a Device
+//! Found flood never takes room in its queue. The agent's futures, the replies' completions
+//! and the controllers' set-up run on that same task (polled together, not spawned).
+//!
+//! A pairing request takes a shorter way when nothing is queued ahead of it: the client's
+//! driver hands it to the service's inline path in its own task (see `Inline`), which feeds
+//! the core (one lock shared with the task), polls the agent's answer once and, if it is
+//! ready, submits the reply command there, so the reply is written before the driver reads
+//! the next frame: no task hand-off from the socket to the reply. An answer that is not ready
+//! is adopted by the task (it was polled with the task's waker); what else the core wants
+//! done goes to the task in order. Store writes run on tokio's blocking pool, one at a time
+//! per device and in order (the core queues them), so a slow disk never holds up an answer.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;

@@ -15,6 +15,7 @@
 //! done goes to the task in order. Store writes run on tokio's blocking pool, one at a time
 //! per device and in order (the core queues them), so a slow disk never holds up an answer.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;

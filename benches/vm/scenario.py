@@ -157,7 +157,10 @@ def btmgmt_shell(index):
 # ready), and how to run one initiator pairing from hci0 (returns the exit status).
 def responder(impl):
     if impl == "floor":
-        return spawn([FLOOR]), ["ready"]
+        # Its controller only: each side has one answerer, as with the other agents (a floor
+        # answering both controllers would race the other side's process, and the figure of
+        # a side would be the faster of two processes).
+        return spawn([FLOOR, I1]), ["ready"]
     if impl == "library":
         return spawn([MINIMAL, I1]), ["ready"]
     if impl == "mgmtctl":

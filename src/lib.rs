@@ -12,24 +12,31 @@
 //!  │ Session (sans-IO): matches replies by (index, opcode), one ordinary │
 //!  │ command in flight, pairing replies overtake, timeouts               │
 //!  │ publish: each subscriber's filter applies BEFORE its queue          │
+//!  │ pairing service, inline: a request with nothing queued ahead of it  │
+//!  │ goes to PairingCore here, the agent's answer is polled once, and a  │
+//!  │ ready answer's reply is written before the next frame is read       │
 //!  └──┬──────────────────────────┬───────────────────────────▲─────────┘
-//!     │ your Subscription        │ (1) pairing service queue  │ (2) reply command
-//!     │ (its own bounded queue)  │ requests, keys, Index      │ (Client::start)
-//!     ▼                          ▼ Added/Removed only         │
+//!     │ your Subscription        │ pairing service queue:     │ other commands:
+//!     │ (its own bounded queue)  │ keys, Index Added/Removed, │ replies to answers
+//!     ▼                          ▼ requests queued behind them│ that took time, Pair..
 //!  your code ─ call ─▶   ┌────── pairing service task ────────┴──────────┐
-//!                        │ PairingCore (sans-IO): answer, auto-accept our │
-//!                        │ own pairings, time limits, store by hint,      │
-//!                        │ forget on unpair, set up controllers           │
-//!                        │ Agent futures polled here (no spawn)           │
+//!                        │ PairingCore (sans-IO; one lock shared with the │
+//!                        │ inline path): answer, auto-accept our own      │
+//!                        │ pairings, time limits, store by hint, forget   │
+//!                        │ on unpair, set up controllers                  │
+//!                        │ agent futures not ready at once polled here    │
 //!                        └──────┬──────────────────────────────▲─────────┘
 //!                               │ Store / Forget, in order       │ results
 //!                               ▼ per device                     │
 //!                        blocking pool: KeyStore (bluetoothd's /var/lib/bluetooth)
 //! ```
-//! A User Confirmation Request crosses two task hand-offs from the socket to the reply: (1)
-//! the client driver puts it in the pairing service's queue, the service's core decides and
-//! the agent answers on that task; (2) the service submits the reply command to the driver,
-//! which writes it at once (reply lane). Disk writes never sit on that path.
+//! A User Confirmation Request that the agent answers at once goes from the socket to the
+//! reply with no task hand-off: the client's driver task reads it, the pairing service's
+//! core decides and the agent's answer is polled there, and the reply is written (reply
+//! lane) before the driver reads the next frame. An answer that takes time (a prompt)
+//! crosses one hand-off: the service's task polls it and submits the reply to the driver.
+//! Disk writes never sit on that path. Everything runs on a single-threaded tokio runtime
+//! (`mgmtctl` uses one); a multi-threaded one works the same.
 //!
 //! - [`socket`]: the kernel control socket (the crate's only `unsafe`, in one small module).
 //! - [`session`]: the sans-IO core. [`client`]: the async driver, typed calls for every

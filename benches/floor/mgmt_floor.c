@@ -2,9 +2,12 @@
  * The C floor of the pairing benchmark: the least a raw-MGMT agent can do.
  *
  *   mgmt_floor                  answer every User Confirmation Request on every controller
- *   mgmt_floor INDEX ADDR TYPE  the same, after sending Pair Device (IO capability
- *                               DisplayYesNo) to ADDR (e.g. 00:AA:01:01:00:01, TYPE 1 = LE
- *                               public); exits when Pair Device completes (status = exit code)
+ *   mgmt_floor INDEX            answer those on controller INDEX only (the benchmark's
+ *                               responder: one answerer per side, as the other agents)
+ *   mgmt_floor INDEX ADDR TYPE  answer those on INDEX, after sending Pair Device (IO
+ *                               capability DisplayYesNo) to ADDR (e.g. 00:AA:01:01:00:01,
+ *                               TYPE 1 = LE public); exits when Pair Device completes
+ *                               (status = exit code)
  *   mgmt_floor unpair INDEX ADDR [INDEX ADDR]...
  *                               Unpair Device (BR/EDR, LE public, LE random; disconnecting) for each
  *                               pair; the benchmark's cleanup between pairings
@@ -165,6 +168,8 @@ int main(int argc, char **argv)
 	if (argc >= 4 && !strcmp(argv[1], "unpair"))
 		return unpair(argc - 2, argv + 2);
 	int pairing = argc == 4;
+	/* The controller whose requests this process answers; -1: every controller. */
+	int serve = argc == 2 || pairing ? atoi(argv[1]) : -1;
 	if (pairing) {
 		uint8_t p[8];
 		if (parse_addr(argv[2], p) < 0) {
@@ -187,7 +192,7 @@ int main(int argc, char **argv)
 		if (n < 6)
 			return 1;
 		uint16_t ev = get16(buf), index = get16(buf + 2);
-		if (ev == EV_USER_CONFIRM_REQUEST && n >= 6 + 7) {
+		if (ev == EV_USER_CONFIRM_REQUEST && n >= 6 + 7 && (serve < 0 || index == serve)) {
 			/* The reply carries the request's address info (7 bytes): answer at once. */
 			send_cmd(OP_USER_CONFIRM_REPLY, index, buf + 6, 7);
 			continue;

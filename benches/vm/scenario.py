@@ -165,7 +165,10 @@ def btmgmt_shell(index):
 def responder(impl, index=None):
     index = I1 if index is None else index
     if impl == "floor":
-        return spawn([FLOOR]), ["ready"]
+        # Its controller only: each side has one answerer, as with the other agents (a floor
+        # answering both controllers would race the other side's process, and the figure of
+        # a side would be the faster of two processes).
+        return spawn([FLOOR, I1]), ["ready"]
     if impl == "library":
         return spawn([MINIMAL, index]), ["ready"]
     if impl == "mgmtctl":

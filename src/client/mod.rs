@@ -34,6 +34,10 @@
 //! falls behind anyway gets [`SubscriptionError::Lagged`] with the number of items it missed,
 //! never a silent gap, and the driver logs at WARN which events were dropped.
 //!
+//! A subscriber inside the crate (the pairing service) may also take an event in the
+//! driver's own task, when nothing is queued for it ahead of that event, and submit commands
+//! there; the driver writes them before it reads the next frame.
+//!
 //! The task ends when every [`Client`] handle (and every pending reply) is dropped, or when
 //! the transport closes; subscriptions then end too.
 
@@ -41,7 +45,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -67,6 +71,7 @@ pub use error::{Error, ErrorKind};
 pub use listing::{core_version, ChooseControllerError};
 pub use subscription::{EventFilter, EventItem, MalformedEvent, Subscription, SubscriptionError};
 
+pub(crate) use subscription::InlineSink;
 use subscription::{Published, Subscriber};
 
 /// The subscribers' queues; `None` once the connection is closed.
@@ -144,8 +149,11 @@ impl Client {
             session: Session::new(),
             transport,
             subscribers,
-            pending: HashMap::new(),
-            by_token: HashMap::new(),
+            requests: Requests {
+                pending: HashMap::new(),
+                by_token: HashMap::new(),
+                shared: Arc::downgrade(&shared),
+            },
             close_reason,
         };
         tokio::spawn(driver.run(req_rx));
@@ -257,6 +265,30 @@ impl Client {
         capacity: usize,
         name: &'static str,
     ) -> Subscription {
+        self.subscribe_inner(filter, capacity, name, None)
+    }
+
+    /// Like [`Client::subscribe_with_capacity`], with `sink` offered every event that passes
+    /// `filter` in the driver's task first, whenever nothing is queued ahead of it (see
+    /// [`InlineSink`]); what it does not take is queued. The reader must call
+    /// [`Subscription::finish_one`] for every item it has dealt with.
+    pub(crate) fn subscribe_inline(
+        &self,
+        filter: EventFilter,
+        capacity: usize,
+        name: &'static str,
+        sink: Arc<dyn InlineSink>,
+    ) -> Subscription {
+        self.subscribe_inner(filter, capacity, name, Some(sink))
+    }
+
+    fn subscribe_inner(
+        &self,
+        filter: EventFilter,
+        capacity: usize,
+        name: &'static str,
+        inline: Option<Arc<dyn InlineSink>>,
+    ) -> Subscription {
         let mut subscribers = self
             .shared
             .subscribers
@@ -264,7 +296,7 @@ impl Client {
             .unwrap_or_else(|p| p.into_inner());
         match subscribers.as_mut() {
             Some(list) => {
-                let (subscription, subscriber) = Subscription::pair(filter, capacity, name);
+                let (subscription, subscriber) = Subscription::pair(filter, capacity, name, inline);
                 list.push(subscriber);
                 subscription
             }
@@ -372,9 +404,69 @@ struct Driver {
     session: Session,
     transport: Arc<dyn Transport>,
     subscribers: Subscribers,
+    requests: Requests,
+    close_reason: Arc<Mutex<Option<String>>>,
+}
+
+/// The callers waiting for replies.
+struct Requests {
     pending: HashMap<RequestId, (u64, oneshot::Sender<Result<CommandReply, Error>>)>,
     by_token: HashMap<u64, RequestId>,
-    close_reason: Arc<Mutex<Option<String>>>,
+    /// The handles' shared part (weak: the driver must not keep itself alive).
+    shared: Weak<Shared>,
+}
+
+impl Requests {
+    /// Submits a command to `session` for the caller (`token`, `reply`) waiting on it.
+    fn submit(
+        &mut self,
+        session: &mut Session,
+        (token, reply): (u64, oneshot::Sender<Result<CommandReply, Error>>),
+        index: ControllerIndex,
+        opcode: Opcode,
+        params: &[u8],
+        deadline: Option<std::time::Instant>,
+    ) {
+        match session.submit_raw(index, opcode, params, deadline) {
+            Ok(id) => {
+                self.pending.insert(id, (token, reply));
+                self.by_token.insert(token, id);
+            }
+            Err(e) => {
+                let _ = reply.send(Err(Error::too_long(index, e)));
+            }
+        }
+    }
+}
+
+/// What an [`InlineSink`] may do from the driver's task: submit commands, which the driver
+/// writes as soon as the sink returns, before it reads the next frame.
+pub(crate) struct Outbox<'a> {
+    session: &'a mut Session,
+    requests: &'a mut Requests,
+}
+
+impl Outbox<'_> {
+    /// Submits a command (as [`Client::submit_raw`] does, with no time limit); `None` when
+    /// no [`Client`] handle is left to own the reply.
+    pub(crate) fn submit(
+        &mut self,
+        index: ControllerIndex,
+        opcode: Opcode,
+        params: &[u8],
+    ) -> Option<PendingReply> {
+        let shared = self.requests.shared.upgrade()?;
+        let token = shared.next_token.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.requests
+            .submit(self.session, (token, tx), index, opcode, params, None);
+        Some(PendingReply {
+            shared,
+            token,
+            rx: Some(rx),
+            done: false,
+        })
+    }
 }
 
 fn now() -> std::time::Instant {
@@ -421,19 +513,18 @@ impl Driver {
                 reply,
             } => {
                 let deadline = timeout.map(|t| now() + t);
-                match self.session.submit_raw(index, opcode, &params, deadline) {
-                    Ok(id) => {
-                        self.pending.insert(id, (token, reply));
-                        self.by_token.insert(token, id);
-                    }
-                    Err(e) => {
-                        let _ = reply.send(Err(Error::too_long(index, e)));
-                    }
-                }
+                self.requests.submit(
+                    &mut self.session,
+                    (token, reply),
+                    index,
+                    opcode,
+                    &params,
+                    deadline,
+                );
             }
             Message::Cancel { token } => {
-                if let Some(id) = self.by_token.remove(&token) {
-                    self.pending.remove(&id);
+                if let Some(id) = self.requests.by_token.remove(&token) {
+                    self.requests.pending.remove(&id);
                     self.session.cancel(id);
                 }
             }
@@ -447,8 +538,8 @@ impl Driver {
                     let error = Error::transport("sending failed", e);
                     tracing::warn!(%error, "MGMT command not sent");
                     self.session.cancel(tx.id);
-                    if let Some((token, reply)) = self.pending.remove(&tx.id) {
-                        self.by_token.remove(&token);
+                    if let Some((token, reply)) = self.requests.pending.remove(&tx.id) {
+                        self.requests.by_token.remove(&token);
                         let _ = reply.send(Err(error));
                     }
                 }
@@ -463,8 +554,8 @@ impl Driver {
     fn dispatch(&mut self, event: SessionEvent) {
         match event {
             SessionEvent::Completed { id, result } => {
-                if let Some((token, reply)) = self.pending.remove(&id) {
-                    self.by_token.remove(&token);
+                if let Some((token, reply)) = self.requests.pending.remove(&id) {
+                    self.requests.by_token.remove(&token);
                     let _ = reply.send(result.map_err(Error::from));
                 }
             }
@@ -481,12 +572,30 @@ impl Driver {
         }
     }
 
-    /// Offers an item to every subscriber (each filters before queueing); forgets those
-    /// whose subscription was dropped.
-    fn publish(&self, item: Arc<Published>) {
+    /// Offers an item to every subscriber (each filters before queueing; an inline one may
+    /// submit commands, written when [`Driver::flush`] goes on); forgets those whose
+    /// subscription was dropped.
+    fn publish(&mut self, item: Arc<Published>) {
+        let mut outbox = Outbox {
+            session: &mut self.session,
+            requests: &mut self.requests,
+        };
+        // The list is taken out while it is offered (an inline sink runs agent code, which
+        // may subscribe), and put back in front of any subscriber added meanwhile.
+        let Some(mut list) = self
+            .subscribers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+            .map(std::mem::take)
+        else {
+            return;
+        };
+        list.retain(|s| s.offer(&item, &mut outbox));
         let mut subscribers = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(list) = subscribers.as_mut() {
-            list.retain(|s| s.offer(&item));
+        if let Some(added) = subscribers.as_mut() {
+            list.append(added);
+            *added = list;
         }
     }
 

@@ -3,6 +3,7 @@
 //! items rather than lost.
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -141,28 +142,69 @@ impl Losses {
         first
     }
 
+    fn is_empty(&self) -> bool {
+        self.by_code
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+    }
+
     fn take(&self) -> BTreeMap<EventCode, u64> {
         std::mem::take(&mut *self.by_code.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
+/// A consumer that may take an event in the driver's own task instead of having it queued:
+/// the pairing service answers a request there, so a reply the agent knows at once is written
+/// before the driver reads the next frame (no hand-off between tasks).
+pub(crate) trait InlineSink: Send + Sync {
+    /// Takes the event now if it can (commands it submits through `outbox` are written as
+    /// soon as this returns); false leaves the event to the queue.
+    fn take(&self, index: ControllerIndex, event: &Event, outbox: &mut super::Outbox<'_>) -> bool;
+}
+
 /// The driver's side of one subscription: the filter applies *before* anything is queued,
 /// so a subscriber that wants pairing requests never has its queue filled by Device Found.
-#[derive(Debug)]
 pub(crate) struct Subscriber {
     filter: EventFilter,
     tx: mpsc::Sender<Arc<Published>>,
     losses: Arc<Losses>,
     name: &'static str,
+    /// With an inline consumer: items queued and not yet [`Subscription::finish_one`]ed. An
+    /// event is taken inline only when this is zero (and nothing was lost), so nothing is
+    /// ever handled before an event that came earlier.
+    inline: Option<(Arc<dyn InlineSink>, Arc<AtomicUsize>)>,
+}
+
+impl fmt::Debug for Subscriber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscriber")
+            .field("name", &self.name)
+            .field("filter", &self.filter)
+            .field("inline", &self.inline.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Subscriber {
-    /// Queues `item` if the filter passes it. False once the subscription is gone.
-    pub(crate) fn offer(&self, item: &Arc<Published>) -> bool {
+    /// Queues `item` if the filter passes it (or hands it to the inline consumer, see
+    /// [`InlineSink`]). False once the subscription is gone.
+    pub(crate) fn offer(&self, item: &Arc<Published>, outbox: &mut super::Outbox<'_>) -> bool {
         let (index, code) = match &**item {
             Published::Event(index, event) => {
                 if !self.filter.matches(*index, event.code()) {
                     return true;
+                }
+                if let Some((sink, unfinished)) = &self.inline {
+                    if self.tx.is_closed() {
+                        return false;
+                    }
+                    if unfinished.load(Ordering::SeqCst) == 0
+                        && self.losses.is_empty()
+                        && sink.take(*index, event, outbox)
+                    {
+                        return true;
+                    }
                 }
                 (Some(*index), event.code())
             }
@@ -173,7 +215,16 @@ impl Subscriber {
                 (m.index(), m.code().unwrap_or(EventCode(0)))
             }
         };
-        match self.tx.try_send(item.clone()) {
+        let unfinished = self.inline.as_ref().map(|(_, u)| u);
+        if let Some(u) = unfinished {
+            // Counted before it can be read, so the reader's `finish_one` never comes first.
+            u.fetch_add(1, Ordering::SeqCst);
+        }
+        let sent = self.tx.try_send(item.clone());
+        if let (Err(_), Some(u)) = (&sent, unfinished) {
+            u.fetch_sub(1, Ordering::SeqCst);
+        }
+        match sent {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 if self.losses.record(code) {
@@ -199,6 +250,8 @@ impl Subscriber {
 pub struct Subscription {
     rx: Option<mpsc::Receiver<Arc<Published>>>,
     losses: Arc<Losses>,
+    /// With an inline consumer: see [`Subscriber`]'s field of that name.
+    unfinished: Option<Arc<AtomicUsize>>,
 }
 
 impl Subscription {
@@ -207,21 +260,33 @@ impl Subscription {
         filter: EventFilter,
         capacity: usize,
         name: &'static str,
+        inline: Option<Arc<dyn InlineSink>>,
     ) -> (Subscription, Subscriber) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let losses = Arc::new(Losses::default());
+        let unfinished = inline.as_ref().map(|_| Arc::new(AtomicUsize::new(0)));
         (
             Subscription {
                 rx: Some(rx),
                 losses: losses.clone(),
+                unfinished: unfinished.clone(),
             },
             Subscriber {
                 filter,
                 tx,
                 losses,
                 name,
+                inline: inline.zip(unfinished),
             },
         )
+    }
+
+    /// With an inline consumer: says one queued item (event or malformed frame) has been
+    /// dealt with, so that later events may again be taken inline once none is left.
+    pub(crate) fn finish_one(&self) {
+        if let Some(u) = &self.unfinished {
+            let _ = u.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        }
     }
 
     /// A subscription on a closed connection: it ends at once.
@@ -229,6 +294,7 @@ impl Subscription {
         Subscription {
             rx: None,
             losses: Arc::default(),
+            unfinished: None,
         }
     }
 

@@ -246,6 +246,21 @@ pub enum Action {
     Report(Report),
 }
 
+impl Action {
+    /// Whether the driver sends a command for this action (its order against replies on
+    /// the wire matters).
+    pub fn is_command(&self) -> bool {
+        matches!(
+            self,
+            Action::Reply(_)
+                | Action::SetUp(_)
+                | Action::PairDevice { .. }
+                | Action::UnpairDevice { .. }
+                | Action::CancelPairDevice { .. }
+        )
+    }
+}
+
 /// Settings of the core.
 #[derive(Debug, Clone)]
 pub struct CoreConfig {

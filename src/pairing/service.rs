@@ -1,20 +1,26 @@
 //! [`PairingService`]: the tokio driver of the [`PairingCore`]. It moves events in and carries
 //! actions out; it decides nothing.
 //!
-//! One task runs it. The task owns one [`Subscription`](crate::client::Subscription) of the client, filtered *before
-//! queueing* to the pairing, key and controller events, so a Device Found flood never takes
-//! room in its queue. The agent's futures, the replies' completions and the controllers'
-//! set-up run on that same task (polled together, not spawned), so a User Confirmation Request
-//! crosses two task hand-offs from the socket to the reply: the client's driver to this task
-//! (its queue), and this task back to the driver (the reply command). Store writes run on
-//! tokio's blocking pool, one at a time per device and in order (the core queues them), so a
-//! slow disk never holds up an answer.
+//! One task runs it. The task owns one [`Subscription`](crate::client::Subscription) of the
+//! client, filtered *before queueing* to the pairing, key and controller events, so a Device
+//! Found flood never takes room in its queue. The agent's futures, the replies' completions
+//! and the controllers' set-up run on that same task (polled together, not spawned).
+//!
+//! A pairing request takes a shorter way when nothing is queued ahead of it: the client's
+//! driver hands it to the service's inline path in its own task (see `Inline`), which feeds
+//! the core (one lock shared with the task), polls the agent's answer once and, if it is
+//! ready, submits the reply command there, so the reply is written before the driver reads
+//! the next frame: no task hand-off from the socket to the reply. An answer that is not ready
+//! is adopted by the task (it was polled with the task's waker); what else the core wants
+//! done goes to the task in order. Store writes run on tokio's blocking pool, one at a time
+//! per device and in order (the core queues them), so a slow disk never holds up an answer.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bluez_mgmt_protocol::command::{
@@ -22,7 +28,10 @@ use bluez_mgmt_protocol::command::{
     SetIoCapability, SetPowered, SetStaticAddress, UnpairDevice, UserConfirmNegativeReply,
     UserConfirmReply, UserPasskeyNegativeReply, UserPasskeyReply,
 };
-use bluez_mgmt_protocol::{Address, ControllerIndex, EventCode, IoCapability, Settings, Status};
+use bluez_mgmt_protocol::wire::encode_to_vec;
+use bluez_mgmt_protocol::{
+    Address, Command, ControllerIndex, Event, EventCode, IoCapability, Opcode, Settings, Status,
+};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -32,7 +41,9 @@ use super::core::{
 };
 use super::{Controllers, PairError, PairingReply, Report};
 use crate::agent::{Agent, Peer};
-use crate::client::{Client, ErrorKind, EventFilter, SubscriptionError};
+use crate::client::{
+    Client, ErrorKind, EventFilter, InlineSink, Outbox, PendingReply, SubscriptionError,
+};
 use crate::keystore::{
     device_policy, load_adapter_into_controller, AdapterId, KeyStore, KeyUpdate, StoreOutcome,
 };
@@ -247,11 +258,6 @@ impl<A: Agent> PairingService<A> {
         let filter = SERVICE_EVENTS
             .into_iter()
             .fold(EventFilter::all(), EventFilter::code);
-        let events = self.inner.client.subscribe_with_capacity(
-            filter,
-            self.inner.config.event_queue,
-            "pairing service",
-        );
         let store = self.inner.store.is_some();
         let config = &self.inner.config;
         let core = PairingCore::new(CoreConfig {
@@ -265,9 +271,28 @@ impl<A: Agent> PairingService<A> {
             load_bonds: store && config.load_bonds,
             power_on: store && config.load_bonds && config.power_on,
         });
+        let sets_up = core.sets_up_controllers();
+        // Subscribed before the controller list is read: nothing that happens after it is
+        // missed. Until the task runs, every event is queued for it.
+        let hot = Arc::new(Mutex::new(Hot {
+            core,
+            deferred: VecDeque::new(),
+            new_asks: Vec::new(),
+            new_work: Vec::new(),
+            waker: None,
+        }));
+        let events = self.inner.client.subscribe_inline(
+            filter,
+            self.inner.config.event_queue,
+            "pairing service",
+            Arc::new(Inline {
+                hot: hot.clone(),
+                agent: self.inner.agent.clone(),
+            }),
+        );
         let present = if let Controllers::Only(v) = &config.controllers {
             v.clone()
-        } else if core.sets_up_controllers() {
+        } else if sets_up {
             self.inner
                 .client
                 .call(ControllerIndex::NONE, &ReadIndexList {})
@@ -281,9 +306,9 @@ impl<A: Agent> PairingService<A> {
         let (calls_tx, calls_rx) = mpsc::unbounded_channel();
         *self.inner.calls.lock().unwrap_or_else(|p| p.into_inner()) = Some(calls_tx);
         let (ready_tx, ready_rx) = oneshot::channel();
-        let mut task = Task {
+        let task = Task {
             inner: self.inner.clone(),
-            core,
+            hot,
             events,
             calls: calls_rx,
             asks: FutureSet::new(),
@@ -296,7 +321,7 @@ impl<A: Agent> PairingService<A> {
             static_in_use: Arc::default(),
             shutdown: None,
         };
-        task.core.start(&present);
+        task.hot().core.start(&present);
         let names = match &self.inner.store {
             Some(s) if self.inner.config.keep_names => {
                 Some(crate::keystore::device_info::NameKeeper::spawn(
@@ -495,9 +520,135 @@ enum WorkKey {
     Other,
 }
 
+/// What the driver's inline path and the service's task share: the core, and what the inline
+/// path started or left for the task. Locked briefly by each; never held across an await.
+struct Hot {
+    core: PairingCore,
+    /// Actions the inline path took from the core and left for the task, in order.
+    deferred: VecDeque<Action>,
+    /// Agent answers the inline path started that were not ready at once: the task adopts
+    /// them (they were polled with its waker).
+    new_asks: Vec<(Ticket, BoxFuture<Answer>)>,
+    /// Replies the inline path wrote, whose results the task waits for.
+    new_work: Vec<(WorkKey, BoxFuture<Finished>)>,
+    /// The task's waker, once it runs: the inline path works only then (until then every
+    /// event is queued).
+    waker: Option<Waker>,
+}
+
+impl Hot {
+    fn has_news(&self) -> bool {
+        !(self.deferred.is_empty() && self.new_asks.is_empty() && self.new_work.is_empty())
+    }
+}
+
+/// The requests a service may answer inline: the agent's questions.
+const REQUESTS: [EventCode; 3] = [
+    EventCode::PIN_CODE_REQUEST,
+    EventCode::USER_CONFIRM_REQUEST,
+    EventCode::USER_PASSKEY_REQUEST,
+];
+
+/// The service's inline path (see [`InlineSink`]): a pairing request that nothing is queued
+/// ahead of is handed to the core in the driver's task, the agent's answer is polled once
+/// there and, when it is ready, the reply command is submitted before the driver reads the
+/// next frame: no hand-off between tasks for an answer the agent knows at once. What else
+/// the core wants done (reports, notices, a reply the agent takes time for) goes to the
+/// service's task. Key and controller events always take the queue: they lead to store and
+/// set-up work that the task starts anyway.
+struct Inline<A> {
+    hot: Arc<Mutex<Hot>>,
+    agent: Arc<A>,
+}
+
+impl<A: Agent> InlineSink for Inline<A> {
+    fn take(&self, index: ControllerIndex, event: &Event, outbox: &mut Outbox<'_>) -> bool {
+        if !REQUESTS.contains(&event.code()) {
+            return false;
+        }
+        // The task holds the lock only briefly, but never wait for it here: queue instead.
+        let mut hot = match self.hot.try_lock() {
+            Ok(h) => h,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return false,
+        };
+        let Some(waker) = hot.waker.clone() else {
+            return false;
+        };
+        hot.core.handle_event(index, event, now());
+        let hot = &mut *hot;
+        // A command the task has still to send stays ahead of any reply written here.
+        let mut wire_pending = hot.deferred.iter().any(Action::is_command);
+        while let Some(action) = hot.core.poll_action() {
+            match action {
+                Action::Ask {
+                    ticket,
+                    peer,
+                    question,
+                } => {
+                    let mut answer = ask(self.agent.clone(), peer, question);
+                    match answer.as_mut().poll(&mut Context::from_waker(&waker)) {
+                        Poll::Ready(a) => hot.core.handle_answer(ticket, a),
+                        Poll::Pending => hot.new_asks.push((ticket, answer)),
+                    }
+                }
+                Action::Reply(reply) if !wire_pending => {
+                    let peer = reply.peer().clone();
+                    let (index, opcode, params) = reply_command(reply.clone());
+                    match outbox.submit(index, opcode, &params) {
+                        Some(pending) => hot
+                            .new_work
+                            .push((WorkKey::Reply, reply_finished(peer, pending))),
+                        None => {
+                            wire_pending = true;
+                            hot.deferred.push_back(Action::Reply(reply));
+                        }
+                    }
+                }
+                other => {
+                    wire_pending |= other.is_command();
+                    hot.deferred.push_back(other);
+                }
+            }
+        }
+        if hot.has_news() {
+            waker.wake_by_ref();
+        }
+        true
+    }
+}
+
+/// The agent's answer to `question`, a panic turned into [`Answer::Failed`].
+fn ask<A: Agent>(agent: Arc<A>, peer: Peer, question: Question) -> BoxFuture<Answer> {
+    let answer = async move {
+        match question {
+            Question::ConfirmValue(v) => Answer::Bool(agent.confirm_value(&peer, v).await),
+            Question::Authorize => Answer::Bool(agent.authorize(&peer).await),
+            Question::Passkey => Answer::Passkey(agent.request_passkey(&peer).await),
+            Question::PinCode(secure) => {
+                Answer::PinCode(agent.request_pin_code(&peer, secure).await)
+            }
+        }
+    };
+    let caught = CatchPanic(Box::pin(answer));
+    Box::pin(async move { caught.await.unwrap_or(Answer::Failed) })
+}
+
+/// The result of a reply command, for [`PairingCore::handle_reply_result`].
+fn reply_finished(peer: Peer, pending: PendingReply) -> BoxFuture<Finished> {
+    Box::pin(async move {
+        let r = match PairError::from_call(pending.await) {
+            Ok(s) if s.is_success() => Ok(()),
+            Ok(s) => Err(s.description()),
+            Err(e) => Err(e.to_string()),
+        };
+        Finished::Reply(peer, r)
+    })
+}
+
 struct Task<A> {
     inner: Arc<Inner<A>>,
-    core: PairingCore,
+    hot: Arc<Mutex<Hot>>,
     events: crate::client::Subscription,
     calls: mpsc::UnboundedReceiver<ApiCall>,
     asks: FutureSet<Ticket, Answer>,
@@ -521,50 +672,87 @@ fn now() -> Instant {
 }
 
 impl<A: Agent> Task<A> {
+    fn hot(&self) -> MutexGuard<'_, Hot> {
+        self.hot.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hands one queued item to the core (under the lock, and says it is dealt with there,
+    /// so the inline path never takes a later event before it).
+    fn handle_item(&mut self, item: crate::client::EventItem) {
+        match item {
+            Ok((index, event)) => {
+                if is_index_event(&event) == Some(false) {
+                    self.static_in_use
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .retain(|(i, _)| *i != index);
+                }
+                let mut hot = self.hot();
+                hot.core.handle_event(index, &event, now());
+                self.events.finish_one();
+            }
+            Err(SubscriptionError::Lagged(count)) => {
+                tracing::warn!(
+                    count,
+                    "pairing service missed events: requests may go unanswered, keys unstored"
+                );
+                self.report(Report::EventsLost { count });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "pairing event not usable");
+                self.events.finish_one();
+            }
+        }
+    }
+
     async fn run(mut self) {
+        // From here on the inline path may answer requests (it wakes this task with what it
+        // leaves for it).
+        let hot = self.hot.clone();
+        std::future::poll_fn(|cx| {
+            hot.lock().unwrap_or_else(|p| p.into_inner()).waker = Some(cx.waker().clone());
+            Poll::Ready(())
+        })
+        .await;
         self.perform_all();
         self.check_ready();
         let mut closed = false;
-        while !(closed && self.work.is_empty()) {
-            let deadline = self.core.poll_timeout();
+        while !(closed && self.work.is_empty() && !self.hot().has_news()) {
+            let deadline = self.hot().core.poll_timeout();
+            let hot = self.hot.clone();
             tokio::select! {
                 biased;
                 item = self.events.recv(), if !closed => match item {
-                    Some(Ok((index, event))) => {
-                        if is_index_event(&event) == Some(false) {
-                            self.static_in_use
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .retain(|(i, _)| *i != index);
-                        }
-                        self.core.handle_event(index, &event, now())
-                    }
-                    Some(Err(SubscriptionError::Lagged(count))) => {
-                        tracing::warn!(count, "pairing service missed events: requests may go unanswered, keys unstored");
-                        self.report(Report::EventsLost { count });
-                    }
-                    Some(Err(e)) => tracing::warn!(error = %e, "pairing event not usable"),
+                    Some(item) => self.handle_item(item),
                     // The connection closed. Commands already answered finish first (their
                     // replies came before the end); those still out fail with it.
                     None => closed = true,
                 },
+                () = std::future::poll_fn(|_| {
+                    if hot.lock().unwrap_or_else(|p| p.into_inner()).has_news() {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending
+                    }
+                }) => {}
                 (ticket, answer) = self.asks.next(), if !self.asks.is_empty() => {
-                    self.core.handle_answer(ticket, answer);
+                    self.hot().core.handle_answer(ticket, answer);
                 }
                 (key, finished) = self.work.next(), if !self.work.is_empty() => {
                     self.finished(key, finished);
                 }
                 Some(call) = self.calls.recv() => self.api(call),
                 _ = sleep_until(deadline), if deadline.is_some() => {
-                    self.core.handle_timeout(now());
+                    self.hot().core.handle_timeout(now());
                 }
             }
             self.perform_all();
             self.check_ready();
-            if self.core.is_shutting_down()
-                && self.core.is_flushed()
-                && !self.work.contains(WorkKey::Reply)
-            {
+            let stopped = {
+                let hot = self.hot();
+                hot.core.is_shutting_down() && hot.core.is_flushed()
+            };
+            if stopped && !self.work.contains(WorkKey::Reply) {
                 break;
             }
         }
@@ -597,7 +785,7 @@ impl<A: Agent> Task<A> {
                 timeout,
                 done,
             } => {
-                let ticket = self.core.start_pairing(peer, io);
+                let ticket = self.hot().core.start_pairing(peer, io);
                 self.pair_timeouts.insert(ticket, timeout);
                 self.waiters.insert(ticket, done);
             }
@@ -606,11 +794,11 @@ impl<A: Agent> Task<A> {
                 disconnect,
                 done,
             } => {
-                let ticket = self.core.start_unpair(peer, disconnect);
+                let ticket = self.hot().core.start_unpair(peer, disconnect);
                 self.waiters.insert(ticket, done);
             }
             ApiCall::Shutdown { done } => {
-                self.core.handle_shutdown(now());
+                self.hot().core.handle_shutdown(now());
                 self.shutdown = Some(done);
             }
         }
@@ -618,33 +806,29 @@ impl<A: Agent> Task<A> {
 
     fn finished(&mut self, key: WorkKey, finished: Finished) {
         match (key, finished) {
-            (_, Finished::Reply(peer, result)) => self.core.handle_reply_result(peer, result),
+            (_, Finished::Reply(peer, result)) => self.hot().core.handle_reply_result(peer, result),
             (WorkKey::Ticket(t), Finished::Pair(result)) => {
                 // The keys of this pairing came before its completion: hand every event
                 // already queued to the core first.
                 while let Some(item) = self.events.try_recv() {
-                    match item {
-                        Ok((index, event)) => self.core.handle_event(index, &event, now()),
-                        Err(SubscriptionError::Lagged(count)) => {
-                            self.report(Report::EventsLost { count })
-                        }
-                        Err(_) => {}
-                    }
+                    self.handle_item(item);
                 }
-                self.core.handle_pair_result(t, result);
+                self.hot().core.handle_pair_result(t, result);
             }
             (WorkKey::Ticket(t), Finished::Unpair(result)) => {
-                self.core.handle_unpair_result(t, result)
+                self.hot().core.handle_unpair_result(t, result)
             }
-            (WorkKey::Ticket(t), Finished::Stored(result)) => self.core.handle_stored(t, result),
+            (WorkKey::Ticket(t), Finished::Stored(result)) => {
+                self.hot().core.handle_stored(t, result)
+            }
             (_, Finished::SetUp(index, result)) => {
                 self.initial.retain(|i| *i != index);
                 match result {
                     Ok(done) => {
                         if let Some(adapter) = done.adapter {
-                            self.core.set_adapter(index, adapter);
+                            self.hot().core.set_adapter(index, adapter);
                         }
-                        self.core.handle_set_up(
+                        self.hot().core.handle_set_up(
                             index,
                             Ok(SetUpOutcome {
                                 summary: done.summary,
@@ -657,7 +841,7 @@ impl<A: Agent> Task<A> {
                         if self.ready.is_some() && self.first_error.is_none() {
                             self.first_error = Some(e.clone());
                         }
-                        self.core.handle_set_up(index, Err(e.to_string()));
+                        self.hot().core.handle_set_up(index, Err(e.to_string()));
                     }
                 }
             }
@@ -665,9 +849,27 @@ impl<A: Agent> Task<A> {
         }
     }
 
+    /// Adopts what the inline path started, then performs every action: those the inline
+    /// path left first (they came first), then the core's.
     fn perform_all(&mut self) {
-        while let Some(action) = self.core.poll_action() {
-            self.perform(action);
+        loop {
+            let (asks, work, action) = {
+                let mut hot = self.hot();
+                let asks = std::mem::take(&mut hot.new_asks);
+                let work = std::mem::take(&mut hot.new_work);
+                let action = hot.deferred.pop_front().or_else(|| hot.core.poll_action());
+                (asks, work, action)
+            };
+            for (ticket, answer) in asks {
+                self.asks.push(ticket, answer);
+            }
+            for (key, work) in work {
+                self.work.push(key, work);
+            }
+            match action {
+                Some(action) => self.perform(action),
+                None => return,
+            }
         }
     }
 
@@ -679,40 +881,16 @@ impl<A: Agent> Task<A> {
                 peer,
                 question,
             } => {
-                let agent = self.inner.agent.clone();
-                let answer = async move {
-                    match question {
-                        Question::ConfirmValue(v) => {
-                            Answer::Bool(agent.confirm_value(&peer, v).await)
-                        }
-                        Question::Authorize => Answer::Bool(agent.authorize(&peer).await),
-                        Question::Passkey => Answer::Passkey(agent.request_passkey(&peer).await),
-                        Question::PinCode(secure) => {
-                            Answer::PinCode(agent.request_pin_code(&peer, secure).await)
-                        }
-                    }
-                };
-                let caught = CatchPanic(Box::pin(answer));
-                self.asks.push(
-                    ticket,
-                    Box::pin(async move { caught.await.unwrap_or(Answer::Failed) }),
-                );
+                self.asks
+                    .push(ticket, ask(self.inner.agent.clone(), peer, question));
             }
             Action::Notify(notice) => self.notify(notice),
             Action::Reply(reply) => {
                 let peer = reply.peer().clone();
-                let pending = send_reply(&client, reply);
-                self.work.push(
-                    WorkKey::Reply,
-                    Box::pin(async move {
-                        let r = match PairError::from_call(pending.await) {
-                            Ok(s) if s.is_success() => Ok(()),
-                            Ok(s) => Err(s.description()),
-                            Err(e) => Err(e.to_string()),
-                        };
-                        Finished::Reply(peer, r)
-                    }),
-                );
+                let (index, opcode, params) = reply_command(reply);
+                let pending = client.submit_raw(index, opcode, params, None);
+                self.work
+                    .push(WorkKey::Reply, reply_finished(peer, pending));
             }
             Action::SetUp(set_up) => {
                 if self.ready.is_some() {
@@ -895,70 +1073,56 @@ impl<A: Agent> Task<A> {
     }
 }
 
-/// Submits one reply command now (reply lane) and returns the future of its result.
-fn send_reply(
-    client: &Client,
-    reply: PairingReply,
-) -> Pin<Box<dyn Future<Output = Result<(), crate::client::Error>> + Send>> {
-    fn done<R: Send + 'static>(
-        f: crate::client::ReplyFuture<R>,
-    ) -> Pin<Box<dyn Future<Output = Result<(), crate::client::Error>> + Send>> {
-        Box::pin(async move { f.await.map(|_| ()) })
+/// The command that carries `reply`: controller, opcode and parameters.
+fn reply_command(reply: PairingReply) -> (ControllerIndex, Opcode, Vec<u8>) {
+    fn of<C: Command>(index: ControllerIndex, c: C) -> (ControllerIndex, Opcode, Vec<u8>) {
+        (index, C::OPCODE, encode_to_vec(&c))
     }
     match reply {
-        PairingReply::UserConfirm { peer, accept: true } => done(client.start(
+        PairingReply::UserConfirm { peer, accept: true } => of(
             peer.index,
-            &UserConfirmReply {
+            UserConfirmReply {
                 address: peer.address,
             },
-            None,
-        )),
+        ),
         PairingReply::UserConfirm {
             peer,
             accept: false,
-        } => done(client.start(
+        } => of(
             peer.index,
-            &UserConfirmNegativeReply {
+            UserConfirmNegativeReply {
                 address: peer.address,
             },
-            None,
-        )),
+        ),
         PairingReply::UserPasskey {
             peer,
             passkey: Some(passkey),
-        } => done(client.start(
+        } => of(
             peer.index,
-            &UserPasskeyReply {
+            UserPasskeyReply {
                 address: peer.address,
                 passkey,
             },
-            None,
-        )),
+        ),
         PairingReply::UserPasskey {
             peer,
             passkey: None,
-        } => done(client.start(
+        } => of(
             peer.index,
-            &UserPasskeyNegativeReply {
+            UserPasskeyNegativeReply {
                 address: peer.address,
             },
-            None,
-        )),
+        ),
         PairingReply::PinCode {
             peer,
             pin: Some(pin),
-        } => done(client.start(
+        } => of(peer.index, PinCodeReply::new(peer.address, pin.as_bytes())),
+        PairingReply::PinCode { peer, pin: None } => of(
             peer.index,
-            &PinCodeReply::new(peer.address, pin.as_bytes()),
-            None,
-        )),
-        PairingReply::PinCode { peer, pin: None } => done(client.start(
-            peer.index,
-            &PinCodeNegativeReply {
+            PinCodeNegativeReply {
                 address: peer.address,
             },
-            None,
-        )),
+        ),
     }
 }
 

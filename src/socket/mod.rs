@@ -33,6 +33,7 @@ pub const MAX_FRAME_LEN: usize = 6 + 65535;
 pub struct MgmtSocket {
     fd: AsyncFd<OwnedFd>,
     send_mtu: usize,
+    recv_buf: std::sync::Mutex<Vec<u8>>,
 }
 
 impl MgmtSocket {
@@ -60,7 +61,11 @@ impl MgmtSocket {
         };
         tracing::debug!(send_mtu, "MGMT control socket open");
         let fd = sys::register(fd).map_err(SocketError::from_os)?;
-        Ok(MgmtSocket { fd, send_mtu })
+        Ok(MgmtSocket {
+            fd,
+            send_mtu,
+            recv_buf: std::sync::Mutex::new(Vec::new()),
+        })
     }
 
     /// The longest frame [`MgmtSocket::send`] can write: [`MAX_COMMAND_FRAME_LEN`], or less on
@@ -105,15 +110,28 @@ impl MgmtSocket {
 
     /// Receives one frame (header and parameters), waiting until one arrives.
     pub async fn recv(&self) -> io::Result<Vec<u8>> {
-        let mut buf = vec![0u8; MAX_FRAME_LEN];
         loop {
             let mut guard = self.fd.readable().await?;
             match guard.try_io(|fd| {
-                nix::unistd::read(fd.get_ref().as_raw_fd(), &mut buf).map_err(io::Error::from)
+                // One buffer of the largest frame, kept for every read: allocated (zeroed by
+                // the allocator, so its pages stay untouched until a long frame comes) once,
+                // not 64 KiB per frame. Reads are not concurrent in practice; one that is gets
+                // a buffer of its own.
+                let mut kept = self.recv_buf.try_lock();
+                let mut own = Vec::new();
+                let buf = match kept.as_deref_mut() {
+                    Ok(b) => b,
+                    Err(_) => &mut own,
+                };
+                if buf.is_empty() {
+                    *buf = vec![0u8; MAX_FRAME_LEN];
+                }
+                nix::unistd::read(fd.get_ref().as_raw_fd(), buf)
+                    .map(|n| buf[..n].to_vec())
+                    .map_err(io::Error::from)
             }) {
-                Ok(Ok(n)) => {
-                    buf.truncate(n);
-                    return Ok(buf);
+                Ok(Ok(frame)) => {
+                    return Ok(frame);
                 }
                 Ok(Err(e)) => return Err(e),
                 Err(_would_block) => continue,

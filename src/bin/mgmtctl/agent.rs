@@ -320,10 +320,12 @@ async fn serve<A: Agent + Send + Sync + 'static>(
     }
 }
 
-/// A tokio runtime for one command.
+/// A tokio runtime for one command: one thread. The client's driver, the pairing service
+/// and the command's own tasks take turns on it, so an answer goes from the socket to the
+/// reply without waking another thread; prompts (terminal reads) run on the blocking pool,
+/// whose threads exist only while a prompt waits.
 pub(crate) fn runtime() -> io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
 }
@@ -613,21 +615,30 @@ impl TerminalAgent {
         .unwrap_or(refused)
     }
 
-    async fn decide(&self, question: String) -> bool {
-        match self.policy {
-            Policy::Accept => {
-                self.say(format_args!("{question} -> yes (--auto-accept)"));
-                true
-            }
-            Policy::Reject => {
-                self.say(format_args!("{question} -> no (--reject)"));
-                false
-            }
+    /// Answers `question` by the policy, or asks on the terminal. A fixed answer is given at
+    /// once and its line printed after the reply has gone out (`question` is only formatted
+    /// then), so showing it never delays the pairing.
+    async fn decide(&self, question: impl FnOnce() -> String + Send + 'static) -> bool {
+        let (answer, word) = match self.policy {
+            Policy::Accept => (true, "yes (--auto-accept)"),
+            Policy::Reject => (false, "no (--reject)"),
             Policy::Ask => {
-                self.prompt(move |i, o| ask_yes_no(i, o, &question), false)
-                    .await
+                let question = question();
+                return self
+                    .prompt(move |i, o| ask_yes_no(i, o, &question), false)
+                    .await;
             }
-        }
+        };
+        let on_stderr = self.on_stderr;
+        tokio::spawn(async move {
+            let line = format!("{} -> {word}", question());
+            if on_stderr {
+                eprintln!("{line}");
+            } else {
+                println!("{line}");
+            }
+        });
+        answer
     }
 }
 
@@ -637,12 +648,14 @@ impl Agent for TerminalAgent {
     }
 
     async fn confirm_value(&self, peer: &Peer, value: u32) -> bool {
-        self.decide(format!("{peer}: does the device show {value:06}?"))
+        let peer = peer.clone();
+        self.decide(move || format!("{peer}: does the device show {value:06}?"))
             .await
     }
 
     async fn authorize(&self, peer: &Peer) -> bool {
-        self.decide(format!("{peer}: pair without verification (Just Works)?"))
+        let peer = peer.clone();
+        self.decide(move || format!("{peer}: pair without verification (Just Works)?"))
             .await
     }
 

@@ -127,14 +127,31 @@ enum Cmd {
 fn main() -> ExitCode {
     // The library's diagnostics go to standard error: warnings by default (a lost event, a
     // key not stored, a bond file left out must never pass unseen), more when RUST_LOG asks
-    // (for example RUST_LOG=bluez_mgmt=debug). Key bytes are only ever logged at `trace`.
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+    // (`LEVEL`, `TARGET=LEVEL`, comma-separated: for example RUST_LOG=bluez_mgmt=debug). Key
+    // bytes are only ever logged at `trace`. The filter is tracing-subscriber's `Targets`
+    // (no regular expressions, no span filters): light to build and to consult.
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| match v.parse::<tracing_subscriber::filter::Targets>() {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("mgmtctl: RUST_LOG={v:?} not understood ({e}); logging warnings");
+                None
+            }
+        })
+        .unwrap_or_else(|| {
+            tracing_subscriber::filter::Targets::new()
+                .with_default(tracing_subscriber::filter::LevelFilter::WARN)
+        });
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with(filter)
         .init();
     let cli = Cli::parse();
     let result = match cli.command {

@@ -195,7 +195,7 @@ async fn names_from_device_connected_are_kept_in_the_store() {
     let script = Arc::new(script);
     let client = Client::with_transport(script.clone());
     let dir = tempfile::tempdir().unwrap();
-    let _keeper = NameKeeper::spawn(client.clone(), &KeyStore::open(dir.path()));
+    let _keeper = NameKeeper::spawn(client.clone(), &KeyStore::open(dir.path()), |_| true);
     // Only after the keeper subscribed does the script deliver Device Connected.
     client.call(NONE, &ReadVersion {}).await.unwrap();
     let cache = dir.path().join("00:AA:01:00:00:00/cache/00:BB:00:00:00:02");

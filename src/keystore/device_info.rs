@@ -30,7 +30,9 @@ use std::sync::Arc;
 
 use crate::client::{Client, EventFilter, Subscription};
 use crate::protocol::ad::{AdData, AdStructure};
-use crate::protocol::{Address, AddressInfo, AddressType, ClassOfDevice, Event, EventCode};
+use crate::protocol::{
+    Address, AddressInfo, AddressType, ClassOfDevice, ControllerIndex, Event, EventCode,
+};
 
 use super::info::GENERAL;
 use super::keyfile::{self, KeyFile};
@@ -200,15 +202,30 @@ pub fn read_wake_allowed(file: &KeyFile) -> Option<bool> {
 /// without a public address are skipped (their store directory is named by a static address
 /// only the pairing service knows). A failed write is logged and the next event handled.
 pub async fn keep_names(client: Client, store: Arc<KeyStore>) {
-    let events = client.subscribe(EventFilter::all().code(EventCode::DEVICE_CONNECTED));
-    keep_names_from(client, events, store).await
+    let events = client.subscribe(
+        EventFilter::all()
+            .code(EventCode::DEVICE_CONNECTED)
+            .code(EventCode::INDEX_REMOVED),
+    );
+    keep_names_from(client, events, store, |_| true).await
 }
 
-async fn keep_names_from(client: Client, mut events: Subscription, store: Arc<KeyStore>) {
+async fn keep_names_from(
+    client: Client,
+    mut events: Subscription,
+    store: Arc<KeyStore>,
+    serves: impl Fn(ControllerIndex) -> bool,
+) {
     let mut adapters = HashMap::new();
     while let Some(item) = events.recv().await {
-        let Ok((index, Event::DeviceConnected(c))) = item else {
-            continue;
+        let (index, c) = match item {
+            Ok((index, Event::DeviceConnected(c))) if serves(index) => (index, c),
+            // The next controller under this index may have another address.
+            Ok((index, Event::IndexRemoved(_))) => {
+                adapters.remove(&index);
+                continue;
+            }
+            _ => continue,
         };
         let learned = Learned::from_ad(&AdData::parse(&c.eir).unwrap_or_else(|e| e.parsed));
         if learned.is_empty() || is_private(&c.address) {
@@ -246,13 +263,24 @@ pub struct NameKeeper(tokio::task::JoinHandle<()>);
 impl NameKeeper {
     /// Starts [`keep_names`] for the store at `store`'s directory (its own handle on it; the
     /// adapter directory's lock orders its writes with everyone else's).
-    pub fn spawn(client: Client, store: &KeyStore) -> NameKeeper {
+    /// Only controllers `serves` says yes to are kept (a service serving some controllers
+    /// keeps no names for the others, whose adapters are not its own).
+    pub fn spawn(
+        client: Client,
+        store: &KeyStore,
+        serves: impl Fn(ControllerIndex) -> bool + Send + 'static,
+    ) -> NameKeeper {
         // Subscribed before the task starts: no Device Connected after this call is missed.
-        let events = client.subscribe(EventFilter::all().code(EventCode::DEVICE_CONNECTED));
+        let events = client.subscribe(
+            EventFilter::all()
+                .code(EventCode::DEVICE_CONNECTED)
+                .code(EventCode::INDEX_REMOVED),
+        );
         NameKeeper(tokio::spawn(keep_names_from(
             client,
             events,
             Arc::new(KeyStore::open(store.dir())),
+            serves,
         )))
     }
 }

@@ -324,9 +324,11 @@ impl<A: Agent> PairingService<A> {
         task.hot().core.start(&present);
         let names = match &self.inner.store {
             Some(s) if self.inner.config.keep_names => {
+                let served = self.inner.config.controllers.clone();
                 Some(crate::keystore::device_info::NameKeeper::spawn(
                     self.inner.client.clone(),
                     s.key_store(),
+                    move |index| served.includes(index),
                 ))
             }
             _ => None,

@@ -41,9 +41,7 @@ use super::core::{
 };
 use super::{Controllers, PairError, PairingReply, Report};
 use crate::agent::{Agent, Peer};
-use crate::client::{
-    Client, ErrorKind, EventFilter, InlineSink, Outbox, PendingReply, SubscriptionError,
-};
+use crate::client::{Client, ErrorKind, EventFilter, InlineSink, Outbox, SubscriptionError};
 use crate::keystore::{
     device_policy, load_adapter_into_controller, AdapterId, KeyStore, KeyUpdate, StoreOutcome,
 };
@@ -637,7 +635,10 @@ fn ask<A: Agent>(agent: Arc<A>, peer: Peer, question: Question) -> BoxFuture<Ans
 }
 
 /// The result of a reply command, for [`PairingCore::handle_reply_result`].
-fn reply_finished(peer: Peer, pending: PendingReply) -> BoxFuture<Finished> {
+fn reply_finished<T>(
+    peer: Peer,
+    pending: impl Future<Output = Result<T, crate::client::Error>> + Send + 'static,
+) -> BoxFuture<Finished> {
     Box::pin(async move {
         let r = match PairError::from_call(pending.await) {
             Ok(s) if s.is_success() => Ok(()),
@@ -1019,17 +1020,8 @@ impl<A: Agent> Task<A> {
                     },
                     None,
                 );
-                self.work.push(
-                    WorkKey::Reply,
-                    Box::pin(async move {
-                        let r = match PairError::from_call(pending.await) {
-                            Ok(s) if s.is_success() => Ok(()),
-                            Ok(s) => Err(s.description()),
-                            Err(e) => Err(e.to_string()),
-                        };
-                        Finished::Reply(peer, r)
-                    }),
-                );
+                self.work
+                    .push(WorkKey::Reply, reply_finished(peer, pending));
             }
             Action::Done { ticket, result } => {
                 if let Some(w) = self.waiters.remove(&ticket) {

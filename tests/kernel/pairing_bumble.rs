@@ -43,8 +43,7 @@ use bluez_mgmt::association::{kernel_pairing, KernelOutcome, KernelRequest, Tran
 use bluez_mgmt::client::{Client, EventFilter};
 use bluez_mgmt::pairing::{Controllers, PairError, PairingService, ServiceConfig};
 use bluez_mgmt::protocol::command::{
-    AdvertisingMode, SecureConnectionsMode, SetAdvertising, SetDefaultSystemConfig,
-    SetSecureConnections, SystemConfigParameter,
+    SecureConnectionsMode, SetDefaultSystemConfig, SetSecureConnections, SystemConfigParameter,
 };
 use bluez_mgmt::protocol::event::{ConfirmHint, Event};
 use bluez_mgmt::protocol::wire::Rest;
@@ -261,15 +260,7 @@ impl Rig {
             .expect("Set Default System Configuration (advertising interval)");
         c.power(true).await.expect("power on");
         // Connectable LE advertising, for the cells where the peer connects over LE.
-        client
-            .call(
-                index,
-                &SetAdvertising {
-                    advertising: AdvertisingMode::ON,
-                },
-            )
-            .await
-            .expect("advertising");
+        super::support::advertise(&client, index).await;
         Rig {
             peer_address: peer.address.parse().expect("peer address"),
             peer_le: peer.le_address.parse().expect("peer LE address"),

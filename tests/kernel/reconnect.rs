@@ -193,20 +193,7 @@ async fn bonded_le_peer_reconnects_after_power_cycle() {
     .await
     .expect("the kernel reconnected by itself");
     assert_eq!(connected.address, peer_le);
-    let level = peer
-        .expect("ENCRYPTED", |e| match e {
-            PeerEvent::Other(l) if l.starts_with("ENCRYPTED ") => Some(l[10..].to_string()),
-            PeerEvent::Paired(k) => panic!("a new pairing ran instead of the stored key: {k:?}"),
-            _ => None,
-        })
-        .await;
-    assert_ne!(level, "0", "the link is encrypted");
-    while let Some(item) = watch.try_recv() {
-        assert!(
-            !matches!(item, Ok((_, Event::NewLongTermKey(_)))),
-            "a new key was made: {item:?}"
-        );
-    }
+    super::support::assert_encrypted_with_stored_key(&mut peer, &mut watch).await;
 
     drop(peer);
     capture.finish();

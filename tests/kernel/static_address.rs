@@ -307,20 +307,7 @@ async fn le_only_controller_without_public_address_keeps_its_static_address_and_
         from.eq_ignore_ascii_case(&address.to_string()),
         "{from} != {address}"
     );
-    let level = peer
-        .expect("ENCRYPTED", |e| match e {
-            PeerEvent::Other(l) if l.starts_with("ENCRYPTED ") => Some(l[10..].to_string()),
-            PeerEvent::Paired(k) => panic!("a new pairing ran instead of the stored key: {k:?}"),
-            _ => None,
-        })
-        .await;
-    assert_ne!(level, "0", "the link is encrypted");
-    while let Some(item) = watch.try_recv() {
-        assert!(
-            !matches!(item, Ok((_, Event::NewLongTermKey(_)))),
-            "a new key was made: {item:?}"
-        );
-    }
+    super::support::assert_encrypted_with_stored_key(&mut peer, &mut watch).await;
     again.shutdown().await;
     drop(peer);
     capture.finish();

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use bluez_mgmt::client::Client;
+use bluez_mgmt::client::{Client, Subscription};
 use bluez_mgmt::protocol::command::{
     AdvertisingMode, ReadIndexList, ReadIndexListReply, SecureConnectionsMode, SetAdvertising,
     SetSecureConnections,
@@ -946,4 +946,24 @@ pub fn non_empty(path: &Path) -> bool {
     std::fs::metadata(path)
         .map(|m| m.len() > 0)
         .unwrap_or(false)
+}
+
+/// After a bonded peer reconnected: the peer reports the link encrypted (`ENCRYPTED` not 0)
+/// without a new pairing, and `watch` (a subscription covering New Long Term Key) saw no new
+/// key: the stored one was used.
+pub async fn assert_encrypted_with_stored_key(peer: &mut BumblePeer, watch: &mut Subscription) {
+    let level = peer
+        .expect("ENCRYPTED", |e| match e {
+            PeerEvent::Other(l) if l.starts_with("ENCRYPTED ") => Some(l[10..].to_string()),
+            PeerEvent::Paired(k) => panic!("a new pairing ran instead of the stored key: {k:?}"),
+            _ => None,
+        })
+        .await;
+    assert_ne!(level, "0", "the link is encrypted");
+    while let Some(item) = watch.try_recv() {
+        assert!(
+            !matches!(item, Ok((_, Event::NewLongTermKey(_)))),
+            "a new key was made: {item:?}"
+        );
+    }
 }

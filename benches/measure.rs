@@ -310,6 +310,8 @@ struct Impl {
     rss: Samples,
     pairings: usize,
     ok: usize,
+    /// Responder replies of an agent process answering its second and later pairings.
+    warm: Samples,
 }
 
 fn ms(us: Option<f64>) -> String {
@@ -409,6 +411,14 @@ fn report(dir: &Path) -> String {
                         }
                         i.both.0.extend(p.initiator_reply);
                         i.both.0.extend(p.responder_reply);
+                    }
+                }
+                ["warm", name, _round, t0, t1, rc] => {
+                    if let (Some(i), Ok(t0), Ok(t1), Ok(rc)) =
+                        (impls.get_mut(*name), t0.parse(), t1.parse(), rc.parse())
+                    {
+                        let p = analyse(&frames, sides, t0, t1, rc);
+                        i.warm.0.extend(p.responder_reply.filter(|_| p.ok));
                     }
                 }
                 ["memory", name, pss, rss] => {
@@ -520,6 +530,30 @@ fn report(dir: &Path) -> String {
                 ratio(s.p(0.5), fs)
             );
         }
+    }
+    let _ = writeln!(
+        w,
+        "\nThe same, for a responder process that has answered before: one process per \
+         implementation answers BENCH_ROUNDS + 1 pairings in a row (the C floor initiating), \
+         its first left out. The rows above start every responder fresh, so they include what \
+         running the answer path's code for the first time costs (large under TCG).\n\n\
+         | responder | n | p25 | p50 | p75 | max | p50 vs floor |\n|---|---|---|---|---|---|---|"
+    );
+    for (key, label) in IMPLS {
+        let s = &impls[key].warm;
+        if s.0.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            w,
+            "| {label} | {} | {} | {} | {} | {} | {} |",
+            s.0.len(),
+            ms(s.p(0.25)),
+            ms(s.p(0.5)),
+            ms(s.p(0.75)),
+            ms(s.p(1.0)),
+            ratio(s.p(0.5), floor_p(|i| &i.warm, 0.5))
+        );
     }
     let _ = writeln!(
         w,

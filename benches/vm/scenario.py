@@ -7,7 +7,8 @@ Starts btvirt's two kernel controllers (hci0 = 00:AA:01:00:00:00 initiates, hci1
 everything with btmon into the VM's tmpfs, and pairs ROUNDS times with every implementation,
 the order alternating between rounds (and reversed on even boots). Each pairing: start the
 responder, wait until it is ready, read its idle memory, run the initiator, stop the responder,
-unpair both sides. It writes OUT_DIR/bootBOOT.log (one line per fact, see `log`) and copies the
+unpair both sides. Then, per agent, one responder process answers ROUNDS + 1 pairings in a row
+(see `warm_series`). It writes OUT_DIR/bootBOOT.log (one line per fact, see `log`) and copies the
 capture to OUT_DIR/bootBOOT.btsnoop; the numbers are computed on the host from the capture.
 Then the phases BENCH_PHASES names (default both): `bluetoothd` (see `bluetoothd_phase`) and
 `scale`: Load Long Term Keys / Load Link Keys at the protocol maximum, from the C floor and
@@ -50,7 +51,8 @@ def now_us():
 
 def log(*fields):
     """One fact per line: `controllers INITIATOR_INDEX RESPONDER_INDEX`,
-    `pairing IMPL ROUND START_US END_US RC`, `memory IMPL PSS_KB RSS_KB`,
+    `pairing IMPL ROUND START_US END_US RC`, `warm IMPL ROUND START_US END_US RC`,
+    `memory IMPL PSS_KB RSS_KB`,
     `scale NAME VALUE TEXT...`, `note TEXT...`."""
     LOG.write(" ".join(str(f) for f in fields) + "\n")
 
@@ -231,6 +233,28 @@ def pair_once(impl, rnd):
     stop(p)
     log("pairing", impl, rnd, t0, t1, rc)
     unpair()
+
+
+def warm_series(impl, rounds):
+    """One responder process of `impl` answering rounds + 1 pairings in a row, the C floor
+    initiating: every pairing after its first is logged as `warm IMPL ROUND START_US END_US
+    RC`, the figure of an agent that has been running (the rounds above start every responder
+    fresh)."""
+    (p, lines), ready = responder(impl)
+    if lines.wait_for(ready, 20) is None:
+        log("note", impl, "warm responder not ready")
+        stop(p)
+        return
+    time.sleep(0.3)
+    for rnd in range(rounds + 1):
+        t0 = now_us()
+        rc = initiate("floor")
+        time.sleep(0.3)
+        t1 = now_us()
+        if rnd:
+            log("warm", impl, rnd, t0, t1, rc)
+        unpair()
+    stop(p)
 
 
 BLUEZ = os.path.dirname(TOOLS.rstrip("/"))  # .../usr: bluetoothd is in libexec/bluetooth
@@ -534,6 +558,9 @@ def main():
             for impl in (order if rnd % 2 == 0 else order[::-1]):
                 pair_once(impl, rnd)
             say(f"round {rnd + 1}/{ROUNDS} done")
+        for impl in (i for i in ("floor", "library", "mgmtctl") if i in IMPLS):
+            warm_series(impl, ROUNDS)
+        say("warm series done")
         if "bluetoothd" in PHASES:
             try:
                 bluetoothd_phase(ROUNDS)

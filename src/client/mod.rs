@@ -483,7 +483,7 @@ impl Driver {
                 received = &mut frame => match received {
                     Ok(received) => {
                         frame = receive(self.transport.clone());
-                        self.session.handle_frame(&received, now());
+                        self.session.handle_frame(&received);
                     }
                     Err(e) => {
                         self.close(format!("receiving failed: {e}"));

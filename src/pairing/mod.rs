@@ -35,6 +35,7 @@ use bluez_mgmt_protocol::{Address, AddressInfo, ControllerIndex, Status};
 use crate::agent::{InvalidAnswer, KeyNotice, Peer, PinCode};
 
 pub mod core;
+mod rehearsal;
 pub mod service;
 
 pub use self::core::{

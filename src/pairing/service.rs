@@ -14,6 +14,10 @@
 //! is adopted by the task (it was polled with the task's waker); what else the core wants
 //! done goes to the task in order. Store writes run on tokio's blocking pool, one at a time
 //! per device and in order (the core queues them), so a slow disk never holds up an answer.
+//!
+//! When the service starts it rehearses the answer path once on a made-up request, with
+//! nothing sent (see `rehearsal`), so the first real request does not pay for running that
+//! code for the first time.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -335,6 +339,9 @@ impl<A: Agent> PairingService<A> {
             let _names = names;
             task.run().await
         });
+        // While the set-up's commands are out: the first request must not pay for running
+        // the answer path's code for the first time (see `rehearsal`).
+        super::rehearsal::rehearse_answer_path(config.answer_timeout);
         match ready_rx.await {
             Ok(None) | Err(_) => Ok(handle),
             Ok(Some(e)) => {
@@ -1068,7 +1075,7 @@ impl<A: Agent> Task<A> {
 }
 
 /// The command that carries `reply`: controller, opcode and parameters.
-fn reply_command(reply: PairingReply) -> (ControllerIndex, Opcode, Vec<u8>) {
+pub(super) fn reply_command(reply: PairingReply) -> (ControllerIndex, Opcode, Vec<u8>) {
     fn of<C: Command>(index: ControllerIndex, c: C) -> (ControllerIndex, Opcode, Vec<u8>) {
         (index, C::OPCODE, encode_to_vec(&c))
     }

@@ -282,9 +282,11 @@ impl Session {
         self.controllers.iter().copied()
     }
 
-    /// Feeds one frame read from the socket. `_now` is accepted for symmetry with the other
-    /// inputs; matching does not depend on time.
-    pub fn handle_frame(&mut self, frame: &[u8], _now: Instant) {
+    /// Feeds one frame read from the socket. It takes no `now`: matching a reply to its
+    /// request does not depend on time (deadlines are checked by
+    /// [`Session::handle_timeout`]), and reading the clock for every frame would cost a
+    /// system call per frame where the clock has no vDSO.
+    pub fn handle_frame(&mut self, frame: &[u8]) {
         let raw = match RawFrame::parse("event frame", frame) {
             Ok(raw) => raw,
             Err(error) => {

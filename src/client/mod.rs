@@ -611,6 +611,83 @@ impl Driver {
     }
 }
 
+/// Runs one event frame through a throwaway copy of the driver's event path: the session,
+/// dispatch, publishing, and `sink` as the only subscriber (inline, behind `filter`). Each
+/// command the sink submits is framed by the session and answered at once by a Command
+/// Complete (Success, its parameters echoed as the reply) fed back the same way, so the
+/// sink's pending replies complete. Nothing is written anywhere. Returns how many commands
+/// the sink submitted. For the pairing service's start-up rehearsal
+/// ([`crate::pairing`]): the first real request must not be the first run of this code.
+pub(crate) fn rehearse_event_path(
+    frame: &[u8],
+    filter: EventFilter,
+    sink: Arc<dyn InlineSink>,
+) -> usize {
+    /// A transport with nothing at the other end: the rehearsal never sends or receives.
+    struct Unconnected;
+    impl Transport for Unconnected {
+        fn send<'a>(&'a self, _: &'a [u8]) -> crate::transport::BoxFuture<'a, std::io::Result<()>> {
+            Box::pin(std::future::ready(Err(
+                std::io::ErrorKind::NotConnected.into()
+            )))
+        }
+        fn recv(&self) -> crate::transport::BoxFuture<'_, std::io::Result<Vec<u8>>> {
+            Box::pin(std::future::ready(Err(
+                std::io::ErrorKind::NotConnected.into()
+            )))
+        }
+    }
+    let (requests, _) = mpsc::unbounded_channel();
+    let (subscription, subscriber) =
+        subscription::Subscription::pair(filter, 1, "rehearsal", Some(sink));
+    let subscribers: Subscribers = Arc::new(Mutex::new(Some(vec![subscriber])));
+    let shared = Arc::new(Shared {
+        requests,
+        subscribers: subscribers.clone(),
+        next_token: AtomicU64::new(0),
+        close_reason: Arc::default(),
+    });
+    let mut driver = Driver {
+        session: Session::new(),
+        transport: Arc::new(Unconnected),
+        subscribers,
+        requests: Requests {
+            pending: HashMap::new(),
+            by_token: HashMap::new(),
+            shared: Arc::downgrade(&shared),
+        },
+        close_reason: shared.close_reason.clone(),
+    };
+    driver.session.handle_frame(frame);
+    let mut submitted = 0;
+    loop {
+        while let Some(event) = driver.session.poll_event() {
+            driver.dispatch(event);
+        }
+        let Some(tx) = driver.session.poll_transmit() else {
+            break;
+        };
+        submitted += 1;
+        driver.session.handle_frame(&echoed_complete(&tx.frame));
+    }
+    drop(subscription);
+    submitted
+}
+
+/// The Command Complete (Success) answering command frame `command`, its parameters echoed
+/// as the reply's (what the kernel returns for the pairing replies: the address).
+fn echoed_complete(command: &[u8]) -> Vec<u8> {
+    let (header, params) = command.split_at(6.min(command.len()));
+    let mut frame = Vec::with_capacity(9 + params.len());
+    frame.extend_from_slice(&0x0001u16.to_le_bytes());
+    frame.extend_from_slice(header.get(2..4).unwrap_or(&[0xff, 0xff]));
+    frame.extend_from_slice(&(3 + params.len() as u16).to_le_bytes());
+    frame.extend_from_slice(header.get(..2).unwrap_or(&[0, 0]));
+    frame.push(0);
+    frame.extend_from_slice(params);
+    frame
+}
+
 async fn sleep_until(deadline: Option<std::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,

@@ -1,33 +1,33 @@
 //! A rehearsal of the answer path, run once when a [`PairingService`](super::PairingService)
-//! starts: a made-up User Confirmation Request goes through a throwaway [`Session`] and
-//! [`PairingCore`] to an encoded User Confirmation Reply, and that reply's Command Complete
-//! back through the session. Nothing reaches the kernel, the agent or the store.
+//! starts: a made-up User Confirmation Request goes through a throwaway copy of the client's
+//! event path (session, publishing) into the service's own inline answering code, with a
+//! throwaway [`PairingCore`] and an answer that is ready at once, to a framed User
+//! Confirmation Reply; that reply's Command Complete comes back the same way and completes
+//! it. Nothing reaches the kernel, the user's agent or the store.
 //!
-//! Why: the first time a process runs a piece of code it pays for faulting that code's pages
-//! in (from flash on a board whose binary is not in the page cache; translating it under an
-//! emulator). Without the rehearsal the first real pairing request paid all of that between
-//! the kernel's event and our reply, where the peer's user is waiting; the kernel tier's
-//! benchmark measured the cold answer at several times the warm one. The rehearsal moves that
-//! cost to start-up, where nobody waits on it.
+//! Why: the first time a process runs a piece of code it pays for bringing that code in
+//! (page faults, from flash on a board whose binary is not in the page cache; cache and TLB
+//! misses; under an emulator, translating it). Without the rehearsal the first real pairing
+//! request paid all of that between the kernel's event and our reply, while the peer waits.
+//! In the kernel tier's benchmark (TCG) the first answer of a fresh agent took about four
+//! times as long as later ones; the rehearsal moves that cost to start-up. What it cannot
+//! cover is the user's own agent code.
 
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bluez_mgmt_protocol::event::UserConfirmRequest;
-use bluez_mgmt_protocol::{
-    Address, AddressInfo, AddressType, ControllerIndex, Event, EventFrame, Status,
-};
+use bluez_mgmt_protocol::{Address, AddressInfo, AddressType, ControllerIndex, Event, EventFrame};
 
-use super::core::{Action, Answer, CoreConfig, PairingCore};
+use super::core::{Answer, CoreConfig, PairingCore};
+use super::service::{guarded, service_filter, unwoken, Hot, Inline};
 use super::Controllers;
-use crate::session::{Session, SessionEvent};
 
-/// Runs the rehearsal (see the module docs). Returns whether it reached the encoded reply and
-/// its completion, so a test can tell that it exercised the whole path.
+/// Runs the rehearsal (see the module docs). Returns whether it went the whole way: one
+/// reply framed, and its completion handed back to the core.
 pub(crate) fn rehearse_answer_path(answer_timeout: Duration) -> bool {
-    let now = Instant::now();
-    let index = ControllerIndex(0);
     let request = EventFrame {
-        index,
+        index: ControllerIndex(0),
         event: Event::UserConfirmRequest(UserConfirmRequest {
             address: AddressInfo {
                 address: Address([0x01, 0x00, 0x00, 0x00, 0x00, 0xc0]),
@@ -40,12 +40,7 @@ pub(crate) fn rehearse_answer_path(answer_timeout: Duration) -> bool {
     let Ok(frame) = request.encode() else {
         return false;
     };
-    let mut session = Session::new();
-    session.handle_frame(&frame);
-    let Some(SessionEvent::Event { index, event }) = session.poll_event() else {
-        return false;
-    };
-    let mut core = PairingCore::new(CoreConfig {
+    let core = PairingCore::new(CoreConfig {
         controllers: Controllers::All,
         answer_timeout,
         auto_accept_initiated: false,
@@ -54,41 +49,17 @@ pub(crate) fn rehearse_answer_path(answer_timeout: Duration) -> bool {
         load_bonds: false,
         power_on: false,
     });
-    core.handle_event(index, &event, now);
-    let mut replied = false;
-    while let Some(action) = core.poll_action() {
-        match action {
-            Action::Ask { ticket, .. } => core.handle_answer(ticket, Answer::Bool(true)),
-            Action::Reply(reply) => {
-                let peer = reply.peer().clone();
-                let (index, opcode, params) = super::service::reply_command(reply);
-                if session.submit_raw(index, opcode, &params, None).is_err() {
-                    return false;
-                }
-                let Some(sent) = session.poll_transmit() else {
-                    return false;
-                };
-                // Command Complete: opcode, Success, then the reply parameters (for a
-                // User Confirmation Reply, the address it was given).
-                let params = &sent.frame[6..];
-                let mut frame = Vec::with_capacity(9 + params.len());
-                frame.extend_from_slice(&0x0001u16.to_le_bytes());
-                frame.extend_from_slice(&index.0.to_le_bytes());
-                frame.extend_from_slice(&(3 + params.len() as u16).to_le_bytes());
-                frame.extend_from_slice(&opcode.0.to_le_bytes());
-                frame.push(Status::SUCCESS.0);
-                frame.extend_from_slice(params);
-                session.handle_frame(&frame);
-                replied = matches!(
-                    session.poll_event(),
-                    Some(SessionEvent::Completed { result: Ok(_), .. })
-                );
-                core.handle_reply_result(peer, Ok(()));
-            }
-            _ => {}
-        }
-    }
-    replied
+    let hot = Arc::new(Mutex::new(Hot::new(core, Some(unwoken()))));
+    let inline = Arc::new(Inline {
+        hot: hot.clone(),
+        ask: Arc::new(|_, _| guarded(Box::pin(std::future::ready(Answer::Bool(true))))),
+    });
+    let submitted = crate::client::rehearse_event_path(&frame, service_filter(), inline);
+    let settled = hot
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .settle_replies();
+    submitted == 1 && settled == 1
 }
 
 #[cfg(test)]

@@ -257,9 +257,7 @@ impl<A: Agent> PairingService<A> {
     /// connection closes. Fails if a present controller could not be set up. Must be called
     /// inside a tokio runtime.
     pub async fn start(&self) -> Result<JoinHandle<()>, PairError> {
-        let filter = SERVICE_EVENTS
-            .into_iter()
-            .fold(EventFilter::all(), EventFilter::code);
+        let filter = service_filter();
         let store = self.inner.store.is_some();
         let config = &self.inner.config;
         let core = PairingCore::new(CoreConfig {
@@ -276,20 +274,17 @@ impl<A: Agent> PairingService<A> {
         let sets_up = core.sets_up_controllers();
         // Subscribed before the controller list is read: nothing that happens after it is
         // missed. Until the task runs, every event is queued for it.
-        let hot = Arc::new(Mutex::new(Hot {
-            core,
-            deferred: VecDeque::new(),
-            new_asks: Vec::new(),
-            new_work: Vec::new(),
-            waker: None,
-        }));
+        let hot = Arc::new(Mutex::new(Hot::new(core, None)));
         let events = self.inner.client.subscribe_inline(
             filter,
             self.inner.config.event_queue,
             "pairing service",
             Arc::new(Inline {
                 hot: hot.clone(),
-                agent: self.inner.agent.clone(),
+                ask: {
+                    let agent = self.inner.agent.clone();
+                    Arc::new(move |peer, question| ask(agent.clone(), peer, question))
+                },
             }),
         );
         let present = if let Controllers::Only(v) = &config.controllers {
@@ -493,10 +488,10 @@ impl<K: Copy + PartialEq, T> FutureSet<K, T> {
 }
 
 /// Polls an agent future, turning a panic into `None`.
-struct CatchPanic<F>(Pin<Box<F>>);
+struct CatchPanic<T>(BoxFuture<T>);
 
-impl<F: Future> Future for CatchPanic<F> {
-    type Output = Option<F::Output>;
+impl<T> Future for CatchPanic<T> {
+    type Output = Option<T>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let f = self.0.as_mut();
@@ -529,7 +524,7 @@ enum WorkKey {
 
 /// What the driver's inline path and the service's task share: the core, and what the inline
 /// path started or left for the task. Locked briefly by each; never held across an await.
-struct Hot {
+pub(super) struct Hot {
     core: PairingCore,
     /// Actions the inline path took from the core and left for the task, in order.
     deferred: VecDeque<Action>,
@@ -544,6 +539,33 @@ struct Hot {
 }
 
 impl Hot {
+    /// `core` with nothing started or left for the task yet, working inline once `waker`
+    /// is set.
+    pub(super) fn new(core: PairingCore, waker: Option<Waker>) -> Hot {
+        Hot {
+            core,
+            deferred: VecDeque::new(),
+            new_asks: Vec::new(),
+            new_work: Vec::new(),
+            waker,
+        }
+    }
+
+    /// Polls each reply the inline path wrote once, as the task would, and hands those
+    /// finished to the core; returns how many finished. For the rehearsal.
+    pub(super) fn settle_replies(&mut self) -> usize {
+        let waker = unwoken();
+        let mut cx = Context::from_waker(&waker);
+        let mut settled = 0;
+        for (_, mut work) in std::mem::take(&mut self.new_work) {
+            if let Poll::Ready(Finished::Reply(peer, result)) = work.as_mut().poll(&mut cx) {
+                self.core.handle_reply_result(peer, result);
+                settled += 1;
+            }
+        }
+        settled
+    }
+
     fn has_news(&self) -> bool {
         !(self.deferred.is_empty() && self.new_asks.is_empty() && self.new_work.is_empty())
     }
@@ -563,12 +585,16 @@ const REQUESTS: [EventCode; 3] = [
 /// the core wants done (reports, notices, a reply the agent takes time for) goes to the
 /// service's task. Key and controller events always take the queue: they lead to store and
 /// set-up work that the task starts anyway.
-struct Inline<A> {
-    hot: Arc<Mutex<Hot>>,
-    agent: Arc<A>,
+///
+/// It is not generic over the agent (the agent is behind `ask`), so the start-up rehearsal
+/// runs this very code (see `rehearsal`).
+pub(super) struct Inline {
+    pub(super) hot: Arc<Mutex<Hot>>,
+    /// Starts the agent's answer to a question.
+    pub(super) ask: Arc<dyn Fn(Peer, Question) -> BoxFuture<Answer> + Send + Sync>,
 }
 
-impl<A: Agent> InlineSink for Inline<A> {
+impl InlineSink for Inline {
     fn take(&self, index: ControllerIndex, event: &Event, outbox: &mut Outbox<'_>) -> bool {
         if !REQUESTS.contains(&event.code()) {
             return false;
@@ -593,7 +619,7 @@ impl<A: Agent> InlineSink for Inline<A> {
                     peer,
                     question,
                 } => {
-                    let mut answer = ask(self.agent.clone(), peer, question);
+                    let mut answer = (self.ask)(peer, question);
                     match answer.as_mut().poll(&mut Context::from_waker(&waker)) {
                         Poll::Ready(a) => hot.core.handle_answer(ticket, a),
                         Poll::Pending => hot.new_asks.push((ticket, answer)),
@@ -627,7 +653,7 @@ impl<A: Agent> InlineSink for Inline<A> {
 
 /// The agent's answer to `question`, a panic turned into [`Answer::Failed`].
 fn ask<A: Agent>(agent: Arc<A>, peer: Peer, question: Question) -> BoxFuture<Answer> {
-    let answer = async move {
+    guarded(Box::pin(async move {
         match question {
             Question::ConfirmValue(v) => Answer::Bool(agent.confirm_value(&peer, v).await),
             Question::Authorize => Answer::Bool(agent.authorize(&peer).await),
@@ -636,8 +662,13 @@ fn ask<A: Agent>(agent: Arc<A>, peer: Peer, question: Question) -> BoxFuture<Ans
                 Answer::PinCode(agent.request_pin_code(&peer, secure).await)
             }
         }
-    };
-    let caught = CatchPanic(Box::pin(answer));
+    }))
+}
+
+/// `answer` with a panic turned into [`Answer::Failed`] (apart from [`ask`], so that this
+/// part is compiled once, not once per agent type).
+pub(super) fn guarded(answer: BoxFuture<Answer>) -> BoxFuture<Answer> {
+    let caught = CatchPanic(answer);
     Box::pin(async move { caught.await.unwrap_or(Answer::Failed) })
 }
 
@@ -675,6 +706,23 @@ struct Task<A> {
     static_in_use: Arc<Mutex<Vec<(ControllerIndex, Address)>>>,
     /// Set by a shutdown: told once the replies are answered and the keys flushed.
     shutdown: Option<oneshot::Sender<()>>,
+}
+
+/// A waker that does nothing (the rehearsal's stand-in for the task's; `Waker::noop` is
+/// newer than our minimum Rust).
+pub(super) fn unwoken() -> Waker {
+    struct Unwoken;
+    impl std::task::Wake for Unwoken {
+        fn wake(self: Arc<Self>) {}
+    }
+    Waker::from(Arc::new(Unwoken))
+}
+
+/// The service subscription's filter: [`SERVICE_EVENTS`].
+pub(super) fn service_filter() -> EventFilter {
+    SERVICE_EVENTS
+        .into_iter()
+        .fold(EventFilter::all(), EventFilter::code)
 }
 
 fn now() -> Instant {

@@ -23,7 +23,7 @@
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bluez_mgmt::agent::policy::Policy as HeadlessPolicy;
@@ -32,6 +32,7 @@ use bluez_mgmt::client::Client;
 use bluez_mgmt::keystore::{KeyStore, DEFAULT_DIR};
 use bluez_mgmt::pairing::{Controllers, PairingService, Report, ServiceConfig};
 use bluez_mgmt::protocol::{AddressType, ControllerIndex, IoCapability, Status};
+use tokio::sync::mpsc;
 
 use crate::CliError;
 
@@ -191,8 +192,11 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     if args.json {
         return run_json(args, headless, config);
     }
-    let agent = PolicyAgent::new(headless, TerminalAgent::new(args.io_capability, policy));
+    let terminal = TerminalAgent::new(args.io_capability, policy);
+    let decisions = terminal.decision_lines();
+    let agent = PolicyAgent::new(headless, terminal);
     crate::stop::run_stoppable(|mut stop| async move {
+        decisions.start();
         let graceful = crate::stop::GracefulStop::default();
         // The signal handlers are in place already: a signal during the slow start (opening
         // the socket, loading bonds, registering) stops us as promptly as one later.
@@ -554,6 +558,55 @@ pub(crate) fn ask_pin_code(
     }
 }
 
+/// A line for the user, formatted when it is written.
+type Line = Box<dyn FnOnce() -> String + Send>;
+
+/// Writes the lines saying what a policy answered, from one task started with the agent
+/// ([`DecisionLines::start`]). The answer path only queues the line: it neither formats,
+/// locks the terminal nor spawns a task (a task spawned per answer, as before, cost more
+/// than the rest of the reply path in the benchmark). On mgmtctl's one-thread runtime the
+/// writer runs after the task that answered, so after the reply is written.
+#[derive(Clone, Default)]
+pub(crate) struct DecisionLines(Arc<OnceLock<mpsc::UnboundedSender<(bool, Line)>>>);
+
+impl DecisionLines {
+    /// Starts the writer (inside the runtime, before requests can come). The channel's
+    /// first send is made here (an empty line, not written), not on the first answer's path.
+    pub(crate) fn start(&self) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<(bool, Line)>();
+        tokio::spawn(async move {
+            while let Some((on_stderr, line)) = rx.recv().await {
+                write_line(on_stderr, &line());
+            }
+        });
+        let _ = tx.send((false, Box::new(String::new)));
+        let _ = self.0.set(tx);
+    }
+
+    /// Writes `line` to stdout (stderr if `on_stderr`) soon; here and now if the writer
+    /// was not started.
+    fn post(&self, on_stderr: bool, line: Line) {
+        let unsent = match self.0.get() {
+            Some(tx) => tx.send((on_stderr, line)).err().map(|e| e.0),
+            None => Some((on_stderr, line)),
+        };
+        if let Some((on_stderr, line)) = unsent {
+            write_line(on_stderr, &line());
+        }
+    }
+}
+
+fn write_line(on_stderr: bool, line: &str) {
+    if line.is_empty() {
+        return;
+    }
+    if on_stderr {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
+}
+
 /// The agent behind `mgmtctl agent` and `mgmtctl pair`.
 #[derive(Clone)]
 pub(crate) struct TerminalAgent {
@@ -563,6 +616,8 @@ pub(crate) struct TerminalAgent {
     prompt: Arc<Mutex<()>>,
     /// Questions and notices go to stderr (stdout carries `pair --json`'s lines).
     on_stderr: bool,
+    /// Where the lines saying what `--auto-accept`/`--reject` answered are written from.
+    decisions: DecisionLines,
 }
 
 impl TerminalAgent {
@@ -572,7 +627,14 @@ impl TerminalAgent {
             policy,
             prompt: Arc::default(),
             on_stderr: false,
+            decisions: DecisionLines::default(),
         }
+    }
+
+    /// The writer of the lines saying what a policy answered: start it inside the runtime
+    /// before the agent serves.
+    pub(crate) fn decision_lines(&self) -> DecisionLines {
+        self.decisions.clone()
     }
 
     /// The same agent writing its questions and notices to stderr.
@@ -629,15 +691,10 @@ impl TerminalAgent {
                     .await;
             }
         };
-        let on_stderr = self.on_stderr;
-        tokio::spawn(async move {
-            let line = format!("{} -> {word}", question());
-            if on_stderr {
-                eprintln!("{line}");
-            } else {
-                println!("{line}");
-            }
-        });
+        self.decisions.post(
+            self.on_stderr,
+            Box::new(move || format!("{} -> {word}", question())),
+        );
         answer
     }
 }

@@ -97,6 +97,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     };
     let agent = TerminalAgent::new(args.io_capability, policy);
     let agent = if args.json { agent.on_stderr() } else { agent };
+    let decisions = agent.decision_lines();
     let json = args.json;
     // Human lines; with --json, stdout carries only the JSON lines.
     let say = move |line: String| {
@@ -115,6 +116,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         None => None,
     };
     crate::stop::run_stoppable(|mut stop| async move {
+        decisions.start();
         let client = tokio::select! {
             client = Client::open() => client?,
             signal = stop.recv() => return Err(format!("{signal} received; not pairing").into()),

@@ -36,7 +36,9 @@
 //! lane) before the driver reads the next frame. An answer that takes time (a prompt)
 //! crosses one hand-off: the service's task polls it and submits the reply to the driver.
 //! Disk writes never sit on that path. Everything runs on a single-threaded tokio runtime
-//! (`mgmtctl` uses one); a multi-threaded one works the same.
+//! (`mgmtctl` uses one); a multi-threaded one works the same. When the service starts it runs
+//! one made-up request through a throwaway copy of that path (nothing is sent and no agent is
+//! asked), so that the first real request is not the first run of its code.
 //!
 //! - [`socket`]: the kernel control socket (the crate's only `unsafe`, in one small module).
 //! - [`session`]: the sans-IO core. [`client`]: the async driver, typed calls for every

@@ -170,7 +170,7 @@ def responder(impl, index=None):
         # Its controller only: each side has one answerer, as with the other agents (a floor
         # answering both controllers would race the other side's process, and the figure of
         # a side would be the faster of two processes).
-        return spawn([FLOOR, I1]), ["ready"]
+        return spawn([FLOOR, index]), ["ready"]
     if impl == "library":
         return spawn([MINIMAL, index]), ["ready"]
     if impl == "mgmtctl":
@@ -387,8 +387,11 @@ def peers_phase(rounds):
                      stdin=subprocess.PIPE)
 
     def send(text):
-        p.stdin.write(text + "\n")
-        p.stdin.flush()
+        try:
+            p.stdin.write(text + "\n")
+            p.stdin.flush()
+        except BrokenPipeError:
+            pass  # the peers' process is gone: the round's check below reports it
 
     try:
         ready = lines.wait_for(["READY"], 240)
@@ -431,6 +434,12 @@ def peers_phase(rounds):
                 time.sleep(0.3)  # the kernel's key events trail the peers' completion
                 t1 = now_us()
                 stop(r)
+                if p.poll() is not None:
+                    log("note", f"peers: the Bumble peers exited ({p.returncode}) during {impl}'s round {rnd}:",
+                        "".join(l or "" for l in lines.lines[mark:])[-600:].replace("\n", " | "))
+                    for addr in peers:
+                        log("peer", impl, rnd, t0, t1, addr, "failed", "the peers' process exited")
+                    return
                 seen = set()
                 for line in lines.lines[mark:]:
                     words = (line or "").split()

@@ -15,9 +15,10 @@
 //! done goes to the task in order. Store writes run on tokio's blocking pool, one at a time
 //! per device and in order (the core queues them), so a slow disk never holds up an answer.
 //!
-//! When the service starts it rehearses the answer path once on a made-up request, with
-//! nothing sent (see `rehearsal`), so the first real request does not pay for running that
-//! code for the first time.
+//! When the service starts it rehearses the answer path once: a made-up request goes
+//! through a throwaway copy of the client's event path into this same inline code and out as
+//! a framed reply that is never sent (see `rehearsal`), so the first real request does not
+//! pay for running that code for the first time.
 
 use std::collections::VecDeque;
 use std::future::Future;

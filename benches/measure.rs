@@ -318,6 +318,19 @@ fn ms(us: Option<f64>) -> String {
     us.map_or("–".into(), |v| format!("{:.2}", v / 1000.0))
 }
 
+/// The cells `n | p25 | p50 | p75 | max | p50 vs floor` of a latency table row.
+fn spread(s: &Samples, floor_p50: Option<f64>) -> String {
+    format!(
+        "{} | {} | {} | {} | {} | {}",
+        s.0.len(),
+        ms(s.p(0.25)),
+        ms(s.p(0.5)),
+        ms(s.p(0.75)),
+        ms(s.p(1.0)),
+        ratio(s.p(0.5), floor_p50)
+    )
+}
+
 fn ratio(ours: Option<f64>, floor: Option<f64>) -> String {
     match (ours, floor) {
         (Some(a), Some(b)) if b > 0.0 => format!("{:.1}x", a / b),
@@ -519,16 +532,7 @@ fn report(dir: &Path) -> String {
             ),
             ("both", &i.both, floor_p(|i| &i.both, 0.5)),
         ] {
-            let _ = writeln!(
-                w,
-                "| {label} | {side} | {} | {} | {} | {} | {} | {} |",
-                s.0.len(),
-                ms(s.p(0.25)),
-                ms(s.p(0.5)),
-                ms(s.p(0.75)),
-                ms(s.p(1.0)),
-                ratio(s.p(0.5), fs)
-            );
+            let _ = writeln!(w, "| {label} | {side} | {} |", spread(s, fs));
         }
     }
     let _ = writeln!(
@@ -544,16 +548,7 @@ fn report(dir: &Path) -> String {
         if s.0.is_empty() {
             continue;
         }
-        let _ = writeln!(
-            w,
-            "| {label} | {} | {} | {} | {} | {} | {} |",
-            s.0.len(),
-            ms(s.p(0.25)),
-            ms(s.p(0.5)),
-            ms(s.p(0.75)),
-            ms(s.p(1.0)),
-            ratio(s.p(0.5), floor_p(|i| &i.warm, 0.5))
-        );
+        let _ = writeln!(w, "| {label} | {} |", spread(s, floor_p(|i| &i.warm, 0.5)));
     }
     let _ = writeln!(
         w,

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use bluez_mgmt::client::{Advertisement, AdvertisingError, Client, DiscoveryOptions};
+use bluez_mgmt::client::{Advertisement, AdvertisingError, Client, Discovery, DiscoveryOptions};
 use bluez_mgmt::protocol::ad::{AdData, AdStructure};
 use bluez_mgmt::protocol::hex::parse_hex;
 use bluez_mgmt::protocol::{DiscoveryType, EventCode, Opcode};
@@ -15,6 +15,26 @@ use support::{device_found, Exchange, HCI0, NONE};
 
 fn hex(s: &str) -> Vec<u8> {
     parse_hex(&s.replace(' ', "")).unwrap()
+}
+
+/// A client over `script`, kept open after its last step; the script stays readable for its
+/// checks.
+fn client_over(script: ScriptedTransport) -> (Arc<ScriptedTransport>, Client) {
+    let script = Arc::new(script.stay_open());
+    let client = Client::with_transport(script.clone());
+    (script, client)
+}
+
+/// Discovery of `types` on hci0 with no other option.
+async fn discover(client: &Client, types: DiscoveryType) -> Discovery {
+    client
+        .controller(HCI0)
+        .discover(DiscoveryOptions {
+            types,
+            ..DiscoveryOptions::default()
+        })
+        .await
+        .unwrap()
 }
 
 /// Device Found for C0:BB:00:00:00:02 (LE Random) at -50 dBm with `flags` and `eir`.
@@ -31,18 +51,9 @@ async fn discovery_merges_advertising_data_and_scan_response() {
         .read_event(HCI0, EventCode::DEVICE_FOUND, &peer_found(0, &adv))
         // Scan Response flag (bit 5).
         .read_event(HCI0, EventCode::DEVICE_FOUND, &peer_found(0x20, &rsp))
-        .build()
-        .stay_open();
-    let script = Arc::new(script);
-    let client = Client::with_transport(script.clone());
-    let mut discovery = client
-        .controller(HCI0)
-        .discover(DiscoveryOptions {
-            types: DiscoveryType::LE,
-            ..DiscoveryOptions::default()
-        })
-        .await
-        .unwrap();
+        .build();
+    let (script, client) = client_over(script);
+    let mut discovery = discover(&client, DiscoveryType::LE).await;
     let first = discovery.next().await.unwrap().unwrap();
     assert_eq!(first.name().as_deref(), Some("peer"));
     assert_eq!(first.reports, 1);
@@ -95,18 +106,9 @@ async fn an_unknown_name_is_confirmed_unknown_then_the_resolved_one_merged() {
             &hex("020000 00bb00 00 01"),
             &hex("020000 00bb00 00"),
         )
-        .build()
-        .stay_open();
-    let script = Arc::new(script);
-    let client = Client::with_transport(script.clone());
-    let mut discovery = client
-        .controller(HCI0)
-        .discover(DiscoveryOptions {
-            types: DiscoveryType::BREDR,
-            ..DiscoveryOptions::default()
-        })
-        .await
-        .unwrap();
+        .build();
+    let (script, client) = client_over(script);
+    let mut discovery = discover(&client, DiscoveryType::BREDR).await;
     let first = discovery.next().await.unwrap().unwrap();
     assert_eq!(first.name(), None);
     assert_eq!(first.name_confirmed, Some(false));
@@ -124,10 +126,8 @@ async fn filters_use_start_service_discovery() {
     let params = hex("07 ba 0100 fb349b5f80000080001000000f180000");
     let script = ScriptedTransport::builder()
         .exchange(HCI0, Opcode::START_SERVICE_DISCOVERY, &params, &[0x07])
-        .build()
-        .stay_open();
-    let script = Arc::new(script);
-    let client = Client::with_transport(script.clone());
+        .build();
+    let (script, client) = client_over(script);
     client
         .controller(HCI0)
         .discover(DiscoveryOptions {
@@ -150,10 +150,8 @@ async fn over_long_advertising_data_is_refused_before_sending() {
             &hex("01 00000000"),
             &hex("01 00000000 1f 1f"),
         )
-        .build()
-        .stay_open();
-    let script = Arc::new(script);
-    let client = Client::with_transport(script.clone());
+        .build();
+    let (script, client) = client_over(script);
     let data = AdData(vec![AdStructure::CompleteName(vec![b'x'; 30])]);
     let err = client
         .controller(HCI0)
@@ -190,10 +188,8 @@ async fn names_from_device_connected_are_kept_in_the_store() {
         .exchange(NONE, Opcode::READ_VERSION, &[], &[0x01, 0x16, 0x00])
         .read_event(HCI0, EventCode::DEVICE_CONNECTED, &connected)
         .exchange(HCI0, Opcode::READ_INFO, &[], &info)
-        .build()
-        .stay_open();
-    let script = Arc::new(script);
-    let client = Client::with_transport(script.clone());
+        .build();
+    let (script, client) = client_over(script);
     let dir = tempfile::tempdir().unwrap();
     let _keeper = NameKeeper::spawn(client.clone(), &KeyStore::open(dir.path()), |_| true);
     // Only after the keeper subscribed does the script deliver Device Connected.

@@ -18,7 +18,7 @@ use bluez_mgmt::protocol::{
     AddressInfo, AddressType, Command, Event, EventCode, IoCapability, Status,
 };
 
-use super::support::{BumblePeer, Capture, Mgmt, PeerEvent, PeerOptions, WAIT};
+use super::support::{fail_on_lost_bond, BumblePeer, Capture, Mgmt, PeerEvent, PeerOptions, WAIT};
 
 #[tokio::test]
 async fn bonded_le_peer_reconnects_after_power_cycle() {
@@ -162,16 +162,7 @@ async fn bonded_le_peer_reconnects_after_power_cycle() {
     while let Ok(r) = reports.try_recv() {
         match r {
             Report::ControllerReady { summary: s, .. } => summary = Some(s),
-            Report::BondLeftOut { error, .. } => panic!("left out: {error}"),
-            Report::PolicyRefused {
-                device,
-                command,
-                error,
-                ..
-            } => {
-                panic!("{command} {device} refused: {error}")
-            }
-            _ => {}
+            other => fail_on_lost_bond(&other),
         }
     }
     let summary = summary.expect("set-up reported");

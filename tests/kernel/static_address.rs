@@ -37,7 +37,7 @@ use bluez_mgmt::protocol::{
 };
 use tokio::sync::broadcast::Receiver;
 
-use super::support::{BumblePeer, Capture, PeerEvent, PeerOptions, WAIT};
+use super::support::{fail_on_lost_bond, BumblePeer, Capture, PeerEvent, PeerOptions, WAIT};
 
 /// The set-up report of controller `index`: its summary, or the error it failed with.
 async fn set_up_of(
@@ -49,16 +49,7 @@ async fn set_up_of(
             match reports.recv().await.expect("the service's reports") {
                 Report::ControllerReady { index: i, summary } if i == index => return Ok(summary),
                 Report::ControllerFailed { index: i, error } if i == index => return Err(error),
-                Report::BondLeftOut { error, .. } => panic!("bond left out: {error}"),
-                Report::PolicyRefused {
-                    device,
-                    command,
-                    error,
-                    ..
-                } => {
-                    panic!("{command} {device} refused: {error}")
-                }
-                _ => {}
+                other => fail_on_lost_bond(&other),
             }
         }
     })

@@ -967,3 +967,19 @@ pub async fn assert_encrypted_with_stored_key(peer: &mut BumblePeer, watch: &mut
         );
     }
 }
+
+/// Panics on a pairing-service report saying a stored bond did not reach the kernel (left
+/// out of a load, or its device policy refused); other reports pass.
+pub fn fail_on_lost_bond(report: &bluez_mgmt::pairing::Report) {
+    use bluez_mgmt::pairing::Report;
+    match report {
+        Report::BondLeftOut { error, .. } => panic!("bond left out: {error}"),
+        Report::PolicyRefused {
+            device,
+            command,
+            error,
+            ..
+        } => panic!("{command} {device} refused: {error}"),
+        _ => {}
+    }
+}

@@ -135,27 +135,7 @@ impl Client {
 
     /// Runs a client over any transport. Must be called inside a tokio runtime.
     pub fn with_transport<T: Transport>(transport: T) -> Client {
-        let transport: Arc<dyn Transport> = Arc::new(transport);
-        let (req_tx, req_rx) = mpsc::unbounded_channel();
-        let close_reason = Arc::new(Mutex::new(None));
-        let subscribers: Subscribers = Arc::new(Mutex::new(Some(Vec::new())));
-        let shared = Arc::new(Shared {
-            requests: req_tx,
-            subscribers: subscribers.clone(),
-            next_token: AtomicU64::new(0),
-            close_reason: close_reason.clone(),
-        });
-        let driver = Driver {
-            session: Session::new(),
-            transport,
-            subscribers,
-            requests: Requests {
-                pending: HashMap::new(),
-                by_token: HashMap::new(),
-                shared: Arc::downgrade(&shared),
-            },
-            close_reason,
-        };
+        let (driver, shared, req_rx) = Driver::new(Arc::new(transport));
         tokio::spawn(driver.run(req_rx));
         Client { shared }
     }
@@ -474,6 +454,34 @@ fn now() -> std::time::Instant {
 }
 
 impl Driver {
+    /// A driver over `transport`, the handles' shared part and the receiver of their
+    /// requests.
+    fn new(
+        transport: Arc<dyn Transport>,
+    ) -> (Driver, Arc<Shared>, mpsc::UnboundedReceiver<Message>) {
+        let (req_tx, req_rx) = mpsc::unbounded_channel();
+        let close_reason = Arc::new(Mutex::new(None));
+        let subscribers: Subscribers = Arc::new(Mutex::new(Some(Vec::new())));
+        let shared = Arc::new(Shared {
+            requests: req_tx,
+            subscribers: subscribers.clone(),
+            next_token: AtomicU64::new(0),
+            close_reason: close_reason.clone(),
+        });
+        let driver = Driver {
+            session: Session::new(),
+            transport,
+            subscribers,
+            requests: Requests {
+                pending: HashMap::new(),
+                by_token: HashMap::new(),
+                shared: Arc::downgrade(&shared),
+            },
+            close_reason,
+        };
+        (driver, shared, req_rx)
+    }
+
     async fn run(mut self, mut requests: mpsc::UnboundedReceiver<Message>) {
         let mut frame = receive(self.transport.clone());
         loop {
@@ -637,27 +645,18 @@ pub(crate) fn rehearse_event_path(
             )))
         }
     }
-    let (requests, _) = mpsc::unbounded_channel();
+    // `_shared` keeps the handles' part alive: the sink's submissions need it.
+    let (mut driver, _shared, _requests) = Driver::new(Arc::new(Unconnected));
     let (subscription, subscriber) =
         subscription::Subscription::pair(filter, 1, "rehearsal", Some(sink));
-    let subscribers: Subscribers = Arc::new(Mutex::new(Some(vec![subscriber])));
-    let shared = Arc::new(Shared {
-        requests,
-        subscribers: subscribers.clone(),
-        next_token: AtomicU64::new(0),
-        close_reason: Arc::default(),
-    });
-    let mut driver = Driver {
-        session: Session::new(),
-        transport: Arc::new(Unconnected),
-        subscribers,
-        requests: Requests {
-            pending: HashMap::new(),
-            by_token: HashMap::new(),
-            shared: Arc::downgrade(&shared),
-        },
-        close_reason: shared.close_reason.clone(),
-    };
+    if let Some(list) = driver
+        .subscribers
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_mut()
+    {
+        list.push(subscriber);
+    }
     driver.session.handle_frame(frame);
     let mut submitted = 0;
     loop {

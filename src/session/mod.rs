@@ -40,7 +40,7 @@
 //! kernel accepts, is refused at submission with a
 //! [`CommandTooLong`]; nothing is sent.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Instant;
 
 use crate::protocol::code::{EventCode, Opcode};
@@ -149,9 +149,9 @@ pub struct Transmit {
 struct Request {
     index: ControllerIndex,
     opcode: Opcode,
-    frame: Vec<u8>,
+    /// The command frame until it is handed out to be written; `None` once it has been.
+    unsent: Option<Vec<u8>>,
     deadline: Option<Instant>,
-    sent: bool,
 }
 
 /// A command that has been written and not yet answered. `id == None` is a tombstone.
@@ -167,7 +167,9 @@ struct Outstanding {
 #[derive(Debug, Default)]
 pub struct Session {
     next_id: u64,
-    requests: HashMap<RequestId, Request>,
+    /// Live requests by id, so in submission order (ids only grow). A handful at a time: a
+    /// B-tree of them costs less to look up than hashing the id would.
+    requests: BTreeMap<RequestId, Request>,
     /// Ordinary requests not yet sent, in submission order.
     queue: VecDeque<RequestId>,
     /// Sent commands awaiting their reply, in send order.
@@ -241,9 +243,8 @@ impl Session {
             Request {
                 index,
                 opcode,
-                frame,
+                unsent: Some(frame),
                 deadline,
-                sent: false,
             },
         );
         match Lane::of(opcode) {
@@ -262,7 +263,7 @@ impl Session {
         let Some(req) = self.requests.remove(&id) else {
             return false;
         };
-        if req.sent {
+        if req.unsent.is_none() {
             self.bury(id);
         } else {
             self.queue.retain(|q| *q != id);
@@ -319,16 +320,15 @@ impl Session {
     /// Ends every request whose deadline is at or before `now` with
     /// [`RequestError::Timeout`].
     pub fn handle_timeout(&mut self, now: Instant) {
-        let mut expired: Vec<RequestId> = self
+        let expired: Vec<RequestId> = self
             .requests
             .iter()
             .filter(|(_, r)| r.deadline.is_some_and(|d| d <= now))
             .map(|(id, _)| *id)
             .collect();
-        expired.sort();
         for id in expired {
             let req = self.requests.remove(&id).expect("listed above");
-            if req.sent {
+            if req.unsent.is_none() {
                 self.bury(id);
             } else {
                 self.queue.retain(|q| *q != id);
@@ -346,10 +346,7 @@ impl Session {
 
     /// Ends every request with [`RequestError::Closed`]: the socket is gone.
     pub fn close(&mut self) {
-        let mut ids: Vec<RequestId> = self.requests.keys().copied().collect();
-        ids.sort();
-        for id in ids {
-            let req = self.requests.remove(&id).expect("listed above");
+        for (id, req) in std::mem::take(&mut self.requests) {
             self.events.push_back(SessionEvent::Completed {
                 id,
                 result: Err(RequestError::Closed {
@@ -474,13 +471,12 @@ impl Session {
 
     fn controller_removed(&mut self, index: ControllerIndex) {
         self.controllers.remove(&index);
-        let mut ids: Vec<RequestId> = self
+        let ids: Vec<RequestId> = self
             .requests
             .iter()
             .filter(|(_, r)| r.index == index)
             .map(|(id, _)| *id)
             .collect();
-        ids.sort();
         for id in ids {
             let req = self.requests.remove(&id).expect("listed above");
             self.queue.retain(|q| *q != id);
@@ -506,11 +502,8 @@ impl Session {
 
     fn send(&mut self, id: RequestId, lane: Lane) {
         let req = self.requests.get_mut(&id).expect("sending a live request");
-        req.sent = true;
-        self.transmit.push_back(Transmit {
-            id,
-            frame: req.frame.clone(),
-        });
+        let frame = req.unsent.take().expect("each request is sent once");
+        self.transmit.push_back(Transmit { id, frame });
         self.outstanding.push(Outstanding {
             id: Some(id),
             index: req.index,

@@ -281,9 +281,11 @@ pub struct CoreConfig {
     pub power_on: bool,
 }
 
+/// A question the agent has not answered yet.
 #[derive(Debug)]
 struct Outstanding {
     ticket: Ticket,
+    peer: Peer,
     question: Question,
     deadline: Instant,
 }
@@ -319,7 +321,9 @@ type DeviceKey = (ControllerIndex, Address);
 pub struct PairingCore {
     config: CoreConfig,
     next_ticket: u64,
-    questions: HashMap<Peer, Outstanding>,
+    /// At most one per peer, in ticket order. There are a handful at most (one per device
+    /// pairing at the time), so looking one up is a short scan, cheaper than hashing a peer.
+    questions: Vec<Outstanding>,
     own: Vec<OwnPairing>,
     unpairs: HashMap<Ticket, Peer>,
     /// Removals under way, by their store ticket: the unpairing each finishes.
@@ -369,7 +373,7 @@ impl PairingCore {
         PairingCore {
             config,
             next_ticket: 0,
-            questions: HashMap::new(),
+            questions: Vec::new(),
             own: Vec::new(),
             unpairs: HashMap::new(),
             forgets: HashMap::new(),
@@ -770,14 +774,12 @@ impl PairingCore {
             return;
         }
         let ticket = self.ticket();
-        self.questions.insert(
-            peer.clone(),
-            Outstanding {
-                ticket,
-                question: question.clone(),
-                deadline: now + self.config.answer_timeout,
-            },
-        );
+        self.questions.push(Outstanding {
+            ticket,
+            peer: peer.clone(),
+            question: question.clone(),
+            deadline: now + self.config.answer_timeout,
+        });
         self.actions.push_back(Action::Ask {
             ticket,
             peer,
@@ -786,7 +788,8 @@ impl PairingCore {
     }
 
     fn withdraw(&mut self, peer: &Peer) {
-        if let Some(o) = self.questions.remove(peer) {
+        if let Some(pos) = self.questions.iter().position(|o| o.peer == *peer) {
+            let o = self.questions.remove(pos);
             self.actions.push_back(Action::Notify(Notice::Cancelled {
                 ticket: o.ticket,
                 peer: peer.clone(),
@@ -798,9 +801,9 @@ impl PairingCore {
     fn controller_removed(&mut self, index: ControllerIndex) {
         let gone: Vec<Peer> = self
             .questions
-            .keys()
-            .filter(|p| p.index == index)
-            .cloned()
+            .iter()
+            .filter(|o| o.peer.index == index)
+            .map(|o| o.peer.clone())
             .collect();
         for peer in gone {
             self.withdraw(&peer);
@@ -832,17 +835,11 @@ impl PairingCore {
     /// The agent's answer to the question with `ticket` (ignored when it was withdrawn or
     /// timed out meanwhile).
     pub fn handle_answer(&mut self, ticket: Ticket, answer: Answer) {
-        let Some(peer) = self
-            .questions
-            .iter()
-            .find(|(_, o)| o.ticket == ticket)
-            .map(|(p, _)| p.clone())
-        else {
+        let Some(pos) = self.questions.iter().position(|o| o.ticket == ticket) else {
             return;
         };
-        let Some(o) = self.questions.remove(&peer) else {
-            return;
-        };
+        let o = self.questions.remove(pos);
+        let peer = o.peer;
         let kind = o.question.kind();
         let reply = match (answer, &o.question) {
             (Answer::Failed, _) => {
@@ -904,21 +901,14 @@ impl PairingCore {
 
     /// When [`PairingCore::handle_timeout`] is next due.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.questions.values().map(|o| o.deadline).min()
+        self.questions.iter().map(|o| o.deadline).min()
     }
 
     /// Time passed: questions past their deadline get a negative reply.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let late: Vec<Peer> = self
-            .questions
-            .iter()
-            .filter(|(_, o)| o.deadline <= now)
-            .map(|(p, _)| p.clone())
-            .collect();
-        for peer in late {
-            let Some(o) = self.questions.remove(&peer) else {
-                continue;
-            };
+        while let Some(pos) = self.questions.iter().position(|o| o.deadline <= now) {
+            let o = self.questions.remove(pos);
+            let peer = o.peer;
             tracing::warn!(%peer, request = ?o.question.kind(), "agent did not answer in time; rejecting");
             self.actions.push_back(Action::Notify(Notice::Cancelled {
                 ticket: o.ticket,
@@ -942,9 +932,8 @@ impl PairingCore {
     pub fn handle_shutdown(&mut self, now: Instant) {
         let _ = now;
         self.shutting_down = true;
-        let mut pending: Vec<(Peer, Outstanding)> = self.questions.drain().collect();
-        pending.sort_by_key(|(_, o)| o.ticket);
-        for (peer, o) in pending {
+        for o in std::mem::take(&mut self.questions) {
+            let peer = o.peer;
             tracing::info!(%peer, request = ?o.question.kind(), "shutting down; rejecting");
             self.actions.push_back(Action::Notify(Notice::Cancelled {
                 ticket: o.ticket,

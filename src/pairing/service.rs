@@ -447,17 +447,22 @@ fn status_result(r: Result<Status, PairError>) -> Result<(), PairError> {
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// Futures polled together on the service's own task (no spawning, so no hand-off).
-struct FutureSet<K, T> {
-    items: Vec<(K, BoxFuture<T>)>,
+struct FutureSet<K, F> {
+    items: Vec<(K, F)>,
 }
 
-impl<K: Copy + PartialEq, T> FutureSet<K, T> {
+impl<K: Copy + PartialEq, F: Future + Unpin> FutureSet<K, F> {
     fn new() -> Self {
         FutureSet { items: Vec::new() }
     }
 
-    fn push(&mut self, key: K, f: BoxFuture<T>) {
+    fn push(&mut self, key: K, f: F) {
         self.items.push((key, f));
+    }
+
+    /// Takes over every future in `from` (left empty, its room kept for next time).
+    fn adopt(&mut self, from: &mut Vec<(K, F)>) {
+        self.items.append(from);
     }
 
     fn remove(&mut self, key: K) {
@@ -472,9 +477,9 @@ impl<K: Copy + PartialEq, T> FutureSet<K, T> {
         self.items.is_empty()
     }
 
-    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<(K, T)> {
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<(K, F::Output)> {
         for i in 0..self.items.len() {
-            if let Poll::Ready(v) = self.items[i].1.as_mut().poll(cx) {
+            if let Poll::Ready(v) = Pin::new(&mut self.items[i].1).poll(cx) {
                 // First in, first out: answers ready together go out in arrival order.
                 let (k, _) = self.items.remove(i);
                 return Poll::Ready((k, v));
@@ -483,7 +488,7 @@ impl<K: Copy + PartialEq, T> FutureSet<K, T> {
         Poll::Pending
     }
 
-    async fn next(&mut self) -> (K, T) {
+    async fn next(&mut self) -> (K, F::Output) {
         std::future::poll_fn(|cx| self.poll_next(cx)).await
     }
 }
@@ -501,6 +506,20 @@ impl<T> Future for CatchPanic<T> {
             Ok(Poll::Pending) => Poll::Pending,
             Err(_) => Poll::Ready(None),
         }
+    }
+}
+
+/// The agent's answer to a question, a panic turned into [`Answer::Failed`]. It boxes only
+/// the agent's future, and is not generic over the agent (see [`guarded`]).
+pub(super) struct Asked(CatchPanic<Answer>);
+
+impl Future for Asked {
+    type Output = Answer;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Answer> {
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|answer| answer.unwrap_or(Answer::Failed))
     }
 }
 
@@ -531,7 +550,7 @@ pub(super) struct Hot {
     deferred: VecDeque<Action>,
     /// Agent answers the inline path started that were not ready at once: the task adopts
     /// them (they were polled with its waker).
-    new_asks: Vec<(Ticket, BoxFuture<Answer>)>,
+    new_asks: Vec<(Ticket, Asked)>,
     /// Replies the inline path wrote, whose results the task waits for.
     new_work: Vec<(WorkKey, BoxFuture<Finished>)>,
     /// The task's waker, once it runs: the inline path works only then (until then every
@@ -592,7 +611,7 @@ const REQUESTS: [EventCode; 3] = [
 pub(super) struct Inline {
     pub(super) hot: Arc<Mutex<Hot>>,
     /// Starts the agent's answer to a question.
-    pub(super) ask: Arc<dyn Fn(Peer, Question) -> BoxFuture<Answer> + Send + Sync>,
+    pub(super) ask: Arc<dyn Fn(Peer, Question) -> Asked + Send + Sync>,
 }
 
 impl InlineSink for Inline {
@@ -621,14 +640,14 @@ impl InlineSink for Inline {
                     question,
                 } => {
                     let mut answer = (self.ask)(peer, question);
-                    match answer.as_mut().poll(&mut Context::from_waker(&waker)) {
+                    match Pin::new(&mut answer).poll(&mut Context::from_waker(&waker)) {
                         Poll::Ready(a) => hot.core.handle_answer(ticket, a),
                         Poll::Pending => hot.new_asks.push((ticket, answer)),
                     }
                 }
                 Action::Reply(reply) if !wire_pending => {
                     let peer = reply.peer().clone();
-                    let (index, opcode, params) = reply_command(reply.clone());
+                    let (index, opcode, params) = reply_command(&reply);
                     match outbox.submit(index, opcode, &params) {
                         Some(pending) => hot
                             .new_work
@@ -653,7 +672,7 @@ impl InlineSink for Inline {
 }
 
 /// The agent's answer to `question`, a panic turned into [`Answer::Failed`].
-fn ask<A: Agent>(agent: Arc<A>, peer: Peer, question: Question) -> BoxFuture<Answer> {
+fn ask<A: Agent>(agent: Arc<A>, peer: Peer, question: Question) -> Asked {
     guarded(Box::pin(async move {
         match question {
             Question::ConfirmValue(v) => Answer::Bool(agent.confirm_value(&peer, v).await),
@@ -668,9 +687,8 @@ fn ask<A: Agent>(agent: Arc<A>, peer: Peer, question: Question) -> BoxFuture<Ans
 
 /// `answer` with a panic turned into [`Answer::Failed`] (apart from [`ask`], so that this
 /// part is compiled once, not once per agent type).
-pub(super) fn guarded(answer: BoxFuture<Answer>) -> BoxFuture<Answer> {
-    let caught = CatchPanic(answer);
-    Box::pin(async move { caught.await.unwrap_or(Answer::Failed) })
+pub(super) fn guarded(answer: BoxFuture<Answer>) -> Asked {
+    Asked(CatchPanic(answer))
 }
 
 /// The result of a reply command, for [`PairingCore::handle_reply_result`].
@@ -693,8 +711,8 @@ struct Task<A> {
     hot: Arc<Mutex<Hot>>,
     events: crate::client::Subscription,
     calls: mpsc::UnboundedReceiver<ApiCall>,
-    asks: FutureSet<Ticket, Answer>,
-    work: FutureSet<WorkKey, Finished>,
+    asks: FutureSet<Ticket, Asked>,
+    work: FutureSet<WorkKey, BoxFuture<Finished>>,
     waiters: std::collections::HashMap<Ticket, oneshot::Sender<Result<(), PairError>>>,
     /// Controllers of the start-up set-up not finished yet.
     initial: Vec<ControllerIndex>,
@@ -912,19 +930,12 @@ impl<A: Agent> Task<A> {
     /// path left first (they came first), then the core's.
     fn perform_all(&mut self) {
         loop {
-            let (asks, work, action) = {
-                let mut hot = self.hot();
-                let asks = std::mem::take(&mut hot.new_asks);
-                let work = std::mem::take(&mut hot.new_work);
-                let action = hot.deferred.pop_front().or_else(|| hot.core.poll_action());
-                (asks, work, action)
+            let action = {
+                let mut hot = self.hot.lock().unwrap_or_else(|p| p.into_inner());
+                self.asks.adopt(&mut hot.new_asks);
+                self.work.adopt(&mut hot.new_work);
+                hot.deferred.pop_front().or_else(|| hot.core.poll_action())
             };
-            for (ticket, answer) in asks {
-                self.asks.push(ticket, answer);
-            }
-            for (key, work) in work {
-                self.work.push(key, work);
-            }
             match action {
                 Some(action) => self.perform(action),
                 None => return,
@@ -946,7 +957,7 @@ impl<A: Agent> Task<A> {
             Action::Notify(notice) => self.notify(notice),
             Action::Reply(reply) => {
                 let peer = reply.peer().clone();
-                let (index, opcode, params) = reply_command(reply);
+                let (index, opcode, params) = reply_command(&reply);
                 let pending = client.submit_raw(index, opcode, params, None);
                 self.work
                     .push(WorkKey::Reply, reply_finished(peer, pending));
@@ -1124,7 +1135,7 @@ impl<A: Agent> Task<A> {
 }
 
 /// The command that carries `reply`: controller, opcode and parameters.
-pub(super) fn reply_command(reply: PairingReply) -> (ControllerIndex, Opcode, Vec<u8>) {
+pub(super) fn reply_command(reply: &PairingReply) -> (ControllerIndex, Opcode, Vec<u8>) {
     fn of<C: Command>(index: ControllerIndex, c: C) -> (ControllerIndex, Opcode, Vec<u8>) {
         (index, C::OPCODE, encode_to_vec(&c))
     }
@@ -1132,7 +1143,7 @@ pub(super) fn reply_command(reply: PairingReply) -> (ControllerIndex, Opcode, Ve
         PairingReply::UserConfirm { peer, accept: true } => of(
             peer.index,
             UserConfirmReply {
-                address: peer.address,
+                address: peer.address.clone(),
             },
         ),
         PairingReply::UserConfirm {
@@ -1141,7 +1152,7 @@ pub(super) fn reply_command(reply: PairingReply) -> (ControllerIndex, Opcode, Ve
         } => of(
             peer.index,
             UserConfirmNegativeReply {
-                address: peer.address,
+                address: peer.address.clone(),
             },
         ),
         PairingReply::UserPasskey {
@@ -1150,8 +1161,8 @@ pub(super) fn reply_command(reply: PairingReply) -> (ControllerIndex, Opcode, Ve
         } => of(
             peer.index,
             UserPasskeyReply {
-                address: peer.address,
-                passkey,
+                address: peer.address.clone(),
+                passkey: *passkey,
             },
         ),
         PairingReply::UserPasskey {
@@ -1160,17 +1171,20 @@ pub(super) fn reply_command(reply: PairingReply) -> (ControllerIndex, Opcode, Ve
         } => of(
             peer.index,
             UserPasskeyNegativeReply {
-                address: peer.address,
+                address: peer.address.clone(),
             },
         ),
         PairingReply::PinCode {
             peer,
             pin: Some(pin),
-        } => of(peer.index, PinCodeReply::new(peer.address, pin.as_bytes())),
+        } => of(
+            peer.index,
+            PinCodeReply::new(peer.address.clone(), pin.as_bytes()),
+        ),
         PairingReply::PinCode { peer, pin: None } => of(
             peer.index,
             PinCodeNegativeReply {
-                address: peer.address,
+                address: peer.address.clone(),
             },
         ),
     }

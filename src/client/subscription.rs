@@ -3,7 +3,7 @@
 //! items rather than lost.
 
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -130,6 +130,10 @@ impl EventFilter {
 #[derive(Debug, Default)]
 pub(crate) struct Losses {
     by_code: std::sync::Mutex<BTreeMap<EventCode, u64>>,
+    /// The sum of `by_code`'s counts, changed only under its lock: every item offered or
+    /// read checks for losses, and almost always there are none, which this tells without
+    /// taking the lock.
+    total: AtomicU64,
 }
 
 impl Losses {
@@ -139,18 +143,21 @@ impl Losses {
         let mut m = self.by_code.lock().unwrap_or_else(|p| p.into_inner());
         let first = m.is_empty();
         *m.entry(code).or_insert(0) += 1;
+        self.total.fetch_add(1, Ordering::SeqCst);
         first
     }
 
     fn is_empty(&self) -> bool {
-        self.by_code
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_empty()
+        self.total.load(Ordering::SeqCst) == 0
     }
 
     fn take(&self) -> BTreeMap<EventCode, u64> {
-        std::mem::take(&mut *self.by_code.lock().unwrap_or_else(|p| p.into_inner()))
+        if self.is_empty() {
+            return BTreeMap::new();
+        }
+        let mut m = self.by_code.lock().unwrap_or_else(|p| p.into_inner());
+        self.total.store(0, Ordering::SeqCst);
+        std::mem::take(&mut *m)
     }
 }
 

@@ -523,6 +523,14 @@ impl Future for Asked {
     }
 }
 
+/// The core's state once the task has performed every action (see `Task::perform_all`).
+struct Idle {
+    /// When the core's [`PairingCore::handle_timeout`] is next due.
+    deadline: Option<Instant>,
+    /// Shut down, with every store write done.
+    stopped: bool,
+}
+
 /// What finished on the service's task.
 enum Finished {
     Reply(Peer, Result<(), String>),
@@ -791,11 +799,11 @@ impl<A: Agent> Task<A> {
             Poll::Ready(())
         })
         .await;
-        self.perform_all();
+        let mut idle = self.perform_all();
         self.check_ready();
         let mut closed = false;
         while !(closed && self.work.is_empty() && !self.hot().has_news()) {
-            let deadline = self.hot().core.poll_timeout();
+            let deadline = idle.deadline;
             let hot = self.hot.clone();
             tokio::select! {
                 biased;
@@ -823,13 +831,9 @@ impl<A: Agent> Task<A> {
                     self.hot().core.handle_timeout(now());
                 }
             }
-            self.perform_all();
+            idle = self.perform_all();
             self.check_ready();
-            let stopped = {
-                let hot = self.hot();
-                hot.core.is_shutting_down() && hot.core.is_flushed()
-            };
-            if stopped && !self.work.contains(WorkKey::Reply) {
+            if idle.stopped && !self.work.contains(WorkKey::Reply) {
                 break;
             }
         }
@@ -927,19 +931,25 @@ impl<A: Agent> Task<A> {
     }
 
     /// Adopts what the inline path started, then performs every action: those the inline
-    /// path left first (they came first), then the core's.
-    fn perform_all(&mut self) {
+    /// path left first (they came first), then the core's. Returns what the task needs next
+    /// from the core, read under the lock that found nothing more to do.
+    fn perform_all(&mut self) -> Idle {
         loop {
             let action = {
                 let mut hot = self.hot.lock().unwrap_or_else(|p| p.into_inner());
                 self.asks.adopt(&mut hot.new_asks);
                 self.work.adopt(&mut hot.new_work);
-                hot.deferred.pop_front().or_else(|| hot.core.poll_action())
+                match hot.deferred.pop_front().or_else(|| hot.core.poll_action()) {
+                    Some(action) => action,
+                    None => {
+                        return Idle {
+                            deadline: hot.core.poll_timeout(),
+                            stopped: hot.core.is_shutting_down() && hot.core.is_flushed(),
+                        }
+                    }
+                }
             };
-            match action {
-                Some(action) => self.perform(action),
-                None => return,
-            }
+            self.perform(action);
         }
     }
 

@@ -33,7 +33,6 @@ use bluez_mgmt_protocol::command::{
     SetIoCapability, SetPowered, SetStaticAddress, UnpairDevice, UserConfirmNegativeReply,
     UserConfirmReply, UserPasskeyNegativeReply, UserPasskeyReply,
 };
-use bluez_mgmt_protocol::wire::encode_to_vec;
 use bluez_mgmt_protocol::{
     Address, Command, ControllerIndex, Event, EventCode, IoCapability, Opcode, Settings, Status,
 };
@@ -564,6 +563,8 @@ pub(super) struct Hot {
     /// The task's waker, once it runs: the inline path works only then (until then every
     /// event is queued).
     waker: Option<Waker>,
+    /// Where the inline path encodes a reply's parameters; kept, so it allocates once.
+    reply_params: Vec<u8>,
 }
 
 impl Hot {
@@ -576,6 +577,7 @@ impl Hot {
             new_asks: Vec::new(),
             new_work: Vec::new(),
             waker,
+            reply_params: Vec::new(),
         }
     }
 
@@ -655,8 +657,9 @@ impl InlineSink for Inline {
                 }
                 Action::Reply(reply) if !wire_pending => {
                     let peer = reply.peer().clone();
-                    let (index, opcode, params) = reply_command(&reply);
-                    match outbox.submit(index, opcode, &params) {
+                    hot.reply_params.clear();
+                    let (index, opcode) = reply_command(&reply, &mut hot.reply_params);
+                    match outbox.submit(index, opcode, &hot.reply_params) {
                         Some(pending) => hot
                             .new_work
                             .push((WorkKey::Reply, reply_finished(peer, pending))),
@@ -967,7 +970,8 @@ impl<A: Agent> Task<A> {
             Action::Notify(notice) => self.notify(notice),
             Action::Reply(reply) => {
                 let peer = reply.peer().clone();
-                let (index, opcode, params) = reply_command(&reply);
+                let mut params = Vec::new();
+                let (index, opcode) = reply_command(&reply, &mut params);
                 let pending = client.submit_raw(index, opcode, params, None);
                 self.work
                     .push(WorkKey::Reply, reply_finished(peer, pending));
@@ -1144,13 +1148,23 @@ impl<A: Agent> Task<A> {
     }
 }
 
-/// The command that carries `reply`: controller, opcode and parameters.
-pub(super) fn reply_command(reply: &PairingReply) -> (ControllerIndex, Opcode, Vec<u8>) {
-    fn of<C: Command>(index: ControllerIndex, c: C) -> (ControllerIndex, Opcode, Vec<u8>) {
-        (index, C::OPCODE, encode_to_vec(&c))
+/// The command that carries `reply`: its controller and opcode, returned, and its parameters,
+/// appended to `params`.
+pub(super) fn reply_command(
+    reply: &PairingReply,
+    params: &mut Vec<u8>,
+) -> (ControllerIndex, Opcode) {
+    fn of<C: Command>(
+        params: &mut Vec<u8>,
+        index: ControllerIndex,
+        command: C,
+    ) -> (ControllerIndex, Opcode) {
+        command.encode(params);
+        (index, C::OPCODE)
     }
     match reply {
         PairingReply::UserConfirm { peer, accept: true } => of(
+            params,
             peer.index,
             UserConfirmReply {
                 address: peer.address.clone(),
@@ -1160,6 +1174,7 @@ pub(super) fn reply_command(reply: &PairingReply) -> (ControllerIndex, Opcode, V
             peer,
             accept: false,
         } => of(
+            params,
             peer.index,
             UserConfirmNegativeReply {
                 address: peer.address.clone(),
@@ -1169,6 +1184,7 @@ pub(super) fn reply_command(reply: &PairingReply) -> (ControllerIndex, Opcode, V
             peer,
             passkey: Some(passkey),
         } => of(
+            params,
             peer.index,
             UserPasskeyReply {
                 address: peer.address.clone(),
@@ -1179,6 +1195,7 @@ pub(super) fn reply_command(reply: &PairingReply) -> (ControllerIndex, Opcode, V
             peer,
             passkey: None,
         } => of(
+            params,
             peer.index,
             UserPasskeyNegativeReply {
                 address: peer.address.clone(),
@@ -1188,10 +1205,12 @@ pub(super) fn reply_command(reply: &PairingReply) -> (ControllerIndex, Opcode, V
             peer,
             pin: Some(pin),
         } => of(
+            params,
             peer.index,
             PinCodeReply::new(peer.address.clone(), pin.as_bytes()),
         ),
         PairingReply::PinCode { peer, pin: None } => of(
+            params,
             peer.index,
             PinCodeNegativeReply {
                 address: peer.address.clone(),

@@ -41,7 +41,7 @@
 //! The task ends when every [`Client`] handle (and every pending reply) is dropped, or when
 //! the transport closes; subscriptions then end too.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -390,8 +390,9 @@ struct Driver {
 
 /// The callers waiting for replies.
 struct Requests {
-    pending: HashMap<RequestId, (u64, oneshot::Sender<Result<CommandReply, Error>>)>,
-    by_token: HashMap<u64, RequestId>,
+    // Ordered maps: keys are small growing integers, not worth a SipHash per lookup.
+    pending: BTreeMap<RequestId, (u64, oneshot::Sender<Result<CommandReply, Error>>)>,
+    by_token: BTreeMap<u64, RequestId>,
     /// The handles' shared part (weak: the driver must not keep itself alive).
     shared: Weak<Shared>,
 }
@@ -473,8 +474,8 @@ impl Driver {
             transport,
             subscribers,
             requests: Requests {
-                pending: HashMap::new(),
-                by_token: HashMap::new(),
+                pending: BTreeMap::new(),
+                by_token: BTreeMap::new(),
                 shared: Arc::downgrade(&shared),
             },
             close_reason,

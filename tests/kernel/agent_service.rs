@@ -21,7 +21,7 @@ use tokio::process::Child;
 
 use super::support::{
     advertise, artifacts_dir, interrupt_and_wait, mgmtctl, next_lines, prepare_pairing, repo_dir,
-    rest_of_lines, run_to_end, spawn_with_lines, BumblePeer, Capture, PeerEvent, PeerOptions, WAIT,
+    run_to_end, spawn_with_lines, BumblePeer, Capture, PeerEvent, PeerOptions, WAIT,
 };
 
 fn python() -> PathBuf {
@@ -311,14 +311,26 @@ async fn json_ui_and_headless_agent_against_bumble() {
         keys.iter().any(|k| k.starts_with("ltk:authenticated")),
         "authenticated LTK on the peer: {keys:?}"
     );
+    // The agent reports the key once the kernel gives it (our side may get it a moment after
+    // the peer says it is paired): wait for that line before stopping the agent.
+    let mut seen = Vec::new();
+    let reported = tokio::time::timeout(WAIT, async {
+        while let Ok(Some(line)) = out.next_line().await {
+            let key = line.contains("LongTermKey, authenticated");
+            seen.push(line);
+            if key {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert!(
+        matches!(reported, Ok(true)),
+        "no authenticated LTK reported: {seen:#?}"
+    );
     let status = interrupt_and_wait(&mut agent, "mgmtctl agent", WAIT).await;
     assert!(status.success(), "{status:?}");
-    let rest = rest_of_lines(out).await.unwrap();
-    assert!(
-        rest.iter()
-            .any(|l| l.contains("LongTermKey, authenticated")),
-        "{rest:#?}"
-    );
     println!("headless fixed passkey: peer keys {keys:?}");
 }
 

@@ -8,7 +8,7 @@ use bluez_mgmt::keystore::AdapterId;
 use bluez_mgmt::pairing::core::{SetUp, StoreResult};
 use bluez_mgmt::pairing::{
     Action, Answer, Controllers, CoreConfig, Notice, PairError, PairingCore, PairingReply,
-    Question, Report, RequestKind, Ticket,
+    Question, Report, RequestKind, Ticket, KEYS_AT_STOP,
 };
 use bluez_mgmt::protocol::{
     Address, AddressInfo, AddressType, ControllerIndex, Event, EventCode, IoCapability, Status,
@@ -569,5 +569,197 @@ fn shutdown_refuses_what_is_outstanding_cancels_our_pairing_and_waits_for_the_st
         );
         drain(&mut core);
         assert!(core.is_flushed());
+    }
+}
+
+fn new_link_key(a: &AddressInfo) -> Event {
+    // Spec layout: store hint, address, key type (0x05: authenticated P-192), value, PIN length.
+    event(
+        EventCode::NEW_LINK_KEY,
+        &[&[1][..], &wire(a), &[0x05], &[7; 16], &[0]].concat(),
+    )
+}
+
+fn new_irk(rpa: &Address, identity: &AddressInfo) -> Event {
+    // Spec layout: store hint, the resolvable private address, the identity, the key.
+    event(
+        EventCode::NEW_IDENTITY_RESOLVING_KEY,
+        &[&[1][..], &rpa.0, &wire(identity), &[9; 16]].concat(),
+    )
+}
+
+fn passkey_notify(a: &AddressInfo) -> Event {
+    // Spec layout: address, passkey, digits entered.
+    event(
+        EventCode::PASSKEY_NOTIFY,
+        &[&wire(a)[..], &123456u32.to_le_bytes(), &[0]].concat(),
+    )
+}
+
+/// How our side took part in a pairing before a stop.
+#[derive(Clone, Copy, Debug)]
+enum TookPart {
+    /// The agent answered a Numeric Comparison: yes or no.
+    Answered(bool),
+    /// The kernel showed a passkey for the peer to type.
+    PasskeyShown,
+}
+
+/// How a wait for keys at a stop can end.
+enum KeysEnd {
+    /// These events arrive.
+    Events(Vec<Event>),
+    /// The limit passes.
+    Limit,
+}
+
+/// A stop between our "yes" and the kernel's keys waits for them, bounded: the keys (by the
+/// identity address when the peer paired from a resolvable private one), a failure, a
+/// disconnection or the controller's removal end the wait; past [`KEYS_AT_STOP`] the keys are
+/// given up with a report. A passkey the kernel shows counts as a "yes"; a "no" leaves nothing
+/// to wait for, and while running no timer is kept for keys.
+#[test]
+fn a_stop_waits_for_the_keys_of_a_pairing_we_accepted() {
+    let identity = addr(1, AddressType::LE_PUBLIC);
+    let bredr = addr(1, AddressType::BR_EDR);
+    let rpa = AddressInfo::new(Address([1, 0, 0, 0, 0xBB, 0x40]), AddressType::LE_RANDOM);
+    let removed = event(EventCode::INDEX_REMOVED, &[]);
+    let status = |code: EventCode| {
+        let mut params = wire(&identity);
+        params.push(0x05);
+        event(code, &params)
+    };
+    use KeysEnd::{Events, Limit};
+    use TookPart::{Answered, PasskeyShown};
+    let yes = Answered(true);
+    // (case, the address the request came from, how we took part, how the wait ends, keys
+    // written, keys given up)
+    let rows = [
+        (
+            "LTK",
+            &identity,
+            yes,
+            Events(vec![new_ltk(&identity, true)]),
+            1,
+            false,
+        ),
+        (
+            "link key",
+            &bredr,
+            yes,
+            Events(vec![new_link_key(&bredr)]),
+            1,
+            false,
+        ),
+        (
+            "IRK, then the LTK by identity",
+            &rpa,
+            yes,
+            Events(vec![
+                new_irk(&rpa.address, &identity),
+                new_ltk(&identity, true),
+            ]),
+            2,
+            false,
+        ),
+        (
+            "failure",
+            &identity,
+            yes,
+            Events(vec![status(EventCode::AUTHENTICATION_FAILED)]),
+            0,
+            false,
+        ),
+        (
+            "disconnection",
+            &identity,
+            yes,
+            Events(vec![status(EventCode::DEVICE_DISCONNECTED)]),
+            0,
+            false,
+        ),
+        (
+            "controller removed",
+            &identity,
+            yes,
+            Events(vec![removed]),
+            0,
+            false,
+        ),
+        ("limit", &identity, yes, Limit, 0, true),
+        (
+            "passkey shown, then the LTK",
+            &identity,
+            PasskeyShown,
+            Events(vec![new_ltk(&identity, true)]),
+            1,
+            false,
+        ),
+        ("a no", &identity, Answered(false), Events(vec![]), 0, false),
+    ];
+    for (case, from, took_part, end, written, given_up) in rows {
+        let mut core = PairingCore::new(config(true));
+        core.set_adapter(HCI0, adapter());
+        let t0 = Instant::now();
+        let accept = match took_part {
+            Answered(accept) => {
+                core.handle_event(HCI0, &confirm(from, 0, 42), t0);
+                let (ticket, _) = asks(&drain(&mut core))[0].clone();
+                core.handle_answer(ticket, Answer::Bool(accept));
+                accept
+            }
+            PasskeyShown => {
+                core.handle_event(HCI0, &passkey_notify(from), t0);
+                true
+            }
+        };
+        drain(&mut core);
+        assert_eq!(core.poll_timeout(), None, "{case}: no timer while running");
+
+        let stop = t0 + Duration::from_secs(1);
+        core.handle_shutdown(stop);
+        assert!(drain(&mut core).is_empty(), "{case}");
+        assert_eq!(core.is_flushed(), !accept, "{case}");
+        if accept {
+            assert_eq!(core.poll_timeout(), Some(stop + KEYS_AT_STOP), "{case}");
+        }
+        match end {
+            Events(events) => {
+                for e in &events {
+                    core.handle_event(HCI0, e, stop);
+                }
+            }
+            Limit => {
+                core.handle_timeout(stop + KEYS_AT_STOP - Duration::from_millis(1));
+                assert!(!core.is_flushed(), "{case}: not before the limit");
+                core.handle_timeout(stop + KEYS_AT_STOP);
+            }
+        }
+        // Every write the keys asked for, in order, finishes.
+        let mut out = Vec::new();
+        let mut stores = 0;
+        loop {
+            let now = drain(&mut core);
+            let writes = store_writes(&now);
+            out.extend(now);
+            let Some(&store) = writes.first() else { break };
+            assert!(!core.is_flushed(), "{case}: a write is in flight");
+            stores += 1;
+            core.handle_stored(
+                store,
+                StoreResult::Written {
+                    what: "key",
+                    device: identity.clone(),
+                    path: "/x".into(),
+                },
+            );
+        }
+        assert_eq!(stores, written, "{case}: {out:?}");
+        assert!(core.is_flushed(), "{case}: {out:?}");
+        assert_eq!(core.poll_timeout(), None, "{case}");
+        let gave_up = reports(&out)
+            .iter()
+            .any(|r| matches!(r, Report::KeysNotReceived { peer } if peer.address == *from));
+        assert_eq!(gave_up, given_up, "{case}: {out:?}");
     }
 }

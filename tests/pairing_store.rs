@@ -5,7 +5,7 @@
 //! auto-connect for a bonded LE device, Block Device for `Blocked=true`; a refused one is
 //! reported and the set-up goes on); a corrupt file leaves the other bonds loading; too many
 //! keys sends nothing; unpair forgets the bond; a shutdown (SIGTERM) refuses the pending
-//! request and waits for the key's write.
+//! request and waits for the key's write, and for the keys of a pairing the agent accepted.
 //!
 //! Key events and Read Controller Information replies are frames from
 //! fixtures/bredr-ssp-numeric-comparison.btsnoop and fixtures/le-sc-passkey.btsnoop (kernel
@@ -21,6 +21,7 @@ use bluez_mgmt::agent::{Peer, ScriptedAgent};
 use bluez_mgmt::client::Client;
 use bluez_mgmt::keystore::{device_policy, KeyStore, MAX_LINK_KEYS};
 use bluez_mgmt::pairing::{Controllers, PairError, PairingService, Report, ServiceConfig};
+use bluez_mgmt::protocol::command::ReadVersion;
 use bluez_mgmt::protocol::{
     Address, AddressInfo, AddressType, ControllerIndex, EventCode, IoCapability, Opcode, Status,
 };
@@ -28,7 +29,7 @@ use bluez_mgmt::transport::{ScriptBuilder, ScriptedTransport};
 
 mod support;
 use support::{
-    complete, events_with, fixture_events, info_address, mode, read_info_complete,
+    complete, events_with, fixture_events, frame, info_address, mode, read_info_complete,
     supported_settings, u16_at, with_current_settings, with_supported_settings, Exchange, HCI0,
 };
 
@@ -610,6 +611,100 @@ async fn shutdown_refuses_a_pending_confirmation_and_flushes_a_queued_key() {
         "{seen:?}"
     );
     assert!(!seen.iter().any(|r| matches!(r, Report::Answered { .. })));
+}
+
+/// A stop that comes between our "yes" and the kernel's keys waits for them: the LTK that
+/// arrives after the stop is stored before the service ends; a disconnection instead ends
+/// the wait with nothing stored. The script holds the ending event back until the test's own
+/// command, sent once the stop's refusal of the other pending request was written, so it
+/// comes while the service is stopping.
+#[tokio::test]
+async fn a_stop_waits_for_the_keys_of_a_pairing_the_agent_accepted() {
+    let frames = fixture_events("le-sc-passkey");
+    let ltk = events_with(&frames, EventCode::NEW_LONG_TERM_KEY).remove(0);
+    let info = read_info_complete(&frames);
+    let adapter = info_address(&info);
+    let index = ControllerIndex(u16_at(&ltk, 2));
+    // The peer of the captured key (address and type, the LTK record's first 7 octets), and
+    // a second one whose request is still with the agent at the stop.
+    let accepted = ltk[7..14].to_vec();
+    let pending = [&[0x42][..], &accepted[1..]].concat();
+    let disconnected = frame(
+        EventCode::DEVICE_DISCONNECTED.0,
+        index,
+        &[&accepted[..], &[0x03]].concat(),
+    );
+    // (the event that ends the wait, long term keys stored)
+    for (end, stored) in [(ltk.clone(), 1), (disconnected, 0)] {
+        let request = |device: &[u8]| [device, &[0], &123456u32.to_le_bytes()].concat();
+        let script = Arc::new(
+            start(index, info.clone())
+                .read_event(index, EventCode::USER_CONFIRM_REQUEST, &request(&accepted))
+                .exchange(index, Opcode::USER_CONFIRM_REPLY, &accepted, &accepted)
+                .read_event(index, EventCode::USER_CONFIRM_REQUEST, &request(&pending))
+                .exchange(index, Opcode::USER_CONFIRM_NEG_REPLY, &pending, &pending)
+                .exchange(
+                    ControllerIndex::NONE,
+                    Opcode::READ_VERSION,
+                    &[],
+                    &[1, 22, 0],
+                )
+                .read(end)
+                .build()
+                .stay_open(),
+        );
+        let t = tempfile::tempdir().unwrap();
+        // Yes at once to the first request; the second is still being thought about.
+        let agent = ScriptedAgent::new(IoCapability::DISPLAY_YES_NO)
+            .then_confirm(true)
+            .then_confirm(true)
+            .delayed(Duration::from_secs(60));
+        let client = Client::with_transport(script.clone());
+        let service = PairingService::new(client.clone(), agent.clone(), storing_only())
+            .with_store(KeyStore::open(t.path()));
+        let mut reports = service.reports();
+        let task = service.start().await.expect("the service starts");
+        agent.wait_for_calls(2, Duration::from_secs(5)).await;
+
+        let stopping = tokio::spawn(async move { service.shutdown().await });
+        // The stop refused the pending request (its reply written) and is still running.
+        while script.writes_done() < 4 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        client
+            .call(ControllerIndex::NONE, &ReadVersion {})
+            .await
+            .expect("the service's stop does not close the connection");
+        tokio::time::timeout(Duration::from_secs(10), stopping)
+            .await
+            .expect("the shutdown ends")
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the task ends")
+            .unwrap();
+        script.check_done().unwrap();
+        let (commands, errors) = KeyStore::open(t.path()).load_commands(adapter).unwrap();
+        assert!(errors.is_empty());
+        assert_eq!(commands.long_term_keys.keys.0.len(), stored);
+        let mut seen = Vec::new();
+        while let Ok(r) = reports.try_recv() {
+            seen.push(r);
+        }
+        assert_eq!(
+            seen.iter()
+                .filter(|r| matches!(r, Report::Stored { .. }))
+                .count(),
+            stored,
+            "{seen:?}"
+        );
+        assert!(
+            !seen
+                .iter()
+                .any(|r| matches!(r, Report::KeysNotReceived { .. })),
+            "{seen:?}"
+        );
+    }
 }
 
 /// An LE-only controller without a public address gets the static address kept in the

@@ -23,7 +23,9 @@
 //! - shutting down ([`PairingCore::handle_shutdown`]): every outstanding question gets the
 //!   negative reply its time limit would send, our own pending pairings are cancelled (Cancel
 //!   Pair Device), later requests are refused at once, and [`PairingCore::is_flushed`] says
-//!   when every queued store write is done.
+//!   when every queued store write is done and every pairing we had accepted has delivered
+//!   its keys (or failed, or disconnected, or outlived a short limit): a stop between our
+//!   "yes" and the kernel's New Long Term Key does not lose the key.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -314,6 +316,24 @@ struct OwnPairing {
     finished: Option<Result<(), PairError>>,
 }
 
+/// A pairing we accepted (the agent's positive answer, an authorization accepted for our own
+/// pairing, a passkey the kernel displays) whose keys have not come yet. A stopping service waits for them until
+/// `deadline`; while running, the entry only lives until then.
+#[derive(Debug)]
+struct AwaitingKeys {
+    peer: Peer,
+    deadline: Instant,
+}
+
+/// How long after its request an accepted pairing may still deliver its keys. SMP gives up
+/// on a pairing after 30 s without progress; the agent's time to answer comes on top.
+const KEYS_AFTER_REQUEST: Duration = Duration::from_secs(30);
+
+/// How long a stopping service waits, at most, for the keys of pairings it accepted. Keys
+/// follow a "yes" within a few hundred milliseconds on real links; this bounds a peer that
+/// went quiet without a disconnection.
+pub const KEYS_AT_STOP: Duration = Duration::from_secs(5);
+
 type DeviceKey = (ControllerIndex, Address);
 
 /// The pairing state machine. See the module documentation.
@@ -325,6 +345,8 @@ pub struct PairingCore {
     /// pairing at the time), so looking one up is a short scan, cheaper than hashing a peer.
     questions: Vec<Outstanding>,
     own: Vec<OwnPairing>,
+    /// Accepted pairings whose keys have not come (one per peer, a handful at most).
+    awaiting_keys: Vec<AwaitingKeys>,
     unpairs: HashMap<Ticket, Peer>,
     /// Removals under way, by their store ticket: the unpairing each finishes.
     forgets: HashMap<Ticket, (Ticket, Peer)>,
@@ -375,6 +397,7 @@ impl PairingCore {
             next_ticket: 0,
             questions: Vec::new(),
             own: Vec::new(),
+            awaiting_keys: Vec::new(),
             unpairs: HashMap::new(),
             forgets: HashMap::new(),
             not_paired: Default::default(),
@@ -505,6 +528,7 @@ impl PairingCore {
                 if e.confirm_hint == ConfirmHint::AUTHORIZATION_ONLY {
                     if self.config.auto_accept_initiated && self.is_own(&peer) {
                         self.withdraw(&peer);
+                        self.await_keys(&peer, now + KEYS_AFTER_REQUEST);
                         self.actions
                             .push_back(Action::Reply(PairingReply::UserConfirm {
                                 peer: peer.clone(),
@@ -523,9 +547,13 @@ impl PairingCore {
                 self.ask(peer(&e.address), Question::PinCode(e.secure), now)
             }
             Event::PasskeyNotify(e) => {
+                let peer = peer(&e.address);
+                // The kernel goes on with the passkey it shows: its keys are as good as
+                // those of a pairing the agent accepted.
+                self.await_keys(&peer, now + KEYS_AFTER_REQUEST);
                 self.actions
                     .push_back(Action::Notify(Notice::DisplayPasskey {
-                        peer: peer(&e.address),
+                        peer,
                         passkey: e.passkey,
                         entered: e.entered,
                     }))
@@ -533,6 +561,7 @@ impl PairingCore {
             Event::AuthenticationFailed(e) => {
                 let peer = peer(&e.address);
                 self.withdraw(&peer);
+                self.keys_came_or_never_will(&peer);
                 self.actions.push_back(Action::Notify(Notice::Failed {
                     peer: peer.clone(),
                     status: e.status,
@@ -542,9 +571,28 @@ impl PairingCore {
                     status: e.status,
                 });
             }
-            Event::DeviceDisconnected(e) => self.withdraw(&peer(&e.address)),
+            Event::DeviceDisconnected(e) => {
+                let peer = peer(&e.address);
+                self.withdraw(&peer);
+                self.keys_came_or_never_will(&peer);
+            }
             _ => {
+                if let Event::NewIdentityResolvingKey(e) = event {
+                    // The LTKs that follow name the peer by its identity, not by the
+                    // resolvable private address it paired from.
+                    let identity = &e.key.address;
+                    for a in self.awaiting_keys.iter_mut().filter(|a| {
+                        a.peer.index == index && a.peer.address.address == e.random_address
+                    }) {
+                        a.peer = Peer::new(index, identity.clone());
+                    }
+                }
                 if let Some((hint, update)) = KeyUpdate::from_event(event) {
+                    if matches!(update, KeyUpdate::LinkKey(_) | KeyUpdate::LongTermKey(_)) {
+                        // The pairing's last key: SMP hands out IRK and CSRK before the
+                        // LTKs, BR/EDR has only the link key.
+                        self.keys_came_or_never_will(&Peer::new(index, update.device()));
+                    }
                     self.key(index, hint, update);
                 }
             }
@@ -761,8 +809,27 @@ impl PairingCore {
             .any(|p| p.finished.is_none() && p.peer == *peer)
     }
 
+    /// Remembers that `peer`'s keys are due (replacing an older entry for it).
+    fn await_keys(&mut self, peer: &Peer, deadline: Instant) {
+        self.keys_came_or_never_will(peer);
+        self.awaiting_keys.push(AwaitingKeys {
+            peer: peer.clone(),
+            deadline,
+        });
+    }
+
+    fn keys_came_or_never_will(&mut self, peer: &Peer) {
+        if !self.awaiting_keys.is_empty() {
+            self.awaiting_keys.retain(|a| a.peer != *peer);
+        }
+    }
+
     fn ask(&mut self, peer: Peer, question: Question, now: Instant) {
         self.withdraw(&peer);
+        if !self.awaiting_keys.is_empty() {
+            // Entries whose keys never came (a pairing without bonding) end here.
+            self.awaiting_keys.retain(|a| a.deadline > now);
+        }
         if self.shutting_down {
             tracing::info!(%peer, request = ?question.kind(), "shutting down; rejecting");
             self.actions
@@ -811,6 +878,7 @@ impl PairingCore {
         for p in self.own.iter_mut().filter(|p| p.peer.index == index) {
             p.finished.get_or_insert(Err(PairError::ControllerRemoved));
         }
+        self.awaiting_keys.retain(|a| a.peer.index != index);
         // Store writes already queued still run (the directory outlives the controller);
         // the name is forgotten so a new controller at this index is read again. Keys still
         // waiting for the name can no longer be placed: say so.
@@ -874,6 +942,10 @@ impl PairingCore {
         match reply {
             Ok(reply) => {
                 let accepted = !reply.is_negative();
+                if accepted {
+                    // The question's deadline is its request's time plus the answer limit.
+                    self.await_keys(&peer, o.deadline + KEYS_AFTER_REQUEST);
+                }
                 self.actions.push_back(Action::Reply(reply));
                 self.report(Report::Answered {
                     peer,
@@ -901,11 +973,29 @@ impl PairingCore {
 
     /// When [`PairingCore::handle_timeout`] is next due.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.questions.iter().map(|o| o.deadline).min()
+        let questions = self.questions.iter().map(|o| o.deadline).min();
+        if !self.shutting_down {
+            // While running, keys that never come need no timer: the entry ends lazily.
+            return questions;
+        }
+        let keys = self.awaiting_keys.iter().map(|a| a.deadline).min();
+        match (questions, keys) {
+            (Some(q), Some(k)) => Some(q.min(k)),
+            (q, k) => q.or(k),
+        }
     }
 
-    /// Time passed: questions past their deadline get a negative reply.
+    /// Time passed: questions past their deadline get a negative reply; when stopping,
+    /// accepted pairings whose keys did not come in time are given up
+    /// ([`Report::KeysNotReceived`]).
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.shutting_down {
+            while let Some(pos) = self.awaiting_keys.iter().position(|a| a.deadline <= now) {
+                let peer = self.awaiting_keys.remove(pos).peer;
+                tracing::warn!(%peer, "stopping without the keys of a pairing we accepted");
+                self.report(Report::KeysNotReceived { peer });
+            }
+        }
         while let Some(pos) = self.questions.iter().position(|o| o.deadline <= now) {
             let o = self.questions.remove(pos);
             let peer = o.peer;
@@ -930,8 +1020,16 @@ impl PairingCore {
     /// their controller's store directory can no longer be placed ([`Report::StoreFailed`]);
     /// the writes already queued go on: [`PairingCore::is_flushed`] says when they are done.
     pub fn handle_shutdown(&mut self, now: Instant) {
-        let _ = now;
         self.shutting_down = true;
+        for a in &mut self.awaiting_keys {
+            a.deadline = a.deadline.min(now + KEYS_AT_STOP);
+        }
+        if !self.awaiting_keys.is_empty() {
+            tracing::info!(
+                pairings = self.awaiting_keys.len(),
+                "waiting for the keys of pairings we accepted"
+            );
+        }
         for o in std::mem::take(&mut self.questions) {
             let peer = o.peer;
             tracing::info!(%peer, request = ?o.question.kind(), "shutting down; rejecting");
@@ -974,9 +1072,11 @@ impl PairingCore {
         self.shutting_down
     }
 
-    /// True when no store write or removal is queued or in flight (keys are flushed).
+    /// True when no store write or removal is queued or in flight and no pairing we
+    /// accepted is still waiting for its keys (see [`PairingCore::handle_shutdown`]): the
+    /// keys are flushed.
     pub fn is_flushed(&self) -> bool {
-        self.devices.is_empty()
+        self.devices.is_empty() && self.awaiting_keys.is_empty()
     }
 
     /// Starts a pairing with `peer`: the core asks for Pair Device, answers Just Works for it

@@ -40,7 +40,7 @@ pub mod service;
 
 pub use self::core::{
     Action, Answer, CoreConfig, Notice, PairingCore, PolicyRefusal, Question, SetUp, SetUpOutcome,
-    StoreResult, Ticket,
+    StoreResult, Ticket, KEYS_AT_STOP,
 };
 pub use service::{BondStore, PairingService, ServiceConfig};
 
@@ -169,6 +169,13 @@ pub enum Report {
         peer: Peer,
         /// The request.
         request: RequestKind,
+    },
+    /// The service stopped without the keys of a pairing it had accepted: they did not come
+    /// within [`KEYS_AT_STOP`] of the stop (nor a failure or a
+    /// disconnection). The peer may hold a bond we do not.
+    KeysNotReceived {
+        /// The device.
+        peer: Peer,
     },
     /// An outstanding request was withdrawn (failure, disconnection, a newer request, the
     /// controller went away).

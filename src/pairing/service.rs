@@ -403,7 +403,10 @@ impl<A: Agent> PairingService<A> {
     /// is answered with the negative reply its time limit would send ([`Report::ShutDown`]),
     /// pairings started with [`PairingService::pair`] get Cancel Pair Device, requests
     /// arriving meanwhile are refused at once, and the service's task ends once those replies
-    /// are answered and every queued store write is done (keys flushed). Returns then (at
+    /// are answered, every pairing already accepted has delivered its keys (or failed, or
+    /// disconnected; [`Report::KeysNotReceived`] after
+    /// [`KEYS_AT_STOP`](super::KEYS_AT_STOP)) and every queued store write is done
+    /// (keys flushed). Returns then (at
     /// once if the service is not running). Callers that must stop promptly bound it with a
     /// timeout.
     pub async fn shutdown(&self) {

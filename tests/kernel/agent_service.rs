@@ -7,7 +7,9 @@
 //!   (same value, same passkey, `completed` authenticated, `failed` with a status);
 //! - a headless agent (KeyboardOnly, fixed passkey from the environment) pairs with a peer
 //!   that displays that passkey;
-//! - with bluetoothd running, `mgmtctl agent` refuses to start (exit 4) and says why.
+//! - with bluetoothd running, `mgmtctl agent` refuses to start (exit 4) and says why;
+//! - a SIGTERM while a pairing is under way (a passkey shown, not yet typed) keeps the
+//!   pairing's keys: the agent stores the LTK that comes after the signal, then exits.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -332,6 +334,119 @@ async fn json_ui_and_headless_agent_against_bumble() {
     let status = interrupt_and_wait(&mut agent, "mgmtctl agent", WAIT).await;
     assert!(status.success(), "{status:?}");
     println!("headless fixed passkey: peer keys {keys:?}");
+}
+
+/// Reads `lines` until one satisfies `pick` (within [`WAIT`]); panics with what was seen.
+async fn line_where<R: tokio::io::AsyncBufRead + Unpin>(
+    lines: &mut tokio::io::Lines<R>,
+    what: &str,
+    pick: impl Fn(&str) -> bool,
+) -> String {
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(WAIT, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if pick(&line) {
+                return Some(line);
+            }
+            seen.push(line);
+        }
+        None
+    })
+    .await;
+    match found {
+        Ok(Some(line)) => line,
+        _ => panic!("no line with {what}: {seen:#?}"),
+    }
+}
+
+/// A stop in the middle of a pairing keeps the pairing's keys: the kernel shows a passkey
+/// (our agent DisplayYesNo, the peer KeyboardOnly), `mgmtctl agent` gets SIGTERM and says it
+/// is stopping, and only then does the peer type the passkey. The pairing completes on the
+/// peer's side (authenticated LTK), the agent waits for the kernel's New Long Term Key,
+/// stores it and exits 0; its store then holds the key.
+#[tokio::test]
+async fn a_stop_during_a_pairing_keeps_its_keys() {
+    let _capture = Capture::start("agent-stop-keeps-keys");
+    let mut peer = BumblePeer::start(PeerOptions {
+        bredr: true,
+        io_capability: 2,
+    })
+    .await;
+    let index = peer.index;
+    let peer_le: Address = peer.le_address.parse().expect("peer LE address");
+    prepare(index).await;
+    let store = tempfile::tempdir().expect("temp dir");
+    let index_arg = index.0.to_string();
+    let (mut agent, mut out) = spawn_with_lines(
+        mgmtctl(["agent", "--auto-accept", "--index", index_arg.as_str()])
+            .args(["--io-capability", "display-yes-no", "--store"])
+            .arg(store.path()),
+        "mgmtctl agent",
+    );
+    line_where(&mut out, "registered", |l| l.contains("registered")).await;
+
+    peer_pairs(&mut peer, 2).await;
+    let shown = line_where(&mut out, "the passkey to type", |l| l.contains(": type ")).await;
+    let passkey: u32 = shown
+        .split(": type ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or_else(|| panic!("no passkey in {shown:?}"));
+    peer.expect("PASSKEY?", |e| {
+        matches!(e, PeerEvent::PasskeyRequested).then_some(())
+    })
+    .await;
+    let pid = nix::unistd::Pid::from_raw(agent.id().expect("running") as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal the agent");
+    line_where(&mut out, "the agent stopping", |l| {
+        l.contains("received; stopping")
+    })
+    .await;
+    assert_eq!(
+        agent.try_wait().expect("agent status"),
+        None,
+        "the agent exited while the pairing it showed a passkey for was under way"
+    );
+
+    peer.type_passkey(Some(passkey)).await;
+    let keys = peer_paired(&mut peer).await;
+    assert!(
+        keys.iter().any(|k| k.starts_with("ltk:authenticated")),
+        "authenticated LTK on the peer: {keys:?}"
+    );
+    let status = tokio::time::timeout(WAIT, agent.wait())
+        .await
+        .expect("the agent exits once the keys are stored")
+        .expect("wait for the agent");
+    assert!(status.success(), "{status:?}");
+    let mut rest = Vec::new();
+    while let Ok(Some(line)) = out.next_line().await {
+        rest.push(line);
+    }
+    assert!(
+        rest.iter()
+            .any(|l| l.contains(&peer_le.to_string()) && l.contains("stored long term key")),
+        "the agent's lines after the stop: {rest:#?}"
+    );
+    // The file is there once the agent has exited: the bond survives the stop.
+    let info = std::fs::read_dir(store.path())
+        .expect("the store")
+        .flatten()
+        .map(|adapter| adapter.path().join(peer_le.to_string()).join("info"))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("no info file for {peer_le} in the store"));
+    let text = std::fs::read_to_string(&info).expect("read the info file");
+    // An LE Secure Connections key is kept as bluetoothd keeps it: [LongTermKey] when we
+    // were central, [PeripheralLongTermKey] (and [SlaveLongTermKey]) when peripheral.
+    let groups: Vec<&str> = text.lines().filter(|l| l.starts_with('[')).collect();
+    assert!(
+        groups.iter().any(|g| g.ends_with("LongTermKey]")),
+        "{info:?} has only {groups:?}"
+    );
+    println!(
+        "stopped at the passkey {passkey:06}; after the stop: {rest:?}; {info:?} holds the LTK"
+    );
 }
 
 /// A D-Bus system bus of our own (the VM has none) for bluetoothd, with a permissive policy.

@@ -359,6 +359,9 @@ pub(crate) fn print_report(r: &Report) {
         Report::ShutDown { peer, request } => {
             println!("{peer}: the {request:?} request refused: the agent is stopping")
         }
+        Report::KeysNotReceived { peer } => {
+            println!("{peer}: stopped before its keys came; they were not stored")
+        }
         Report::AutoAccepted { peer } => {
             println!("{peer}: Just Works accepted (we asked for this pairing)")
         }

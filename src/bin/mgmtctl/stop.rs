@@ -87,8 +87,12 @@ where
 }
 
 /// How long a stop waits for the running service to shut down gracefully (pending requests
-/// refused, our pairings cancelled, keys flushed) before the process exits anyway.
-pub(crate) const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+/// refused, our pairings cancelled, the keys of pairings already accepted received and
+/// flushed) before the process exits anyway: the service's own limit for keys still to come
+/// ([`KEYS_AT_STOP`](bluez_mgmt::pairing::KEYS_AT_STOP)) plus time for the last writes. A stop
+/// with nothing under way takes none of it.
+pub(crate) const SHUTDOWN_GRACE: std::time::Duration =
+    bluez_mgmt::pairing::KEYS_AT_STOP.saturating_add(std::time::Duration::from_secs(3));
 
 type ShutdownFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
@@ -105,16 +109,18 @@ impl GracefulStop {
 
     /// Runs the shutdown, if a service started, bounded by [`SHUTDOWN_GRACE`].
     pub(crate) async fn run(&self) {
+        self.run_within(SHUTDOWN_GRACE).await
+    }
+
+    /// Runs the shutdown, if a service started, bounded by `limit`.
+    async fn run_within(&self, limit: std::time::Duration) {
         let shutdown = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(shutdown) = shutdown {
-            if tokio::time::timeout(SHUTDOWN_GRACE, shutdown)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(limit, shutdown).await.is_err() {
                 eprintln!(
-                    "mgmtctl: the service did not finish stopping within {} s (keys may still \
-                     be in flight); exiting anyway",
-                    SHUTDOWN_GRACE.as_secs()
+                    "mgmtctl: the service did not finish stopping within {:.1} s (keys may \
+                     still be in flight); exiting anyway",
+                    limit.as_secs_f64()
                 );
             }
         }
@@ -189,8 +195,8 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(5));
     }
 
-    /// A stop runs the service's shutdown once, and gives up on one that hangs after
-    /// [`SHUTDOWN_GRACE`].
+    /// A stop runs the service's shutdown once, and gives up on one that hangs after its limit
+    /// ([`SHUTDOWN_GRACE`] in use; a short one here).
     #[test]
     fn a_graceful_stop_runs_once_and_is_bounded() {
         let rt = crate::agent::runtime().unwrap();
@@ -206,10 +212,11 @@ mod tests {
             stop.run().await;
             assert_eq!(ran.load(std::sync::atomic::Ordering::SeqCst), 1);
             stop.set(std::future::pending());
+            let limit = Duration::from_millis(100);
             let started = Instant::now();
-            stop.run().await;
-            assert!(started.elapsed() >= SHUTDOWN_GRACE);
-            assert!(started.elapsed() < SHUTDOWN_GRACE + Duration::from_secs(5));
+            stop.run_within(limit).await;
+            assert!(started.elapsed() >= limit);
+            assert!(started.elapsed() < limit + Duration::from_secs(5));
         });
     }
 

@@ -763,3 +763,42 @@ fn a_stop_waits_for_the_keys_of_a_pairing_we_accepted() {
         assert_eq!(gave_up, given_up, "{case}: {out:?}");
     }
 }
+
+/// The keys awaited at a stop are bounded: an acceptance whose deadline passed while running
+/// (a pairing that ended unseen) is not waited for nor reported, and only the latest 32
+/// acceptances are remembered.
+#[test]
+fn keys_awaited_at_a_stop_are_bounded() {
+    let accept = |core: &mut PairingCore, a: &AddressInfo, at: Instant| {
+        core.handle_event(HCI0, &confirm(a, 0, 42), at);
+        let (ticket, _) = asks(&drain(core))[0].clone();
+        core.handle_answer(ticket, Answer::Bool(true));
+        drain(core);
+    };
+    let t0 = Instant::now();
+    let a = addr(1, AddressType::LE_PUBLIC);
+    let mut core = PairingCore::new(config(false));
+    accept(&mut core, &a, t0);
+    core.handle_shutdown(t0 + TIMEOUT + Duration::from_secs(60));
+    assert!(core.is_flushed());
+    assert_eq!(core.poll_timeout(), None);
+    assert!(drain(&mut core).is_empty());
+
+    let mut core = PairingCore::new(config(false));
+    let peers: Vec<AddressInfo> = (0..40).map(|n| addr(n, AddressType::LE_PUBLIC)).collect();
+    for a in &peers {
+        accept(&mut core, a, t0);
+    }
+    core.handle_shutdown(t0);
+    let disconnected = |a: &AddressInfo| {
+        event(
+            EventCode::DEVICE_DISCONNECTED,
+            &[&wire(a)[..], &[0x13]].concat(),
+        )
+    };
+    for a in &peers[8..] {
+        assert!(!core.is_flushed(), "{a:?}");
+        core.handle_event(HCI0, &disconnected(a), t0);
+    }
+    assert!(core.is_flushed(), "the 8 oldest were no longer awaited");
+}

@@ -317,8 +317,9 @@ struct OwnPairing {
 }
 
 /// A pairing we accepted (the agent's positive answer, an authorization accepted for our own
-/// pairing, a passkey the kernel displays) whose keys have not come yet. A stopping service waits for them until
-/// `deadline`; while running, the entry only lives until then.
+/// pairing, a passkey the kernel displays) whose keys have not come yet. A stopping service
+/// waits for them until `deadline` (at most [`KEYS_AT_STOP`] from the stop); an entry already
+/// past it at the stop is dropped unreported: that pairing ended without our seeing it.
 #[derive(Debug)]
 struct AwaitingKeys {
     peer: Peer,
@@ -328,6 +329,11 @@ struct AwaitingKeys {
 /// How long after its request an accepted pairing may still deliver its keys. SMP gives up
 /// on a pairing after 30 s without progress; the agent's time to answer comes on top.
 const KEYS_AFTER_REQUEST: Duration = Duration::from_secs(30);
+
+/// How many accepted pairings are remembered while their keys are due. A pairing ends (keys,
+/// failure, disconnection) long before this many others start; past it the oldest entry goes,
+/// so a stream of pairings whose ends we never see costs no more than this.
+const AWAITING_KEYS_LIMIT: usize = 32;
 
 /// How long a stopping service waits, at most, for the keys of pairings it accepted. Keys
 /// follow a "yes" within a few hundred milliseconds on real links; this bounds a peer that
@@ -345,8 +351,9 @@ pub struct PairingCore {
     /// pairing at the time), so looking one up is a short scan, cheaper than hashing a peer.
     questions: Vec<Outstanding>,
     own: Vec<OwnPairing>,
-    /// Accepted pairings whose keys have not come (one per peer, a handful at most).
-    awaiting_keys: Vec<AwaitingKeys>,
+    /// Accepted pairings whose keys have not come, oldest first (a handful at most; at most
+    /// [`AWAITING_KEYS_LIMIT`]).
+    awaiting_keys: VecDeque<AwaitingKeys>,
     unpairs: HashMap<Ticket, Peer>,
     /// Removals under way, by their store ticket: the unpairing each finishes.
     forgets: HashMap<Ticket, (Ticket, Peer)>,
@@ -397,7 +404,7 @@ impl PairingCore {
             next_ticket: 0,
             questions: Vec::new(),
             own: Vec::new(),
-            awaiting_keys: Vec::new(),
+            awaiting_keys: VecDeque::new(),
             unpairs: HashMap::new(),
             forgets: HashMap::new(),
             not_paired: Default::default(),
@@ -809,10 +816,13 @@ impl PairingCore {
             .any(|p| p.finished.is_none() && p.peer == *peer)
     }
 
-    /// Remembers that `peer`'s keys are due (replacing an older entry for it).
+    /// Remembers that `peer`'s keys are due. (An older entry for the same peer may stay:
+    /// what ends one ends all of them.)
     fn await_keys(&mut self, peer: &Peer, deadline: Instant) {
-        self.keys_came_or_never_will(peer);
-        self.awaiting_keys.push(AwaitingKeys {
+        if self.awaiting_keys.len() == AWAITING_KEYS_LIMIT {
+            self.awaiting_keys.pop_front();
+        }
+        self.awaiting_keys.push_back(AwaitingKeys {
             peer: peer.clone(),
             deadline,
         });
@@ -826,10 +836,6 @@ impl PairingCore {
 
     fn ask(&mut self, peer: Peer, question: Question, now: Instant) {
         self.withdraw(&peer);
-        if !self.awaiting_keys.is_empty() {
-            // Entries whose keys never came (a pairing without bonding) end here.
-            self.awaiting_keys.retain(|a| a.deadline > now);
-        }
         if self.shutting_down {
             tracing::info!(%peer, request = ?question.kind(), "shutting down; rejecting");
             self.actions
@@ -991,7 +997,9 @@ impl PairingCore {
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.shutting_down {
             while let Some(pos) = self.awaiting_keys.iter().position(|a| a.deadline <= now) {
-                let peer = self.awaiting_keys.remove(pos).peer;
+                let Some(AwaitingKeys { peer, .. }) = self.awaiting_keys.remove(pos) else {
+                    break;
+                };
                 tracing::warn!(%peer, "stopping without the keys of a pairing we accepted");
                 self.report(Report::KeysNotReceived { peer });
             }
@@ -1021,6 +1029,8 @@ impl PairingCore {
     /// the writes already queued go on: [`PairingCore::is_flushed`] says when they are done.
     pub fn handle_shutdown(&mut self, now: Instant) {
         self.shutting_down = true;
+        // Entries past their deadline belong to pairings that ended unseen (no bonding, say).
+        self.awaiting_keys.retain(|a| a.deadline > now);
         for a in &mut self.awaiting_keys {
             a.deadline = a.deadline.min(now + KEYS_AT_STOP);
         }

@@ -231,7 +231,7 @@ fn our_own_pairing_is_authorized_only_for_the_same_address_and_type() {
     ];
     for (asking, auto) in rows {
         let mut core = PairingCore::new(config(false));
-        core.start_pairing(ours.clone(), IoCapability::KEYBOARD_DISPLAY);
+        let pairing = core.start_pairing(ours.clone(), IoCapability::KEYBOARD_DISPLAY);
         assert!(matches!(drain(&mut core)[..], [Action::PairDevice { .. }]));
         core.handle_event(
             asking.index,
@@ -253,6 +253,12 @@ fn our_own_pairing_is_authorized_only_for_the_same_address_and_type() {
                     peer: asking.clone()
                 }]
             );
+            // A stop now waits for the keys of what we accepted, until the pairing ends.
+            core.handle_shutdown(Instant::now());
+            drain(&mut core);
+            assert!(!core.is_flushed());
+            core.handle_pair_result(pairing, Err(PairError::Status(Status::CANCELLED)));
+            assert!(core.is_flushed());
         } else {
             assert_eq!(asks(&out).len(), 1, "{asking}: the agent is asked");
             assert!(replies(&out).is_empty());

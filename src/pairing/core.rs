@@ -1113,6 +1113,9 @@ impl PairingCore {
     pub fn handle_pair_result(&mut self, ticket: Ticket, result: Result<(), PairError>) {
         if let Some(p) = self.own.iter_mut().find(|p| p.ticket == ticket) {
             p.finished.get_or_insert(result);
+            // Its keys came before the completion, or will not come at all.
+            let peer = p.peer.clone();
+            self.keys_came_or_never_will(&peer);
         }
         self.finish_own();
     }

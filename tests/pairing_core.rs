@@ -724,7 +724,14 @@ fn a_stop_waits_for_the_keys_of_a_pairing_we_accepted() {
 
         let stop = t0 + Duration::from_secs(1);
         core.handle_shutdown(stop);
-        assert!(drain(&mut core).is_empty(), "{case}");
+        let awaiting: Vec<Report> = if accept {
+            vec![Report::AwaitingKeys {
+                peer: Peer::new(HCI0, from.clone()),
+            }]
+        } else {
+            vec![]
+        };
+        assert_eq!(reports(&drain(&mut core)), awaiting, "{case}");
         assert_eq!(core.is_flushed(), !accept, "{case}");
         if accept {
             assert_eq!(core.poll_timeout(), Some(stop + KEYS_AT_STOP), "{case}");
@@ -796,6 +803,7 @@ fn keys_awaited_at_a_stop_are_bounded() {
         accept(&mut core, a, t0);
     }
     core.handle_shutdown(t0);
+    assert_eq!(reports(&drain(&mut core)).len(), 32);
     let disconnected = |a: &AddressInfo| {
         event(
             EventCode::DEVICE_DISCONNECTED,

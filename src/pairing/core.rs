@@ -1034,11 +1034,10 @@ impl PairingCore {
         for a in &mut self.awaiting_keys {
             a.deadline = a.deadline.min(now + KEYS_AT_STOP);
         }
-        if !self.awaiting_keys.is_empty() {
-            tracing::info!(
-                pairings = self.awaiting_keys.len(),
-                "waiting for the keys of pairings we accepted"
-            );
+        let awaited: Vec<Peer> = self.awaiting_keys.iter().map(|a| a.peer.clone()).collect();
+        for peer in awaited {
+            tracing::info!(%peer, "stopping once the keys of the pairing under way have come");
+            self.report(Report::AwaitingKeys { peer });
         }
         for o in std::mem::take(&mut self.questions) {
             let peer = o.peer;

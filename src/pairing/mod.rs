@@ -170,6 +170,13 @@ pub enum Report {
         /// The request.
         request: RequestKind,
     },
+    /// The service is stopping while a pairing it accepted (or showed a passkey for) is under
+    /// way: it waits for that pairing's keys, a failure or a disconnection, at most
+    /// [`KEYS_AT_STOP`].
+    AwaitingKeys {
+        /// The device.
+        peer: Peer,
+    },
     /// The service stopped without the keys of a pairing it had accepted: they did not come
     /// within [`KEYS_AT_STOP`] of the stop (nor a failure or a
     /// disconnection). The peer may hold a bond we do not.

@@ -403,6 +403,12 @@ async fn a_stop_during_a_pairing_keeps_its_keys() {
         l.contains("received; stopping")
     })
     .await;
+    // The user is told why the stop is not immediate.
+    let waiting = line_where(&mut out, "the wait for keys", |l| {
+        l.contains("stopping once its keys come")
+    })
+    .await;
+    assert!(waiting.contains(&peer_le.to_string()), "{waiting}");
     assert_eq!(
         agent.try_wait().expect("agent status"),
         None,

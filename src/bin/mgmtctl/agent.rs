@@ -359,6 +359,10 @@ pub(crate) fn print_report(r: &Report) {
         Report::ShutDown { peer, request } => {
             println!("{peer}: the {request:?} request refused: the agent is stopping")
         }
+        Report::AwaitingKeys { peer } => println!(
+            "{peer}: a pairing is under way; stopping once its keys come (at most {} s)",
+            bluez_mgmt::pairing::KEYS_AT_STOP.as_secs()
+        ),
         Report::KeysNotReceived { peer } => {
             println!("{peer}: stopped before its keys came; they were not stored")
         }

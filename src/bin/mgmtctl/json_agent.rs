@@ -313,7 +313,7 @@ impl Agent for JsonAgent {
 
 /// The pairing service's reports the agent methods do not see, as events: what went wrong
 /// with an answer, and what was stored (`keys-stored` / `keys-not-stored` / `store-failed` /
-/// `keys-not-received`, never key bytes).
+/// `awaiting-keys` / `keys-not-received`, never key bytes).
 pub(crate) async fn report_events(
     channel: Arc<Channel>,
     mut reports: tokio::sync::broadcast::Receiver<Report>,
@@ -373,6 +373,11 @@ pub(crate) async fn report_events(
                 "store-failed",
                 peer_fields(index, &device),
                 json!({ "message": error }),
+            ),
+            Ok(Report::AwaitingKeys { peer }) => (
+                "awaiting-keys",
+                peer_fields(peer.index, &peer.address),
+                json!({}),
             ),
             Ok(Report::KeysNotReceived { peer }) => (
                 "keys-not-received",

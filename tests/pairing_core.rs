@@ -715,6 +715,8 @@ fn a_stop_waits_for_the_keys_of_a_pairing_we_accepted() {
                 accept
             }
             PasskeyShown => {
+                // Shown, then shown again as the peer types (one wait all the same).
+                core.handle_event(HCI0, &passkey_notify(from), t0);
                 core.handle_event(HCI0, &passkey_notify(from), t0);
                 true
             }

@@ -816,9 +816,13 @@ impl PairingCore {
             .any(|p| p.finished.is_none() && p.peer == *peer)
     }
 
-    /// Remembers that `peer`'s keys are due. (An older entry for the same peer may stay:
-    /// what ends one ends all of them.)
+    /// Remembers that `peer`'s keys are due (one entry per peer: a passkey shown again as
+    /// digits are typed only moves its deadline).
     fn await_keys(&mut self, peer: &Peer, deadline: Instant) {
+        if let Some(a) = self.awaiting_keys.iter_mut().find(|a| a.peer == *peer) {
+            a.deadline = a.deadline.max(deadline);
+            return;
+        }
         if self.awaiting_keys.len() == AWAITING_KEYS_LIMIT {
             self.awaiting_keys.pop_front();
         }
@@ -981,7 +985,8 @@ impl PairingCore {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let questions = self.questions.iter().map(|o| o.deadline).min();
         if !self.shutting_down {
-            // While running, keys that never come need no timer: the entry ends lazily.
+            // While running no timer is kept for keys: an entry ends with its pairing, is
+            // pushed out by newer ones, or is dropped at the stop once past its deadline.
             return questions;
         }
         let keys = self.awaiting_keys.iter().map(|a| a.deadline).min();

@@ -177,9 +177,9 @@ pub enum Report {
         /// The device.
         peer: Peer,
     },
-    /// The service stopped without the keys of a pairing it had accepted: they did not come
-    /// within [`KEYS_AT_STOP`] of the stop (nor a failure or a
-    /// disconnection). The peer may hold a bond we do not.
+    /// The service stopped without the keys of a pairing it had accepted: neither they nor a
+    /// failure or a disconnection came within [`KEYS_AT_STOP`] of the stop. The peer may hold
+    /// a bond we do not.
     KeysNotReceived {
         /// The device.
         peer: Peer,

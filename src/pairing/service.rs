@@ -24,7 +24,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -49,6 +49,9 @@ use crate::client::{Client, ErrorKind, EventFilter, InlineSink, Outbox, Subscrip
 use crate::keystore::{
     device_policy, load_adapter_into_controller, AdapterId, KeyStore, KeyUpdate, StoreOutcome,
 };
+
+/// How many reports a [`PairingService::reports`] receiver may fall behind before it lags.
+const REPORT_QUEUE: usize = 1024;
 
 /// The events the service's subscription lets through (everything else is never queued for
 /// it): the pairing requests and notices, the key events, and controllers coming and going.
@@ -173,7 +176,11 @@ struct Inner<A> {
     agent: Arc<A>,
     config: ServiceConfig,
     store: Option<Arc<dyn BondStore>>,
-    reports: broadcast::Sender<Report>,
+    /// Created by the first [`PairingService::reports`]: tokio's broadcast channel fills
+    /// every slot of its queue when it is made (1,024 reports, about 100 KB), which a
+    /// service nobody reads reports from would keep for nothing. Until then a report has no
+    /// receiver, and a report sent without one is dropped all the same.
+    reports: OnceLock<broadcast::Sender<Report>>,
     calls: Mutex<Option<mpsc::UnboundedSender<ApiCall>>>,
 }
 
@@ -209,7 +216,7 @@ impl<A: Agent> PairingService<A> {
                 agent: Arc::new(agent),
                 config,
                 store: None,
-                reports: broadcast::channel(1024).0,
+                reports: OnceLock::new(),
                 calls: Mutex::new(None),
             }),
         }
@@ -248,7 +255,10 @@ impl<A: Agent> PairingService<A> {
 
     /// Reports of what the service does from now on.
     pub fn reports(&self) -> broadcast::Receiver<Report> {
-        self.inner.reports.subscribe()
+        self.inner
+            .reports
+            .get_or_init(|| broadcast::channel(REPORT_QUEUE).0)
+            .subscribe()
     }
 
     /// Subscribes to the events, sets up every served controller present now (IO
@@ -853,7 +863,9 @@ impl<A: Agent> Task<A> {
 
     fn report(&self, r: Report) {
         tracing::debug!(report = ?r, "pairing service");
-        let _ = self.inner.reports.send(r);
+        if let Some(reports) = self.inner.reports.get() {
+            let _ = reports.send(r);
+        }
     }
 
     fn check_ready(&mut self) {

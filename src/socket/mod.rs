@@ -113,22 +113,20 @@ impl MgmtSocket {
         loop {
             let mut guard = self.fd.readable().await?;
             match guard.try_io(|fd| {
-                // One buffer of the largest frame, kept for every read: allocated (zeroed by
-                // the allocator, so its pages stay untouched until a long frame comes) once,
-                // not 64 KiB per frame. Reads are not concurrent in practice; one that is gets
-                // a buffer of its own.
+                // One buffer of the largest frame, kept for every read: allocated once
+                // (not 64 KiB per frame) and never filled by us, so only the pages the
+                // kernel writes become resident: a few dozen bytes for nearly every frame.
+                // Reads are not concurrent in practice; one that is gets a buffer of its own.
                 let mut kept = self.recv_buf.try_lock();
                 let mut own = Vec::new();
                 let buf = match kept.as_deref_mut() {
                     Ok(b) => b,
                     Err(_) => &mut own,
                 };
-                if buf.is_empty() {
-                    *buf = vec![0u8; MAX_FRAME_LEN];
+                if buf.capacity() < MAX_FRAME_LEN {
+                    *buf = Vec::with_capacity(MAX_FRAME_LEN);
                 }
-                nix::unistd::read(fd.get_ref().as_raw_fd(), buf)
-                    .map(|n| buf[..n].to_vec())
-                    .map_err(io::Error::from)
+                sys::read_into_spare(fd.get_ref().as_raw_fd(), buf).map(|_| buf.to_vec())
             }) {
                 Ok(Ok(frame)) => {
                     return Ok(frame);

@@ -2,7 +2,8 @@
 //! HCI socket, binding it to the control channel and raising its send MTU. This is the only
 //! module of the crate with `unsafe` code; `nix` has `socket()` but no `sockaddr_hci` and no
 //! `BT_SNDMTU`, so these calls go straight to libc. It also turns the descriptor `openat()`
-//! returns into an owned `File`, for the key store's directory handles.
+//! returns into an owned `File`, for the key store's directory handles, and reads a frame into
+//! a buffer's unused capacity (no read API of `std` or `nix` takes uninitialised memory).
 #![allow(unsafe_code)]
 
 use std::io;
@@ -122,6 +123,26 @@ pub fn register(fd: OwnedFd) -> io::Result<AsyncFd<OwnedFd>> {
     // the AsyncFd lives.
     unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE | Interest::WRITABLE) }
         .map_err(io::Error::from)
+}
+
+/// One `read()` of `fd` into `buf`'s spare capacity: `buf` becomes the bytes read (its
+/// previous contents are dropped). The receive buffer is sized for the largest frame
+/// (64 KiB); filling it with zeros first, as a safe `read()` into a slice needs, would make
+/// every page of it resident although nearly every frame is a few dozen bytes. Here only the
+/// pages the kernel writes ever become resident.
+pub fn read_into_spare(fd: RawFd, buf: &mut Vec<u8>) -> io::Result<usize> {
+    buf.clear();
+    let spare = buf.spare_capacity_mut();
+    // SAFETY: read() writes at most `spare.len()` bytes into the memory it is given, which is
+    // `buf`'s allocation past its (zero) length: writable, owned by `buf`, not aliased.
+    let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), spare.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let n = n as usize;
+    // SAFETY: the kernel initialised the first `n` bytes (n <= capacity) of the allocation.
+    unsafe { buf.set_len(n) };
+    Ok(n)
 }
 
 /// `openat(dir, name, flags, mode)` as a [`File`](std::fs::File) that owns the new

@@ -317,6 +317,7 @@ async fn serve<A: Agent + Send + Sync + 'static>(
                 tokio::spawn(print_reports(reports));
             }
         }
+        crate::heap::release_free_pages();
         crate::stop::notify_ready();
         let _ = (&mut task).await;
         eprintln!("mgmtctl: the connection to the kernel (MGMT socket) was lost; exiting");

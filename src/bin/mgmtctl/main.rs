@@ -15,6 +15,7 @@ mod devices;
 mod escape;
 mod find;
 mod generate;
+mod heap;
 mod identity;
 mod json_agent;
 mod monitor;

@@ -1031,7 +1031,10 @@ impl PairingCore {
     /// ([`Report::ShutDown`]), our own pairings still pending on the kernel get Cancel Pair
     /// Device, and requests arriving from now on are refused at once. Keys still waiting for
     /// their controller's store directory can no longer be placed ([`Report::StoreFailed`]);
-    /// the writes already queued go on: [`PairingCore::is_flushed`] says when they are done.
+    /// the writes already queued go on. Pairings we accepted whose keys have not come yet are
+    /// given until [`KEYS_AT_STOP`] from `now` ([`Report::AwaitingKeys`] for each; then
+    /// [`Report::KeysNotReceived`] from [`PairingCore::handle_timeout`]):
+    /// [`PairingCore::is_flushed`] says when all of this is done.
     pub fn handle_shutdown(&mut self, now: Instant) {
         self.shutting_down = true;
         // Entries past their deadline belong to pairings that ended unseen (no bonding, say).

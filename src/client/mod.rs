@@ -620,17 +620,19 @@ impl Driver {
     }
 }
 
-/// Runs one event frame through a throwaway copy of the driver's event path: the session,
-/// dispatch, publishing, and `sink` as the only subscriber (inline, behind `filter`). Each
-/// command the sink submits is framed by the session and answered at once by a Command
-/// Complete (Success, its parameters echoed as the reply) fed back the same way, so the
-/// sink's pending replies complete. Nothing is written anywhere. Returns how many commands
-/// the sink submitted. For the pairing service's start-up rehearsal
-/// ([`crate::pairing`]): the first real request must not be the first run of this code.
+/// Runs event frames, in order, through one throwaway copy of the driver's event path: the
+/// session, dispatch, publishing, and `sink` as the only subscriber (inline, behind
+/// `filter`). Each command the sink submits is framed by the session and answered at once by
+/// a Command Complete (Success, its parameters echoed as the reply) fed back the same way, so
+/// the sink's pending replies complete; `after_each` runs once each frame's commands are
+/// answered. Nothing is written anywhere. Returns how many commands the sink submitted. For
+/// the pairing service's start-up rehearsal ([`crate::pairing`]): the first real request
+/// must not be the first run of this code.
 pub(crate) fn rehearse_event_path(
-    frame: &[u8],
+    frames: &[Vec<u8>],
     filter: EventFilter,
     sink: Arc<dyn InlineSink>,
+    mut after_each: impl FnMut(),
 ) -> usize {
     /// A transport with nothing at the other end: the rehearsal never sends or receives.
     struct Unconnected;
@@ -658,17 +660,20 @@ pub(crate) fn rehearse_event_path(
     {
         list.push(subscriber);
     }
-    driver.session.handle_frame(frame);
     let mut submitted = 0;
-    loop {
-        while let Some(event) = driver.session.poll_event() {
-            driver.dispatch(event);
+    for frame in frames {
+        driver.session.handle_frame(frame);
+        loop {
+            while let Some(event) = driver.session.poll_event() {
+                driver.dispatch(event);
+            }
+            let Some(tx) = driver.session.poll_transmit() else {
+                break;
+            };
+            submitted += 1;
+            driver.session.handle_frame(&echoed_complete(&tx.frame));
         }
-        let Some(tx) = driver.session.poll_transmit() else {
-            break;
-        };
-        submitted += 1;
-        driver.session.handle_frame(&echoed_complete(&tx.frame));
+        after_each();
     }
     drop(subscription);
     submitted

@@ -285,16 +285,15 @@ impl<A: Agent> PairingService<A> {
         // Subscribed before the controller list is read: nothing that happens after it is
         // missed. Until the task runs, every event is queued for it.
         let hot = Arc::new(Mutex::new(Hot::new(core, None)));
+        let agent = self.inner.agent.clone();
+        let ask: AskAgent = Arc::new(move |peer, question| ask(agent.clone(), peer, question));
         let events = self.inner.client.subscribe_inline(
             filter,
             self.inner.config.event_queue,
             "pairing service",
             Arc::new(Inline {
                 hot: hot.clone(),
-                ask: {
-                    let agent = self.inner.agent.clone();
-                    Arc::new(move |peer, question| ask(agent.clone(), peer, question))
-                },
+                ask: ask.clone(),
             }),
         );
         let present = if let Controllers::Only(v) = &config.controllers {
@@ -346,7 +345,7 @@ impl<A: Agent> PairingService<A> {
         });
         // While the set-up's commands are out: the first request must not pay for running
         // the answer path's code for the first time (see `rehearsal`).
-        super::rehearsal::rehearse_answer_path(config.answer_timeout);
+        super::rehearsal::rehearse_answer_path(config.answer_timeout, &*ask);
         match ready_rx.await {
             Ok(None) | Err(_) => Ok(handle),
             Ok(Some(e)) => {
@@ -634,8 +633,11 @@ const REQUESTS: [EventCode; 3] = [
 pub(super) struct Inline {
     pub(super) hot: Arc<Mutex<Hot>>,
     /// Starts the agent's answer to a question.
-    pub(super) ask: Arc<dyn Fn(Peer, Question) -> Asked + Send + Sync>,
+    pub(super) ask: AskAgent,
 }
+
+/// Starts the agent's answer to a question (not yet polled: no agent code has run).
+pub(super) type AskAgent = Arc<dyn Fn(Peer, Question) -> Asked + Send + Sync>;
 
 impl InlineSink for Inline {
     fn take(&self, index: ControllerIndex, event: &Event, outbox: &mut Outbox<'_>) -> bool {

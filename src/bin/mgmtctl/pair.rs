@@ -115,8 +115,10 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         }
         None => None,
     };
+    let rehearsal = agent.clone();
     crate::stop::run_stoppable(|mut stop| async move {
         decisions.start();
+        rehearsal.rehearse().await;
         let client = tokio::select! {
             client = Client::open() => client?,
             signal = stop.recv() => return Err(format!("{signal} received; not pairing").into()),

@@ -196,11 +196,15 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     }
     let terminal = TerminalAgent::new(args.io_capability, policy);
     let decisions = terminal.decision_lines();
-    let rehearsal = terminal.clone();
+    let rehearsal = terminal
+        .rehearsal_copy()
+        .map(|t| PolicyAgent::new(HeadlessPolicy::default(), t));
     let agent = PolicyAgent::new(headless, terminal);
     crate::stop::run_stoppable(|mut stop| async move {
         decisions.start();
-        rehearsal.rehearse().await;
+        if let Some(r) = &rehearsal {
+            rehearse_answer(r).await;
+        }
         let graceful = crate::stop::GracefulStop::default();
         // The signal handlers are in place already: a signal during the slow start (opening
         // the socket, loading bonds, registering) stops us as promptly as one later.
@@ -570,6 +574,29 @@ pub(crate) fn ask_pin_code(
     }
 }
 
+/// Runs `agent`'s answer to a confirmation once at start, so the first real request does not
+/// pay for running that code the first time: the library's pairing service rehearses its
+/// own path and leaves the agent's code to its user, and this is that part. `agent` must be
+/// of the type the service polls (inlining makes a wrapper's copy of the inner agent's code
+/// its own) and answer without side effects: a [`TerminalAgent::rehearsal_copy`], behind
+/// a headless policy that refuses no one, so nothing is logged. Timed in the benchmark's VM,
+/// the first answer of a fresh `mgmtctl agent` spent 0.3 to 0.65 ms in the agent's code,
+/// later ones about 0.04 ms. Call it once [`DecisionLines::start`] has run.
+pub(crate) async fn rehearse_answer(agent: &impl Agent) {
+    // The decision-line writer first waits for a line, as it will when a request comes.
+    tokio::task::yield_now().await;
+    let peer = Peer::new(
+        ControllerIndex::NONE,
+        AddressInfo {
+            address: Address([0; 6]),
+            address_type: AddressType::LE_PUBLIC,
+        },
+    );
+    agent.confirm_value(&peer, 0).await;
+    // The writer formats that line and drops it.
+    tokio::task::yield_now().await;
+}
+
 /// A line for the user, formatted when it is written.
 type Line = Box<dyn FnOnce() -> String + Send>;
 
@@ -666,33 +693,13 @@ impl TerminalAgent {
         self
     }
 
-    /// Runs the answer path of a fixed policy (`--auto-accept`, `--reject`) once at start,
-    /// with its decision line formatted and dropped, so the first real request does not pay
-    /// for running that code the first time (the library's pairing service rehearses its
-    /// own path likewise, and leaves the agent's code to its user: this is that part).
-    /// Timed in the benchmark's VM, the first answer of a fresh `mgmtctl agent` spent 0.3
-    /// to 0.65 ms in this agent's code, later ones about 0.04 ms. A terminal prompt is never
-    /// rehearsed. Call it once [`DecisionLines::start`] has run, from the runtime.
-    pub(crate) async fn rehearse(&self) {
-        if matches!(self.policy, Policy::Ask) {
-            return;
-        }
-        // The writer first waits for a line, as it will when a request comes.
-        tokio::task::yield_now().await;
-        let quiet = TerminalAgent {
+    /// A copy whose decision lines go nowhere, for [`rehearse_answer`]; `None` when the
+    /// answers come from a terminal prompt, which is never rehearsed.
+    pub(crate) fn rehearsal_copy(&self) -> Option<TerminalAgent> {
+        (!matches!(self.policy, Policy::Ask)).then(|| TerminalAgent {
             quiet: true,
             ..self.clone()
-        };
-        let peer = Peer::new(
-            ControllerIndex::NONE,
-            AddressInfo {
-                address: Address([0; 6]),
-                address_type: AddressType::LE_PUBLIC,
-            },
-        );
-        quiet.confirm_value(&peer, 0).await;
-        // The writer formats that line and drops it.
-        tokio::task::yield_now().await;
+        })
     }
 
     fn output(&self) -> Output {
@@ -869,7 +876,11 @@ mod tests {
         tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
-            .block_on(agent.rehearse());
+            .block_on(async {
+                if let Some(copy) = agent.rehearsal_copy() {
+                    rehearse_answer(&PolicyAgent::new(HeadlessPolicy::default(), copy)).await;
+                }
+            });
         let mut posted = Vec::new();
         while let Ok((output, line)) = rx.try_recv() {
             posted.push((matches!(output, Output::Nowhere), line()));
@@ -883,12 +894,17 @@ mod tests {
         assert_eq!(accept.len(), 1, "{accept:?}");
         assert!(accept[0].0, "the rehearsal's line is not written");
         assert!(
-            accept[0].1.ends_with("does the device show 000000? -> yes (--auto-accept)"),
+            accept[0]
+                .1
+                .ends_with("does the device show 000000? -> yes (--auto-accept)"),
             "{accept:?}"
         );
         let reject = rehearsed(Policy::Reject);
         assert!(reject.len() == 1 && reject[0].0 && reject[0].1.ends_with("-> no (--reject)"));
-        assert!(rehearsed(Policy::Ask).is_empty(), "a prompt is never rehearsed");
+        assert!(
+            rehearsed(Policy::Ask).is_empty(),
+            "a prompt is never rehearsed"
+        );
     }
 
     #[test]

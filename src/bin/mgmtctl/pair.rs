@@ -115,10 +115,12 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         }
         None => None,
     };
-    let rehearsal = agent.clone();
+    let rehearsal = agent.rehearsal_copy();
     crate::stop::run_stoppable(|mut stop| async move {
         decisions.start();
-        rehearsal.rehearse().await;
+        if let Some(r) = &rehearsal {
+            crate::agent::rehearse_answer(r).await;
+        }
         let client = tokio::select! {
             client = Client::open() => client?,
             signal = stop.recv() => return Err(format!("{signal} received; not pairing").into()),

@@ -78,7 +78,9 @@ fn main() -> ExitCode {
             power_on: false,
             ..ServiceConfig::default()
         };
-        let runner = PairingService::new(client, Accept, config);
+        // `Accept` answers without side effects, so the start-up rehearsal may ask one: its
+        // answer path then runs before the first request instead of while the peer waits.
+        let runner = PairingService::new(client, Accept, config).with_rehearsal_agent(Accept);
         let task = match runner.start().await {
             Ok(t) => t,
             Err(e) => {

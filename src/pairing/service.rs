@@ -43,6 +43,7 @@ use super::core::{
     is_index_event, Action, Answer, CoreConfig, Notice, PairingCore, PolicyRefusal, Question,
     SetUpOutcome, StoreResult, Ticket,
 };
+use super::rehearsal::AgentRehearsal;
 use super::{Controllers, PairError, PairingReply, Report};
 use crate::agent::{Agent, Peer};
 use crate::client::{Client, ErrorKind, EventFilter, InlineSink, Outbox, SubscriptionError};
@@ -174,6 +175,8 @@ enum ApiCall {
 struct Inner<A> {
     client: Client,
     agent: Arc<A>,
+    /// Asked once by the start-up rehearsal (see [`PairingService::with_rehearsal_agent`]).
+    rehearsal_agent: Option<Arc<A>>,
     config: ServiceConfig,
     store: Option<Arc<dyn BondStore>>,
     /// Created by the first [`PairingService::reports`]: tokio's broadcast channel fills
@@ -214,6 +217,7 @@ impl<A: Agent> PairingService<A> {
             inner: Arc::new(Inner {
                 client,
                 agent: Arc::new(agent),
+                rehearsal_agent: None,
                 config,
                 store: None,
                 reports: OnceLock::new(),
@@ -235,6 +239,22 @@ impl<A: Agent> PairingService<A> {
         Arc::get_mut(&mut self.inner)
             .expect("with_store is called before the service is shared")
             .store = Some(Arc::new(store));
+        self
+    }
+
+    /// Gives the start-up rehearsal an agent of the service's own type to ask: once, a
+    /// confirmation from a made-up peer on [`ControllerIndex::NONE`], its answer polled and
+    /// dropped. The agent's answer path then runs before the first real request instead of
+    /// during it, while the peer waits (in the benchmark's VM, under emulation, that first run
+    /// cost the first reply 0.05 to 0.15 ms; on a board reading its program from flash it is
+    /// page faults). `agent` must answer that without side effects: no prompt, no line shown,
+    /// no state kept (a stateless agent can be a copy of the real one). Without it the
+    /// rehearsal makes the real agent's answer and drops it unpolled, so none of the agent's
+    /// own code runs. Call before [`PairingService::start`].
+    pub fn with_rehearsal_agent(mut self, agent: A) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("with_rehearsal_agent is called before the service is shared")
+            .rehearsal_agent = Some(Arc::new(agent));
         self
     }
 
@@ -286,14 +306,15 @@ impl<A: Agent> PairingService<A> {
         // missed. Until the task runs, every event is queued for it.
         let hot = Arc::new(Mutex::new(Hot::new(core, None)));
         let agent = self.inner.agent.clone();
-        let ask: AskAgent = Arc::new(move |peer, question| ask(agent.clone(), peer, question));
+        let ask_agent: AskAgent =
+            Arc::new(move |peer, question| ask(agent.clone(), peer, question));
         let events = self.inner.client.subscribe_inline(
             filter,
             self.inner.config.event_queue,
             "pairing service",
             Arc::new(Inline {
                 hot: hot.clone(),
-                ask: ask.clone(),
+                ask: ask_agent.clone(),
             }),
         );
         let present = if let Controllers::Only(v) = &config.controllers {
@@ -345,7 +366,21 @@ impl<A: Agent> PairingService<A> {
         });
         // While the set-up's commands are out: the first request must not pay for running
         // the answer path's code for the first time (see `rehearsal`).
-        super::rehearsal::rehearse_answer_path(config.answer_timeout, &*ask);
+        match &self.inner.rehearsal_agent {
+            Some(agent) => {
+                let agent = agent.clone();
+                super::rehearsal::rehearse_answer_path(
+                    config.answer_timeout,
+                    &move |peer, question| ask(agent.clone(), peer, question),
+                    AgentRehearsal::Poll,
+                )
+            }
+            None => super::rehearsal::rehearse_answer_path(
+                config.answer_timeout,
+                &*ask_agent,
+                AgentRehearsal::MakeOnly,
+            ),
+        };
         match ready_rx.await {
             Ok(None) | Err(_) => Ok(handle),
             Ok(Some(e)) => {

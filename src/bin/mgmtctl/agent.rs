@@ -31,9 +31,7 @@ use bluez_mgmt::agent::{Agent, KeyNotice, Peer, PinCode, PolicyAgent};
 use bluez_mgmt::client::Client;
 use bluez_mgmt::keystore::{KeyStore, DEFAULT_DIR};
 use bluez_mgmt::pairing::{Controllers, PairingService, Report, ServiceConfig};
-use bluez_mgmt::protocol::{
-    Address, AddressInfo, AddressType, ControllerIndex, IoCapability, Status,
-};
+use bluez_mgmt::protocol::{AddressType, ControllerIndex, IoCapability, Status};
 use tokio::sync::mpsc;
 
 use crate::CliError;
@@ -156,13 +154,19 @@ pub struct StoreArgs {
 
 impl StoreArgs {
     /// The service for these arguments (with its store unless `--no-store`).
+    /// The pairing service, with `rehearsal` (if any) as its rehearsal agent
+    /// ([`PairingService::with_rehearsal_agent`]).
     pub(crate) fn service<A: Agent>(
         &self,
         client: Client,
         agent: A,
+        rehearsal: Option<A>,
         config: ServiceConfig,
     ) -> PairingService<A> {
-        let service = PairingService::new(client, agent, config);
+        let mut service = PairingService::new(client, agent, config);
+        if let Some(r) = rehearsal {
+            service = service.with_rehearsal_agent(r);
+        }
         if self.no_store {
             service
         } else {
@@ -196,20 +200,20 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     }
     let terminal = TerminalAgent::new(args.io_capability, policy);
     let decisions = terminal.decision_lines();
+    // The rehearsal's copy is of the type the service polls (inlining makes the wrapper's
+    // copy of the terminal agent's code its own), behind a policy that refuses no one (so
+    // nothing is logged).
     let rehearsal = terminal
         .rehearsal_copy()
         .map(|t| PolicyAgent::new(HeadlessPolicy::default(), t));
     let agent = PolicyAgent::new(headless, terminal);
     crate::stop::run_stoppable(|mut stop| async move {
         decisions.start();
-        if let Some(r) = &rehearsal {
-            rehearse_answer(r).await;
-        }
         let graceful = crate::stop::GracefulStop::default();
         // The signal handlers are in place already: a signal during the slow start (opening
         // the socket, loading bonds, registering) stops us as promptly as one later.
         tokio::select! {
-            result = serve(args, agent, config, None, graceful.clone()) => result,
+            result = serve(args, agent, rehearsal, config, None, graceful.clone()) => result,
             signal = stop.recv() => {
                 crate::stop::notify_stopping();
                 println!("agent: {signal} received; stopping");
@@ -239,7 +243,7 @@ fn run_json(
             channel.event("stopped", m);
         };
         tokio::select! {
-            result = serve(args, agent, config, Some(channel.clone()), graceful.clone()) => result,
+            result = serve(args, agent, None, config, Some(channel.clone()), graceful.clone()) => result,
             () = read_answers(channel.clone()) => {
                 // Requests still pending are cancelled (their `cancelled` events come first).
                 graceful.run().await;
@@ -263,6 +267,7 @@ fn run_json(
 async fn serve<A: Agent + Send + Sync + 'static>(
     args: Args,
     agent: A,
+    rehearsal: Option<A>,
     config: ServiceConfig,
     json: Option<std::sync::Arc<crate::json_agent::Channel>>,
     graceful: crate::stop::GracefulStop,
@@ -280,7 +285,7 @@ async fn serve<A: Agent + Send + Sync + 'static>(
             }
         };
         let client = Client::open().await?;
-        let service = args.store.service(client, agent, config);
+        let service = args.store.service(client, agent, rehearsal, config);
         let mut reports = service.reports();
         let mut task = service.start().await?;
         let running = service.clone();
@@ -574,29 +579,6 @@ pub(crate) fn ask_pin_code(
     }
 }
 
-/// Runs `agent`'s answer to a confirmation once at start, so the first real request does not
-/// pay for running that code the first time: the library's pairing service rehearses its
-/// own path and leaves the agent's code to its user, and this is that part. `agent` must be
-/// of the type the service polls (inlining makes a wrapper's copy of the inner agent's code
-/// its own) and answer without side effects: a [`TerminalAgent::rehearsal_copy`], behind
-/// a headless policy that refuses no one, so nothing is logged. Timed in the benchmark's VM,
-/// the first answer of a fresh `mgmtctl agent` spent 0.3 to 0.65 ms in the agent's code,
-/// later ones about 0.04 ms. Call it once [`DecisionLines::start`] has run.
-pub(crate) async fn rehearse_answer(agent: &impl Agent) {
-    // The decision-line writer first waits for a line, as it will when a request comes.
-    tokio::task::yield_now().await;
-    let peer = Peer::new(
-        ControllerIndex::NONE,
-        AddressInfo {
-            address: Address([0; 6]),
-            address_type: AddressType::LE_PUBLIC,
-        },
-    );
-    agent.confirm_value(&peer, 0).await;
-    // The writer formats that line and drops it.
-    tokio::task::yield_now().await;
-}
-
 /// A line for the user, formatted when it is written.
 type Line = Box<dyn FnOnce() -> String + Send>;
 
@@ -693,8 +675,11 @@ impl TerminalAgent {
         self
     }
 
-    /// A copy whose decision lines go nowhere, for [`rehearse_answer`]; `None` when the
-    /// answers come from a terminal prompt, which is never rehearsed.
+    /// A copy whose decision lines go nowhere, for the pairing service's rehearsal
+    /// ([`PairingService::with_rehearsal_agent`]; in the benchmark's VM the first answer of
+    /// a fresh `mgmtctl agent` spent 0.3 to 0.65 ms in this agent's code when nothing ran
+    /// it before, later ones about 0.04 ms); `None` when the answers come from a terminal
+    /// prompt, which is never rehearsed.
     pub(crate) fn rehearsal_copy(&self) -> Option<TerminalAgent> {
         (!matches!(self.policy, Policy::Ask)).then(|| TerminalAgent {
             quiet: true,
@@ -859,6 +844,7 @@ impl Agent for TerminalAgent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bluez_mgmt::protocol::{Address, AddressInfo};
     use std::io::Cursor;
 
     fn run<R>(input: &str, f: impl FnOnce(&mut Cursor<&[u8]>, &mut Vec<u8>) -> R) -> (R, String) {
@@ -868,7 +854,8 @@ mod tests {
         (r, String::from_utf8(o).unwrap())
     }
 
-    /// What a rehearsal posts, read from a decision-line channel of the test's own.
+    /// What a rehearsal copy's answer posts, read from a decision-line channel of the test's
+    /// own.
     fn rehearsed(policy: Policy) -> Vec<(bool, String)> {
         let agent = TerminalAgent::new(IoCapability::DISPLAY_YES_NO, policy);
         let (tx, mut rx) = mpsc::unbounded_channel();
@@ -878,7 +865,16 @@ mod tests {
             .unwrap()
             .block_on(async {
                 if let Some(copy) = agent.rehearsal_copy() {
-                    rehearse_answer(&PolicyAgent::new(HeadlessPolicy::default(), copy)).await;
+                    let peer = Peer::new(
+                        ControllerIndex::NONE,
+                        AddressInfo {
+                            address: Address([0; 6]),
+                            address_type: AddressType::LE_PUBLIC,
+                        },
+                    );
+                    PolicyAgent::new(HeadlessPolicy::default(), copy)
+                        .confirm_value(&peer, 0)
+                        .await;
                 }
             });
         let mut posted = Vec::new();

@@ -118,9 +118,6 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let rehearsal = agent.rehearsal_copy();
     crate::stop::run_stoppable(|mut stop| async move {
         decisions.start();
-        if let Some(r) = &rehearsal {
-            crate::agent::rehearse_answer(r).await;
-        }
         let client = tokio::select! {
             client = Client::open() => client?,
             signal = stop.recv() => return Err(format!("{signal} received; not pairing").into()),
@@ -133,7 +130,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 peer.address.address
             ));
         }
-        let service = args.store.service(client, agent, config);
+        let service = args.store.service(client, agent, rehearsal, config);
         let mut reports = service.reports();
         let _task = service.start().await?;
         say(format!("pairing with {peer} as {}", args.io_capability));
@@ -257,7 +254,7 @@ pub fn run_unpair(args: UnpairArgs) -> Result<ExitCode, CliError> {
     };
     runtime()?.block_on(async move {
         let client = Client::open().await?;
-        let service = args.store.service(client, NoInputNoOutput, config);
+        let service = args.store.service(client, NoInputNoOutput, None, config);
         let mut reports = service.reports();
         let _task = service.start().await?;
         let result = service.unpair(&peer, !args.keep_connection).await;

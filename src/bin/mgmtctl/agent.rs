@@ -595,7 +595,8 @@ pub(crate) struct DecisionLines(Arc<OnceLock<mpsc::UnboundedSender<(Output, Line
 enum Output {
     Stdout,
     Stderr,
-    /// Formatted and dropped: the line of a rehearsed answer ([`TerminalAgent::rehearse`]).
+    /// Formatted and dropped: the line of a rehearsed answer
+    /// ([`TerminalAgent::rehearsal_copy`]).
     Nowhere,
 }
 

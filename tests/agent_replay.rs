@@ -189,3 +189,35 @@ async fn a_different_answer_does_not_match_the_capture() {
     let m = script.mismatch().expect("the negative reply was flagged");
     assert_eq!(Opcode(u16_at(&m.actual, 0)), Opcode::USER_CONFIRM_NEG_REPLY);
 }
+
+/// The start-up rehearsal never reaches the kernel: with a rehearsal agent the runner still
+/// writes exactly the capture's commands, the real agent hears only the captured request, and
+/// the rehearsal agent is asked once, about a made-up peer on no controller.
+#[tokio::test]
+async fn a_rehearsal_agent_is_asked_once_and_nothing_of_it_reaches_the_kernel() {
+    let script = pairing_script("le-sc-numeric-comparison");
+    let agent = ScriptedAgent::new(IoCapability::DISPLAY_YES_NO).then_confirm(true);
+    let rehearsal = ScriptedAgent::new(IoCapability::DISPLAY_YES_NO).then_confirm(true);
+    let client = Client::with_transport(script.clone());
+    let runner = service_on(&client, ControllerIndex(0), agent.clone(), true)
+        .with_rehearsal_agent(rehearsal.clone());
+    runner.start().await.expect("Set IO Capability as captured");
+    let asked = rehearsal.calls();
+    assert!(
+        matches!(
+            asked.as_slice(),
+            [Call::ConfirmValue { peer, .. }] if peer.index == ControllerIndex::NONE
+        ),
+        "the rehearsal agent is asked one confirmation on no controller: {asked:?}"
+    );
+    let peer = bumble(AddressType::LE_RANDOM, [0xC0, 0xBB, 0, 0, 0, 2]);
+    runner
+        .pair(&peer, IoCapability::DISPLAY_YES_NO, Duration::from_secs(10))
+        .await
+        .expect("paired");
+    agent.wait_for_calls(2, Duration::from_secs(5)).await;
+    agent.assert_calls(&confirmed_then_keyed(&peer, 634_034, KeyKind::LongTermKey));
+    assert_eq!(rehearsal.calls().len(), 1, "asked at start only");
+    unpair_both_le_types(&runner, &peer).await;
+    script.check_done().expect("every captured command written");
+}

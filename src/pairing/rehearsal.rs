@@ -3,8 +3,8 @@
 //! through a throwaway copy of the client's event path (session, publishing) into the
 //! service's own inline answering code, with a throwaway [`PairingCore`] and an answer that
 //! is ready at once, each to a framed User Confirmation Reply; each reply's Command Complete
-//! comes back the same way and completes it. Nothing reaches the kernel, the user's agent or
-//! the store.
+//! comes back the same way and completes it. Nothing reaches the kernel or the store; of the
+//! user's agent, only what the next paragraph says runs.
 //!
 //! Why: the first time a process runs a piece of code it pays for bringing that code in
 //! (page faults, from flash on a board whose binary is not in the page cache; cache and TLB

@@ -153,8 +153,8 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
-    /// The service for these arguments (with its store unless `--no-store`).
-    /// The pairing service, with `rehearsal` (if any) as its rehearsal agent
+    /// The service for these arguments (with its store unless `--no-store`), with
+    /// `rehearsal` (if any) as its rehearsal agent
     /// ([`PairingService::with_rehearsal_agent`]).
     pub(crate) fn service<A: Agent>(
         &self,

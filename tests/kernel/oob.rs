@@ -20,16 +20,16 @@ use bluez_mgmt::association::{association_model, Declared, Method, Transport};
 use bluez_mgmt::client::{Client, EventFilter, Subscription};
 use bluez_mgmt::oob::{kernel, ndef, text, OobData, OobTransport};
 use bluez_mgmt::protocol::command::{
-    AdvertisingMode, Disconnect, GetConnections, PairDevice, ReadInfo, SecureConnectionsMode,
-    SetAdvertising, SetBondable, SetConnectable, SetIoCapability, SetLowEnergy, SetPowered,
-    SetSecureConnections, SetSecureSimplePairing, UnpairDevice,
+    AdvertisingMode, PairDevice, ReadInfo, SecureConnectionsMode, SetAdvertising, SetBondable,
+    SetConnectable, SetIoCapability, SetLowEnergy, SetPowered, SetSecureConnections,
+    SetSecureSimplePairing, UnpairDevice,
 };
 use bluez_mgmt::protocol::keys::LongTermKeyType;
 use bluez_mgmt::protocol::{
     Address, AddressInfo, AddressType, ControllerIndex, Event, IoCapability, Status,
 };
 
-use super::support::{Btvirt, BumblePeer, CallError, Capture, Mgmt, PeerEvent, PeerOptions};
+use super::support::{take_link_down, Btvirt, BumblePeer, Capture, Mgmt, PeerEvent, PeerOptions};
 
 const NO_IO: IoCapability = IoCapability::NO_INPUT_NO_OUTPUT;
 
@@ -427,11 +427,6 @@ async fn le_sc_oob_against_bumble_through_ndef() {
             Err(reason) => assert!(reason.contains("CONFIRM_VALUE_FAILED"), "{reason}"),
             Ok(keys) => panic!("the peer paired with wrong OOB data: {keys:?}"),
         }
-        // A failed pairing leaves no bond, so Unpair Device has nothing to unpair and does not
-        // disconnect: the link stays up until the kernel drops it as idle, about 2 s later. A
-        // next Pair Device that found it still up paired over it and ended with Failed when it
-        // dropped (seen once in CI on 6.12). Take it down now, and start the next case only
-        // when Get Connections no longer lists the peer.
         let _ = mgmt
             .call(
                 index,
@@ -441,36 +436,7 @@ async fn le_sc_oob_against_bumble_through_ndef() {
                 },
             )
             .await;
-        match mgmt
-            .call(
-                index,
-                Disconnect {
-                    address: target.clone(),
-                },
-            )
-            .await
-        {
-            // Not Connected: already gone; Disconnected: the idle drop was under way.
-            Ok(_)
-            | Err(CallError::Status(Status::NOT_CONNECTED))
-            | Err(CallError::Status(Status::DISCONNECTED)) => {}
-            Err(e) => panic!("Disconnect after a failed pairing: {e:?}"),
-        }
-        let gone = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let connections = mgmt
-                .call(index, GetConnections {})
-                .await
-                .expect("Get Connections");
-            if !connections.connections.0.contains(&target) {
-                break;
-            }
-            assert!(
-                tokio::time::Instant::now() < gone,
-                "{target:?} still connected 10 s after Disconnect"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        take_link_down(&client, index, &target).await;
         peer.forget().await;
     }
 }

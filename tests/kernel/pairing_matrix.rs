@@ -40,7 +40,8 @@ use tokio::sync::Notify;
 
 use super::support::{
     advertise, controller_address, mgmtctl, mgmtctl_pair, next_lines, prepare_pairing,
-    rest_of_lines, run_to_end, service_on, spawn_with_lines, stop_agent, Btvirt, Capture,
+    rest_of_lines, run_to_end, service_on, spawn_with_lines, stop_agent, take_link_down, Btvirt,
+    Capture,
 };
 
 /// The passkey both sides type when neither displays one (KeyboardOnly against itself).
@@ -271,6 +272,13 @@ impl Rig {
                 let _ = initiator.unpair(&p, true).await;
             }
         }
+        // A refused pairing leaves no bond to unpair, and so the link up.
+        take_link_down(
+            &self.client,
+            a,
+            &AddressInfo::new(self.addresses[1], self.address_type()),
+        )
+        .await;
         // The services go after their last call (unpairing goes through them).
         ta.abort();
         tb.abort();

@@ -138,6 +138,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             r = service.pair(&peer, args.io_capability, Duration::from_secs(args.timeout)) => Ok(r),
             signal = stop.recv() => Err(signal),
         };
+        // What the agent answered comes before how the pairing ended.
+        decisions.write_all();
         let result = match outcome {
             Ok(r) => r,
             Err(signal) => {

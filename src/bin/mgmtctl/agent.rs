@@ -4,7 +4,9 @@
 //! On a terminal it shows the number to compare or the passkey to type on the device, asks
 //! yes/no, and reads six-digit passkeys, asking again on bad input. When stdin is not a
 //! terminal, `--auto-accept` accepts confirmations and authorizations and `--reject` refuses
-//! everything (a passkey or PIN cannot be made up, so those are refused under both).
+//! everything (a passkey or PIN cannot be made up, so those are refused under both). The line
+//! saying what such a fixed answer was is printed when that pairing ends (with its keys or a
+//! failure), at most a second after the answer, so that printing it never slows the pairing.
 //!
 //! Bonds are kept in `--store DIR` (default `/var/lib/bluetooth`, bluetoothd's layout;
 //! `--no-store` keeps none). Every served controller, present at start or added later, gets
@@ -590,7 +592,8 @@ type Line = Box<dyn FnOnce() -> String + Send>;
 const LINE_HOLD: Duration = Duration::from_secs(1);
 
 /// The lines saying what a policy answered. The answer path only queues a line: it neither
-/// formats, locks the terminal nor wakes anyone. The line is written when its pairing ends
+/// formats, locks the terminal nor writes (the first line held also schedules the hold's
+/// timer task, on the same thread). The line is written when its pairing ends
 /// (a key, a failure or a withdrawal on that controller: just before the line saying so),
 /// at most [`LINE_HOLD`] after the answer, and at the end of the command
 /// ([`DecisionLines::write_all`]). Written at once, the line and its reader's wake-up

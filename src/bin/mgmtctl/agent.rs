@@ -943,12 +943,11 @@ mod tests {
         (r, String::from_utf8(o).unwrap())
     }
 
-    /// What a rehearsal copy's answer posts, read from a decision-line channel of the test's
-    /// own.
+    /// What a rehearsal copy's answer posts (whether it goes nowhere, the line), read from
+    /// the held lines.
     fn rehearsed(policy: Policy) -> Vec<(bool, String)> {
         let agent = TerminalAgent::new(IoCapability::DISPLAY_YES_NO, policy);
-        let (wake, _woken) = mpsc::unbounded_channel();
-        let _ = agent.decisions.0.timer.set(wake);
+        let _woken = hold_for_test(&agent.decisions);
         tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
@@ -977,12 +976,12 @@ mod tests {
         )
     }
 
-    /// Decision lines held by a [`DecisionLines`] whose writer task is the test's channel.
-    fn held_lines() -> (DecisionLines, mpsc::UnboundedReceiver<()>) {
-        let lines = DecisionLines::default();
+    /// Makes `lines` hold what is posted, with the test's channel in place of the timer task:
+    /// it receives the task's wake-ups.
+    fn hold_for_test(lines: &DecisionLines) -> mpsc::UnboundedReceiver<()> {
         let (wake, woken) = mpsc::unbounded_channel();
         let _ = lines.0.timer.set(wake);
-        (lines, woken)
+        woken
     }
 
     fn line(text: &'static str) -> Line {
@@ -991,7 +990,8 @@ mod tests {
 
     #[test]
     fn a_decision_line_waits_for_its_pairing_to_end_and_keeps_its_order() {
-        let (lines, mut woken) = held_lines();
+        let lines = DecisionLines::default();
+        let mut woken = hold_for_test(&lines);
         let (hci0, hci1) = (ControllerIndex(0), ControllerIndex(1));
         lines.post(hci0, Output::Stdout, line("a"));
         lines.post(hci1, Output::Stdout, line("b"));
@@ -1021,8 +1021,7 @@ mod tests {
     #[test]
     fn a_fixed_answer_is_given_at_once_and_its_line_held() {
         let agent = TerminalAgent::new(IoCapability::DISPLAY_YES_NO, Policy::Accept);
-        let (wake, _woken) = mpsc::unbounded_channel();
-        let _ = agent.decisions.0.timer.set(wake);
+        let _woken = hold_for_test(&agent.decisions);
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();

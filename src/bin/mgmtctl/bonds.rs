@@ -178,7 +178,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 if args.show_keys {
                     v["key_bytes"] = key_bytes(b);
                 }
-                let text = crate::escape::json_escape_rest(&v.to_string());
+                let json = v.to_string();
+                let text = crate::escape::json_escape_rest(&json);
                 writeln!(out, "{text}")?;
                 continue;
             }

@@ -123,7 +123,8 @@ pub fn run_info(args: InfoArgs) -> Result<ExitCode, CliError> {
         for (index, info) in controllers {
             if args.json {
                 let line = serde_json::json!({ "index": index.0, "info": info });
-                let text = crate::escape::json_escape_rest(&line.to_string());
+                let json = line.to_string();
+                let text = crate::escape::json_escape_rest(&json);
                 writeln!(out, "{text}")?;
             } else {
                 write!(out, "{}", format_info(index, &info))?;

@@ -431,12 +431,20 @@ fn words(params: &Value, name: &str) -> Vec<String> {
         // A message whose parameters are one value (a reply that is just settings, ...).
         other => flatten("value", other, &mut out),
     }
-    let redundant = [
-        format!("code={}", quote(name)),
-        format!("opcode={}", quote(name)),
-    ];
-    let mut seen = std::collections::HashSet::new();
-    out.retain(|w| !redundant.contains(w) && seen.insert(w.clone()));
+    let name = quote(name);
+    let redundant = |w: &str| {
+        ["code=", "opcode="]
+            .iter()
+            .any(|k| w.strip_prefix(k) == Some(name.as_str()))
+    };
+    let mut seen = std::collections::HashSet::with_capacity(out.len());
+    let keep: Vec<bool> = out
+        .iter()
+        .map(|w| !redundant(w) && seen.insert(w.as_str()))
+        .collect();
+    drop(seen);
+    let mut keep = keep.into_iter();
+    out.retain(|_| keep.next().unwrap_or(true));
     out
 }
 
@@ -516,13 +524,22 @@ fn scalar(v: &Value) -> String {
 /// Quotes a value (JSON string syntax) when it is empty or holds spaces, quotes or `=`;
 /// control characters are escaped either way, so names from devices cannot drive the terminal.
 fn quote(s: &str) -> String {
+    // Nearly every value is printable ASCII without a space, quote or `=`: it is written as
+    // it is, found so from its bytes.
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'=');
+    if plain {
+        return s.to_string();
+    }
     if s.is_empty()
         || crate::escape::needs_escape(s)
         || s.chars().any(|c| c.is_whitespace() || c == '"' || c == '=')
     {
         // serde_json escapes C0 controls; DEL, C1 and bidi controls are escaped here, in the
         // same `\uXXXX` syntax.
-        crate::escape::json_escape_rest(&Value::String(s.to_string()).to_string())
+        let json = serde_json::to_string(s).unwrap_or_default();
+        crate::escape::json_escape_rest(&json).into_owned()
     } else {
         s.to_string()
     }
@@ -531,6 +548,25 @@ fn quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_are_quoted_only_when_they_must_be() {
+        for (value, shown) in [
+            ("00:11:22:33:44:55", "00:11:22:33:44:55"),
+            ("le,bredr", "le,bredr"),
+            ("Ünïcødé", "Ünïcødé"),
+            ("", "\"\""),
+            ("Set Powered", "\"Set Powered\""),
+            ("a=b", "\"a=b\""),
+            ("say \"hi\"", "\"say \\\"hi\\\"\""),
+            ("tab\there", "\"tab\\there\""),
+            ("esc\u{1b}[2J", "\"esc\\u001b[2J\""),
+            ("del\u{7f}", "\"del\\u007f\""),
+            ("bidi\u{202e}", "\"bidi\\u202e\""),
+        ] {
+            assert_eq!(quote(value), shown, "{value:?}");
+        }
+    }
 
     #[test]
     fn flattening_rules() {

@@ -30,7 +30,11 @@ pub(crate) fn escape_controls(s: &str) -> Cow<'_, str> {
 /// JSON text (as serde_json writes it, C0 controls already escaped) with the remaining unsafe
 /// characters (DEL, C1, bidirectional controls) escaped as `\uXXXX`, which JSON reads back as
 /// the same characters.
-pub(crate) fn json_escape_rest(json: &str) -> String {
+pub(crate) fn json_escape_rest(json: &str) -> Cow<'_, str> {
+    // Printable ASCII has nothing to escape: most lines are that, and are passed through.
+    if json.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Cow::Borrowed(json);
+    }
     let mut out = String::with_capacity(json.len());
     for c in json.chars() {
         if is_unsafe(c) {
@@ -39,7 +43,7 @@ pub(crate) fn json_escape_rest(json: &str) -> String {
             out.push(c);
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Whether `s` holds a character [`escape_controls`] would change.

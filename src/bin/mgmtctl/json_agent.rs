@@ -59,7 +59,8 @@ pub(crate) struct Channel {
 impl Channel {
     /// Writes one protocol line to stdout (a closed stdout is left to the next read to find).
     pub(crate) fn emit(&self, line: Value) {
-        let text = crate::escape::json_escape_rest(&line.to_string());
+        let json = line.to_string();
+        let text = crate::escape::json_escape_rest(&json);
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
         let _ = writeln!(out, "{text}").and_then(|()| out.flush());

@@ -524,25 +524,21 @@ fn scalar(v: &Value) -> String {
 /// Quotes a value (JSON string syntax) when it is empty or holds spaces, quotes or `=`;
 /// control characters are escaped either way, so names from devices cannot drive the terminal.
 fn quote(s: &str) -> String {
-    // Nearly every value is printable ASCII without a space, quote or `=`: it is written as
-    // it is, found so from its bytes.
-    let plain = !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'=');
-    if plain {
+    // Nearly every value is ASCII, decided on from its bytes; other text by its characters.
+    let plain = if s.is_ascii() {
+        s.bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'=')
+    } else {
+        !crate::escape::needs_escape(s)
+            && !s.chars().any(|c| c.is_whitespace() || c == '"' || c == '=')
+    };
+    if plain && !s.is_empty() {
         return s.to_string();
     }
-    if s.is_empty()
-        || crate::escape::needs_escape(s)
-        || s.chars().any(|c| c.is_whitespace() || c == '"' || c == '=')
-    {
-        // serde_json escapes C0 controls; DEL, C1 and bidi controls are escaped here, in the
-        // same `\uXXXX` syntax.
-        let json = serde_json::to_string(s).unwrap_or_default();
-        crate::escape::json_escape_rest(&json).into_owned()
-    } else {
-        s.to_string()
-    }
+    // serde_json escapes C0 controls; DEL, C1 and bidi controls are escaped here, in the same
+    // `\uXXXX` syntax.
+    let json = serde_json::to_string(s).unwrap_or_default();
+    crate::escape::json_escape_rest(&json).into_owned()
 }
 
 #[cfg(test)]

@@ -308,6 +308,20 @@ struct Impl {
     pair_to_complete: Samples,
     pss: Samples,
     rss: Samples,
+    /// Idle PSS of the mappings of the program's own file (code, read-only and initialised
+    /// data).
+    own: Samples,
+    /// Idle PSS, and that of the program's own file, with the kernel's fault-around cut to one
+    /// page: what the program touched.
+    touched_pss: Samples,
+    touched_own: Samples,
+    /// Traced warm replies (ftrace): from the kernel waking the responder to the responder on
+    /// a CPU, and from there to its reply's write (µs); woken on the waker's CPU (0 or 1);
+    /// syscalls made on the way (the reply's write included).
+    sched_wake: Samples,
+    sched_run: Samples,
+    sched_same_cpu: Samples,
+    sched_calls: Samples,
     pairings: usize,
     ok: usize,
     /// Responder replies of an agent process answering its second and later pairings.
@@ -470,12 +484,37 @@ fn report(dir: &Path) -> String {
                         i.warm.0.extend(p.responder_reply.filter(|_| p.ok));
                     }
                 }
-                ["memory", name, pss, rss] => {
+                ["memory", name, pss, rss, own @ ..] => {
                     if let (Some(i), Ok(pss), Ok(rss)) =
                         (impls.get_mut(*name), pss.parse(), rss.parse())
                     {
                         i.pss.0.push(pss);
                         i.rss.0.push(rss);
+                        i.own
+                            .0
+                            .extend(own.first().and_then(|o| o.parse::<i64>().ok()));
+                    }
+                }
+                ["sched", name, wake, run, same, calls] => {
+                    if let (Some(i), Ok(wake), Ok(run), Ok(same), Ok(calls)) = (
+                        impls.get_mut(*name),
+                        wake.parse(),
+                        run.parse(),
+                        same.parse(),
+                        calls.parse(),
+                    ) {
+                        i.sched_wake.0.push(wake);
+                        i.sched_run.0.push(run);
+                        i.sched_same_cpu.0.push(same);
+                        i.sched_calls.0.push(calls);
+                    }
+                }
+                ["touched", name, pss, _rss, own] => {
+                    if let (Some(i), Ok(pss), Ok(own)) =
+                        (impls.get_mut(*name), pss.parse(), own.parse())
+                    {
+                        i.touched_pss.0.push(pss);
+                        i.touched_own.0.push(own);
                     }
                 }
                 ["peers-controller", index, n] => {
@@ -610,6 +649,58 @@ fn report(dir: &Path) -> String {
             mb(i.pss.p(0.5)),
             mb(i.rss.p(0.5)),
             ratio(i.pss.p(0.5), floor_p(|i| &i.pss, 0.5)),
+        );
+    }
+
+    let _ = writeln!(
+        w,
+        "\nIdle memory, where it goes: the PSS of the program's own file (its code and data; \
+         the rest is heap, stacks and shared libraries), and both again for one start per boot \
+         with the kernel's fault-around cut to one page (a read fault on a file then maps the \
+         page touched, not the 64 KiB around it): what the program touched of its own file.\n\n\
+         | implementation | idle PSS (MB) | of it, its own file | idle PSS, fault-around one page | of it, its own file |\n|---|---|---|---|---|"
+    );
+    for (key, label) in IMPLS {
+        let i = &impls[key];
+        if i.pss.0.is_empty() && i.touched_pss.0.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            w,
+            "| {label} | {} | {} | {} | {} |",
+            mb(i.pss.p(0.5)),
+            mb(i.own.p(0.5)),
+            mb(i.touched_pss.p(0.5)),
+            mb(i.touched_own.p(0.5)),
+        );
+    }
+
+    let _ = writeln!(
+        w,
+        "\nWhere a warm reply's time goes (ftrace, `sched` phase: one responder process per \
+         agent answering the C floor's pairings with the kernel's scheduler and syscall \
+         tracepoints on, which slow every syscall; these pairings are not in the tables above): \
+         from the kernel waking the responder (its request queued on the socket) to the \
+         responder on a CPU, and from there to its reply's `write`.\n\n\
+         | responder | replies | waking -> on a CPU p50 (ms) | on a CPU -> reply written p50 (ms) | vs floor | woken on the waker's CPU | syscalls to the reply p50 |\n|---|---|---|---|---|---|---|"
+    );
+    for (key, label) in IMPLS {
+        let i = &impls[key];
+        if i.sched_run.0.is_empty() {
+            continue;
+        }
+        let same: i64 = i.sched_same_cpu.0.iter().sum();
+        let _ = writeln!(
+            w,
+            "| {label} | {} | {} | {} | {} | {same}/{} | {} |",
+            i.sched_run.0.len(),
+            ms(i.sched_wake.p(0.5)),
+            ms(i.sched_run.p(0.5)),
+            ratio(i.sched_run.p(0.5), floor_p(|i| &i.sched_run, 0.5)),
+            i.sched_same_cpu.0.len(),
+            i.sched_calls
+                .p(0.5)
+                .map_or("–".into(), |c| format!("{c:.0}")),
         );
     }
 

@@ -8,10 +8,12 @@ everything with btmon into the VM's tmpfs, and pairs ROUNDS times with every imp
 the order alternating between rounds (and reversed on even boots). Each pairing: start the
 responder, wait until it is ready, read its idle memory, run the initiator, stop the responder,
 unpair both sides. Then, per agent, one responder process answers ROUNDS + 1 pairings in a row
-(see `warm_series`). It writes OUT_DIR/bootBOOT.log (one line per fact, see `log`) and copies the
-capture to OUT_DIR/bootBOOT.btsnoop; the numbers are computed on the host from the capture.
-Then the phases BENCH_PHASES names (default both): `bluetoothd` (see `bluetoothd_phase`) and
-`scale`: Load Long Term Keys / Load Link Keys at the protocol maximum, from the C floor and
+(see `warm_series`), and each implementation's idle memory is read once more with the kernel's
+fault-around cut to one page (see `touched`). It writes OUT_DIR/bootBOOT.log (one line per
+fact, see `log`) and copies the capture to OUT_DIR/bootBOOT.btsnoop; the numbers are computed
+on the host from the capture.
+Then the phases BENCH_PHASES names (default all three): `bluetoothd` (see `bluetoothd_phase`),
+`sched` (where a warm reply's time goes, from ftrace: see `traced_series`) and `scale`: Load Long Term Keys / Load Link Keys at the protocol maximum, from the C floor and
 from `mgmtctl agent --store` (start-to-ready time), then BENCH_PEERS Bumble peers pairing with
 one kernel controller at once (see `peers_phase`).
 
@@ -19,6 +21,7 @@ Nothing here decides pass or fail: failures are logged as facts.
 """
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -34,7 +37,7 @@ FLOOR = os.environ["BENCH_FLOOR"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAKE_STORE = os.path.join(HERE, "..", "make_store.py")
 IMPLS = [s for s in os.environ.get("BENCH_IMPLS", "floor,library,mgmtctl,btmgmt").split(",") if s]
-PHASES = os.environ.get("BENCH_PHASES", "bluetoothd,scale").split(",")
+PHASES = os.environ.get("BENCH_PHASES", "bluetoothd,sched,scale").split(",")
 PYTHON = os.environ.get("BENCH_PYTHON", sys.executable)  # the kernel tier's venv (bumble)
 PEERS = int(os.environ.get("BENCH_PEERS", "5"))
 PEER_ROUNDS = int(os.environ.get("BENCH_PEER_ROUNDS", str(ROUNDS)))
@@ -52,7 +55,8 @@ def now_us():
 def log(*fields):
     """One fact per line: `controllers INITIATOR_INDEX RESPONDER_INDEX`,
     `pairing IMPL ROUND START_US END_US RC`, `warm IMPL ROUND START_US END_US RC`,
-    `memory IMPL PSS_KB RSS_KB`,
+    `memory IMPL PSS_KB RSS_KB OWN_KB`, `touched IMPL PSS_KB RSS_KB OWN_KB`,
+    `sched IMPL WAKE_US RUN_US SAME_CPU SYSCALLS`,
     `scale NAME VALUE TEXT...`, `note TEXT...`."""
     LOG.write(" ".join(str(f) for f in fields) + "\n")
 
@@ -80,16 +84,56 @@ def btmgmt(index, *args):
 
 
 def memory(pid):
-    """(PSS, RSS) in kB from /proc/PID/smaps_rollup."""
-    pss = rss = 0
-    with open(f"/proc/{pid}/smaps_rollup") as f:
+    """(PSS, RSS, OWN) in kB from /proc/PID/smaps: OWN is the PSS of the mappings of the
+    program's own file (its code, read-only data and initialised data; not the heap, the
+    stacks or the shared libraries)."""
+    exe = os.readlink(f"/proc/{pid}/exe")
+    pss = rss = own = 0
+    mine = False
+    with open(f"/proc/{pid}/smaps") as f:
         for line in f:
+            head = line.split(None, 5)
+            if head and "-" in head[0] and ":" not in head[0]:
+                mine = len(head) == 6 and head[5].strip() == exe
+                continue
             k, _, v = line.partition(":")
             if k == "Pss":
-                pss = int(v.split()[0])
+                pss += int(v.split()[0])
+                own += int(v.split()[0]) if mine else 0
             elif k == "Rss":
-                rss = int(v.split()[0])
-    return pss, rss
+                rss += int(v.split()[0])
+    return pss, rss, own
+
+
+FAULT_AROUND = "/sys/kernel/debug/fault_around_bytes"
+
+
+def touched(impl):
+    """The idle memory of a fresh `impl` responder with the kernel's fault-around cut to one
+    page: a read fault on a file mapping then maps only the page touched, not the 64 KiB
+    around it, so OWN is what the program touched of its own file. Logged as `touched`."""
+    if not os.path.exists(FAULT_AROUND):
+        subprocess.run(["mount", "-t", "debugfs", "debugfs", "/sys/kernel/debug"],
+                       stderr=subprocess.DEVNULL)
+    try:
+        with open(FAULT_AROUND) as f:
+            before = f.read().strip()
+        with open(FAULT_AROUND, "w") as f:
+            f.write("4096")
+    except OSError as e:
+        log("note", "fault_around_bytes not settable:", e)
+        return
+    try:
+        (p, lines), ready = responder(impl)
+        if lines.wait_for(ready, 20) is None:
+            log("note", impl, "responder not ready (touched)")
+        else:
+            time.sleep(0.3)
+            log("touched", impl, *memory(p.pid))
+        stop(p)
+    finally:
+        with open(FAULT_AROUND, "w") as f:
+            f.write(before)
 
 
 class Lines:
@@ -224,8 +268,7 @@ def pair_once(impl, rnd):
         stop(p)
         return
     time.sleep(0.3)
-    pss, rss = memory(p.pid)
-    log("memory", impl, pss, rss)
+    log("memory", impl, *memory(p.pid))
     t0 = now_us()
     rc = initiate(impl)
     time.sleep(0.3)  # keys and the responder's last frames trail the completion
@@ -255,6 +298,105 @@ def warm_series(impl, rounds):
             log("warm", impl, rnd, t0, t1, rc)
         unpair()
     stop(p)
+
+
+TRACING = next((t for t in ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
+                if os.path.exists(os.path.join(t, "trace"))), None)
+# Per answer: the reply is a 13-byte write (User Confirmation Reply: header and address).
+REPLY_LEN = 13
+
+
+def ftrace(path, value):
+    with open(os.path.join(TRACING, path), "w") as f:
+        f.write(value)
+
+
+def traced_series(impls, rounds):
+    """Where a warm responder's reply time goes, from the kernel's scheduler and syscall
+    tracepoints (ftrace): one responder process per implementation answers rounds + 1
+    pairings, the C floor initiating, traced (the tracing slows every syscall, so these
+    pairings are not the latency figures). For each reply: from the kernel waking the
+    responder (`sched_waking`, the request queued on its socket) to the responder on a CPU
+    (`sched_switch`), and from there to its reply's `write` (time it was preempted on the way
+    included: the kernel's high-priority workers that delivered the request often take the
+    CPU back). Logged as `sched IMPL WAKE_US
+    RUN_US SAME_CPU SYSCALLS` (SAME_CPU: woken on the waker's CPU; SYSCALLS: those it made
+    from being on a CPU to the reply, the reply included)."""
+    if TRACING is None:
+        log("note", "sched: no tracefs in this kernel")
+        return
+    comms = sorted({os.path.basename(path)[:15] for path in (FLOOR, MINIMAL, MGMTCTL)})
+    by_comm = " || ".join(f'comm == "{c}"' for c in comms)
+    by_switch = " || ".join(f'next_comm == "{c}"' for c in comms)
+    try:
+        ftrace("tracing_on", "0")
+        ftrace("trace", "")
+        ftrace("buffer_size_kb", "8192")
+        for event, condition in (("sched/sched_waking", by_comm), ("sched/sched_switch", by_switch),
+                                 ("raw_syscalls/sys_enter", by_comm)):
+            ftrace(f"events/{event}/filter", condition)
+            ftrace(f"events/{event}/enable", "1")
+    except OSError as e:
+        log("note", "sched: tracing not set up:", e)
+        return
+    responders = {}
+    try:
+        for impl in impls:
+            (p, lines), ready = responder(impl)
+            if lines.wait_for(ready, 20) is None:
+                log("note", impl, "traced responder not ready")
+                stop(p)
+                continue
+            time.sleep(0.3)
+            responders[p.pid] = impl
+            ftrace("tracing_on", "1")
+            for _ in range(rounds + 1):
+                initiate("floor")
+                time.sleep(0.3)
+                unpair()
+            ftrace("tracing_on", "0")
+            stop(p)
+        seen = set()
+        with open(os.path.join(TRACING, "trace")) as f:
+            for impl, wake, run, same, calls in replies(f, responders):
+                if impl in seen:  # the first reply of each process is not a warm one
+                    log("sched", impl, wake, run, same, calls)
+                seen.add(impl)
+    finally:
+        for event in ("sched/sched_waking", "sched/sched_switch", "raw_syscalls/sys_enter"):
+            ftrace(f"events/{event}/enable", "0")
+            ftrace(f"events/{event}/filter", "0")
+        ftrace("trace", "")
+
+
+def replies(trace, responders):
+    """(impl, wake_us, run_us, same_cpu, syscalls) of each reply in an ftrace text `trace`,
+    in order, whose responder was woken at most 3 ms before writing it."""
+    line_re = re.compile(r"^\s*.+?-(\d+)\s+\[(\d+)\]\s+\S+\s+([\d.]+): (\w+): (.*)$")
+    woken = {}
+    for line in trace:
+        m = line_re.match(line)
+        if not m:
+            continue
+        pid, cpu, ts, name, rest = int(m[1]), int(m[2]), float(m[3]), m[4], m[5]
+        if name == "sched_waking":
+            target = int(re.search(r" pid=(\d+)", rest)[1])
+            if target in responders:
+                woken[target] = {"at": ts, "cpu": cpu, "calls": 0}
+        elif name == "sched_switch":
+            target = int(re.search(r"next_pid=(\d+)", rest)[1])
+            w = woken.get(target)
+            if w is not None and "on" not in w:
+                w["on"], w["on_cpu"] = ts, cpu
+        elif name == "sys_enter" and pid in woken and "on" in woken[pid]:
+            w = woken[pid]
+            w["calls"] += 1
+            call = re.match(r"NR (\d+) \(([0-9a-f]+), ([0-9a-f]+), ([0-9a-f]+)", rest)
+            if call and call[1] == "1" and int(call[4], 16) == REPLY_LEN:
+                if ts - w["at"] < 0.003:
+                    yield (responders[pid], round((w["on"] - w["at"]) * 1e6),
+                           round((ts - w["on"]) * 1e6), int(w["cpu"] == w["on_cpu"]), w["calls"])
+                del woken[pid]
 
 
 BLUEZ = os.path.dirname(TOOLS.rstrip("/"))  # .../usr: bluetoothd is in libexec/bluetooth
@@ -337,11 +479,11 @@ def bluetoothd_phase(rounds):
         cmd("power on", ["succeeded", "Changing"])
         cmd("pairable on")
         time.sleep(1)
-        pss = rss = 0
+        pss = rss = own = 0
         for p in (dbus, daemon, ctl):
-            a, b = memory(p.pid)
-            pss, rss = pss + a, rss + b
-        log("memory", "bluetoothd", pss, rss)
+            a, b, c = memory(p.pid)
+            pss, rss, own = pss + a, rss + b, own + c
+        log("memory", "bluetoothd", pss, rss, own)
         phase_end = time.monotonic() + 360  # keeps the boot inside its time limit
         for rnd in range(rounds):
             if time.monotonic() > phase_end:
@@ -570,11 +712,16 @@ def main():
         for impl in (i for i in ("floor", "library", "mgmtctl") if i in IMPLS):
             warm_series(impl, ROUNDS)
         say("warm series done")
+        for impl in IMPLS:
+            touched(impl)
         if "bluetoothd" in PHASES:
             try:
                 bluetoothd_phase(ROUNDS)
             except Exception as e:  # a fact for the report; the other phases still run
                 log("note", "bluetoothd phase ended:", type(e).__name__, str(e)[:200])
+        if "sched" in PHASES:
+            traced_series([i for i in ("floor", "library", "mgmtctl") if i in IMPLS], ROUNDS)
+            say("traced series done")
         if "scale" in PHASES:
             scale()
             peers_phase(PEER_ROUNDS)

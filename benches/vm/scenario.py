@@ -124,13 +124,10 @@ def touched(impl):
         log("note", "fault_around_bytes not settable:", e)
         return
     try:
-        (p, lines), ready = responder(impl)
-        if lines.wait_for(ready, 20) is None:
-            log("note", impl, "responder not ready (touched)")
-        else:
-            time.sleep(0.3)
+        p = idle_responder(impl, "touched")
+        if p is not None:
             log("touched", impl, *memory(p.pid))
-        stop(p)
+            stop(p)
     finally:
         with open(FAULT_AROUND, "w") as f:
             f.write(before)
@@ -261,13 +258,23 @@ def unpair():
     subprocess.run([FLOOR, "unpair", I0, A1, I1, A0], timeout=30)
 
 
-def pair_once(impl, rnd):
+def idle_responder(impl, what):
+    """A responder process of `impl` that said it is ready and has then idled 0.3 s, or None
+    (logged as a note, with the end of its output, for the `what` series)."""
     (p, lines), ready = responder(impl)
     if lines.wait_for(ready, 20) is None:
-        log("note", impl, "responder not ready:", "".join(l or "" for l in lines.lines)[-300:].replace("\n", " | "))
+        log("note", impl, what, "responder not ready:",
+            "".join(l or "" for l in lines.lines)[-300:].replace("\n", " | "))
         stop(p)
-        return
+        return None
     time.sleep(0.3)
+    return p
+
+
+def pair_once(impl, rnd):
+    p = idle_responder(impl, "fresh")
+    if p is None:
+        return
     log("memory", impl, *memory(p.pid))
     t0 = now_us()
     rc = initiate(impl)
@@ -283,12 +290,9 @@ def warm_series(impl, rounds):
     initiating: every pairing after its first is logged as `warm IMPL ROUND START_US END_US
     RC`, the figure of an agent that has been running (the rounds above start every responder
     fresh)."""
-    (p, lines), ready = responder(impl)
-    if lines.wait_for(ready, 20) is None:
-        log("note", impl, "warm responder not ready")
-        stop(p)
+    p = idle_responder(impl, "warm")
+    if p is None:
         return
-    time.sleep(0.3)
     for rnd in range(rounds + 1):
         t0 = now_us()
         rc = initiate("floor")
@@ -342,12 +346,9 @@ def traced_series(impls, rounds):
     responders = {}
     try:
         for impl in impls:
-            (p, lines), ready = responder(impl)
-            if lines.wait_for(ready, 20) is None:
-                log("note", impl, "traced responder not ready")
-                stop(p)
+            p = idle_responder(impl, "traced")
+            if p is None:
                 continue
-            time.sleep(0.3)
             responders[p.pid] = impl
             ftrace("tracing_on", "1")
             for _ in range(rounds + 1):

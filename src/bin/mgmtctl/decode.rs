@@ -437,14 +437,15 @@ fn words(params: &Value, name: &str) -> Vec<String> {
             .iter()
             .any(|k| w.strip_prefix(k) == Some(name.as_str()))
     };
-    let mut seen = std::collections::HashSet::with_capacity(out.len());
-    let keep: Vec<bool> = out
-        .iter()
-        .map(|w| !redundant(w) && seen.insert(w.as_str()))
-        .collect();
-    drop(seen);
+    // Which words stay, decided while `seen` borrows them; then `out` keeps those.
+    let keep: Vec<bool> = {
+        let mut seen = std::collections::HashSet::with_capacity(out.len());
+        out.iter()
+            .map(|w| !redundant(w) && seen.insert(w.as_str()))
+            .collect()
+    };
     let mut keep = keep.into_iter();
-    out.retain(|_| keep.next().unwrap_or(true));
+    out.retain(|_| keep.next() == Some(true));
     out
 }
 

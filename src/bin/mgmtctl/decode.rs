@@ -597,6 +597,22 @@ mod tests {
         // A reply without parameters says nothing.
         let v = json!({ "opcode": "Set IO Capability", "status": "Success", "reply": null });
         assert_eq!(words(&v, "Command Complete").len(), 2);
+        // A reply that repeats the command's parameters says them once.
+        let v = json!({
+            "opcode": "Pair Device",
+            "status": "Success",
+            "address": "AA:BB:CC:DD:EE:FF",
+            "reply": { "address": "AA:BB:CC:DD:EE:FF", "paired": true }
+        });
+        assert_eq!(
+            words(&v, "Command Complete"),
+            [
+                "opcode=\"Pair Device\"",
+                "status=Success",
+                "address=AA:BB:CC:DD:EE:FF",
+                "paired=true"
+            ]
+        );
         // An unknown event: its code is the name already.
         let v = json!({ "code": "unknown 0x0099", "params": "0102" });
         assert_eq!(words(&v, "unknown 0x0099"), ["params=0102"]);

@@ -12,8 +12,9 @@ unpair both sides. Then, per agent, one responder process answers ROUNDS + 1 pai
 fault-around cut to one page (see `touched`). It writes OUT_DIR/bootBOOT.log (one line per
 fact, see `log`) and copies the capture to OUT_DIR/bootBOOT.btsnoop; the numbers are computed
 on the host from the capture.
-Then the phases BENCH_PHASES names (default all three): `bluetoothd` (see `bluetoothd_phase`),
-`sched` (where a warm reply's time goes, from ftrace: see `traced_series`) and `scale`: Load Long Term Keys / Load Link Keys at the protocol maximum, from the C floor and
+Then the phases BENCH_PHASES names (default bluetoothd, sched and scale): `bluetoothd` (see `bluetoothd_phase`),
+`sched` (where a warm reply's time goes, from ftrace: see `traced_series`), `profile` (mgmtctl
+under callgrind, for packaging/link-order/record: see `profile_phase`) and `scale`: Load Long Term Keys / Load Link Keys at the protocol maximum, from the C floor and
 from `mgmtctl agent --store` (start-to-ready time), then BENCH_PEERS Bumble peers pairing with
 one kernel controller at once (see `peers_phase`).
 
@@ -32,7 +33,7 @@ import time
 OUT, BOOT, ROUNDS = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 TOOLS = os.environ["KERNEL_TOOLS"]
 MGMTCTL = os.environ["BENCH_MGMTCTL"]
-MINIMAL = os.environ["BENCH_MINIMAL"]
+MINIMAL = os.environ.get("BENCH_MINIMAL", "")  # none when only mgmtctl is profiled
 FLOOR = os.environ["BENCH_FLOOR"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAKE_STORE = os.path.join(HERE, "..", "make_store.py")
@@ -400,6 +401,53 @@ def replies(trace, responders):
                 del woken[pid]
 
 
+def profile_phase(rounds):
+    """mgmtctl run under callgrind, for packaging/link-order/record (not a benchmark phase:
+    valgrind makes everything slow): OUT/callgrind.start, an agent started until it is ready,
+    then stopped; OUT/callgrind.responder, an agent that answers `rounds` pairings once ready
+    (the C floor initiating); OUT/callgrind.initiator, `mgmtctl pair` from hci0 (the floor
+    answering). Function names stay mangled: the link order names symbols. Logged as
+    `profile WHAT RC`."""
+    def stop_valgrind(p):
+        p.send_signal(signal.SIGINT)
+        try:
+            p.wait(120)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+    def run(what, argv, pairings):
+        out = os.path.join(OUT, f"callgrind.{what}")
+        p, lines = spawn(["valgrind", "--tool=callgrind", "--demangle=no",
+                          f"--callgrind-out-file={out}", *argv])
+        if pairings is not None:
+            ready = lines.wait_for(["registered"], 300) is not None
+            rc = 0 if ready else 1
+            time.sleep(1)
+            for _ in range(pairings):
+                rc |= initiate("floor")
+                time.sleep(0.5)
+                unpair()
+            stop_valgrind(p)
+        else:
+            rc = p.wait(300)
+            unpair()
+        log("profile", what, rc)
+
+    agent = [MGMTCTL, "agent", "--index", I1, "--io-capability", "DisplayYesNo",
+             "--auto-accept", "--no-store", "--no-power-on"]
+    run("start", agent, 0)
+    run("responder", agent, rounds)
+    floor, lines = spawn([FLOOR, I1])
+    lines.wait_for(["ready"], 20)
+    try:
+        run("initiator", [MGMTCTL, "pair", "--index", I0, "--type", "le-public",
+                          "--io-capability", "DisplayYesNo", "--auto-accept", "--no-store", A1],
+            None)
+    finally:
+        stop(floor)
+
+
 BLUEZ = os.path.dirname(TOOLS.rstrip("/"))  # .../usr: bluetoothd is in libexec/bluetooth
 
 
@@ -690,8 +738,9 @@ def local_copies():
     os.makedirs("/tmp/bench-bin", exist_ok=True)
     copies = []
     for path in (MGMTCTL, MINIMAL, FLOOR, BTMGMT):
-        dst = os.path.join("/tmp/bench-bin", os.path.basename(path))
-        shutil.copy2(path, dst)
+        dst = os.path.join("/tmp/bench-bin", os.path.basename(path)) if path else ""
+        if path:
+            shutil.copy2(path, dst)
         copies.append(dst)
     MGMTCTL, MINIMAL, FLOOR, BTMGMT = copies
 
@@ -723,6 +772,8 @@ def main():
         if "sched" in PHASES:
             traced_series([i for i in ("floor", "library", "mgmtctl") if i in IMPLS], ROUNDS)
             say("traced series done")
+        if "profile" in PHASES:
+            profile_phase(ROUNDS)
         if "scale" in PHASES:
             scale()
             peers_phase(PEER_ROUNDS)

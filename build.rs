@@ -4,11 +4,14 @@
 //! each page a process touches, maps far less of it (see `packaging/link-order/record` and
 //! the README's Benchmarks).
 //!
-//! Only where the link is known to go through LLD, the one linker here that reads a symbol
-//! order (`--symbol-ordering-file`): the x86_64 GNU/Linux target on Rust 1.90 or later, which
-//! links with its own LLD unless told otherwise, with no linker configured for the build. Any
-//! other build links as it would without this script. Symbols the file names that a build
-//! does not have are skipped: a stale order costs memory, never a failed link. Set
+//! The order names symbols, and a Rust symbol's name carries a hash of the crates that built
+//! it: the order fits builds with the toolchain it was recorded with
+//! (`packaging/link-order/rustc-version`) and `Cargo.lock`'s versions (`--locked`). It is
+//! used only there, and only where the link is known to go through LLD, the one linker here
+//! that reads a symbol order (`--symbol-ordering-file`): the x86_64 GNU/Linux target, which
+//! Rust (1.90 and later) links with its own LLD unless a linker is configured. Any other
+//! build links as it would without this script. Symbols the order names that a build does
+//! not have are skipped: a stale order costs memory, never a failed link. Set
 //! `BLUEZ_MGMT_LINK_ORDER=0` to link without it.
 
 use std::env;
@@ -16,9 +19,12 @@ use std::path::Path;
 use std::process::Command;
 
 fn main() {
-    let order = Path::new(&env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default())
-        .join("packaging/link-order/mgmtctl.txt");
+    let dir = Path::new(&env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default())
+        .join("packaging/link-order");
+    let order = dir.join("mgmtctl.txt");
+    let recorded_with = dir.join("rustc-version");
     println!("cargo:rerun-if-changed={}", order.display());
+    println!("cargo:rerun-if-changed={}", recorded_with.display());
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=BLUEZ_MGMT_LINK_ORDER");
     // The mgmtctl binary exists only with the `cli` feature.
@@ -26,7 +32,7 @@ fn main() {
         || env::var("PROFILE").as_deref() != Ok("release")
         || env::var("BLUEZ_MGMT_LINK_ORDER").as_deref() == Ok("0")
         || !order.is_file()
-        || !links_with_rust_lld()
+        || !order_fits_this_build(&recorded_with)
     {
         return;
     }
@@ -37,10 +43,11 @@ fn main() {
     println!("cargo:rustc-link-arg-bin=mgmtctl=-Wl,--no-warn-symbol-ordering");
 }
 
-/// Whether this build links with the Rust toolchain's own LLD: the default on
-/// x86_64-unknown-linux-gnu since Rust 1.90, as long as neither a linker (`RUSTC_LINKER`,
-/// set by Cargo from `target.<triple>.linker`) nor linker flags in the rustflags change it.
-fn links_with_rust_lld() -> bool {
+/// Whether this build links with the Rust toolchain's own LLD, with the toolchain the order
+/// was recorded with: on x86_64-unknown-linux-gnu (LLD by default since Rust 1.90, which the
+/// recorded toolchain is), unless a linker (`RUSTC_LINKER`, set by Cargo from
+/// `target.<triple>.linker`) or linker flags in the rustflags change it.
+fn order_fits_this_build(recorded_with: &Path) -> bool {
     if env::var("TARGET").as_deref() != Ok("x86_64-unknown-linux-gnu")
         || env::var_os("RUSTC_LINKER").is_some()
     {
@@ -54,14 +61,7 @@ fn links_with_rust_lld() -> bool {
     let Ok(out) = Command::new(rustc).arg("--version").output() else {
         return false;
     };
+    let recorded = std::fs::read_to_string(recorded_with).unwrap_or_default();
     // "rustc 1.95.0 (59807616e 2026-04-14)"
-    let version = String::from_utf8_lossy(&out.stdout);
-    let mut numbers = version
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("")
-        .split('.')
-        .map(|n| n.parse::<u32>().unwrap_or(0));
-    let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
-    (major, minor) >= (1, 90)
+    !recorded.trim().is_empty() && String::from_utf8_lossy(&out.stdout).trim() == recorded.trim()
 }

@@ -97,7 +97,8 @@ def check(binary, order_file):
                  "are in the binary; run packaging/link-order/record")
     if out_of_order:
         sys.exit(f"link order not applied: the binary's functions are not in {order_file}'s "
-                 "order (see build.rs)")
+                 "order (build.rs applies it only with the toolchain in "
+                 "packaging/link-order/rustc-version, linking with Rust's own LLD)")
 
 
 if __name__ == "__main__":

@@ -179,11 +179,12 @@ def spawn(argv, on_line=None, stdin=subprocess.DEVNULL):
     return p, Lines(p, on_line)
 
 
-def stop(p):
+def stop(p, grace=5):
+    """SIGINT, then SIGKILL if `p` has not exited within `grace` seconds."""
     if p.poll() is None:
         p.send_signal(signal.SIGINT)
         try:
-            p.wait(5)
+            p.wait(grace)
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
@@ -408,14 +409,6 @@ def profile_phase(rounds):
     (the C floor initiating); OUT/callgrind.initiator, `mgmtctl pair` from hci0 (the floor
     answering). Function names stay mangled: the link order names symbols. Logged as
     `profile WHAT RC`."""
-    def stop_valgrind(p):
-        p.send_signal(signal.SIGINT)
-        try:
-            p.wait(120)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-
     def run(what, argv, pairings):
         out = os.path.join(OUT, f"callgrind.{what}")
         p, lines = spawn(["valgrind", "--tool=callgrind", "--demangle=no",
@@ -428,7 +421,7 @@ def profile_phase(rounds):
                 rc |= initiate("floor")
                 time.sleep(0.5)
                 unpair()
-            stop_valgrind(p)
+            stop(p, grace=120)  # callgrind writes its file on the way out
         else:
             rc = p.wait(300)
             unpair()

@@ -52,3 +52,41 @@ fn man_pages_one_per_command() {
         "agent page lists its options"
     );
 }
+
+/// Each subcommand's arguments are defined only when it runs (`defer` in main.rs), after its
+/// summary: a doc comment on its arguments' struct (or on a struct flattened into it) would
+/// then replace the summary. Every subcommand's own `--help` and man page must open with the
+/// line `mgmtctl --help` lists for it.
+#[test]
+fn every_subcommand_keeps_its_summary() {
+    let top = String::from_utf8(mgmtctl(&["--help"]).stdout).unwrap();
+    let listed: Vec<(String, String)> = top
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| {
+            let (name, summary) = l.trim().split_once(' ')?;
+            Some((name.to_string(), summary.trim().to_string()))
+        })
+        .filter(|(name, _)| name != "help")
+        .collect();
+    assert!(listed.len() >= COMMANDS.len(), "{top}");
+    let t = tempfile::tempdir().unwrap();
+    assert!(
+        mgmtctl(&["generate", "man", "--dir", t.path().to_str().unwrap()])
+            .status
+            .success()
+    );
+    for (name, summary) in &listed {
+        let help = String::from_utf8(mgmtctl(&[name, "--help"]).stdout).unwrap();
+        assert_eq!(
+            help.lines().next(),
+            Some(summary.as_str()),
+            "mgmtctl {name} --help"
+        );
+        let page = std::fs::read_to_string(t.path().join(format!("mgmtctl-{name}.1"))).unwrap();
+        let roff = summary.replace('-', "\\-").replace('\'', "\\*(Aq");
+        assert!(page.contains(&roff), "mgmtctl-{name}.1 lacks {summary:?}");
+    }
+}

@@ -20,7 +20,7 @@ use crate::agent::{parse_index, runtime};
 use crate::identity::{parse_u16, parse_u8};
 use crate::CliError;
 
-/// Arguments of `mgmtctl advertise`.
+// Arguments of `mgmtctl advertise`.
 #[derive(clap::Args)]
 pub struct Args {
     #[command(subcommand)]
@@ -30,7 +30,7 @@ pub struct Args {
     pub index: ControllerIndex,
 }
 
-/// What to do.
+// What to do.
 #[derive(clap::Subcommand)]
 pub enum Op {
     /// Add (or replace) an instance.

@@ -39,7 +39,7 @@ use tokio::time::Instant;
 
 use crate::CliError;
 
-/// Arguments of `mgmtctl agent`.
+// Arguments of `mgmtctl agent`.
 #[derive(clap::Args)]
 pub struct Args {
     /// Controller to serve (`0` or `hci0`); every controller when absent.
@@ -79,7 +79,7 @@ pub struct Args {
     pub lock_file: PathBuf,
 }
 
-/// Headless policy: fixed secrets and who may pair (see `bluez_mgmt::agent::policy`).
+// Headless policy: fixed secrets and who may pair (see `bluez_mgmt::agent::policy`).
 #[derive(clap::Args)]
 pub struct HeadlessArgs {
     /// Answer every passkey request with the six digits on the first line of FILE (mode 0600;
@@ -143,7 +143,7 @@ impl HeadlessArgs {
     }
 }
 
-/// Where bonds are kept (`mgmtctl agent`, `pair`, `unpair`).
+// Where bonds are kept (`mgmtctl agent`, `pair`, `unpair`).
 #[derive(clap::Args)]
 pub struct StoreArgs {
     /// Bond store, in bluetoothd's layout (DIR/ADAPTER/DEVICE/info): keys are stored as the

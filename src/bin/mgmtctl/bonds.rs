@@ -13,7 +13,7 @@ use bluez_mgmt::protocol::ControllerIndex;
 use crate::escape::escape_controls;
 use crate::CliError;
 
-/// Arguments of `mgmtctl bonds`.
+// Arguments of `mgmtctl bonds`.
 #[derive(clap::Args)]
 pub struct Args {
     /// Storage directory, in bluetoothd's layout: DIR/ADAPTER/DEVICE/info.

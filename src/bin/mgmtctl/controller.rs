@@ -11,7 +11,7 @@ use std::io::Write;
 
 use crate::CliError;
 
-/// Arguments of `mgmtctl info`.
+// Arguments of `mgmtctl info`.
 #[derive(clap::Args)]
 pub struct InfoArgs {
     /// One JSON object per line: `{"mgmt_version"}` first, then one per controller
@@ -38,7 +38,7 @@ impl OnOff {
     }
 }
 
-/// Arguments of `mgmtctl power`.
+// Arguments of `mgmtctl power`.
 #[derive(clap::Args)]
 pub struct PowerArgs {
     /// Power on or off.
@@ -48,7 +48,7 @@ pub struct PowerArgs {
     pub index: Option<ControllerIndex>,
 }
 
-/// Arguments of `mgmtctl set`.
+// Arguments of `mgmtctl set`.
 #[derive(clap::Args)]
 pub struct SetArgs {
     /// The setting: powered, discoverable, connectable, fast-connectable, bondable,

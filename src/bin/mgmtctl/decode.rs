@@ -23,7 +23,7 @@ use serde_json::{json, Map, Value};
 
 use crate::CliError;
 
-/// Arguments of `mgmtctl decode`.
+// Arguments of `mgmtctl decode`.
 #[derive(clap::Args)]
 pub struct Args {
     /// btsnoop files to decode.

@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::agent::{parse_index, runtime, AddressTypeArg};
 use crate::CliError;
 
-/// A device on a controller.
+// A device on a controller.
 #[derive(clap::Args)]
 pub struct Target {
     /// The device's address, e.g. C0:BB:00:00:00:02.
@@ -36,7 +36,7 @@ impl Target {
     }
 }
 
-/// Arguments of `mgmtctl connections`.
+// Arguments of `mgmtctl connections`.
 #[derive(clap::Args)]
 #[command(after_help = "Example:\n  mgmtctl connections --json")]
 pub struct ConnectionsArgs {
@@ -48,7 +48,7 @@ pub struct ConnectionsArgs {
     pub json: bool,
 }
 
-/// Arguments of the commands that take one device.
+// Arguments of the commands that take one device.
 #[derive(clap::Args)]
 #[command(after_help = "Example:\n  mgmtctl disconnect C0:BB:00:00:00:02 --type le-random")]
 pub struct DeviceArgs {
@@ -56,7 +56,7 @@ pub struct DeviceArgs {
     pub target: Target,
 }
 
-/// Arguments of `mgmtctl block` and `unblock`.
+// Arguments of `mgmtctl block` and `unblock`.
 #[derive(clap::Args)]
 #[command(
     after_help = "Example (also remembered as bluetoothd does, Blocked=true):\n  mgmtctl block 00:BB:00:00:00:02 --store /var/lib/bluetooth"
@@ -70,7 +70,7 @@ pub struct BlockArgs {
     pub store: Option<std::path::PathBuf>,
 }
 
-/// Arguments of `mgmtctl conn-info`.
+// Arguments of `mgmtctl conn-info`.
 #[derive(clap::Args)]
 #[command(after_help = "Example:\n  mgmtctl conn-info 00:BB:00:00:00:02 --json")]
 pub struct ConnInfoArgs {
@@ -92,11 +92,11 @@ pub enum ActionArg {
     AutoConnect,
 }
 
-/// Arguments of `mgmtctl add-device`.
-///
-/// Nothing is written to a bond store: bluetoothd persists nothing for auto-connect (it
-/// decides it at start from the stored device), and neither does this crate, whose store
-/// rule is bluetoothd's (`keystore::device_policy`): a bonded LE device auto-connects.
+// Arguments of `mgmtctl add-device`.
+//
+// Nothing is written to a bond store: bluetoothd persists nothing for auto-connect (it
+// decides it at start from the stored device), and neither does this crate, whose store
+// rule is bluetoothd's (`keystore::device_policy`): a bonded LE device auto-connects.
 #[derive(clap::Args)]
 #[command(
     after_help = "Example:\n  mgmtctl add-device C0:BB:00:00:00:02 --type le-random --action auto-connect\n\nNot persisted: as with bluetoothd, a bonded LE device in the bond store is added\nfor auto-connect when the store is loaded (the pairing service, `mgmtctl agent`)."
@@ -109,7 +109,7 @@ pub struct AddDeviceArgs {
     pub action: ActionArg,
 }
 
-/// Arguments of `mgmtctl device-flags`.
+// Arguments of `mgmtctl device-flags`.
 #[derive(clap::Args)]
 #[command(
     after_help = "Examples:\n  mgmtctl device-flags C0:BB:00:00:00:02 --type le-random --set remote-wakeup\n  mgmtctl device-flags C0:BB:00:00:00:02 --type le-random --set none --store /var/lib/bluetooth"

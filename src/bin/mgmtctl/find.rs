@@ -26,7 +26,7 @@ use serde_json::json;
 use crate::agent::{parse_index, runtime};
 use crate::CliError;
 
-/// Arguments of `mgmtctl find`.
+// Arguments of `mgmtctl find`.
 #[derive(clap::Args)]
 #[command(
     after_help = "Examples:\n  mgmtctl find --le --uuid 180f --rssi -70 --timeout 10 --json\n  mgmtctl find --bredr --store /var/lib/bluetooth"

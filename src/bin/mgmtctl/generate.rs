@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use crate::CliError;
 
-/// Arguments of `mgmtctl generate`.
+// Arguments of `mgmtctl generate`.
 #[derive(clap::Args)]
 pub struct Args {
     #[command(subcommand)]

@@ -9,7 +9,7 @@ use bluez_mgmt::protocol::{ControllerIndex, Uuid128};
 use crate::agent::{parse_index, runtime};
 use crate::CliError;
 
-/// Arguments of `mgmtctl name`.
+// Arguments of `mgmtctl name`.
 #[derive(clap::Args)]
 #[command(after_help = "Example:\n  mgmtctl name \"Kitchen sensor\" --short kitchen")]
 pub struct NameArgs {
@@ -23,7 +23,7 @@ pub struct NameArgs {
     pub index: ControllerIndex,
 }
 
-/// Arguments of `mgmtctl class`.
+// Arguments of `mgmtctl class`.
 #[derive(clap::Args)]
 #[command(after_help = "Example (major class Phone, minor Smartphone):\n  mgmtctl class 2 3")]
 pub struct ClassArgs {
@@ -38,7 +38,7 @@ pub struct ClassArgs {
     pub index: ControllerIndex,
 }
 
-/// Arguments of `mgmtctl appearance`.
+// Arguments of `mgmtctl appearance`.
 #[derive(clap::Args)]
 #[command(after_help = "Example (Generic Heart Rate Sensor):\n  mgmtctl appearance 0x0340")]
 pub struct AppearanceArgs {
@@ -59,7 +59,7 @@ pub enum UuidOp {
     Remove,
 }
 
-/// Arguments of `mgmtctl uuid`.
+// Arguments of `mgmtctl uuid`.
 #[derive(clap::Args)]
 #[command(
     after_help = "Example (Audio Sink, with the Rendering+Audio service class bits):\n  mgmtctl uuid add 110b --hint 0x24"

@@ -69,7 +69,14 @@ struct Cli {
     command: Cmd,
 }
 
+/// The subcommands. Each one's arguments are defined only when it is the one given
+/// (`defer`): building all of them to run one was most of start-up's code. The structs of
+/// their arguments (and those flattened into them) carry plain comments, not doc comments:
+/// clap would make a doc comment there the subcommand's summary, over the variant's (checked
+/// by tests/mgmtctl_generate.rs). (In the generated completions, `mgmtctl help CMD SUB`
+/// no longer completes SUB: clap makes the `help` tree before the deferred subcommands.)
 #[derive(Subcommand)]
+#[command(defer = true)]
 enum Cmd {
     /// Print every MGMT frame of btsnoop captures (as `btmon -w` writes them).
     Decode(decode::Args),
@@ -125,6 +132,15 @@ enum Cmd {
     Generate(generate::Args),
 }
 
+/// Runs a subcommand's entry point `run` with `args` as a function of its own (see `main`).
+#[inline(never)]
+fn outlined<A>(
+    run: impl FnOnce(A) -> Result<ExitCode, CliError>,
+    args: A,
+) -> Result<ExitCode, CliError> {
+    run(args)
+}
+
 fn main() -> ExitCode {
     // The library's diagnostics go to standard error: warnings by default (a lost event, a
     // key not stored, a bond file left out must never pass unseen), more when RUST_LOG asks
@@ -155,33 +171,49 @@ fn main() -> ExitCode {
         .with(filter)
         .init();
     let cli = Cli::parse();
+    // Each subcommand runs as a call of its own, never inlined into `main` (whole-program
+    // optimisation would fold most of them in): `main` runs for every command, and the code of
+    // the ones not given would lie on its pages, which the kernel maps 64 KiB at a time around
+    // what runs (see packaging/link-order/).
     let result = match cli.command {
-        Cmd::Decode(a) => decode::run(a),
-        Cmd::Info(a) => controller::run_info(a),
-        Cmd::Power(a) => controller::run_power(a),
-        Cmd::Set(a) => controller::run_set(a),
-        Cmd::Monitor(a) => monitor::run(a),
-        Cmd::Bonds(a) => bonds::run(a),
-        Cmd::Agent(a) => agent::run(a),
-        Cmd::Pair(a) => pair::run(a),
-        Cmd::Unpair(a) => pair::run_unpair(a),
-        Cmd::Find(a) => find::run(a),
-        Cmd::Connections(a) => devices::run_connections(a),
-        Cmd::Disconnect(a) => devices::run_device(devices::DeviceCommand::Disconnect, a),
-        Cmd::ConnInfo(a) => devices::run_conn_info(a),
-        Cmd::CancelPair(a) => devices::run_device(devices::DeviceCommand::CancelPair, a),
-        Cmd::Block(a) => devices::run_block(true, a),
-        Cmd::Unblock(a) => devices::run_block(false, a),
-        Cmd::AddDevice(a) => devices::run_add_device(a),
-        Cmd::RemoveDevice(a) => devices::run_device(devices::DeviceCommand::RemoveDevice, a),
-        Cmd::DeviceFlags(a) => devices::run_device_flags(a),
-        Cmd::Name(a) => identity::run_name(a),
-        Cmd::Class(a) => identity::run_class(a),
-        Cmd::Appearance(a) => identity::run_appearance(a),
-        Cmd::Uuid(a) => identity::run_uuid(a),
-        Cmd::Advertise(a) => advertise::run(a),
-        Cmd::Oob(a) => oob::run(a),
-        Cmd::Generate(a) => generate::run(a, <Cli as clap::CommandFactory>::command()),
+        Cmd::Decode(a) => outlined(decode::run, a),
+        Cmd::Info(a) => outlined(controller::run_info, a),
+        Cmd::Power(a) => outlined(controller::run_power, a),
+        Cmd::Set(a) => outlined(controller::run_set, a),
+        Cmd::Monitor(a) => outlined(monitor::run, a),
+        Cmd::Bonds(a) => outlined(bonds::run, a),
+        Cmd::Agent(a) => outlined(agent::run, a),
+        Cmd::Pair(a) => outlined(pair::run, a),
+        Cmd::Unpair(a) => outlined(pair::run_unpair, a),
+        Cmd::Find(a) => outlined(find::run, a),
+        Cmd::Connections(a) => outlined(devices::run_connections, a),
+        Cmd::Disconnect(a) => outlined(
+            |a| devices::run_device(devices::DeviceCommand::Disconnect, a),
+            a,
+        ),
+        Cmd::ConnInfo(a) => outlined(devices::run_conn_info, a),
+        Cmd::CancelPair(a) => outlined(
+            |a| devices::run_device(devices::DeviceCommand::CancelPair, a),
+            a,
+        ),
+        Cmd::Block(a) => outlined(|a| devices::run_block(true, a), a),
+        Cmd::Unblock(a) => outlined(|a| devices::run_block(false, a), a),
+        Cmd::AddDevice(a) => outlined(devices::run_add_device, a),
+        Cmd::RemoveDevice(a) => outlined(
+            |a| devices::run_device(devices::DeviceCommand::RemoveDevice, a),
+            a,
+        ),
+        Cmd::DeviceFlags(a) => outlined(devices::run_device_flags, a),
+        Cmd::Name(a) => outlined(identity::run_name, a),
+        Cmd::Class(a) => outlined(identity::run_class, a),
+        Cmd::Appearance(a) => outlined(identity::run_appearance, a),
+        Cmd::Uuid(a) => outlined(identity::run_uuid, a),
+        Cmd::Advertise(a) => outlined(advertise::run, a),
+        Cmd::Oob(a) => outlined(oob::run, a),
+        Cmd::Generate(a) => outlined(
+            |a| generate::run(a, <Cli as clap::CommandFactory>::command()),
+            a,
+        ),
     };
     match result {
         Ok(code) => code,

@@ -17,7 +17,7 @@ use bluez_mgmt::transport::{KernelTransport, RecordingTransport};
 
 use crate::CliError;
 
-/// Arguments of `mgmtctl monitor`.
+// Arguments of `mgmtctl monitor`.
 #[derive(clap::Args)]
 pub struct Args {
     /// One JSON object per event (as `mgmtctl decode --json`).

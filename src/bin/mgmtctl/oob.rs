@@ -22,7 +22,7 @@ use serde_json::{json, Map, Value};
 use crate::agent::{parse_index, AddressTypeArg};
 use crate::CliError;
 
-/// Arguments of `mgmtctl oob`.
+// Arguments of `mgmtctl oob`.
 #[derive(clap::Args)]
 pub struct Args {
     #[command(subcommand)]

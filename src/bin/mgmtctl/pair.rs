@@ -28,7 +28,7 @@ use crate::agent::{
 };
 use crate::CliError;
 
-/// Arguments of `mgmtctl pair`.
+// Arguments of `mgmtctl pair`.
 #[derive(clap::Args)]
 pub struct Args {
     /// The device's address, e.g. 00:AA:01:01:00:01.
@@ -63,7 +63,7 @@ pub struct Args {
     pub store: StoreArgs,
 }
 
-/// Arguments of `mgmtctl unpair`.
+// Arguments of `mgmtctl unpair`.
 #[derive(clap::Args)]
 pub struct UnpairArgs {
     /// The device's address.

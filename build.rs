@@ -46,7 +46,8 @@ fn main() {
 /// Whether this build links with the Rust toolchain's own LLD, with the toolchain the order
 /// was recorded with: on x86_64-unknown-linux-gnu (LLD by default since Rust 1.90, which the
 /// recorded toolchain is), unless a linker (`RUSTC_LINKER`, set by Cargo from
-/// `target.<triple>.linker`) or linker flags in the rustflags change it.
+/// `target.<triple>.linker`) or linker flags in the rustflags (`-C linker...`,
+/// `-C link-self-contained`, `-C link-arg=-fuse-ld=...`) change it.
 fn order_fits_this_build(recorded_with: &Path) -> bool {
     if env::var("TARGET").as_deref() != Ok("x86_64-unknown-linux-gnu")
         || env::var_os("RUSTC_LINKER").is_some()
@@ -54,7 +55,10 @@ fn order_fits_this_build(recorded_with: &Path) -> bool {
         return false;
     }
     let rustflags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
-    if rustflags.contains("linker") || rustflags.contains("link-self-contained") {
+    if ["linker", "link-self-contained", "fuse-ld"]
+        .iter()
+        .any(|flag| rustflags.contains(flag))
+    {
         return false;
     }
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());

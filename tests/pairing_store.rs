@@ -328,11 +328,18 @@ start_cases! {
         0x01, "; was already powered; 1 device(s) added for auto-connect, 0 blocked";
 }
 
-#[tokio::test]
-async fn a_corrupt_file_is_reported_with_its_line_and_the_rest_loads() {
+/// Set-up (no power-on) from the seeded store, its LE device's file replaced with one that
+/// does not parse on line 3, with room for `report_queue` reports; returns the store's
+/// directory, the set-up's reports and the bad file.
+async fn set_up_with_a_corrupt_file(
+    report_queue: usize,
+) -> (
+    tempfile::TempDir,
+    tokio::sync::broadcast::Receiver<Report>,
+    std::path::PathBuf,
+) {
     let t = tempfile::tempdir().unwrap();
     let (adapter, info, link_key, _ltk) = seeded_store(t.path()).await;
-    // Replace the LE device's file with one that does not parse on line 3.
     let (bonds, _) = KeyStore::open(t.path()).bonds(adapter).unwrap();
     let le_device = bonds
         .iter()
@@ -352,9 +359,17 @@ async fn a_corrupt_file_is_reported_with_its_line_and_the_rest_loads() {
     );
     let config = ServiceConfig {
         power_on: false,
+        report_queue,
         ..loading()
     };
-    let mut reports = set_up_with(t.path(), script, config).await;
+    let reports = set_up_with(t.path(), script, config).await;
+    (t, reports, bad)
+}
+
+#[tokio::test]
+async fn a_corrupt_file_is_reported_with_its_line_and_the_rest_loads() {
+    let (_t, mut reports, bad) =
+        set_up_with_a_corrupt_file(ServiceConfig::default().report_queue).await;
     let (summary, errors) = set_up_report(&mut reports).await;
     assert!(
         summary.starts_with("loaded 1 link key(s), 0 long term key(s)"),
@@ -368,6 +383,23 @@ async fn a_corrupt_file_is_reported_with_its_line_and_the_rest_loads() {
         e.to_string().starts_with(&format!("{}:3: ", bad.display())),
         "{e}"
     );
+}
+
+#[tokio::test]
+async fn a_receiver_behind_a_full_report_queue_learns_how_many_it_missed() {
+    use tokio::sync::broadcast::error::TryRecvError;
+    // Set-up reports the left-out bond, then its summary, before anyone reads them: with room
+    // for one report, the receiver is told it missed one, then gets the summary.
+    let (_t, mut reports, _bad) = set_up_with_a_corrupt_file(1).await;
+    assert!(
+        matches!(reports.try_recv(), Err(TryRecvError::Lagged(1))),
+        "one report missed"
+    );
+    assert!(matches!(
+        reports.try_recv(),
+        Ok(Report::ControllerReady { .. })
+    ));
+    assert!(matches!(reports.try_recv(), Err(TryRecvError::Empty)));
 }
 
 #[tokio::test]

@@ -51,7 +51,7 @@ use crate::keystore::{
     device_policy, load_adapter_into_controller, AdapterId, KeyStore, KeyUpdate, StoreOutcome,
 };
 
-/// How many reports a [`PairingService::reports`] receiver may fall behind before it lags.
+/// [`ServiceConfig::report_queue`]'s default.
 const REPORT_QUEUE: usize = 1024;
 
 /// The events the service's subscription lets through (everything else is never queued for
@@ -137,6 +137,10 @@ pub struct ServiceConfig {
     /// Room in the service's event queue (only pairing, key and controller events take
     /// room). If it overflows anyway, [`Report::EventsLost`] and a WARN log line say so.
     pub event_queue: usize,
+    /// How many reports a [`PairingService::reports`] receiver may fall behind before it
+    /// lags and learns how many it missed (1,024 by default; 0 counts as 1). The queue is
+    /// made, every slot filled (about 100 bytes each), at the first `reports()`.
+    pub report_queue: usize,
 }
 
 impl Default for ServiceConfig {
@@ -151,6 +155,7 @@ impl Default for ServiceConfig {
             power_on: true,
             keep_names: true,
             event_queue: crate::client::EVENT_BUFFER,
+            report_queue: REPORT_QUEUE,
         }
     }
 }
@@ -180,7 +185,7 @@ struct Inner<A> {
     config: ServiceConfig,
     store: Option<Arc<dyn BondStore>>,
     /// Created by the first [`PairingService::reports`]: tokio's broadcast channel fills
-    /// every slot of its queue when it is made (1,024 reports, about 100 KB), which a
+    /// every slot of its queue when it is made (by default 1,024 reports, about 100 KB), which a
     /// service nobody reads reports from would keep for nothing. Until then a report has no
     /// receiver, and a report sent without one is dropped all the same.
     reports: OnceLock<broadcast::Sender<Report>>,
@@ -277,7 +282,7 @@ impl<A: Agent> PairingService<A> {
     pub fn reports(&self) -> broadcast::Receiver<Report> {
         self.inner
             .reports
-            .get_or_init(|| broadcast::channel(REPORT_QUEUE).0)
+            .get_or_init(|| broadcast::channel(self.inner.config.report_queue.max(1)).0)
             .subscribe()
     }
 

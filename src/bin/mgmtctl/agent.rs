@@ -196,6 +196,12 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             .map_or(Controllers::All, |i| Controllers::Only(vec![i])),
         answer_timeout: Duration::from_secs(args.answer_timeout),
         power_on: !args.no_power_on,
+        // The agent prints (or sends) each report as it comes, on the thread the service
+        // runs on: 128 reports is room for start-up's of several controllers and for many
+        // pairings at once. The default's 1,024 slots would stay resident (100 KB) for
+        // nothing. Should start-up report more (a store with hundreds of bad files), the
+        // agent says how many it skipped, and each left-out bond is also a WARN line.
+        report_queue: 128,
         ..ServiceConfig::default()
     };
     if args.json {

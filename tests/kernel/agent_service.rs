@@ -540,25 +540,26 @@ async fn agent_refuses_to_start_beside_bluetoothd() {
     let _ = bus.wait().await;
 }
 
-/// Waits until the process `pid` catches SIGINT, SIGTERM and SIGHUP (the `SigCgt` mask of
-/// /proc/PID/status); returns how long that took. Panics after `limit`.
-async fn handlers_installed(pid: u32, limit: Duration) -> Duration {
+/// Waits until the process `pid` blocks SIGINT, SIGTERM and SIGHUP (its main thread's `SigBlk`
+/// mask in /proc/PID/status: mgmtctl reads them from a signalfd); returns how long that took.
+/// Panics after `limit`.
+async fn stop_signals_blocked(pid: u32, limit: Duration) -> Duration {
     let start = Instant::now();
     // Bit n-1 stands for signal n: SIGHUP 1, SIGINT 2, SIGTERM 15.
     let wanted: u64 = (1 << 0) | (1 << 1) | (1 << 14);
     loop {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let caught = status
+        let blocked = status
             .lines()
-            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .find_map(|l| l.strip_prefix("SigBlk:"))
             .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
             .unwrap_or(0);
-        if caught & wanted == wanted {
+        if blocked & wanted == wanted {
             return start.elapsed();
         }
         assert!(
             start.elapsed() < limit,
-            "pid {pid}: stop signal handlers not installed within {limit:?} (SigCgt {caught:#x})"
+            "pid {pid}: stop signals not blocked within {limit:?} (SigBlk {blocked:#x})"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -566,8 +567,9 @@ async fn handlers_installed(pid: u32, limit: Duration) -> Duration {
 
 /// A signal stops `mgmtctl agent` with status 0 promptly, even when it was started with
 /// SIGINT ignored (as a non-interactive shell starts a background job: the report behind
-/// issue 11 was an agent that ignored SIGINT sent 2 s after launch). The agent installs its
-/// handlers first thing, replacing the inherited "ignore".
+/// issue 11 was an agent that ignored SIGINT sent 2 s after launch). The agent blocks the stop
+/// signals first thing and reads them from a signalfd; a blocked signal is queued whatever
+/// the inherited disposition, so the inherited "ignore" does not lose it.
 #[tokio::test]
 async fn agent_stops_on_a_signal_at_any_moment() {
     let _capture = Capture::start("agent-signals");
@@ -599,11 +601,11 @@ async fn agent_stops_on_a_signal_at_any_moment() {
         let started = Instant::now();
         // Under TCG the debug binary is read over 9p and takes seconds to load; until its
         // first instruction runs no program can hold a handler (and SIGINT, ignored by the
-        // parent, would be lost). Wait until the kernel shows the handlers installed, which
+        // parent, would be lost). Wait until the kernel shows the stop signals blocked, which
         // `mgmtctl` does before anything else, then signal at the chosen moment (or at once
         // if loading took longer).
-        let installed = handlers_installed(raw_pid, Duration::from_secs(60)).await;
-        println!("{signal}: handlers installed {installed:?} after launch");
+        let blocked = stop_signals_blocked(raw_pid, Duration::from_secs(60)).await;
+        println!("{signal}: stop signals blocked {blocked:?} after launch");
         if let Some(rest) = Duration::from_millis(delay_ms).checked_sub(started.elapsed()) {
             tokio::time::sleep(rest).await;
         }

@@ -23,7 +23,7 @@ use bluez_mgmt::keystore::{AdapterId, KeyStore};
 use bluez_mgmt::protocol::{Address, ControllerIndex, DiscoveryType, Uuid128};
 use serde_json::json;
 
-use crate::agent::{parse_index, runtime};
+use crate::agent::parse_index;
 use crate::CliError;
 
 // Arguments of `mgmtctl find`.
@@ -124,7 +124,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         rssi_threshold: args.rssi,
         uuids: args.uuid.clone(),
     };
-    runtime()?.block_on(async move {
+    crate::stop::run_stoppable(|mut stop| async move {
         let client = Client::open().await?;
         let controller = client.controller(args.index);
         let store = match args.store {
@@ -165,7 +165,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                     None => return Err("the MGMT socket closed".into()),
                 },
                 _ = &mut deadline => break,
-                _ = tokio::signal::ctrl_c() => break,
+                _ = stop.recv() => break,
             }
         }
         // The kernel may have ended the round already; that is not a failure here.

@@ -2,13 +2,19 @@
 //! anything slow so that a signal sent at any moment after start is honoured, and the exit
 //! statuses of the long-running commands.
 //!
-//! A process started in the background by a non-interactive shell inherits SIGINT ignored;
-//! installing our handler replaces that disposition, so `kill -INT` works there too.
+//! The signals are blocked and read from a signalfd(2) rather than caught by a handler: no
+//! handler, no self-pipe and no per-signal registry to keep in memory for the life of an
+//! agent. A process started in the background by a non-interactive shell inherits SIGINT
+//! ignored; the kernel still queues a signal that is blocked (the disposition is consulted
+//! only on delivery), so `kill -INT` works there too. mgmtctl starts no other program, so
+//! no child inherits the blocked mask.
 
 use std::fmt;
 use std::process::ExitCode;
 
-use tokio::signal::unix::{signal, Signal, SignalKind};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use tokio::io::unix::AsyncFd;
 
 /// Exit status when the kernel connection is lost (the MGMT socket closed under the agent).
 pub(crate) const EXIT_KERNEL_LOST: u8 = 3;
@@ -40,30 +46,64 @@ impl fmt::Display for StopSignal {
     }
 }
 
-/// The installed handlers. From [`StopSignals::install`] on, these signals no longer end the
-/// process by their default action; [`StopSignals::recv`] reports them.
+/// The signals that stop a command, each with what it is reported as.
+const STOP_SIGNALS: [(Signal, StopSignal); 3] = [
+    (Signal::SIGINT, StopSignal::Interrupt),
+    (Signal::SIGTERM, StopSignal::Terminate),
+    (Signal::SIGHUP, StopSignal::Hangup),
+];
+
+/// The stop signals, blocked and readable. From [`StopSignals::install`] on, these signals no
+/// longer end the process by their default action; [`StopSignals::recv`] reports them.
 pub(crate) struct StopSignals {
-    interrupt: Signal,
-    terminate: Signal,
-    hangup: Signal,
+    queue: AsyncFd<SignalFd>,
 }
 
 impl StopSignals {
-    /// Installs the handlers; call inside (or after `enter`ing) the command's runtime, first.
+    /// Blocks the stop signals in the calling thread and opens their signalfd. Call it inside
+    /// (or after `enter`ing) the command's runtime, first, before any other thread starts:
+    /// threads started later inherit the mask, and a thread that did not block them would
+    /// take a signal's default action for the whole process.
+    #[allow(unsafe_code)]
     pub(crate) fn install() -> std::io::Result<StopSignals> {
-        Ok(StopSignals {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-            hangup: signal(SignalKind::hangup())?,
-        })
+        let mut mask = SigSet::empty();
+        for (signal, _) in STOP_SIGNALS {
+            mask.add(signal);
+        }
+        mask.thread_block()?;
+        let fd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
+        // SAFETY: the SignalFd owns its descriptor (an OwnedFd), returns the same number from
+        // every as_raw_fd() call and is moved into the AsyncFd, so nothing closes or replaces
+        // the descriptor while it is registered.
+        let queue = unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
+            .map_err(std::io::Error::from)?;
+        Ok(StopSignals { queue })
     }
 
     /// Waits for the next stop signal.
     pub(crate) async fn recv(&mut self) -> StopSignal {
-        tokio::select! {
-            _ = self.interrupt.recv() => StopSignal::Interrupt,
-            _ = self.terminate.recv() => StopSignal::Terminate,
-            _ = self.hangup.recv() => StopSignal::Hangup,
+        loop {
+            let mut ready = match self.queue.readable().await {
+                Ok(ready) => ready,
+                // Only when the runtime is shutting down: nothing is left to stop.
+                Err(_) => return std::future::pending().await,
+            };
+            match ready.get_inner().read_signal() {
+                Ok(Some(info)) => {
+                    let stop = STOP_SIGNALS
+                        .iter()
+                        .find(|(signal, _)| *signal as u32 == info.ssi_signo);
+                    if let Some((_, stop)) = stop {
+                        return *stop;
+                    }
+                }
+                // Read to the end (another reader of this process's signals was quicker).
+                Ok(None) => ready.clear_ready(),
+                Err(e) => {
+                    eprintln!("mgmtctl: cannot read the stop signals: {e}");
+                    return std::future::pending().await;
+                }
+            }
         }
     }
 }
@@ -193,6 +233,35 @@ mod tests {
         });
         assert!(result.is_ok());
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    /// A stop signal the process inherited as ignored (a background job of a non-interactive
+    /// shell has SIGINT so) still stops it, being blocked and queued; each is reported as
+    /// itself.
+    #[test]
+    #[allow(unsafe_code)]
+    fn a_stop_signal_inherited_as_ignored_still_stops_and_each_is_named() {
+        use nix::sys::signal::{raise, signal, SigHandler};
+        // SAFETY: SIG_IGN installs no handler code; nothing else in this test binary relies on
+        // SIGINT's disposition, and it is put back below.
+        let inherited = unsafe { signal(Signal::SIGINT, SigHandler::SigIgn) }.unwrap();
+        let rt = crate::agent::runtime().unwrap();
+        let mut stop = {
+            let _entered = rt.enter();
+            StopSignals::install().unwrap()
+        };
+        let seen = rt.block_on(async {
+            let mut seen = Vec::new();
+            for (sent, _) in STOP_SIGNALS {
+                raise(sent).unwrap();
+                seen.push(tokio::time::timeout(Duration::from_secs(5), stop.recv()).await);
+            }
+            seen
+        });
+        // SAFETY: as above; `inherited` is the disposition this test found.
+        unsafe { signal(Signal::SIGINT, inherited) }.unwrap();
+        let expected: Vec<_> = STOP_SIGNALS.iter().map(|(_, stop)| Ok(*stop)).collect();
+        assert_eq!(seen, expected);
     }
 
     /// A stop runs the service's shutdown once, and gives up on one that hangs after its limit

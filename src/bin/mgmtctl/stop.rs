@@ -97,7 +97,7 @@ impl StopSignals {
                         return *stop;
                     }
                 }
-                // Read to the end (another reader of this process's signals was quicker).
+                // Nothing queued after all (the readiness was stale): wait for the next.
                 Ok(None) => ready.clear_ready(),
                 Err(e) => {
                     eprintln!("mgmtctl: cannot read the stop signals: {e}");

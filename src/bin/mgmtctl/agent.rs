@@ -219,8 +219,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     crate::stop::run_stoppable(|mut stop| async move {
         decisions.start();
         let graceful = crate::stop::GracefulStop::default();
-        // The stop signals are blocked and queued already: a signal during the slow start (opening
-        // the socket, loading bonds, registering) stops us as promptly as one later.
+        // The stop signals are blocked and queued already: a signal during the slow start
+        // (opening the socket, loading bonds, registering) stops us as promptly as one later.
         let result = tokio::select! {
             result = serve(args, agent, rehearsal, config, None, graceful.clone()) => result,
             signal = stop.recv() => {

@@ -416,6 +416,59 @@ fn keys_are_stored_in_order_per_device_and_pairing_ends_once_they_are() {
     core.handle_stored(other_t, written(&other.address));
 }
 
+/// "Paired" means stored: a pairing of ours whose key could not be written (the first or the
+/// second of its two) ends with a store error once both writes are done, after the
+/// StoreFailed report; the other key is still written.
+#[test]
+fn a_pairing_whose_key_could_not_be_written_ends_with_a_store_error() {
+    let p = peer(HCI0, 1, AddressType::LE_PUBLIC);
+    let written = StoreResult::Written {
+        what: "long term key",
+        device: p.address.clone(),
+        path: "/x".into(),
+    };
+    let failed = StoreResult::Failed {
+        device: p.address.clone(),
+        error: "disk full".into(),
+    };
+    for (first, second, ok) in [
+        (&written, &written, true),
+        (&failed, &written, false),
+        (&written, &failed, false),
+    ] {
+        let mut core = PairingCore::new(config(true));
+        core.set_adapter(HCI0, adapter());
+        let pairing = core.start_pairing(p.clone(), IoCapability::DISPLAY_YES_NO);
+        drain(&mut core);
+        core.handle_event(HCI0, &new_ltk(&p.address, true), Instant::now());
+        core.handle_event(HCI0, &new_ltk(&p.address, true), Instant::now());
+        core.handle_pair_result(pairing, Ok(()));
+        let mut out = drain(&mut core);
+        for outcome in [first, second] {
+            let stores = store_writes(&out);
+            assert_eq!(stores.len(), 1, "{first:?}, {second:?}: {out:?}");
+            core.handle_stored(stores[0], outcome.clone());
+            out = drain(&mut core);
+            let store_failed = reports(&out)
+                .iter()
+                .any(|r| matches!(r, Report::StoreFailed { .. }));
+            assert_eq!(store_failed, std::ptr::eq(outcome, &failed), "{out:?}");
+        }
+        match out.last() {
+            Some(Action::Done { ticket, result }) if *ticket == pairing => {
+                assert_eq!(result.is_ok(), ok, "{result:?}");
+                if let Err(e) = result {
+                    assert!(
+                        matches!(e, PairError::Store(m) if m.contains("disk full")),
+                        "{e}"
+                    );
+                }
+            }
+            other => panic!("{first:?}, {second:?}: the pairing did not end: {other:?}"),
+        }
+    }
+}
+
 #[test]
 fn unpair_forgets_the_stored_bond_also_on_not_paired() {
     // (kernel status, store used?, forget sent?, result)

@@ -570,6 +570,55 @@ impl bluez_mgmt::pairing::BondStore for SlowStore {
     }
 }
 
+/// A store whose writes panic (a caller's hook gone wrong).
+struct PanickingStore(KeyStore);
+
+impl bluez_mgmt::pairing::BondStore for PanickingStore {
+    fn key_store(&self) -> &KeyStore {
+        &self.0
+    }
+    fn store(
+        &self,
+        _: bluez_mgmt::keystore::AdapterId,
+        _: bool,
+        _: &bluez_mgmt::keystore::KeyUpdate,
+    ) -> Result<bluez_mgmt::keystore::StoreOutcome, bluez_mgmt::keystore::Error> {
+        panic!("the test's store hook panics");
+    }
+}
+
+/// A key whose store write panicked was not written: it is reported as a failed store, for
+/// its device (a pairing of ours would end with a store error), not taken for a removal.
+#[tokio::test]
+async fn a_store_write_that_panics_is_reported_as_a_failed_store() {
+    let frames = fixture_events("le-sc-passkey");
+    let ltk = events_with(&frames, EventCode::NEW_LONG_TERM_KEY).remove(0);
+    let index = ControllerIndex(u16_at(&ltk, 2));
+    let script = Arc::new(
+        start(index, read_info_complete(&frames))
+            .read(ltk.clone())
+            .build()
+            .stay_open(),
+    );
+    let t = tempfile::tempdir().unwrap();
+    let service = PairingService::new(
+        Client::with_transport(script.clone()),
+        ScriptedAgent::new(IoCapability::DISPLAY_YES_NO),
+        storing_only(),
+    )
+    .with_bond_store(PanickingStore(KeyStore::open(t.path())));
+    let mut reports = service.reports();
+    service.start().await.expect("the service starts");
+    match next_store_report(&mut reports).await {
+        Report::StoreFailed { device, error, .. } => {
+            assert_eq!(device.address.0[..], ltk[7..13]);
+            assert!(error.contains("did not finish"), "{error}");
+        }
+        other => panic!("{other:?}"),
+    }
+    script.check_done().unwrap();
+}
+
 #[tokio::test]
 async fn shutdown_refuses_a_pending_confirmation_and_flushes_a_queued_key() {
     let frames = fixture_events("le-sc-passkey");

@@ -229,7 +229,8 @@ pub enum Action {
         /// Also drop the link.
         disconnect: bool,
     },
-    /// A pairing or unpairing we started is finished (for pairings: its keys are stored).
+    /// A pairing or unpairing we started is finished (for pairings: its keys are stored; a
+    /// pairing whose keys could not be written ends with [`PairError::Store`]).
     Done {
         /// Its ticket.
         ticket: Ticket,
@@ -314,6 +315,10 @@ struct OwnPairing {
     peer: Peer,
     /// Set once the kernel completed Pair Device: waiting for the stores to finish.
     finished: Option<Result<(), PairError>>,
+    /// The first of its keys that could not be written: the pairing then ends with
+    /// [`PairError::Store`], not success (the kernel holds a bond that will not survive a
+    /// restart).
+    store_failed: Option<String>,
 }
 
 /// A pairing we accepted (the agent's positive answer, an authorization accepted for our own
@@ -747,6 +752,11 @@ impl PairingCore {
             }),
             StoreResult::Failed { device, error } => {
                 tracing::warn!(%index, device = %device.address, %error, "key NOT stored");
+                for p in self.own.iter_mut() {
+                    if device_key(p.peer.index, &p.peer.address) == key {
+                        p.store_failed.get_or_insert_with(|| error.clone());
+                    }
+                }
                 self.report(Report::StoreFailed {
                     index,
                     device,
@@ -800,9 +810,15 @@ impl PairingCore {
             let key = device_key(p.peer.index, &p.peer.address);
             if p.finished.is_some() && !self.storing(key) {
                 let p = self.own.remove(i);
+                let result = match (p.finished, p.store_failed) {
+                    (Some(Ok(())), Some(error)) => Err(PairError::Store(format!(
+                        "paired, but its keys were not written: {error}"
+                    ))),
+                    (finished, _) => finished.unwrap_or(Ok(())),
+                };
                 self.actions.push_back(Action::Done {
                     ticket: p.ticket,
-                    result: p.finished.unwrap_or(Ok(())),
+                    result,
                 });
             } else {
                 i += 1;
@@ -1105,6 +1121,7 @@ impl PairingCore {
             ticket,
             peer: peer.clone(),
             finished: None,
+            store_failed: None,
         });
         self.actions.push_back(Action::PairDevice {
             ticket,

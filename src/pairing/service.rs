@@ -415,7 +415,9 @@ impl<A: Agent> PairingService<A> {
 
     /// Pairs with `peer` (Pair Device with `io`), answering its requests with the agent.
     /// Sends Cancel Pair Device if the kernel has not completed within `timeout`. With a
-    /// store, returns only once every key the pairing delivered is written.
+    /// store, returns only once every key the pairing delivered is written; if one could not
+    /// be written, the result is [`PairError::Store`] (the kernel paired, but the bond would
+    /// not survive a restart), after a [`Report::StoreFailed`].
     pub async fn pair(
         &self,
         peer: &Peer,
@@ -1061,6 +1063,7 @@ impl<A: Agent> Task<A> {
                 let Some(store) = self.inner.store.clone() else {
                     return;
                 };
+                let device = update.device();
                 let job = tokio::task::spawn_blocking(move || {
                     let r = store.store(adapter, hint, &update);
                     StoreResult::of_store(&update, r)
@@ -1068,10 +1071,11 @@ impl<A: Agent> Task<A> {
                 self.work.push(
                     WorkKey::Ticket(ticket),
                     Box::pin(async move {
-                        Finished::Stored(
-                            job.await
-                                .unwrap_or_else(|e| StoreResult::RemoveFailed(e.to_string())),
-                        )
+                        // A store hook that panicked wrote nothing: a failed store.
+                        Finished::Stored(job.await.unwrap_or_else(|e| StoreResult::Failed {
+                            device,
+                            error: format!("the store write did not finish: {e}"),
+                        }))
                     }),
                 );
             }

@@ -7,8 +7,10 @@
 //! on the terminal, or answered by `--auto-accept` / `--reject`.
 //!
 //! Both use the bond store (`--store DIR`, default `/var/lib/bluetooth`; `--no-store`): `pair`
-//! stores the keys the pairing delivers and exits only once they are written, `unpair` removes
-//! the device's stored bond (also when the kernel answers Not Paired).
+//! stores the keys the pairing delivers and exits only once they are written (if one cannot be
+//! written, the pairing fails with the store's error and exit status 74: the kernel paired, but
+//! the bond would not survive a restart), `unpair` removes the device's stored bond (also when
+//! the kernel answers Not Paired).
 //!
 //! `pair --json` writes one JSON object per line on stdout for the outcome (`paired` with the
 //! keys stored, `failed` with the status and error kind, `cancelled` on a signal; see

@@ -216,7 +216,27 @@ struct Rig {
     sent: Option<PeerSettings>,
 }
 
+/// How a cell's observations are judged: its table row, and what went wrong, if anything.
+type Judge = fn(&Scenario, &Observed) -> (String, Option<String>);
+
 impl Rig {
+    /// Runs `s` and judges it: its row goes to `rows`, a miss (with what was observed) to
+    /// `failures`.
+    async fn run_judged(
+        &mut self,
+        s: Scenario,
+        judge: Judge,
+        rows: &mut Vec<String>,
+        failures: &mut Vec<String>,
+    ) {
+        let o = self.run(s).await;
+        let (row, why) = judge(&s, &o);
+        if let Some(why) = why {
+            failures.push(format!("{}: {why} ({o:?})", s.label()));
+        }
+        rows.push(row);
+    }
+
     async fn start() -> Rig {
         let started = Instant::now();
         let peer = BumblePeer::start(PeerOptions {
@@ -779,12 +799,7 @@ async fn bredr_ssp_matrix_against_bumble() {
                 (KEYBOARD_ONLY, DISPLAY_ONLY) => Some("pairing_bredr_ssp_passkey"),
                 _ => None,
             };
-            let o = rig.run(s).await;
-            let (row, why) = judge(&s, &o);
-            if let Some(why) = why {
-                failures.push(format!("{}: {why} ({o:?})", s.label()));
-            }
-            rows.push(row);
+            rig.run_judged(s, judge, &mut rows, &mut failures).await;
         }
     }
     println!("BR/EDR SSP matrix against Bumble: {:?}", started.elapsed());
@@ -818,12 +833,7 @@ async fn responder_matrix_against_bumble() {
         for peer_io in IoCapability::ALL {
             for kernel_io in IoCapability::ALL {
                 let s = Scenario::new(transport, Role::PeerInitiates, kernel_io, peer_io);
-                let o = rig.run(s).await;
-                let (row, why) = judge(&s, &o);
-                if let Some(why) = why {
-                    failures.push(format!("{}: {why} ({o:?})", s.label()));
-                }
-                rows.push(row);
+                rig.run_judged(s, judge, &mut rows, &mut failures).await;
             }
         }
         tables.push((transport, rows, t0.elapsed()));
@@ -867,12 +877,7 @@ async fn roles_and_rejections_against_bumble() {
         Scenario::new(LL, K, KEYBOARD_ONLY, DISPLAY_ONLY).captured("pairing_le_legacy_passkey"),
     ];
     for s in cells {
-        let o = rig.run(s).await;
-        let (row, why) = judge(&s, &o);
-        if let Some(why) = why {
-            failures.push(format!("{}: {why} ({o:?})", s.label()));
-        }
-        rows.push(row);
+        rig.run_judged(s, judge, &mut rows, &mut failures).await;
     }
 
     // Refusals: Numeric Comparison rejected, Passkey negative reply, Just Works
@@ -897,12 +902,8 @@ async fn roles_and_rejections_against_bumble() {
         Scenario::new(BR, P, DISPLAY_YES_NO, NO_IO).refused_by(kernel),
     ];
     for s in rejections {
-        let o = rig.run(s).await;
-        let (row, why) = judge_rejection(&s, &o);
-        if let Some(why) = why {
-            failures.push(format!("{}: {why} ({o:?})", s.label()));
-        }
-        rows.push(row);
+        rig.run_judged(s, judge_rejection, &mut rows, &mut failures)
+            .await;
     }
     println!(
         "roles and rejections against Bumble: {:?}",

@@ -30,8 +30,12 @@ const OP_USER_CONFIRM_REPLY: u16 = 0x001c;
 
 /// The implementations in the order of the tables; the first is the floor the others are
 /// divided by.
-const IMPLS: [(&str, &str); 5] = [
+const IMPLS: [(&str, &str); 6] = [
     ("floor", "raw-MGMT agent in C (the floor)"),
+    (
+        "socket",
+        "the floor's answer on the library's socket and tokio (benches/socket_floor)",
+    ),
     ("library", "library-only agent (examples/minimal_agent)"),
     ("mgmtctl", "`mgmtctl agent` / `mgmtctl pair --auto-accept`"),
     ("btmgmt", "BlueZ btmgmt answering from a script"),
@@ -746,6 +750,7 @@ fn report(dir: &Path) -> String {
         ("size_mgmtctl", "stripped `mgmtctl` (release)"),
         ("size_minimal", "stripped library-only agent (release)"),
         ("size_floor", "stripped C floor (dynamic glibc)"),
+        ("size_socket", "stripped socket floor (release)"),
         ("size_btmgmt", "btmgmt (Debian, stripped)"),
     ] {
         let _ = writeln!(

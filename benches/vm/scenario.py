@@ -35,9 +35,14 @@ TOOLS = os.environ["KERNEL_TOOLS"]
 MGMTCTL = os.environ["BENCH_MGMTCTL"]
 MINIMAL = os.environ.get("BENCH_MINIMAL", "")  # none when only mgmtctl is profiled
 FLOOR = os.environ["BENCH_FLOOR"]
+# The floor's answer on the library's socket and tokio (benches/socket_floor); none: not run.
+SOCKET = os.environ.get("BENCH_SOCKET", "")
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAKE_STORE = os.path.join(HERE, "..", "make_store.py")
-IMPLS = [s for s in os.environ.get("BENCH_IMPLS", "floor,library,mgmtctl,btmgmt").split(",") if s]
+IMPLS = [s for s in os.environ.get("BENCH_IMPLS", "floor,socket,library,mgmtctl,btmgmt").split(",")
+         if s and (s != "socket" or SOCKET)]
+# The responders of the warm and traced series (one process answering pairing after pairing).
+WARM = [i for i in ("floor", "socket", "library", "mgmtctl") if i in IMPLS]
 PHASES = os.environ.get("BENCH_PHASES", "bluetoothd,sched,scale").split(",")
 PYTHON = os.environ.get("BENCH_PYTHON", sys.executable)  # the kernel tier's venv (bumble)
 PEERS = int(os.environ.get("BENCH_PEERS", "5"))
@@ -214,6 +219,8 @@ def responder(impl, index=None):
         # answering both controllers would race the other side's process, and the figure of
         # a side would be the faster of two processes).
         return spawn([FLOOR, index]), ["ready"]
+    if impl == "socket":
+        return spawn([SOCKET, index]), ["ready"]
     if impl == "library":
         return spawn([MINIMAL, index]), ["ready"]
     if impl == "mgmtctl":
@@ -230,6 +237,8 @@ def responder(impl, index=None):
 def initiate(impl):
     if impl == "floor":
         cmd = [FLOOR, I0, A1, "1"]
+    elif impl == "socket":
+        cmd = [SOCKET, I0, A1, "1"]
     elif impl == "library":
         cmd = [MINIMAL, I0, "pair", A1]
     elif impl == "mgmtctl":
@@ -331,7 +340,8 @@ def traced_series(impls, rounds):
     if TRACING is None:
         log("note", "sched: no tracefs in this kernel")
         return
-    comms = sorted({os.path.basename(path)[:15] for path in (FLOOR, MINIMAL, MGMTCTL)})
+    comms = sorted({os.path.basename(path)[:15] for path in (FLOOR, SOCKET, MINIMAL, MGMTCTL)
+                    if path})
     by_comm = " || ".join(f'comm == "{c}"' for c in comms)
     by_switch = " || ".join(f'next_comm == "{c}"' for c in comms)
     try:
@@ -727,15 +737,15 @@ def local_copies():
     """Runs every program from the VM's tmpfs: executed from the 9p share under TCG, each
     first touch of a code page is a 9p read, which would add hundreds of milliseconds to the
     first request of the bigger binaries (a real device runs them from local storage)."""
-    global MGMTCTL, MINIMAL, FLOOR, BTMGMT
+    global MGMTCTL, MINIMAL, FLOOR, SOCKET, BTMGMT
     os.makedirs("/tmp/bench-bin", exist_ok=True)
     copies = []
-    for path in (MGMTCTL, MINIMAL, FLOOR, BTMGMT):
+    for path in (MGMTCTL, MINIMAL, FLOOR, SOCKET, BTMGMT):
         dst = os.path.join("/tmp/bench-bin", os.path.basename(path)) if path else ""
         if path:
             shutil.copy2(path, dst)
         copies.append(dst)
-    MGMTCTL, MINIMAL, FLOOR, BTMGMT = copies
+    MGMTCTL, MINIMAL, FLOOR, SOCKET, BTMGMT = copies
 
 
 def main():
@@ -752,7 +762,7 @@ def main():
             for impl in (order if rnd % 2 == 0 else order[::-1]):
                 pair_once(impl, rnd)
             say(f"round {rnd + 1}/{ROUNDS} done")
-        for impl in (i for i in ("floor", "library", "mgmtctl") if i in IMPLS):
+        for impl in WARM:
             warm_series(impl, ROUNDS)
         say("warm series done")
         for impl in IMPLS:
@@ -763,7 +773,7 @@ def main():
             except Exception as e:  # a fact for the report; the other phases still run
                 log("note", "bluetoothd phase ended:", type(e).__name__, str(e)[:200])
         if "sched" in PHASES:
-            traced_series([i for i in ("floor", "library", "mgmtctl") if i in IMPLS], ROUNDS)
+            traced_series(WARM, ROUNDS)
             say("traced series done")
         if "profile" in PHASES:
             profile_phase(ROUNDS)

@@ -11,13 +11,13 @@ use std::time::Duration;
 
 use bluez_mgmt::agent::{Agent, Peer};
 use bluez_mgmt::client::Client;
-use bluez_mgmt::keystore::{AdapterId, KeyStore, KeyUpdate, StoreOutcome};
-use bluez_mgmt::pairing::{BondStore, PairingService, Report, ServiceConfig};
+use bluez_mgmt::keystore::KeyStore;
+use bluez_mgmt::pairing::{PairingService, Report, ServiceConfig};
 use bluez_mgmt::protocol::{ControllerIndex, EventCode, IoCapability, Opcode, Status};
 use bluez_mgmt::transport::{ScriptBuilder, ScriptedTransport};
 
 mod support;
-use support::complete_params;
+use support::{complete_params, HookedStore};
 
 const HCI0: ControllerIndex = ControllerIndex(0);
 const NONE: ControllerIndex = ControllerIndex::NONE;
@@ -122,24 +122,6 @@ impl Agent for Accept {
     }
 }
 
-/// A store whose writes take 20 ms each.
-struct SlowStore(KeyStore);
-
-impl BondStore for SlowStore {
-    fn key_store(&self) -> &KeyStore {
-        &self.0
-    }
-    fn store(
-        &self,
-        adapter: AdapterId,
-        hint: bool,
-        update: &KeyUpdate,
-    ) -> Result<StoreOutcome, bluez_mgmt::keystore::Error> {
-        std::thread::sleep(Duration::from_millis(20));
-        self.0.store(adapter, hint, update)
-    }
-}
-
 /// WARN and ERROR lines, as a default-level log would show them.
 #[derive(Clone, Default)]
 struct Warnings(Arc<Mutex<Vec<String>>>);
@@ -200,7 +182,9 @@ fn run(queue: usize, done: fn(&[Report]) -> bool) -> Run {
                 ..ServiceConfig::default()
             },
         )
-        .with_bond_store(SlowStore(KeyStore::open(store.path())));
+        .with_bond_store(HookedStore::new(store.path(), || {
+            std::thread::sleep(Duration::from_millis(20))
+        }));
         let mut rx = service.reports();
         let _task = service.start().await.expect("the service starts");
         let mut reports = Vec::new();

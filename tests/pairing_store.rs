@@ -30,7 +30,8 @@ use bluez_mgmt::transport::{ScriptBuilder, ScriptedTransport};
 mod support;
 use support::{
     complete, events_with, fixture_events, frame, info_address, mode, read_info_complete,
-    supported_settings, u16_at, with_current_settings, with_supported_settings, Exchange, HCI0,
+    supported_settings, u16_at, with_current_settings, with_supported_settings, Exchange,
+    HookedStore, HCI0,
 };
 
 /// Load Link Keys parameters: debug keys off, the count, each captured New Link Key's 25-octet
@@ -552,41 +553,6 @@ async fn unpair_removes_the_stored_bond() {
     );
 }
 
-/// A store whose writes take the given time, to show a shutdown waits for them.
-struct SlowStore(KeyStore, Duration);
-
-impl bluez_mgmt::pairing::BondStore for SlowStore {
-    fn key_store(&self) -> &KeyStore {
-        &self.0
-    }
-    fn store(
-        &self,
-        adapter: bluez_mgmt::keystore::AdapterId,
-        hint: bool,
-        update: &bluez_mgmt::keystore::KeyUpdate,
-    ) -> Result<bluez_mgmt::keystore::StoreOutcome, bluez_mgmt::keystore::Error> {
-        std::thread::sleep(self.1);
-        self.0.store(adapter, hint, update)
-    }
-}
-
-/// A store whose writes panic (a caller's hook gone wrong).
-struct PanickingStore(KeyStore);
-
-impl bluez_mgmt::pairing::BondStore for PanickingStore {
-    fn key_store(&self) -> &KeyStore {
-        &self.0
-    }
-    fn store(
-        &self,
-        _: bluez_mgmt::keystore::AdapterId,
-        _: bool,
-        _: &bluez_mgmt::keystore::KeyUpdate,
-    ) -> Result<bluez_mgmt::keystore::StoreOutcome, bluez_mgmt::keystore::Error> {
-        panic!("the test's store hook panics");
-    }
-}
-
 /// A key whose store write panicked was not written: it is reported as a failed store, for
 /// its device (a pairing of ours would end with a store error), not taken for a removal.
 #[tokio::test]
@@ -606,7 +572,9 @@ async fn a_store_write_that_panics_is_reported_as_a_failed_store() {
         ScriptedAgent::new(IoCapability::DISPLAY_YES_NO),
         storing_only(),
     )
-    .with_bond_store(PanickingStore(KeyStore::open(t.path())));
+    .with_bond_store(HookedStore::new(t.path(), || {
+        panic!("the test's store hook panics")
+    }));
     let mut reports = service.reports();
     service.start().await.expect("the service starts");
     match next_store_report(&mut reports).await {
@@ -651,10 +619,10 @@ async fn shutdown_refuses_a_pending_confirmation_and_flushes_a_queued_key() {
         agent.clone(),
         storing_only(),
     )
-    .with_bond_store(SlowStore(
-        KeyStore::open(t.path()),
-        Duration::from_millis(300),
-    ));
+    // Its writes take 300 ms: the shutdown must wait for the queued key.
+    .with_bond_store(HookedStore::new(t.path(), || {
+        std::thread::sleep(Duration::from_millis(300))
+    }));
     let mut reports = service.reports();
     let task = service.start().await.expect("the service starts");
     // The key's notice, then the comparison the agent is still thinking about.

@@ -13,21 +13,13 @@
 
 use std::process::ExitCode;
 
-use bluez_mgmt::protocol::Address;
+use bluez_mgmt::protocol::{Address, EventCode, IoCapability, Opcode};
 use bluez_mgmt::socket::MgmtSocket;
 
-const EV_CMD_COMPLETE: u16 = 0x0001;
-const EV_CMD_STATUS: u16 = 0x0002;
-const EV_USER_CONFIRM_REQUEST: u16 = 0x000f;
-const OP_PAIR_DEVICE: u16 = 0x0019;
-const OP_USER_CONFIRM_REPLY: u16 = 0x001c;
-/// Pair Device's IO capability: DisplayYesNo.
-const DISPLAY_YES_NO: u8 = 0x01;
-
 /// A command frame: opcode, controller index, parameter length, parameters.
-fn command(opcode: u16, index: u16, params: &[u8]) -> Vec<u8> {
+fn command(opcode: Opcode, index: u16, params: &[u8]) -> Vec<u8> {
     let mut frame = Vec::with_capacity(6 + params.len());
-    frame.extend_from_slice(&opcode.to_le_bytes());
+    frame.extend_from_slice(&opcode.0.to_le_bytes());
     frame.extend_from_slice(&index.to_le_bytes());
     frame.extend_from_slice(&(params.len() as u16).to_le_bytes());
     frame.extend_from_slice(params);
@@ -45,7 +37,7 @@ async fn run(index: u16, pair: Option<[u8; 8]>) -> std::io::Result<u8> {
     match pair {
         Some(params) => {
             socket
-                .send(&command(OP_PAIR_DEVICE, index, &params))
+                .send(&command(Opcode::PAIR_DEVICE, index, &params))
                 .await?
         }
         None => println!("ready"),
@@ -55,16 +47,16 @@ async fn run(index: u16, pair: Option<[u8; 8]>) -> std::io::Result<u8> {
         if frame.len() < 6 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        let (event, from) = (u16_at(&frame, 0), u16_at(&frame, 2));
-        if event == EV_USER_CONFIRM_REQUEST && from == index && frame.len() >= 6 + 7 {
+        let (event, from) = (EventCode(u16_at(&frame, 0)), u16_at(&frame, 2));
+        if event == EventCode::USER_CONFIRM_REQUEST && from == index && frame.len() >= 6 + 7 {
             // The reply carries the request's address and type: answer at once.
             socket
-                .send(&command(OP_USER_CONFIRM_REPLY, index, &frame[6..13]))
+                .send(&command(Opcode::USER_CONFIRM_REPLY, index, &frame[6..13]))
                 .await?;
         } else if pair.is_some()
-            && (event == EV_CMD_COMPLETE || event == EV_CMD_STATUS)
+            && (event == EventCode::COMMAND_COMPLETE || event == EventCode::COMMAND_STATUS)
             && frame.len() >= 9
-            && u16_at(&frame, 6) == OP_PAIR_DEVICE
+            && Opcode(u16_at(&frame, 6)) == Opcode::PAIR_DEVICE
         {
             return Ok(frame[8]);
         }
@@ -87,7 +79,7 @@ fn main() -> ExitCode {
                 let mut params = [0; 8];
                 params[..6].copy_from_slice(&a.0);
                 params[6] = t;
-                params[7] = DISPLAY_YES_NO;
+                params[7] = IoCapability::DISPLAY_YES_NO.0;
                 Some(params)
             }
             _ => return usage(),

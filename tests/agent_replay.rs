@@ -20,7 +20,7 @@ use bluez_mgmt::protocol::{
 use bluez_mgmt::transport::{ScriptStep, ScriptedTransport};
 
 mod support;
-use support::{confirmed_then_keyed, fixture_steps, service_on, u16_at};
+use support::{confirmed_then_keyed, fixture_steps, on_both_wires, service_on, u16_at, Wire};
 
 /// Set IO Capability, Pair Device, Cancel Pair Device, Unpair Device and the six replies.
 const PAIRING_OPCODES: [Opcode; 10] = [
@@ -65,8 +65,9 @@ fn bumble(address_type: AddressType, display: [u8; 6]) -> Peer {
 async fn runner(
     script: &Arc<ScriptedTransport>,
     agent: ScriptedAgent,
+    wire: Wire,
 ) -> PairingService<ScriptedAgent> {
-    let client = Client::with_transport(script.clone());
+    let client = wire.client(script);
     let runner = service_on(&client, ControllerIndex(0), agent, true);
     runner.start().await.expect("Set IO Capability as captured");
     runner
@@ -79,9 +80,10 @@ async fn paired(
     agent: &ScriptedAgent,
     io: IoCapability,
     peer: &Peer,
+    wire: Wire,
 ) -> (Arc<ScriptedTransport>, PairingService<ScriptedAgent>) {
     let script = pairing_script(name);
-    let runner = runner(&script, agent.clone()).await;
+    let runner = runner(&script, agent.clone(), wire).await;
     runner
         .pair(peer, io, Duration::from_secs(10))
         .await
@@ -103,8 +105,11 @@ async fn unpair_both_le_types(runner: &PairingService<ScriptedAgent>, peer: &Pee
     }
 }
 
-#[tokio::test]
-async fn le_sc_numeric_comparison_capture() {
+// The captured numeric comparison also runs through the kernel transport, over a socket
+// whose far end plays the capture: the whole service on the real socket code.
+on_both_wires!(le_sc_numeric_comparison_capture);
+
+async fn le_sc_numeric_comparison_capture(wire: Wire) {
     let agent = ScriptedAgent::new(IoCapability::DISPLAY_YES_NO).then_confirm(true);
     let peer = bumble(AddressType::LE_RANDOM, [0xC0, 0xBB, 0, 0, 0, 2]);
     let (script, runner) = paired(
@@ -112,6 +117,7 @@ async fn le_sc_numeric_comparison_capture() {
         &agent,
         IoCapability::DISPLAY_YES_NO,
         &peer,
+        wire,
     )
     .await;
     agent.assert_calls(&confirmed_then_keyed(&peer, 634_034, KeyKind::LongTermKey));
@@ -123,8 +129,14 @@ async fn le_sc_numeric_comparison_capture() {
 async fn le_sc_passkey_capture() {
     let agent = ScriptedAgent::new(IoCapability::KEYBOARD_ONLY).then_passkey(Some(654_321));
     let peer = bumble(AddressType::LE_RANDOM, [0xC0, 0xBB, 0, 0, 0, 2]);
-    let (script, runner) =
-        paired("le-sc-passkey", &agent, IoCapability::KEYBOARD_ONLY, &peer).await;
+    let (script, runner) = paired(
+        "le-sc-passkey",
+        &agent,
+        IoCapability::KEYBOARD_ONLY,
+        &peer,
+        Wire::Script,
+    )
+    .await;
     assert_eq!(
         agent.calls()[0],
         Call::RequestPasskey { peer: peer.clone() }
@@ -153,6 +165,7 @@ async fn bredr_ssp_numeric_comparison_capture() {
         &agent,
         IoCapability::DISPLAY_YES_NO,
         &peer,
+        Wire::Script,
     )
     .await;
     agent.assert_calls(&confirmed_then_keyed(&peer, 13_327, KeyKind::LinkKey));
@@ -173,7 +186,7 @@ async fn bredr_ssp_numeric_comparison_capture() {
 async fn a_different_answer_does_not_match_the_capture() {
     let script = pairing_script("le-sc-numeric-comparison");
     let agent = ScriptedAgent::new(IoCapability::DISPLAY_YES_NO).then_confirm(false);
-    let runner = runner(&script, agent.clone()).await;
+    let runner = runner(&script, agent.clone(), Wire::Script).await;
     let peer = bumble(AddressType::LE_RANDOM, [0xC0, 0xBB, 0, 0, 0, 2]);
     let r = runner
         .pair(

@@ -1,5 +1,6 @@
-//! The tokio client over a scripted in-memory transport (h2 style): the exact bytes the client
-//! writes and the exact bytes it reads.
+//! The tokio client over a scripted transport (h2 style): the exact bytes the client writes and
+//! the exact bytes it reads, through the script itself and through the kernel transport over a
+//! socket whose far end plays the script.
 //!
 //! Frames come from the documented layout (doc/mgmt-protocol.rst) unless a capture is named.
 
@@ -14,16 +15,30 @@ use bluez_mgmt::transport::ScriptedTransport;
 use std::sync::Arc;
 
 mod support;
-use support::{command_complete, complete_params, Exchange, HCI0, HCI1, NONE};
+use support::{command_complete, complete_params, on_both_wires, Exchange, Wire, HCI0, HCI1, NONE};
 
-/// Runs `client` against `script`, then checks the script was played to the end.
-fn started(script: ScriptedTransport) -> (Client, Arc<ScriptedTransport>) {
+/// A client over `script` through `wire`; the script, to check it was played to the end.
+fn started(wire: Wire, script: ScriptedTransport) -> (Client, Arc<ScriptedTransport>) {
     let script = Arc::new(script);
-    (Client::with_transport(script.clone()), script)
+    (wire.client(&script), script)
 }
 
-#[tokio::test]
-async fn typed_call_writes_and_reads_exact_bytes() {
+// Every test but the mismatch's (a scripted transport's own error) runs through both wires.
+on_both_wires!(
+    typed_call_writes_and_reads_exact_bytes,
+    status_failure_is_a_typed_error,
+    permission_denied_names_the_capability,
+    confirm_reply_overtakes_pair_device,
+    timeout_then_late_reply_is_discarded,
+    dropped_call_leaves_a_tombstone,
+    controller_removed_mid_command,
+    subscriptions_filter_and_report_malformed_events,
+    slow_subscriber_is_told_it_lagged,
+    end_of_transport_closes_the_client,
+    controller_name_io_capability_and_settings,
+);
+
+async fn typed_call_writes_and_reads_exact_bytes(wire: Wire) {
     // Read Version and its reply as in fixtures/le-sc-numeric-comparison.btsnoop.
     let script = ScriptedTransport::builder()
         .write([0x01, 0x00, 0xff, 0xff, 0x00, 0x00])
@@ -32,14 +47,13 @@ async fn typed_call_writes_and_reads_exact_bytes() {
         ])
         .build()
         .stay_open();
-    let (client, script) = started(script);
+    let (client, script) = started(wire, script);
     let v = client.call(NONE, &ReadVersion {}).await.unwrap();
     assert_eq!((v.version, v.revision), (1, 22));
     script.check_done().unwrap();
 }
 
-#[tokio::test]
-async fn status_failure_is_a_typed_error() {
+async fn status_failure_is_a_typed_error(wire: Wire) {
     let script = ScriptedTransport::builder()
         .write_command(HCI0, Opcode::SET_DISCOVERABLE, &[0x01, 0x00, 0x00])
         .read_event(
@@ -49,7 +63,7 @@ async fn status_failure_is_a_typed_error() {
         )
         .build()
         .stay_open();
-    let (client, script) = started(script);
+    let (client, script) = started(wire, script);
     let err = client
         .controller(HCI0)
         .discoverable(Discoverable::GENERAL, 0)
@@ -71,8 +85,7 @@ async fn status_failure_is_a_typed_error() {
     script.check_done().unwrap();
 }
 
-#[tokio::test]
-async fn permission_denied_names_the_capability() {
+async fn permission_denied_names_the_capability(wire: Wire) {
     let script = ScriptedTransport::builder()
         .write_command(HCI0, Opcode::SET_POWERED, &[0x01])
         .read_event(
@@ -82,7 +95,7 @@ async fn permission_denied_names_the_capability() {
         )
         .build()
         .stay_open();
-    let (client, _script) = started(script);
+    let (client, _script) = started(wire, script);
     let err = client.controller(HCI0).power(true).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied);
     assert!(err.to_string().contains("CAP_NET_ADMIN"), "{err}");
@@ -91,8 +104,7 @@ async fn permission_denied_names_the_capability() {
 /// Pair Device pending; the kernel asks for a confirmation; the User Confirmation Reply goes
 /// out and is answered while Pair Device is still pending. Bytes as in
 /// fixtures/le-sc-numeric-comparison.btsnoop (cookie 1).
-#[tokio::test]
-async fn confirm_reply_overtakes_pair_device() {
+async fn confirm_reply_overtakes_pair_device(wire: Wire) {
     let peer = [0x02, 0x00, 0x00, 0x00, 0xbb, 0xc0, 0x02];
     let pair = [&peer[..], &[0x01]].concat();
     let script = ScriptedTransport::builder()
@@ -113,7 +125,7 @@ async fn confirm_reply_overtakes_pair_device() {
         .read(command_complete(HCI0, Opcode::PAIR_DEVICE, &peer))
         .build()
         .stay_open();
-    let (client, script) = started(script);
+    let (client, script) = started(wire, script);
     let mut requests = client.subscribe(EventFilter::all().code(EventCode::USER_CONFIRM_REQUEST));
     let pairing = client.submit_raw(
         HCI0,
@@ -134,8 +146,7 @@ async fn confirm_reply_overtakes_pair_device() {
     script.check_done().unwrap();
 }
 
-#[tokio::test]
-async fn timeout_then_late_reply_is_discarded() {
+async fn timeout_then_late_reply_is_discarded(wire: Wire) {
     let info_fail = complete_params(Opcode::READ_INFO, Status::NOT_POWERED, &[]);
     let script = ScriptedTransport::builder()
         .write_command(HCI0, Opcode::READ_INFO, &[])
@@ -150,7 +161,7 @@ async fn timeout_then_late_reply_is_discarded() {
         .read_event(HCI0, EventCode::COMMAND_COMPLETE, &info_fail)
         .build()
         .stay_open();
-    let (client, script) = started(script);
+    let (client, script) = started(wire, script);
     let err = client
         .call_with_timeout(HCI0, &ReadInfo {}, Duration::from_millis(50))
         .await
@@ -167,8 +178,7 @@ async fn timeout_then_late_reply_is_discarded() {
     script.check_done().unwrap();
 }
 
-#[tokio::test]
-async fn dropped_call_leaves_a_tombstone() {
+async fn dropped_call_leaves_a_tombstone(wire: Wire) {
     let script = ScriptedTransport::builder()
         .write_command(HCI0, Opcode::SET_POWERED, &[0x01])
         .exchange(HCI0, Opcode::SET_POWERED, &[0x00], &[0x01, 0, 0, 0])
@@ -179,7 +189,7 @@ async fn dropped_call_leaves_a_tombstone() {
         ))
         .build()
         .stay_open();
-    let (client, script) = started(script);
+    let (client, script) = started(wire, script);
     let first = client.start(HCI0, &SetPowered { powered: true }, None);
     // Give the driver the chance to send it, then give up on it.
     while script.writes_done() < 1 {
@@ -198,15 +208,14 @@ async fn dropped_call_leaves_a_tombstone() {
     script.check_done().unwrap();
 }
 
-#[tokio::test]
-async fn controller_removed_mid_command() {
+async fn controller_removed_mid_command(wire: Wire) {
     let script = ScriptedTransport::builder()
         .exchange(NONE, Opcode::READ_INDEX_LIST, &[], &[2, 0, 0, 0, 1, 0])
         .write_command(HCI1, Opcode::READ_INFO, &[])
         .read_event(HCI1, EventCode::INDEX_REMOVED, &[])
         .build()
         .stay_open();
-    let (client, script) = started(script);
+    let (client, script) = started(wire, script);
     let list = client
         .call(NONE, &bluez_mgmt::protocol::command::ReadIndexList {})
         .await
@@ -227,8 +236,7 @@ async fn controller_removed_mid_command() {
     script.check_done().unwrap();
 }
 
-#[tokio::test]
-async fn subscriptions_filter_and_report_malformed_events() {
+async fn subscriptions_filter_and_report_malformed_events(wire: Wire) {
     let script = ScriptedTransport::builder()
         .write_command(NONE, Opcode::READ_VERSION, &[])
         // New Settings for hci0 and hci1, an unknown event, a short New Settings.
@@ -239,7 +247,7 @@ async fn subscriptions_filter_and_report_malformed_events() {
         .read(command_complete(NONE, Opcode::READ_VERSION, &[1, 22, 0]))
         .build()
         .stay_open();
-    let (client, _script) = started(script);
+    let (client, _script) = started(wire, script);
     let mut all = client.subscribe(EventFilter::all());
     let mut hci1_settings = client.subscribe(
         EventFilter::all()
@@ -277,8 +285,7 @@ async fn subscriptions_filter_and_report_malformed_events() {
     assert!(hci1_settings.try_recv().is_none());
 }
 
-#[tokio::test]
-async fn slow_subscriber_is_told_it_lagged() {
+async fn slow_subscriber_is_told_it_lagged(wire: Wire) {
     let n = bluez_mgmt::client::EVENT_BUFFER + 76;
     let mut b = ScriptedTransport::builder().write_command(NONE, Opcode::READ_VERSION, &[]);
     for i in 0..n {
@@ -288,7 +295,7 @@ async fn slow_subscriber_is_told_it_lagged() {
         .read(command_complete(NONE, Opcode::READ_VERSION, &[1, 22, 0]))
         .build()
         .stay_open();
-    let (client, _script) = started(script);
+    let (client, _script) = started(wire, script);
     let mut slow = client.subscribe(EventFilter::all());
     client.call(NONE, &ReadVersion {}).await.unwrap();
     assert_eq!(slow.recv().await, Some(Err(SubscriptionError::Lagged(76))));
@@ -305,7 +312,7 @@ async fn script_mismatch_fails_the_call_with_a_diff() {
         .write_command(HCI0, Opcode::SET_POWERED, &[0x01])
         .build()
         .stay_open();
-    let (client, script) = started(script);
+    let (client, script) = started(Wire::Script, script);
     let err = client.controller(HCI0).power(false).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transport);
     let text = err.to_string();
@@ -320,23 +327,26 @@ async fn script_mismatch_fails_the_call_with_a_diff() {
     assert!(script.mismatch().is_some());
 }
 
-#[tokio::test]
-async fn end_of_transport_closes_the_client() {
+async fn end_of_transport_closes_the_client(wire: Wire) {
     let script = ScriptedTransport::builder()
         .write_command(HCI0, Opcode::READ_INFO, &[])
         .build();
-    let (client, _script) = started(script);
+    let (client, _script) = started(wire, script);
     let mut events = client.subscribe(EventFilter::all());
     let err = client.controller(HCI0).info().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Closed, "{err}");
     assert_eq!(events.recv().await, None);
     let err = client.controller(HCI0).info().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Closed);
-    assert!(err.to_string().contains("no more frames"), "{err}");
+    // The script has no more frames: the transport says so; the socket's far end closes.
+    let reason = match wire {
+        Wire::Script => "no more frames",
+        Wire::Socket => "the MGMT socket was shut down",
+    };
+    assert!(err.to_string().contains(reason), "{err}");
 }
 
-#[tokio::test]
-async fn controller_name_io_capability_and_settings() {
+async fn controller_name_io_capability_and_settings(wire: Wire) {
     // Set Local Name (0x000F): name (249 octets, NUL padded) then short name (11 octets);
     // the reply repeats both (documented layout, doc/mgmt-protocol.rst).
     let mut names = vec![0u8; 260];
@@ -352,7 +362,7 @@ async fn controller_name_io_capability_and_settings() {
         .exchange(HCI0, Opcode::SET_BREDR, &[0x00], &[0x01])
         .build()
         .stay_open();
-    let (client, script) = started(script);
+    let (client, script) = started(wire, script);
     let c = client.controller(HCI0);
     let (name, short) = c.name("kitchen", "kit").await.unwrap();
     assert_eq!(
@@ -369,6 +379,33 @@ async fn controller_name_io_capability_and_settings() {
     assert_eq!(s, Settings::POWERED | Settings::SECURE_CONN | Settings::LE);
     let err = c.bredr(false).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
+    script.check_done().unwrap();
+}
+
+/// A socket that cannot raise its send MTU (here a Unix socket; a kernel before 5.16) keeps
+/// the kernel's 1,028 octets: a longer command fails before anything is written, with the
+/// limit in its message, and the connection goes on.
+#[tokio::test]
+async fn a_command_longer_than_the_socket_takes_is_refused_before_it_is_written() {
+    let script = ScriptedTransport::builder()
+        .write_command(NONE, Opcode::READ_VERSION, &[])
+        .read(command_complete(NONE, Opcode::READ_VERSION, &[1, 22, 0]))
+        .build()
+        .stay_open();
+    let (client, script) = started(Wire::Socket, script);
+    let err = client
+        .submit_raw(HCI0, Opcode::LOAD_LONG_TERM_KEYS, vec![0; 1_023], None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transport, "{err}");
+    assert!(
+        err.to_string().contains(
+            "a frame of 1029 bytes is longer than the MGMT socket's send MTU (1028 bytes)"
+        ),
+        "{err}"
+    );
+    let v = client.call(NONE, &ReadVersion {}).await.unwrap();
+    assert_eq!((v.version, v.revision), (1, 22));
     script.check_done().unwrap();
 }
 

@@ -60,6 +60,42 @@ impl MgmtSocket {
             Err(e) => return Err(SocketError::from_os(e)),
         };
         tracing::debug!(send_mtu, "MGMT control socket open");
+        MgmtSocket::registered(fd, send_mtu)
+    }
+
+    /// Takes over a control socket opened and bound elsewhere. The kernel decides what a
+    /// control socket may do when it is bound (one bound without `CAP_NET_ADMIN` gets a
+    /// restricted set of commands and events), so a privileged helper can open and bind it and
+    /// hand it to a process without the capability. The socket is made non-blocking and its
+    /// send MTU raised as [`MgmtSocket::open`] raises it; where that fails (a kernel without
+    /// `BT_SNDMTU`, or a socket of another kind) writes are limited to the kernel's starting
+    /// 1,028 octets. Any socket that carries one frame per read and per write will do: the
+    /// tests drive the client through a `SOCK_SEQPACKET` pair whose far end plays the kernel.
+    /// Must be called inside a tokio runtime with I/O enabled.
+    pub fn from_fd(fd: OwnedFd) -> Result<MgmtSocket, SocketError> {
+        use nix::fcntl::{fcntl, FcntlArg, OFlag};
+        let flags = fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL).map_err(SocketError::from_errno)?;
+        fcntl(
+            fd.as_raw_fd(),
+            FcntlArg::F_SETFL(OFlag::from_bits_retain(flags) | OFlag::O_NONBLOCK),
+        )
+        .map_err(SocketError::from_errno)?;
+        let send_mtu = match sys::set_send_mtu(&fd, MAX_COMMAND_FRAME_LEN as u16) {
+            Ok(mtu) => usize::from(mtu),
+            Err(e) => {
+                tracing::debug!(
+                    error = %e,
+                    "the MGMT socket's send MTU was not raised; commands are limited to {} bytes",
+                    sys::HCI_MAX_FRAME_SIZE
+                );
+                usize::from(sys::HCI_MAX_FRAME_SIZE)
+            }
+        };
+        MgmtSocket::registered(fd, send_mtu)
+    }
+
+    /// `fd` registered with the tokio reactor.
+    fn registered(fd: OwnedFd, send_mtu: usize) -> Result<MgmtSocket, SocketError> {
         let fd = sys::register(fd).map_err(SocketError::from_os)?;
         Ok(MgmtSocket {
             fd,
@@ -159,6 +195,10 @@ pub enum SocketErrorKind {
 }
 
 impl SocketError {
+    fn from_errno(errno: nix::errno::Errno) -> SocketError {
+        SocketError::from_os(errno.into())
+    }
+
     fn from_os(source: io::Error) -> SocketError {
         let kind = match source.raw_os_error() {
             Some(nix::libc::EAFNOSUPPORT) => SocketErrorKind::NoBluetooth,

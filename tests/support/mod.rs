@@ -1,5 +1,6 @@
 //! What the host-side tests share (as h2's tests share `h2-support`): MGMT frame builders and
-//! scripted exchanges, fixture paths and capture loaders, key-store helpers. Each test file that
+//! scripted exchanges, fixture paths and capture loaders, key-store helpers, a script playing
+//! the kernel behind a socket pair (so a test runs through the real socket code). Each test file that
 //! needs them says `mod support;`; the kernel tier's `tests/kernel/support.rs` builds on it.
 //! Opcodes and event codes are the protocol crate's named constants (`Opcode::READ_INFO`,
 //! `EventCode::NEW_LINK_KEY`), never local copies.
@@ -13,9 +14,11 @@
 pub mod agents;
 pub mod captures;
 pub mod frames;
+pub mod socket;
 pub mod store;
 
 pub use agents::*;
 pub use captures::*;
 pub use frames::*;
+pub use socket::*;
 pub use store::*;

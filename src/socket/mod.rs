@@ -72,14 +72,36 @@ impl MgmtSocket {
     /// 1,028 octets. Any socket that carries one frame per read and per write will do: the
     /// tests drive the client through a `SOCK_SEQPACKET` pair whose far end plays the kernel.
     /// Must be called inside a tokio runtime with I/O enabled.
+    ///
+    /// A descriptor that is not a socket, or a stream socket (which would run frames together),
+    /// is refused with an error of kind [`SocketErrorKind::Io`] saying so.
     pub fn from_fd(fd: OwnedFd) -> Result<MgmtSocket, SocketError> {
         use nix::fcntl::{fcntl, FcntlArg, OFlag};
-        let flags = fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL).map_err(SocketError::from_errno)?;
+        use nix::sys::socket::{getsockopt, sockopt, SockType};
+        let given = |e: io::Error| SocketError::given(e);
+        match getsockopt(&fd, sockopt::SockType) {
+            Ok(SockType::Stream) => {
+                return Err(given(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "it is a stream socket, which does not keep frames apart \
+                     (an MGMT control socket is SOCK_RAW)",
+                )))
+            }
+            Ok(_) => {}
+            Err(nix::errno::Errno::ENOTSOCK) => {
+                return Err(given(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "it is not a socket",
+                )))
+            }
+            Err(e) => return Err(given(e.into())),
+        }
+        let flags = fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL).map_err(|e| given(e.into()))?;
         fcntl(
             fd.as_raw_fd(),
             FcntlArg::F_SETFL(OFlag::from_bits_retain(flags) | OFlag::O_NONBLOCK),
         )
-        .map_err(SocketError::from_errno)?;
+        .map_err(|e| given(e.into()))?;
         let send_mtu = match sys::set_send_mtu(&fd, MAX_COMMAND_FRAME_LEN as u16) {
             Ok(mtu) => usize::from(mtu),
             Err(e) => {
@@ -180,6 +202,8 @@ pub struct SocketError {
     kind: SocketErrorKind,
     source: io::Error,
     reason: Option<NoBluetoothReason>,
+    /// The socket was handed to [`MgmtSocket::from_fd`], not opened here.
+    given: bool,
 }
 
 /// The broad reason behind a [`SocketError`].
@@ -195,8 +219,14 @@ pub enum SocketErrorKind {
 }
 
 impl SocketError {
-    fn from_errno(errno: nix::errno::Errno) -> SocketError {
-        SocketError::from_os(errno.into())
+    /// A socket handed to [`MgmtSocket::from_fd`] that cannot be used.
+    fn given(source: io::Error) -> SocketError {
+        SocketError {
+            kind: SocketErrorKind::Io,
+            source,
+            reason: None,
+            given: true,
+        }
     }
 
     fn from_os(source: io::Error) -> SocketError {
@@ -211,6 +241,7 @@ impl SocketError {
             kind,
             source,
             reason,
+            given: false,
         }
     }
 
@@ -239,6 +270,9 @@ impl fmt::Display for SocketError {
                 "not allowed to open the MGMT control channel (needs CAP_NET_ADMIN): {}",
                 self.source
             ),
+            SocketErrorKind::Io if self.given => {
+                write!(f, "the MGMT socket given cannot be used: {}", self.source)
+            }
             SocketErrorKind::Io => {
                 write!(f, "cannot open the MGMT control channel: {}", self.source)
             }
@@ -290,6 +324,35 @@ mod tests {
             Some(NoBluetoothReason::find(std::path::Path::new("/")))
         );
         assert!(e.to_string().contains("Bluetooth"), "{e}");
+    }
+
+    /// A descriptor that cannot carry MGMT frames is refused, saying why; a socket that keeps
+    /// frames apart is taken and made non-blocking.
+    #[tokio::test]
+    async fn from_fd_refuses_what_cannot_carry_frames() {
+        use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+        let pair = |t| socketpair(AddressFamily::Unix, t, None, SockFlag::SOCK_CLOEXEC).unwrap();
+        let (pipe, _writer) = nix::unistd::pipe().unwrap();
+        let (stream, _other) = pair(SockType::Stream);
+        for (fd, why) in [
+            (pipe, "it is not a socket"),
+            (stream, "it is a stream socket"),
+        ] {
+            let e = MgmtSocket::from_fd(fd).expect_err(why);
+            assert_eq!(e.kind(), SocketErrorKind::Io);
+            let text = e.to_string();
+            assert!(
+                text.starts_with("the MGMT socket given cannot be used: ") && text.contains(why),
+                "{text}"
+            );
+        }
+        let (frames, _other) = pair(SockType::SeqPacket);
+        let socket = MgmtSocket::from_fd(frames).expect("a SOCK_SEQPACKET end is taken");
+        let flags = nix::fcntl::fcntl(socket.fd.as_raw_fd(), nix::fcntl::FcntlArg::F_GETFL);
+        let flags = nix::fcntl::OFlag::from_bits_retain(flags.unwrap());
+        assert!(flags.contains(nix::fcntl::OFlag::O_NONBLOCK));
+        // Not an HCI socket: its send MTU stays the kernel's starting one.
+        assert_eq!(socket.send_mtu(), 1028);
     }
 
     /// The host kernel of the build machines has no AF_BLUETOOTH, so opening must fail with

@@ -22,7 +22,7 @@ use std::time::Duration;
 use bluez_mgmt::agent::{NoInputNoOutput, Peer};
 use bluez_mgmt::client::Client;
 use bluez_mgmt::pairing::{Controllers, PairError, Report, ServiceConfig};
-use bluez_mgmt::protocol::{Address, AddressInfo, ControllerIndex, IoCapability};
+use bluez_mgmt::protocol::{Address, AddressInfo, AddressType, ControllerIndex, IoCapability};
 
 use crate::agent::{
     parse_index, parse_io_capability, print_report, runtime, AddressTypeArg, Policy, StoreArgs,
@@ -83,20 +83,29 @@ pub struct UnpairArgs {
     pub store: StoreArgs,
 }
 
-/// Runs `mgmtctl pair`.
-pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let policy = Policy::choose(args.auto_accept, args.reject)?;
-    let peer = Peer::new(
-        args.index,
-        AddressInfo::new(args.address, args.address_type.into()),
-    );
+/// The device `pair` and `unpair` act on, and the pairing service they run for it: on
+/// controller `index` alone, setting nothing up there (no IO capability registered, no bonds
+/// loaded, no power-on: a pairing started by Pair Device carries its own IO capability).
+fn one_device(
+    index: ControllerIndex,
+    address: Address,
+    address_type: AddressType,
+) -> (Peer, ServiceConfig) {
+    let peer = Peer::new(index, AddressInfo::new(address, address_type));
     let config = ServiceConfig {
-        controllers: Controllers::Only(vec![args.index]),
+        controllers: Controllers::Only(vec![index]),
         register_io_capability: false,
         load_bonds: false,
         power_on: false,
         ..ServiceConfig::default()
     };
+    (peer, config)
+}
+
+/// Runs `mgmtctl pair`.
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    let policy = Policy::choose(args.auto_accept, args.reject)?;
+    let (peer, config) = one_device(args.index, args.address, args.address_type.into());
     let agent = TerminalAgent::new(args.io_capability, policy);
     let agent = if args.json { agent.on_stderr() } else { agent };
     let decisions = agent.decision_lines();
@@ -245,17 +254,7 @@ pub(crate) fn outcome_json(
 
 /// Runs `mgmtctl unpair`.
 pub fn run_unpair(args: UnpairArgs) -> Result<ExitCode, CliError> {
-    let peer = Peer::new(
-        args.index,
-        AddressInfo::new(args.address, args.address_type.into()),
-    );
-    let config = ServiceConfig {
-        controllers: Controllers::Only(vec![args.index]),
-        register_io_capability: false,
-        load_bonds: false,
-        power_on: false,
-        ..ServiceConfig::default()
-    };
+    let (peer, config) = one_device(args.index, args.address, args.address_type.into());
     runtime()?.block_on(async move {
         let client = Client::open().await?;
         let service = args.store.service(client, NoInputNoOutput, None, config);

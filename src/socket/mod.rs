@@ -78,10 +78,9 @@ impl MgmtSocket {
     pub fn from_fd(fd: OwnedFd) -> Result<MgmtSocket, SocketError> {
         use nix::fcntl::{fcntl, FcntlArg, OFlag};
         use nix::sys::socket::{getsockopt, sockopt, SockType};
-        let given = |e: io::Error| SocketError::given(e);
         match getsockopt(&fd, sockopt::SockType) {
             Ok(SockType::Stream) => {
-                return Err(given(io::Error::new(
+                return Err(SocketError::given(io::Error::new(
                     io::ErrorKind::InvalidInput,
                     "it is a stream socket, which does not keep frames apart \
                      (an MGMT control socket is SOCK_RAW)",
@@ -89,19 +88,20 @@ impl MgmtSocket {
             }
             Ok(_) => {}
             Err(nix::errno::Errno::ENOTSOCK) => {
-                return Err(given(io::Error::new(
+                return Err(SocketError::given(io::Error::new(
                     io::ErrorKind::InvalidInput,
                     "it is not a socket",
                 )))
             }
-            Err(e) => return Err(given(e.into())),
+            Err(e) => return Err(SocketError::given(e.into())),
         }
-        let flags = fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL).map_err(|e| given(e.into()))?;
+        let flags =
+            fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL).map_err(|e| SocketError::given(e.into()))?;
         fcntl(
             fd.as_raw_fd(),
             FcntlArg::F_SETFL(OFlag::from_bits_retain(flags) | OFlag::O_NONBLOCK),
         )
-        .map_err(|e| given(e.into()))?;
+        .map_err(|e| SocketError::given(e.into()))?;
         let send_mtu = match sys::set_send_mtu(&fd, MAX_COMMAND_FRAME_LEN as u16) {
             Ok(mtu) => usize::from(mtu),
             Err(e) => {

@@ -14,8 +14,9 @@ use bluez_mgmt::protocol::{
     Address, AddressInfo, AddressType, ControllerIndex, Event, EventCode, IoCapability, Status,
 };
 
-const HCI0: ControllerIndex = ControllerIndex(0);
-const HCI1: ControllerIndex = ControllerIndex(1);
+mod support;
+use support::{HCI0, HCI1};
+
 const TIMEOUT: Duration = Duration::from_secs(25);
 
 fn config(store: bool) -> CoreConfig {

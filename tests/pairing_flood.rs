@@ -13,14 +13,11 @@ use bluez_mgmt::agent::{Agent, Peer};
 use bluez_mgmt::client::Client;
 use bluez_mgmt::keystore::KeyStore;
 use bluez_mgmt::pairing::{PairingService, Report, ServiceConfig};
-use bluez_mgmt::protocol::{ControllerIndex, EventCode, IoCapability, Opcode, Status};
+use bluez_mgmt::protocol::{EventCode, IoCapability, Opcode, Status};
 use bluez_mgmt::transport::{ScriptBuilder, ScriptedTransport};
 
 mod support;
-use support::{complete_params, HookedStore};
-
-const HCI0: ControllerIndex = ControllerIndex(0);
-const NONE: ControllerIndex = ControllerIndex::NONE;
+use support::{complete_params, HookedStore, HCI0, NONE};
 const REQUESTS: usize = 100;
 const DEVICE_FOUND: usize = 100_000;
 /// Our controller's public address (wire order).

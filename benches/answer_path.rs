@@ -9,6 +9,11 @@
 //! ```
 //!
 //! Instructions per answer = (Ir at 2000 - Ir at 1000) / 1000: start-up cancels out.
+//!
+//! `BIN N thread` runs the client as [`Client::open`] does, its driver on a thread of its own,
+//! over a `SOCK_SEQPACKET` pair whose far end (a plain thread) plays the same conversation one
+//! frame at a time: there the reply is written on the driver thread's early path, and
+//! `--toggle-collect='*Driver::take_early*'` counts what that path costs.
 
 use std::io;
 use std::sync::Arc;
@@ -81,23 +86,72 @@ impl Agent for Accept {
     }
 }
 
+/// The far end of a socket pair playing `script` in lockstep: each frame the script reads
+/// is written, each frame it expects is read and handed to it.
+fn kernel_thread(script: Arc<ScriptedTransport>, end: std::os::fd::OwnedFd) {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let mut buf = vec![0u8; 1024];
+        rt.block_on(async {
+            loop {
+                // A read step of the script is the frame to write.
+                let Ok(frame) = script.recv().await else {
+                    return;
+                };
+                if nix::unistd::write(&end, &frame).is_err() {
+                    return;
+                }
+                // Every request's reply is read before the next frame (its completion or the
+                // next request) goes.
+                if frame.get(..2) == Some(&EventCode::USER_CONFIRM_REQUEST.0.to_le_bytes()[..]) {
+                    let Ok(n) = nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(&end), &mut buf)
+                    else {
+                        return;
+                    };
+                    if script.send(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+    });
+}
+
 fn main() {
-    let n: usize = match std::env::args().nth(1).map(|a| a.parse()) {
+    let mut args = std::env::args().skip(1);
+    let n: usize = match args.next().map(|a| a.parse()) {
         None => 1000,
         Some(Ok(n)) => n,
         Some(Err(_)) => {
-            eprintln!("usage: answer_path [N]");
+            eprintln!("usage: answer_path [N [thread]]");
             std::process::exit(2);
         }
     };
+    let thread = args.next().as_deref() == Some("thread");
     let script = Arc::new(script(n));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime");
     rt.block_on(async {
+        let client = if thread {
+            use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+            let (ours, theirs) = socketpair(
+                AddressFamily::Unix,
+                SockType::SeqPacket,
+                None,
+                SockFlag::SOCK_CLOEXEC,
+            )
+            .expect("a SOCK_SEQPACKET pair");
+            kernel_thread(script.clone(), theirs);
+            Client::with_control_socket(ours).expect("the socket pair's end taken")
+        } else {
+            Client::with_transport(Paced(script.clone()))
+        };
         let service = PairingService::new(
-            Client::with_transport(Paced(script.clone())),
+            client,
             Accept,
             ServiceConfig {
                 register_io_capability: false,

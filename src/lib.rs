@@ -8,37 +8,40 @@
 //! ```text
 //!  socket (HCI_CHANNEL_CONTROL) │ replay of a btsnoop capture │ recording
 //!        │ frames                                ▲ command frames
-//!  ┌─────▼───────────── client driver task ──────┴──────────────────────┐
-//!  │ Session (sans-IO): matches replies by (index, opcode), one ordinary │
-//!  │ command in flight, pairing replies overtake, timeouts               │
-//!  │ publish: each subscriber's filter applies BEFORE its queue          │
-//!  │ pairing service, inline: a request with nothing queued ahead of it  │
-//!  │ goes to PairingCore here, the agent's answer is polled once, and a  │
-//!  │ ready answer's reply is written before the next frame is read       │
-//!  └──┬──────────────────────────┬───────────────────────────▲─────────┘
+//!  ┌─────▼──── client driver (a thread, or a task) ┴──────────────────────┐
+//!  │ first (thread): a pairing request with nothing queued ahead of it    │
+//!  │ goes to PairingCore, the agent's answer is polled once, and a ready  │
+//!  │ answer's reply is written before anything else is done with it       │
+//!  │ Session (sans-IO): matches replies by (index, opcode), one ordinary  │
+//!  │ command in flight, pairing replies overtake, timeouts                │
+//!  │ publish: each subscriber's filter applies BEFORE its queue (a task   │
+//!  │ hands the pairing service its requests here, the same way)           │
+//!  └──┬──────────────────────────┬────────────────────────────▲───────────┘
 //!     │ your Subscription        │ pairing service queue:     │ other commands:
 //!     │ (its own bounded queue)  │ keys, Index Added/Removed, │ replies to answers
 //!     ▼                          ▼ requests queued behind them│ that took time, Pair..
-//!  your code ─ call ─▶   ┌────── pairing service task ────────┴──────────┐
+//!  your code ─ call ─▶   ┌────── pairing service task ────────┴───────────┐
 //!                        │ PairingCore (sans-IO; one lock shared with the │
-//!                        │ inline path): answer, auto-accept our own      │
-//!                        │ pairings, time limits, store by hint, forget   │
-//!                        │ on unpair, set up controllers                  │
+//!                        │ driver): answer, auto-accept our own pairings, │
+//!                        │ time limits, store by hint, forget on unpair,  │
+//!                        │ set up controllers                             │
 //!                        │ agent futures not ready at once polled here    │
-//!                        └──────┬──────────────────────────────▲─────────┘
+//!                        └──────┬──────────────────────────────▲──────────┘
 //!                               │ Store / Forget, in order       │ results
 //!                               ▼ per device                     │
 //!                        blocking pool: KeyStore (bluetoothd's /var/lib/bluetooth)
 //! ```
 //! A User Confirmation Request that the agent answers at once goes from the socket to the
-//! reply with no task hand-off: the client's driver task reads it, the pairing service's
-//! core decides and the agent's answer is polled there, and the reply is written (reply
-//! lane) before the driver reads the next frame. An answer that takes time (a prompt)
-//! crosses one hand-off: the service's task polls it and submits the reply to the driver.
-//! Disk writes never sit on that path. Everything runs on a single-threaded tokio runtime
-//! (`mgmtctl` uses one); a multi-threaded one works the same. When the service starts it runs
-//! one made-up request through a throwaway copy of that path (nothing is sent and no agent is
-//! asked), so that the first real request is not the first run of its code.
+//! reply with no hand-off: the driver thread reads it, the pairing service's core decides and
+//! the agent's answer is polled there, and the reply is written (reply lane) first; the
+//! session, other subscribers and the reply's bookkeeping see the request after that. An
+//! answer that takes time (a prompt) crosses one hand-off: the service's task polls it and
+//! submits the reply to the driver. Disk writes never sit on that path. The service's task
+//! runs on the caller's tokio runtime, single-threaded (`mgmtctl` uses one) or not; the driver
+//! thread enters that runtime's context. When the service starts it runs made-up requests
+//! through a throwaway copy of that path, both ways a driver hands them over (nothing is
+//! sent and no agent is asked), so that the first real request is not the first run of its
+//! code.
 //!
 //! - [`socket`]: the kernel control socket (the crate's only `unsafe`, in one small module).
 //! - [`session`]: the sans-IO core. [`client`]: the async driver, typed calls for every

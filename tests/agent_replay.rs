@@ -20,7 +20,7 @@ use bluez_mgmt::protocol::{
 use bluez_mgmt::transport::{ScriptStep, ScriptedTransport};
 
 mod support;
-use support::{confirmed_then_keyed, fixture_steps, on_both_wires, service_on, u16_at, Wire};
+use support::{confirmed_then_keyed, fixture_steps, on_every_wire, service_on, u16_at, Wire};
 
 /// Set IO Capability, Pair Device, Cancel Pair Device, Unpair Device and the six replies.
 const PAIRING_OPCODES: [Opcode; 10] = [
@@ -107,7 +107,7 @@ async fn unpair_both_le_types(runner: &PairingService<ScriptedAgent>, peer: &Pee
 
 // The captured numeric comparison also runs through the kernel transport, over a socket
 // whose far end plays the capture: the whole service on the real socket code.
-on_both_wires!(le_sc_numeric_comparison_capture);
+on_every_wire!(le_sc_numeric_comparison_capture);
 
 async fn le_sc_numeric_comparison_capture(wire: Wire) {
     let agent = ScriptedAgent::new(IoCapability::DISPLAY_YES_NO).then_confirm(true);

@@ -15,7 +15,7 @@ use bluez_mgmt::transport::ScriptedTransport;
 use std::sync::Arc;
 
 mod support;
-use support::{command_complete, complete_params, on_both_wires, Exchange, Wire, HCI0, HCI1, NONE};
+use support::{command_complete, complete_params, on_every_wire, Exchange, Wire, HCI0, HCI1, NONE};
 
 /// A client over `script` through `wire`; the script, to check it was played to the end.
 fn started(wire: Wire, script: ScriptedTransport) -> (Client, Arc<ScriptedTransport>) {
@@ -24,7 +24,7 @@ fn started(wire: Wire, script: ScriptedTransport) -> (Client, Arc<ScriptedTransp
 }
 
 // Every test but the mismatch's (a scripted transport's own error) runs through both wires.
-on_both_wires!(
+on_every_wire!(
     typed_call_writes_and_reads_exact_bytes,
     status_failure_is_a_typed_error,
     permission_denied_names_the_capability,
@@ -341,7 +341,7 @@ async fn end_of_transport_closes_the_client(wire: Wire) {
     // The script has no more frames: the transport says so; the socket's far end closes.
     let reason = match wire {
         Wire::Script => "no more frames",
-        Wire::Socket => "the MGMT socket was shut down",
+        Wire::Socket | Wire::Thread => "the MGMT socket was shut down",
     };
     assert!(err.to_string().contains(reason), "{err}");
 }
@@ -387,12 +387,18 @@ async fn controller_name_io_capability_and_settings(wire: Wire) {
 /// limit in its message, and the connection goes on.
 #[tokio::test]
 async fn a_command_longer_than_the_socket_takes_is_refused_before_it_is_written() {
+    for wire in [Wire::Socket, Wire::Thread] {
+        refused_before_written(wire).await;
+    }
+}
+
+async fn refused_before_written(wire: Wire) {
     let script = ScriptedTransport::builder()
         .write_command(NONE, Opcode::READ_VERSION, &[])
         .read(command_complete(NONE, Opcode::READ_VERSION, &[1, 22, 0]))
         .build()
         .stay_open();
-    let (client, script) = started(Wire::Socket, script);
+    let (client, script) = started(wire, script);
     let err = client
         .submit_raw(HCI0, Opcode::LOAD_LONG_TERM_KEYS, vec![0; 1_023], None)
         .await
@@ -402,7 +408,7 @@ async fn a_command_longer_than_the_socket_takes_is_refused_before_it_is_written(
         err.to_string().contains(
             "a frame of 1029 bytes is longer than the MGMT socket's send MTU (1028 bytes)"
         ),
-        "{err}"
+        "{wire:?}: {err}"
     );
     let v = client.call(NONE, &ReadVersion {}).await.unwrap();
     assert_eq!((v.version, v.revision), (1, 22));

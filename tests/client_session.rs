@@ -166,69 +166,97 @@ fn command_status_success_is_early_and_does_not_end() {
 /// Pair Device pending, the kernel asks for confirmation, the User Confirmation Reply
 /// overtakes Pair Device and is answered first; an ordinary command waits behind Pair Device.
 /// Frame order and contents as in fixtures/le-sc-numeric-comparison.btsnoop.
+/// How a command reaches the kernel: submitted to the session, which transmits it, or
+/// written by the caller and then recorded ([`Session::submit_written`]; the driver thread's
+/// early reply).
+#[derive(Debug, Clone, Copy)]
+enum Sent {
+    Submitted,
+    Written,
+}
+
+/// Sends a command on HCI0 the way `sent` says; its request.
+fn send(s: &mut Session, sent: Sent, opcode: Opcode, params: &[u8]) -> RequestId {
+    match sent {
+        Sent::Submitted => {
+            let id = s.submit_raw(HCI0, opcode, params, None).unwrap();
+            assert_eq!(transmits(s), vec![command(HCI0, opcode, params)]);
+            id
+        }
+        Sent::Written => {
+            let id = s.submit_written(HCI0, opcode, None);
+            assert!(transmits(s).is_empty(), "{opcode}: written already");
+            id
+        }
+    }
+}
+
+/// Either way a command is sent, its reply is matched to it, a pairing reply overtakes a
+/// pending Pair Device, and Pair Device holds the ordinary lane until it is answered.
 #[test]
 fn pairing_reply_overtakes_pending_pair_device() {
-    let mut s = Session::new();
     assert_eq!(Lane::of(Opcode::PAIR_DEVICE), Lane::Ordinary);
     assert_eq!(Lane::of(Opcode::USER_CONFIRM_REPLY), Lane::Reply);
-    let pair = s
-        .submit_raw(HCI0, Opcode::PAIR_DEVICE, &pair_params(), None)
-        .unwrap();
-    assert_eq!(
-        transmits(&mut s),
-        vec![command(HCI0, Opcode::PAIR_DEVICE, &pair_params())]
-    );
-    let unpair = s
-        .submit_raw(
+    for sent in [Sent::Submitted, Sent::Written] {
+        let mut s = Session::new();
+        let pair = send(&mut s, sent, Opcode::PAIR_DEVICE, &pair_params());
+        let unpair = s
+            .submit_raw(
+                HCI0,
+                Opcode::UNPAIR_DEVICE,
+                &[&PEER[..], &[0x01]].concat(),
+                None,
+            )
+            .unwrap();
+        assert!(
+            transmits(&mut s).is_empty(),
+            "{sent:?}: Unpair waits behind Pair Device"
+        );
+        // User Confirmation Request (0x000F): address, confirm hint 0, value 0x0009acb2.
+        s.handle_frame(&frame(
+            0x000F,
             HCI0,
-            Opcode::UNPAIR_DEVICE,
-            &[&PEER[..], &[0x01]].concat(),
-            None,
-        )
-        .unwrap();
-    assert!(
-        transmits(&mut s).is_empty(),
-        "Unpair waits behind Pair Device"
-    );
-    // User Confirmation Request (0x000F): address, confirm hint 0, value 0x0009acb2.
-    s.handle_frame(&frame(
-        0x000F,
-        HCI0,
-        &[&PEER[..], &[0x00, 0xb2, 0xac, 0x09, 0x00]].concat(),
-    ));
-    assert!(matches!(
-        events(&mut s)[..],
-        [SessionEvent::Event { index: HCI0, .. }]
-    ));
-    let confirm = s
-        .submit_raw(HCI0, Opcode::USER_CONFIRM_REPLY, &PEER, None)
-        .unwrap();
-    assert_eq!(
-        transmits(&mut s),
-        vec![command(HCI0, Opcode::USER_CONFIRM_REPLY, &PEER)]
-    );
-    s.handle_frame(&complete(
-        HCI0,
-        Opcode::USER_CONFIRM_REPLY,
-        Status::SUCCESS,
-        &PEER,
-    ));
-    let done = completed(&mut s);
-    assert_eq!(done.len(), 1);
-    assert_eq!(done[0].0, confirm);
-    assert_eq!(done[0].1.as_ref().unwrap().params, PEER.to_vec());
-    assert!(s.is_pending(pair));
-    s.handle_frame(&complete(HCI0, Opcode::PAIR_DEVICE, Status::SUCCESS, &PEER));
-    assert_eq!(completed(&mut s)[0].0, pair);
-    assert_eq!(
-        transmits(&mut s),
-        vec![command(
+            &[&PEER[..], &[0x00, 0xb2, 0xac, 0x09, 0x00]].concat(),
+        ));
+        assert!(matches!(
+            events(&mut s)[..],
+            [SessionEvent::Event { index: HCI0, .. }]
+        ));
+        let confirm = send(&mut s, sent, Opcode::USER_CONFIRM_REPLY, &PEER);
+        s.handle_frame(&complete(
             HCI0,
-            Opcode::UNPAIR_DEVICE,
-            &[&PEER[..], &[0x01]].concat()
-        )]
-    );
-    assert!(s.is_pending(unpair));
+            Opcode::USER_CONFIRM_REPLY,
+            Status::SUCCESS,
+            &PEER,
+        ));
+        let done = completed(&mut s);
+        assert_eq!(done.len(), 1, "{sent:?}");
+        assert_eq!(done[0].0, confirm);
+        assert_eq!(done[0].1.as_ref().unwrap().params, PEER.to_vec());
+        assert!(s.is_pending(pair));
+        s.handle_frame(&complete(HCI0, Opcode::PAIR_DEVICE, Status::SUCCESS, &PEER));
+        assert_eq!(completed(&mut s)[0].0, pair, "{sent:?}");
+        assert_eq!(
+            transmits(&mut s),
+            vec![command(
+                HCI0,
+                Opcode::UNPAIR_DEVICE,
+                &[&PEER[..], &[0x01]].concat()
+            )]
+        );
+        assert!(s.is_pending(unpair));
+    }
+}
+
+/// A command the caller builds itself (the driver thread's early reply) is framed as
+/// `submit_raw` frames it, and refused where `submit_raw` refuses it.
+#[test]
+fn a_command_encoded_by_the_caller_is_framed_as_a_submitted_one() {
+    let mut frame = vec![0xee; 3];
+    Session::encode_command(HCI0, Opcode::USER_CONFIRM_REPLY, &PEER, &mut frame).unwrap();
+    assert_eq!(frame, command(HCI0, Opcode::USER_CONFIRM_REPLY, &PEER));
+    // Longer than a command frame: refused.
+    assert!(Session::encode_command(HCI0, Opcode::PAIR_DEVICE, &[0; 65_536], &mut frame).is_err());
 }
 
 #[test]

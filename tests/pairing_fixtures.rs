@@ -24,7 +24,7 @@ use bluez_mgmt::protocol::{
 use bluez_mgmt::transport::{ScriptStep, ScriptedTransport};
 
 mod support;
-use support::{controller_address, conversation, service_on, u16_at};
+use support::{controller_address, conversation, service_on, u16_at, Wire};
 
 /// The Bumble peer's public (BR/EDR) address, printed by the peer script.
 const BUMBLE: &str = "00:BB:00:00:00:02";
@@ -139,6 +139,7 @@ async fn replay_against_bumble(
     io: IoCapability,
     requests: &[fn(&Request) -> bool],
     authenticated: bool,
+    wire: Wire,
 ) {
     let rec = recorded(name);
     let index = rec.index;
@@ -192,13 +193,13 @@ async fn replay_against_bumble(
     expected.extend(rec.keys.iter().map(|(_, c)| c.clone()));
 
     let script = Arc::new(ScriptedTransport::new(rec.steps.clone()));
-    let client = Client::with_transport(script.clone());
+    let client = wire.client(&script);
     let runner = runner(&client, index, agent.clone());
     let _task = runner.start().await.expect("runner starts");
     runner
         .pair(&target, io, Duration::from_secs(10))
         .await
-        .unwrap_or_else(|e| panic!("{name}: the captured pairing succeeds: {e}"));
+        .unwrap_or_else(|e| panic!("{name} over {wire:?}: the captured pairing succeeds: {e}"));
     agent
         .wait_for_calls(expected.len(), Duration::from_secs(5))
         .await;
@@ -221,7 +222,7 @@ async fn replay_against_bumble(
     }
     script
         .check_done()
-        .unwrap_or_else(|e| panic!("{name}: every captured command written: {e}"));
+        .unwrap_or_else(|e| panic!("{name} over {wire:?}: every captured command written: {e}"));
 }
 
 fn authorize(r: &Request) -> bool {
@@ -234,20 +235,36 @@ fn passkey(r: &Request) -> bool {
     *r == Request::Passkey
 }
 
-/// One test per kernel-initiated capture: `name: fixture, transport, IO capability, [the
-/// requests it holds], whether its keys are authenticated;`.
+/// One module per kernel-initiated capture, `script` and `thread` in it (the capture replayed
+/// through each [`Wire`]: the driver thread answers a request before the session sees it):
+/// `name: fixture, transport, IO capability, [the requests it holds], whether its keys are
+/// authenticated;`.
 macro_rules! bumble_replays {
     ($($name:ident: $fixture:literal, $transport:ident, $io:ident, [$($request:ident),*], $authenticated:literal;)*) => {$(
-        #[tokio::test]
-        async fn $name() {
-            replay_against_bumble(
-                $fixture,
-                AddressType::$transport,
-                IoCapability::$io,
-                &[$($request),*],
-                $authenticated,
-            )
-            .await;
+        mod $name {
+            use super::*;
+
+            async fn replay(wire: Wire) {
+                replay_against_bumble(
+                    $fixture,
+                    AddressType::$transport,
+                    IoCapability::$io,
+                    &[$($request),*],
+                    $authenticated,
+                    wire,
+                )
+                .await;
+            }
+
+            #[tokio::test]
+            async fn script() {
+                replay(Wire::Script).await
+            }
+
+            #[tokio::test]
+            async fn thread() {
+                replay(Wire::Thread).await
+            }
         }
     )*};
 }
@@ -268,9 +285,16 @@ bumble_replays! {
 }
 
 /// Legacy PIN pairing between btvirt's two kernel controllers, both answered from the one
-/// captured socket by two runners; the PIN is the one tests/kernel/legacy_pin.rs gives.
+/// captured socket by two runners; the PIN is the one tests/kernel/legacy_pin.rs gives. Over
+/// each [`Wire`]: on the driver thread's, two services each take their request early.
 #[tokio::test]
 async fn bredr_legacy_pin() {
+    for wire in [Wire::Script, Wire::Thread] {
+        legacy_pin(wire).await;
+    }
+}
+
+async fn legacy_pin(wire: Wire) {
     let name = "kernel-bredr-legacy-pin";
     let rec = recorded(name);
     // The initiator (Pair Device's controller) is asked first, then the responder.
@@ -289,7 +313,7 @@ async fn bredr_legacy_pin() {
         ScriptedAgent::new(IoCapability::DISPLAY_YES_NO).then_pin_code(pin()),
     ];
     let script = Arc::new(ScriptedTransport::new(rec.steps.clone()));
-    let client = Client::with_transport(script.clone());
+    let client = wire.client(&script);
     let initiator = runner(&client, a, agents[0].clone());
     let responder = runner(&client, b, agents[1].clone());
     let _ta = initiator.start().await.expect("initiator runner");
@@ -304,7 +328,7 @@ async fn bredr_legacy_pin() {
             Duration::from_secs(10),
         )
         .await
-        .expect("the captured PIN pairing succeeds");
+        .unwrap_or_else(|e| panic!("{wire:?}: the captured PIN pairing succeeds: {e}"));
     let back = Peer::new(b, AddressInfo::new(a_address, AddressType::BR_EDR));
     for (n, (agent, peer)) in agents.iter().zip([&target, &back]).enumerate() {
         let mut expected = vec![Call::RequestPinCode {
@@ -343,7 +367,7 @@ async fn bredr_legacy_pin() {
     }
     script
         .check_done()
-        .unwrap_or_else(|e| panic!("{name}: every captured command written: {e}"));
+        .unwrap_or_else(|e| panic!("{name} over {wire:?}: every captured command written: {e}"));
 }
 
 /// The replay catches a wrong answer: typing another passkey than the captured runner did is

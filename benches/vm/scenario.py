@@ -341,7 +341,7 @@ def traced_series(impls, rounds):
         log("note", "sched: no tracefs in this kernel")
         return
     comms = sorted({os.path.basename(path)[:15] for path in (FLOOR, SOCKET, MINIMAL, MGMTCTL)
-                    if path})
+                    if path} | {"mgmt-driver"})
     by_comm = " || ".join(f'comm == "{c}"' for c in comms)
     by_switch = " || ".join(f'next_comm == "{c}"' for c in comms)
     try:
@@ -362,6 +362,11 @@ def traced_series(impls, rounds):
             if p is None:
                 continue
             responders[p.pid] = impl
+            # Its threads too: the client's driver thread ("mgmt-driver") reads the socket
+            # and writes the reply; give it time to exist.
+            time.sleep(0.5)
+            for tid in os.listdir(f"/proc/{p.pid}/task"):
+                responders[int(tid)] = impl
             ftrace("tracing_on", "1")
             for _ in range(rounds + 1):
                 initiate("floor")

@@ -21,11 +21,14 @@
 //! ```
 //!
 //! # How it runs
-//! [`Client::with_transport`] spawns one task, the driver. It owns the [`Session`] and keeps a
-//! receive on the transport outstanding at all times (the kernel drops events silently when a
-//! socket's receive queue is full; nothing the driver does between receives waits on anything
-//! but the socket), takes requests from [`Client`] handles, feeds frames and timeouts to the
-//! session, writes what the session wants written and completes the callers' futures.
+//! One driver owns the [`Session`]: it reads frames, takes requests from [`Client`] handles,
+//! feeds frames and timeouts to the session, writes what the session wants written and
+//! completes the callers' futures. Nothing it does between reads waits on anything but the
+//! socket (the kernel drops events silently when a socket's receive queue is full).
+//! [`Client::open`] and [`Client::with_control_socket`] run it on a thread of its own,
+//! blocked in `poll(2)` on the socket (see the `driver_thread` module); [`Client::with_transport`]
+//! runs it as a task of the current tokio runtime, over any [`Transport`] (a replay, a
+//! recording).
 //!
 //! Events go to subscribers *filtered before queueing*: each [`Subscription`] has its own
 //! bounded queue (capacity [`EVENT_BUFFER`] unless [`Client::subscribe_with_capacity`] says
@@ -35,10 +38,15 @@
 //! never a silent gap, and the driver logs at WARN which events were dropped.
 //!
 //! A subscriber inside the crate (the pairing service) may also take an event in the
-//! driver's own task, when nothing is queued for it ahead of that event, and submit commands
-//! there; the driver writes them before it reads the next frame.
+//! driver itself, when nothing is queued for it ahead of that event, and submit commands
+//! there; the driver writes them before it reads the next frame. The driver thread offers it a
+//! pairing request as soon as the frame is read, before the session and other subscribers
+//! see it, and writes the reply command the moment it is submitted, recording it with the
+//! session afterwards ([`Session::submit_written`]): between `poll` returning and the reply's
+//! `write` there is the decoding of the request, the pairing core's decision and the agent's
+//! answer, and nothing else.
 //!
-//! The task ends when every [`Client`] handle (and every pending reply) is dropped, or when
+//! The driver ends when every [`Client`] handle (and every pending reply) is dropped, or when
 //! the transport closes; subscriptions then end too.
 
 use std::collections::BTreeMap;
@@ -52,14 +60,18 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::protocol::wire::encode_to_vec;
-use crate::protocol::{AnyCommand, AnyReply, Command, ControllerIndex, Opcode};
+use crate::protocol::{
+    AnyCommand, AnyReply, Command, ControllerIndex, EventCode, EventFrame, Opcode,
+};
 use crate::session::{CommandReply, RequestId, Session, SessionEvent};
-use crate::transport::{KernelTransport, Transport};
+use crate::socket::ControlFd;
+use crate::transport::Transport;
 
 mod advertising;
 mod controller;
 mod devices;
 mod discovery;
+mod driver_thread;
 mod error;
 mod listing;
 mod subscription;
@@ -89,12 +101,33 @@ pub struct Client {
 
 struct Shared {
     requests: mpsc::UnboundedSender<Message>,
+    /// The driver thread's doorbell (see [`driver_thread`]), rung after every message and
+    /// when the last handle goes; `None` when the driver is a task (tokio wakes it).
+    doorbell: Option<Arc<driver_thread::Doorbell>>,
     subscribers: Subscribers,
     next_token: AtomicU64,
     close_reason: Arc<Mutex<Option<String>>>,
 }
 
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // The driver learns that no handle is left at its next look at the queue.
+        if let Some(doorbell) = &self.doorbell {
+            doorbell.ring();
+        }
+    }
+}
+
 impl Shared {
+    /// Queues `message` for the driver; false once the driver has gone.
+    fn send(&self, message: Message) -> bool {
+        let sent = self.requests.send(message).is_ok();
+        if let Some(doorbell) = &self.doorbell {
+            doorbell.ring();
+        }
+        sent
+    }
+
     fn closed_error(&self) -> Error {
         let reason = self
             .close_reason
@@ -128,15 +161,35 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// Opens the kernel's MGMT control channel. Fails with [`ErrorKind::NoBluetooth`] on a
     /// kernel without Bluetooth and [`ErrorKind::PermissionDenied`] without CAP_NET_ADMIN.
+    /// Must be called inside a tokio runtime.
+    ///
+    /// The driver runs on a thread of its own that blocks on the socket (see "How it runs"),
+    /// inside this runtime's context: agent code it runs may spawn tasks and use timers.
     pub async fn open() -> Result<Client, Error> {
-        let transport = KernelTransport::open()?;
-        Ok(Client::with_transport(transport))
+        let socket = ControlFd::open()?;
+        driver_thread::spawn(socket, tokio::runtime::Handle::current())
+            .map(|shared| Client { shared })
+            .map_err(|e| Error::transport("cannot start the MGMT driver thread", e))
     }
 
-    /// Runs a client over any transport. Must be called inside a tokio runtime.
+    /// Runs a client over an MGMT control socket opened and bound elsewhere, its driver on a
+    /// thread of its own as [`Client::open`]'s. The kernel decides what a control socket may
+    /// do when it is bound (a socket bound without `CAP_NET_ADMIN` gets only the read-only
+    /// commands and events), so a privileged helper can open it and hand it to a process
+    /// without the capability. Any socket that carries one frame per read and per write works
+    /// (tests use a `SOCK_SEQPACKET` pair). Must be called inside a tokio runtime.
+    pub fn with_control_socket(socket: std::os::fd::OwnedFd) -> Result<Client, Error> {
+        let socket = ControlFd::from_fd(socket)?;
+        driver_thread::spawn(socket, tokio::runtime::Handle::current())
+            .map(|shared| Client { shared })
+            .map_err(|e| Error::transport("cannot start the MGMT driver thread", e))
+    }
+
+    /// Runs a client over any transport, its driver a task of the current tokio runtime.
+    /// Must be called inside a tokio runtime.
     pub fn with_transport<T: Transport>(transport: T) -> Client {
-        let (driver, shared, req_rx) = Driver::new(Arc::new(transport));
-        tokio::spawn(driver.run(req_rx));
+        let (driver, shared, req_rx) = Driver::new(None);
+        tokio::spawn(driver.run(Arc::new(transport), req_rx));
         Client { shared }
     }
 
@@ -213,7 +266,7 @@ impl Client {
     ) -> PendingReply {
         let token = self.shared.next_token.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        let sent = self.shared.requests.send(Message::Submit {
+        let sent = self.shared.send(Message::Submit {
             token,
             index,
             opcode,
@@ -224,7 +277,7 @@ impl Client {
         PendingReply {
             shared: self.shared.clone(),
             token,
-            rx: sent.is_ok().then_some(rx),
+            rx: sent.then_some(rx),
             done: false,
         }
     }
@@ -341,10 +394,7 @@ impl Future for PendingReply {
 impl Drop for PendingReply {
     fn drop(&mut self) {
         if !self.done && self.rx.is_some() {
-            let _ = self
-                .shared
-                .requests
-                .send(Message::Cancel { token: self.token });
+            self.shared.send(Message::Cancel { token: self.token });
         }
     }
 }
@@ -372,20 +422,28 @@ impl<R> Future for ReplyFuture<R> {
     }
 }
 
-/// One receive on the transport, owning its handle so the driver can keep it across loop
-/// turns (it is never dropped half-way, whatever the transport's cancel safety).
+/// One receive on the transport, owning its handle so the driver task can keep it across
+/// loop turns (it is never dropped half-way, whatever the transport's cancel safety).
 fn receive(
     transport: Arc<dyn Transport>,
 ) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<u8>>> + Send>> {
     Box::pin(async move { transport.recv().await })
 }
 
+/// What the driver owns, whether it runs as a task over a [`Transport`] or on a thread of its
+/// own over the kernel socket ([`driver_thread`]): the session, the subscribers and the
+/// callers waiting for replies.
 struct Driver {
     session: Session,
-    transport: Arc<dyn Transport>,
     subscribers: Subscribers,
     requests: Requests,
     close_reason: Arc<Mutex<Option<String>>>,
+    /// Tasks an inline subscriber asked to wake once its commands are written (see
+    /// [`Outbox::wake_after_write`]).
+    to_wake: Vec<std::task::Waker>,
+    /// Where the early path builds a reply frame (see [`Driver::take_early`]); kept, so it
+    /// allocates once.
+    reply_frame: Vec<u8>,
 }
 
 /// The callers waiting for replies.
@@ -425,7 +483,15 @@ impl Requests {
 pub(crate) struct Outbox<'a> {
     session: &'a mut Session,
     requests: &'a mut Requests,
+    to_wake: &'a mut Vec<std::task::Waker>,
+    /// On the driver thread's early path ([`Driver::take_early`]): writes a reply-lane
+    /// command the moment it is submitted, before anything else is done (see
+    /// [`Outbox::submit`]), with `frame` to build it in.
+    write_now: Option<(&'a mut WriteNow<'a>, &'a mut Vec<u8>)>,
 }
+
+/// Writes one command frame at once (the driver thread's socket write).
+pub(crate) type WriteNow<'a> = dyn FnMut(&[u8]) -> std::io::Result<()> + 'a;
 
 impl Outbox<'_> {
     /// Submits a command (as [`Client::submit_raw`] does, with no time limit); `None` when
@@ -437,16 +503,61 @@ impl Outbox<'_> {
         params: &[u8],
     ) -> Option<PendingReply> {
         let shared = self.requests.shared.upgrade()?;
+        let written = match &mut self.write_now {
+            Some((write, frame))
+                if crate::session::Lane::of(opcode) == crate::session::Lane::Reply =>
+            {
+                // Written first; recorded, and its caller's channel made, afterwards. A frame
+                // that cannot be built or written goes the ordinary way, which reports why.
+                Session::encode_command(index, opcode, params, frame).is_ok()
+                    && write(frame).is_ok()
+            }
+            _ => false,
+        };
         let token = shared.next_token.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.requests
-            .submit(self.session, (token, tx), index, opcode, params, None);
+        if written {
+            let id = self.session.submit_written(index, opcode, None);
+            self.requests.pending.insert(id, (token, tx));
+            self.requests.by_token.insert(token, id);
+        } else {
+            self.requests
+                .submit(self.session, (token, tx), index, opcode, params, None);
+        }
         Some(PendingReply {
             shared,
             token,
             rx: Some(rx),
             done: false,
         })
+    }
+
+    /// Wakes `waker` once the commands submitted here are written, not before: waking a task
+    /// on another thread first could hand it the CPU ahead of the write.
+    pub(crate) fn wake_after_write(&mut self, waker: &std::task::Waker) {
+        if !self.to_wake.iter().any(|w| w.will_wake(waker)) {
+            self.to_wake.push(waker.clone());
+        }
+    }
+}
+
+/// Runs `f` on the subscriber list taken out of `subscribers` (an inline sink runs agent
+/// code, which may subscribe: the lock is not held meanwhile), then puts it back in front
+/// of any subscriber added meanwhile. Nothing runs once the connection is closed.
+fn with_subscribers(subscribers: &Subscribers, f: impl FnOnce(&mut Vec<Subscriber>)) {
+    let Some(mut list) = subscribers
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_mut()
+        .map(std::mem::take)
+    else {
+        return;
+    };
+    f(&mut list);
+    let mut subscribers = subscribers.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(added) = subscribers.as_mut() {
+        list.append(added);
+        *added = list;
     }
 }
 
@@ -455,23 +566,23 @@ fn now() -> std::time::Instant {
 }
 
 impl Driver {
-    /// A driver over `transport`, the handles' shared part and the receiver of their
-    /// requests.
+    /// A driver, the handles' shared part and the receiver of their requests; `doorbell`
+    /// for a driver thread.
     fn new(
-        transport: Arc<dyn Transport>,
+        doorbell: Option<Arc<driver_thread::Doorbell>>,
     ) -> (Driver, Arc<Shared>, mpsc::UnboundedReceiver<Message>) {
         let (req_tx, req_rx) = mpsc::unbounded_channel();
         let close_reason = Arc::new(Mutex::new(None));
         let subscribers: Subscribers = Arc::new(Mutex::new(Some(Vec::new())));
         let shared = Arc::new(Shared {
             requests: req_tx,
+            doorbell,
             subscribers: subscribers.clone(),
             next_token: AtomicU64::new(0),
             close_reason: close_reason.clone(),
         });
         let driver = Driver {
             session: Session::new(),
-            transport,
             subscribers,
             requests: Requests {
                 pending: BTreeMap::new(),
@@ -479,19 +590,27 @@ impl Driver {
                 shared: Arc::downgrade(&shared),
             },
             close_reason,
+            to_wake: Vec::new(),
+            reply_frame: Vec::new(),
         };
         (driver, shared, req_rx)
     }
 
-    async fn run(mut self, mut requests: mpsc::UnboundedReceiver<Message>) {
-        let mut frame = receive(self.transport.clone());
+    /// The driver as a task: reads `transport`, takes the handles' `requests`, until no
+    /// handle is left or the transport fails.
+    async fn run(
+        mut self,
+        transport: Arc<dyn Transport>,
+        mut requests: mpsc::UnboundedReceiver<Message>,
+    ) {
+        let mut frame = receive(transport.clone());
         loop {
             let deadline = self.session.poll_timeout();
             tokio::select! {
                 biased;
                 received = &mut frame => match received {
                     Ok(received) => {
-                        frame = receive(self.transport.clone());
+                        frame = receive(transport.clone());
                         self.session.handle_frame(&received);
                     }
                     Err(e) => {
@@ -507,7 +626,11 @@ impl Driver {
                     self.session.handle_timeout(now());
                 }
             }
-            self.flush().await;
+            while let Some(tx) = self.next_transmit() {
+                let sent = transport.send(&tx.frame).await;
+                self.sent(tx.id, sent);
+            }
+            self.wake_waiting();
         }
     }
 
@@ -540,23 +663,37 @@ impl Driver {
         }
     }
 
-    async fn flush(&mut self) {
+    /// The next command frame to write; `None` once every command is written and every
+    /// event the session has is handed out. Handing out an event may submit commands (an
+    /// inline subscriber's), which come out here before the next event is handed out.
+    fn next_transmit(&mut self) -> Option<crate::session::Transmit> {
         loop {
-            while let Some(tx) = self.session.poll_transmit() {
-                if let Err(e) = self.transport.send(&tx.frame).await {
-                    let error = Error::transport("sending failed", e);
-                    tracing::warn!(%error, "MGMT command not sent");
-                    self.session.cancel(tx.id);
-                    if let Some((token, reply)) = self.requests.pending.remove(&tx.id) {
-                        self.requests.by_token.remove(&token);
-                        let _ = reply.send(Err(error));
-                    }
-                }
+            if let Some(tx) = self.session.poll_transmit() {
+                return Some(tx);
             }
-            let Some(event) = self.session.poll_event() else {
-                return;
-            };
+            let event = self.session.poll_event()?;
             self.dispatch(event);
+        }
+    }
+
+    /// What became of writing request `id`'s frame: a failure fails that request (its
+    /// caller gets the error) and is logged; nothing else is affected.
+    fn sent(&mut self, id: RequestId, result: std::io::Result<()>) {
+        if let Err(e) = result {
+            let error = Error::transport("sending failed", e);
+            tracing::warn!(%error, "MGMT command not sent");
+            self.session.cancel(id);
+            if let Some((token, reply)) = self.requests.pending.remove(&id) {
+                self.requests.by_token.remove(&token);
+                let _ = reply.send(Err(error));
+            }
+        }
+    }
+
+    /// Wakes the tasks inline subscribers asked to wake, now that their commands are written.
+    fn wake_waiting(&mut self) {
+        for waker in self.to_wake.drain(..) {
+            waker.wake();
         }
     }
 
@@ -588,24 +725,52 @@ impl Driver {
         let mut outbox = Outbox {
             session: &mut self.session,
             requests: &mut self.requests,
+            to_wake: &mut self.to_wake,
+            write_now: None,
         };
-        // The list is taken out while it is offered (an inline sink runs agent code, which
-        // may subscribe), and put back in front of any subscriber added meanwhile.
-        let Some(mut list) = self
-            .subscribers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_mut()
-            .map(std::mem::take)
-        else {
+        with_subscribers(&self.subscribers, |list| {
+            list.retain_mut(|s| s.offer(&item, &mut outbox))
+        });
+    }
+
+    /// Offers a frame just read to the inline subscribers that want its events early (see
+    /// [`InlineSink::takes_early`]), before the session sees it: a reply one of them submits
+    /// is written through `write` at once, and the rest of its bookkeeping done after the
+    /// write. The frame then goes through the session as any other; its offer to a
+    /// subscriber that took it early is skipped. (The session has nothing left to write or
+    /// hand out when a frame is read, so a reply written here overtakes nothing.)
+    // Kept a function of its own, so that callgrind can count what the early path costs
+    // (benches/answer_path.rs, `thread`).
+    #[inline(never)]
+    fn take_early(&mut self, frame: &[u8], write: &mut WriteNow<'_>) {
+        let [code_lo, code_hi, index_lo, index_hi, ..] = *frame else {
             return;
         };
-        list.retain(|s| s.offer(&item, &mut outbox));
-        let mut subscribers = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(added) = subscribers.as_mut() {
-            list.append(added);
-            *added = list;
-        }
+        let code = EventCode(u16::from_le_bytes([code_lo, code_hi]));
+        let index = ControllerIndex(u16::from_le_bytes([index_lo, index_hi]));
+        let mut outbox = Outbox {
+            session: &mut self.session,
+            requests: &mut self.requests,
+            to_wake: &mut self.to_wake,
+            write_now: Some((write, &mut self.reply_frame)),
+        };
+        with_subscribers(&self.subscribers, |list| {
+            // Decoded once, for the first subscriber that wants it.
+            let mut decoded = None;
+            for s in list.iter_mut() {
+                if !s.wants_early(index, code) {
+                    continue;
+                }
+                let decoded = match &mut decoded {
+                    Some(d) => d,
+                    None => match EventFrame::decode(frame) {
+                        Ok(d) => decoded.insert(d),
+                        Err(_) => return, // The session reports it as malformed.
+                    },
+                };
+                s.take_early(decoded.index, &decoded.event, &mut outbox);
+            }
+        });
     }
 
     fn close(&mut self, reason: String) {
@@ -622,10 +787,13 @@ impl Driver {
 
 /// Runs event frames, in order, through one throwaway copy of the driver's event path: the
 /// session, dispatch, publishing, and `sink` as the only subscriber (inline, behind
-/// `filter`). Each command the sink submits is framed by the session and answered at once by
+/// `filter`); each frame twice, first offered early ([`Driver::take_early`], as the driver
+/// thread offers it; a reply it writes is kept here) and then not. Each command the sink
+/// submits is framed (by the session, or by the early path) and answered at once by
 /// a Command Complete (Success, its parameters echoed as the reply) fed back the same way, so
 /// the sink's pending replies complete; `after_each` runs once each frame's commands are
-/// answered. Nothing is written anywhere. Returns how many commands the sink submitted. For
+/// answered. Nothing is written anywhere. Returns how many commands the sink submitted the
+/// ordinary way, and how many it had written early. For
 /// the pairing service's start-up rehearsal ([`crate::pairing`]): the first real request
 /// must not be the first run of this code.
 pub(crate) fn rehearse_event_path(
@@ -633,23 +801,9 @@ pub(crate) fn rehearse_event_path(
     filter: EventFilter,
     sink: Arc<dyn InlineSink>,
     mut after_each: impl FnMut(),
-) -> usize {
-    /// A transport with nothing at the other end: the rehearsal never sends or receives.
-    struct Unconnected;
-    impl Transport for Unconnected {
-        fn send<'a>(&'a self, _: &'a [u8]) -> crate::transport::BoxFuture<'a, std::io::Result<()>> {
-            Box::pin(std::future::ready(Err(
-                std::io::ErrorKind::NotConnected.into()
-            )))
-        }
-        fn recv(&self) -> crate::transport::BoxFuture<'_, std::io::Result<Vec<u8>>> {
-            Box::pin(std::future::ready(Err(
-                std::io::ErrorKind::NotConnected.into()
-            )))
-        }
-    }
+) -> (usize, usize) {
     // `_shared` keeps the handles' part alive: the sink's submissions need it.
-    let (mut driver, _shared, _requests) = Driver::new(Arc::new(Unconnected));
+    let (mut driver, _shared, _requests) = Driver::new(None);
     let (subscription, subscriber) =
         subscription::Subscription::pair(filter, 1, "rehearsal", Some(sink));
     if let Some(list) = driver
@@ -660,23 +814,36 @@ pub(crate) fn rehearse_event_path(
     {
         list.push(subscriber);
     }
-    let mut submitted = 0;
+    let (mut submitted, mut written_early) = (0, 0);
     for frame in frames {
-        driver.session.handle_frame(frame);
-        loop {
-            while let Some(event) = driver.session.poll_event() {
-                driver.dispatch(event);
+        // Both ways a driver hands a request over: taken early, as the driver thread does
+        // (its reply "written" here), then after the session, as a driver task does.
+        for early in [true, false] {
+            let mut written = Vec::new();
+            if early {
+                driver.take_early(frame, &mut |reply| {
+                    written.push(reply.to_vec());
+                    Ok(())
+                });
             }
-            let Some(tx) = driver.session.poll_transmit() else {
-                break;
-            };
-            submitted += 1;
-            driver.session.handle_frame(&echoed_complete(&tx.frame));
+            driver.session.handle_frame(frame);
+            loop {
+                while let Some(tx) = driver.next_transmit() {
+                    submitted += 1;
+                    driver.session.handle_frame(&echoed_complete(&tx.frame));
+                }
+                let Some(reply) = written.pop() else {
+                    break;
+                };
+                written_early += 1;
+                driver.session.handle_frame(&echoed_complete(&reply));
+            }
+            driver.to_wake.clear();
+            after_each();
         }
-        after_each();
     }
     drop(subscription);
-    submitted
+    (submitted, written_early)
 }
 
 /// The Command Complete (Success) answering command frame `command`, its parameters echoed

@@ -168,6 +168,15 @@ pub(crate) trait InlineSink: Send + Sync {
     /// Takes the event now if it can (commands it submits through `outbox` are written as
     /// soon as this returns); false leaves the event to the queue.
     fn take(&self, index: ControllerIndex, event: &Event, outbox: &mut super::Outbox<'_>) -> bool;
+
+    /// Whether events with this code should be offered to [`InlineSink::take`] as soon as
+    /// their frame is read, before the session and any other subscriber see them (the driver
+    /// thread does; see [`Driver::take_early`](super::Driver::take_early)): then a reply the
+    /// sink submits is written before anything else is done with the frame.
+    fn takes_early(&self, code: EventCode) -> bool {
+        let _ = code;
+        false
+    }
 }
 
 /// The driver's side of one subscription: the filter applies *before* anything is queued,
@@ -181,6 +190,9 @@ pub(crate) struct Subscriber {
     /// event is taken inline only when this is zero (and nothing was lost), so nothing is
     /// ever handled before an event that came earlier.
     inline: Option<(Arc<dyn InlineSink>, Arc<AtomicUsize>)>,
+    /// The inline consumer took the event being read early ([`Subscriber::take_early`]): its
+    /// offer, when the event comes through the session, is skipped.
+    taken_early: bool,
 }
 
 impl fmt::Debug for Subscriber {
@@ -196,20 +208,20 @@ impl fmt::Debug for Subscriber {
 impl Subscriber {
     /// Queues `item` if the filter passes it (or hands it to the inline consumer, see
     /// [`InlineSink`]). False once the subscription is gone.
-    pub(crate) fn offer(&self, item: &Arc<Published>, outbox: &mut super::Outbox<'_>) -> bool {
+    pub(crate) fn offer(&mut self, item: &Arc<Published>, outbox: &mut super::Outbox<'_>) -> bool {
+        if std::mem::take(&mut self.taken_early) {
+            return !self.tx.is_closed();
+        }
         let (index, code) = match &**item {
             Published::Event(index, event) => {
                 if !self.filter.matches(*index, event.code()) {
                     return true;
                 }
-                if let Some((sink, unfinished)) = &self.inline {
+                if let Some((sink, _)) = &self.inline {
                     if self.tx.is_closed() {
                         return false;
                     }
-                    if unfinished.load(Ordering::SeqCst) == 0
-                        && self.losses.is_empty()
-                        && sink.take(*index, event, outbox)
-                    {
+                    if self.nothing_ahead() && sink.take(*index, event, outbox) {
                         return true;
                     }
                 }
@@ -251,6 +263,42 @@ impl Subscriber {
     }
 }
 
+impl Subscriber {
+    /// With an inline consumer: whether nothing is queued for it and nothing was lost, so
+    /// that an event it takes now is not handled before one that came earlier.
+    fn nothing_ahead(&self) -> bool {
+        self.inline
+            .as_ref()
+            .is_some_and(|(_, unfinished)| unfinished.load(Ordering::SeqCst) == 0)
+            && self.losses.is_empty()
+    }
+
+    /// Whether the inline consumer wants events with `code` as soon as they are read (see
+    /// [`InlineSink::takes_early`]) and this subscriber's filter passes them.
+    pub(crate) fn wants_early(&self, index: ControllerIndex, code: EventCode) -> bool {
+        self.inline
+            .as_ref()
+            .is_some_and(|(sink, _)| sink.takes_early(code))
+            && self.filter.matches(index, code)
+    }
+
+    /// Offers a just-read event to the inline consumer before the session sees it (see
+    /// [`InlineSink::takes_early`]), on the same terms as [`Subscriber::offer`]; if it takes
+    /// it, the event's own offer later is skipped.
+    pub(crate) fn take_early(
+        &mut self,
+        index: ControllerIndex,
+        event: &Event,
+        outbox: &mut super::Outbox<'_>,
+    ) {
+        if let Some((sink, _)) = &self.inline {
+            if !self.tx.is_closed() && self.nothing_ahead() {
+                self.taken_early = sink.take(index, event, outbox);
+            }
+        }
+    }
+}
+
 /// A stream of events from a [`Client`](super::Client), filtered before queueing. Ends
 /// (`None`) when the connection closes.
 #[derive(Debug)]
@@ -284,6 +332,7 @@ impl Subscription {
                 losses,
                 name,
                 inline: inline.zip(unfinished),
+                taken_early: false,
             },
         )
     }

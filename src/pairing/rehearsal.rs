@@ -1,7 +1,10 @@
 //! A rehearsal of the answer path, run once when a [`PairingService`](super::PairingService)
 //! starts: two made-up User Confirmation Requests, from two peers, go one after the other
-//! through a throwaway copy of the client's event path (session, publishing) into the
-//! service's own inline answering code, with a throwaway [`PairingCore`] and an answer that
+//! through a throwaway copy of the client's event path into the service's own inline
+//! answering code, each twice: offered early, as the driver thread of
+//! [`Client::open`](crate::client::Client::open) offers a request it has just read (its reply
+//! written, here into a buffer), and after the session and publishing, as a driver task hands
+//! it over; with a throwaway [`PairingCore`] and an answer that
 //! is ready at once, each to a framed User Confirmation Reply; each reply's Command Complete
 //! comes back the same way and completes it. Nothing reaches the kernel or the store; of the
 //! user's agent, only what the next paragraph says runs.
@@ -114,14 +117,15 @@ pub(crate) fn rehearse_answer_path(
         ask: Arc::new(|_, _| guarded(Box::pin(std::future::ready(Answer::Bool(true))))),
     });
     let mut settled = 0;
-    let submitted =
+    let (submitted, written_early) =
         crate::client::rehearse_event_path(&[first, second], service_filter(), inline, || {
             settled += hot
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .settle_replies();
         });
-    submitted == REQUESTS && settled == REQUESTS
+    // Each request went both ways a driver hands one over (see rehearse_event_path).
+    submitted == REQUESTS && written_early == REQUESTS && settled == 2 * REQUESTS
 }
 
 #[cfg(test)]

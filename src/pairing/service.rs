@@ -7,18 +7,21 @@
 //! and the controllers' set-up run on that same task (polled together, not spawned).
 //!
 //! A pairing request takes a shorter way when nothing is queued ahead of it: the client's
-//! driver hands it to the service's inline path in its own task (see `Inline`), which feeds
-//! the core (one lock shared with the task), polls the agent's answer once and, if it is
-//! ready, submits the reply command there, so the reply is written before the driver reads
-//! the next frame: no task hand-off from the socket to the reply. An answer that is not ready
+//! driver hands it to the service's inline path itself (see `Inline`), which feeds the core
+//! (one lock shared with the task), polls the agent's answer once and, if it is ready,
+//! submits the reply command there: no hand-off from the socket to the reply. The driver
+//! thread of [`Client::open`](crate::client::Client::open) does so as soon as it has read
+//! the frame and writes the reply the moment it is submitted, before the session, other
+//! subscribers or the reply's own bookkeeping; a driver task, once the session has decoded
+//! the frame, writing the reply before it reads the next one. An answer that is not ready
 //! is adopted by the task (it was polled with the task's waker); what else the core wants
 //! done goes to the task in order. Store writes run on tokio's blocking pool, one at a time
 //! per device and in order (the core queues them), so a slow disk never holds up an answer.
 //!
-//! When the service starts it rehearses the answer path once: a made-up request goes
-//! through a throwaway copy of the client's event path into this same inline code and out as
-//! a framed reply that is never sent (see `rehearsal`), so the first real request does not
-//! pay for running that code for the first time.
+//! When the service starts it rehearses the answer path: made-up requests go through a
+//! throwaway copy of the client's event path (both ways a driver hands them over) into this
+//! same inline code and out as framed replies that are never sent (see `rehearsal`), so the
+//! first real request does not pay for running that code for the first time.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -682,6 +685,10 @@ pub(super) struct Inline {
 pub(super) type AskAgent = Arc<dyn Fn(Peer, Question) -> Asked + Send + Sync>;
 
 impl InlineSink for Inline {
+    fn takes_early(&self, code: EventCode) -> bool {
+        REQUESTS.contains(&code)
+    }
+
     fn take(&self, index: ControllerIndex, event: &Event, outbox: &mut Outbox<'_>) -> bool {
         if !REQUESTS.contains(&event.code()) {
             return false;
@@ -733,7 +740,7 @@ impl InlineSink for Inline {
             }
         }
         if hot.has_news() {
-            waker.wake_by_ref();
+            outbox.wake_after_write(&waker);
         }
         true
     }

@@ -186,14 +186,8 @@ fn command_frame(
     opcode: Opcode,
     params: &[u8],
 ) -> Result<Vec<u8>, CommandTooLong> {
-    check_command(opcode, params)?;
-    // check_command bounds the parameters to MAX_COMMAND_PARAMS_LEN, below 65536.
-    let len = params.len() as u16;
     let mut frame = Vec::with_capacity(6 + params.len());
-    frame.extend_from_slice(&opcode.0.to_le_bytes());
-    frame.extend_from_slice(&index.0.to_le_bytes());
-    frame.extend_from_slice(&len.to_le_bytes());
-    frame.extend_from_slice(params);
+    Session::encode_command(index, opcode, params, &mut frame)?;
     Ok(frame)
 }
 
@@ -201,6 +195,70 @@ impl Session {
     /// A session with nothing pending.
     pub fn new() -> Self {
         Session::default()
+    }
+
+    /// Builds a command frame into `frame` (cleared first) without submitting it, refusing
+    /// one the kernel could not take as [`Session::submit_raw`] does: for a caller that
+    /// writes a command itself and then records it with [`Session::submit_written`].
+    pub fn encode_command(
+        index: ControllerIndex,
+        opcode: Opcode,
+        params: &[u8],
+        frame: &mut Vec<u8>,
+    ) -> Result<(), CommandTooLong> {
+        check_command(opcode, params)?;
+        // check_command bounds the parameters to MAX_COMMAND_PARAMS_LEN, below 65536.
+        let len = params.len() as u16;
+        frame.clear();
+        frame.extend_from_slice(&opcode.0.to_le_bytes());
+        frame.extend_from_slice(&index.0.to_le_bytes());
+        frame.extend_from_slice(&len.to_le_bytes());
+        frame.extend_from_slice(params);
+        Ok(())
+    }
+
+    /// Records a command the caller has already written (built by
+    /// [`Session::encode_command`]): from now on it is a request like a submitted one (its
+    /// reply matched, its end reported), sent, in its lane. The client's driver thread writes a
+    /// pairing reply this way as soon as the agent's answer is known, before the session has
+    /// seen the request it answers. An ordinary command recorded so holds the ordinary lane
+    /// until it is answered.
+    pub fn submit_written(
+        &mut self,
+        index: ControllerIndex,
+        opcode: Opcode,
+        deadline: Option<Instant>,
+    ) -> RequestId {
+        let id = self.new_request(index, opcode, None, deadline);
+        self.outstanding.push(Outstanding {
+            id: Some(id),
+            index,
+            opcode,
+            lane: Lane::of(opcode),
+        });
+        id
+    }
+
+    /// Records a new live request; `unsent` is its frame until it is sent.
+    fn new_request(
+        &mut self,
+        index: ControllerIndex,
+        opcode: Opcode,
+        unsent: Option<Vec<u8>>,
+        deadline: Option<Instant>,
+    ) -> RequestId {
+        let id = RequestId(self.next_id);
+        self.next_id += 1;
+        self.requests.insert(
+            id,
+            Request {
+                index,
+                opcode,
+                unsent,
+                deadline,
+            },
+        );
+        id
     }
 
     /// Submits a typed command for controller `index`. `deadline`, if given, is when the
@@ -236,17 +294,7 @@ impl Session {
         deadline: Option<Instant>,
     ) -> Result<RequestId, CommandTooLong> {
         let frame = command_frame(index, opcode, params)?;
-        let id = RequestId(self.next_id);
-        self.next_id += 1;
-        self.requests.insert(
-            id,
-            Request {
-                index,
-                opcode,
-                unsent: Some(frame),
-                deadline,
-            },
-        );
+        let id = self.new_request(index, opcode, Some(frame), deadline);
         match Lane::of(opcode) {
             Lane::Reply => self.send(id, Lane::Reply),
             Lane::Ordinary => {

@@ -17,7 +17,7 @@ pub(crate) use sys::open_file_at;
 
 use std::fmt;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use tokio::io::unix::AsyncFd;
 
@@ -46,20 +46,7 @@ impl MgmtSocket {
     /// (before 5.16) it stays at the kernel's 1,028 octets, [`MgmtSocket::send_mtu`] says so,
     /// and longer frames are refused by [`MgmtSocket::send`] before they are written.
     pub fn open() -> Result<MgmtSocket, SocketError> {
-        let fd = sys::open_control_socket().map_err(SocketError::from_os)?;
-        let send_mtu = match sys::set_send_mtu(&fd, MAX_COMMAND_FRAME_LEN as u16) {
-            Ok(mtu) => usize::from(mtu),
-            Err(e) if e.raw_os_error() == Some(nix::libc::ENOPROTOOPT) => {
-                tracing::info!(
-                    "this kernel cannot raise the MGMT socket's send MTU (no BT_SNDMTU); \
-                     commands are limited to {} bytes",
-                    sys::HCI_MAX_FRAME_SIZE
-                );
-                usize::from(sys::HCI_MAX_FRAME_SIZE)
-            }
-            Err(e) => return Err(SocketError::from_os(e)),
-        };
-        tracing::debug!(send_mtu, "MGMT control socket open");
+        let ControlFd { fd, send_mtu } = ControlFd::open()?;
         MgmtSocket::registered(fd, send_mtu)
     }
 
@@ -76,6 +63,133 @@ impl MgmtSocket {
     /// A descriptor that is not a socket, or a stream socket (which would run frames together),
     /// is refused with an error of kind [`SocketErrorKind::Io`] saying so.
     pub fn from_fd(fd: OwnedFd) -> Result<MgmtSocket, SocketError> {
+        let ControlFd { fd, send_mtu } = ControlFd::from_fd(fd)?;
+        MgmtSocket::registered(fd, send_mtu)
+    }
+
+    /// `fd` registered with the tokio reactor.
+    fn registered(fd: OwnedFd, send_mtu: usize) -> Result<MgmtSocket, SocketError> {
+        let fd = sys::register(fd).map_err(SocketError::from_os)?;
+        Ok(MgmtSocket {
+            fd,
+            send_mtu,
+            recv_buf: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The longest frame [`MgmtSocket::send`] can write: [`MAX_COMMAND_FRAME_LEN`], or less on
+    /// a kernel that cannot raise the socket's send MTU.
+    pub fn send_mtu(&self) -> usize {
+        self.send_mtu
+    }
+
+    /// Sends one frame. A write that takes fewer bytes than the frame (the kernel has been
+    /// seen to return 0) is an error of kind [`io::ErrorKind::WriteZero`], never silent loss.
+    /// A frame longer than [`MgmtSocket::send_mtu`] is an error of kind
+    /// [`io::ErrorKind::InvalidInput`], and nothing is written.
+    pub async fn send(&self, frame: &[u8]) -> io::Result<()> {
+        check_frame_len(frame, self.send_mtu)?;
+        loop {
+            let mut guard = self.fd.writable().await?;
+            match guard
+                .try_io(|fd| nix::unistd::write(fd.get_ref(), frame).map_err(io::Error::from))
+            {
+                Ok(written) => return whole_frame(written, frame),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Receives one frame (header and parameters), waiting until one arrives.
+    pub async fn recv(&self) -> io::Result<Vec<u8>> {
+        loop {
+            let mut guard = self.fd.readable().await?;
+            match guard.try_io(|fd| {
+                // One buffer of the largest frame, kept for every read: allocated once
+                // (not 64 KiB per frame) and never filled by us, so only the pages the
+                // kernel writes become resident: a few dozen bytes for nearly every frame.
+                // Reads are not concurrent in practice; one that is gets a buffer of its own.
+                let mut kept = self.recv_buf.try_lock();
+                let mut own = Vec::new();
+                let buf = match kept.as_deref_mut() {
+                    Ok(b) => b,
+                    Err(_) => &mut own,
+                };
+                if buf.capacity() < MAX_FRAME_LEN {
+                    *buf = Vec::with_capacity(MAX_FRAME_LEN);
+                }
+                sys::read_into_spare(fd.get_ref().as_raw_fd(), buf).map(|_| buf.to_vec())
+            }) {
+                Ok(Ok(frame)) => {
+                    return Ok(frame);
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+/// Refuses a frame longer than the socket's send MTU before anything is written (the kernel
+/// would refuse it with `EINVAL`, a less helpful message).
+fn check_frame_len(frame: &[u8], send_mtu: usize) -> io::Result<()> {
+    if frame.len() > send_mtu {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "a frame of {} bytes is longer than the MGMT socket's send MTU ({send_mtu} \
+                 bytes); not sent",
+                frame.len(),
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A write's result for a whole frame: a write that took fewer bytes than the frame (the
+/// kernel has been seen to return 0) is an error of kind [`io::ErrorKind::WriteZero`].
+fn whole_frame(written: io::Result<usize>, frame: &[u8]) -> io::Result<()> {
+    match written? {
+        n if n == frame.len() => Ok(()),
+        n => Err(io::Error::new(
+            io::ErrorKind::WriteZero,
+            format!("MGMT socket took {n} of {} bytes", frame.len()),
+        )),
+    }
+}
+
+/// The control socket opened (or taken over), bound and its send MTU raised, not registered
+/// with tokio: what [`MgmtSocket`] registers, and what the client's driver thread blocks on
+/// with `poll(2)` (see [`Client::open`](crate::client::Client::open)).
+#[derive(Debug)]
+pub(crate) struct ControlFd {
+    fd: OwnedFd,
+    send_mtu: usize,
+}
+
+impl ControlFd {
+    /// Opens the control channel (see [`MgmtSocket::open`]); needs no runtime.
+    pub(crate) fn open() -> Result<ControlFd, SocketError> {
+        let fd = sys::open_control_socket().map_err(SocketError::from_os)?;
+        let send_mtu = match sys::set_send_mtu(&fd, MAX_COMMAND_FRAME_LEN as u16) {
+            Ok(mtu) => usize::from(mtu),
+            Err(e) if e.raw_os_error() == Some(nix::libc::ENOPROTOOPT) => {
+                tracing::info!(
+                    "this kernel cannot raise the MGMT socket's send MTU (no BT_SNDMTU); \
+                     commands are limited to {} bytes",
+                    sys::HCI_MAX_FRAME_SIZE
+                );
+                usize::from(sys::HCI_MAX_FRAME_SIZE)
+            }
+            Err(e) => return Err(SocketError::from_os(e)),
+        };
+        tracing::debug!(send_mtu, "MGMT control socket open");
+        Ok(ControlFd { fd, send_mtu })
+    }
+
+    /// Takes over a control socket opened and bound elsewhere (see [`MgmtSocket::from_fd`]);
+    /// needs no runtime.
+    pub(crate) fn from_fd(fd: OwnedFd) -> Result<ControlFd, SocketError> {
         use nix::fcntl::{fcntl, FcntlArg, OFlag};
         use nix::sys::socket::{getsockopt, sockopt, SockType};
         match getsockopt(&fd, sockopt::SockType) {
@@ -113,85 +227,35 @@ impl MgmtSocket {
                 usize::from(sys::HCI_MAX_FRAME_SIZE)
             }
         };
-        MgmtSocket::registered(fd, send_mtu)
+        Ok(ControlFd { fd, send_mtu })
     }
 
-    /// `fd` registered with the tokio reactor.
-    fn registered(fd: OwnedFd, send_mtu: usize) -> Result<MgmtSocket, SocketError> {
-        let fd = sys::register(fd).map_err(SocketError::from_os)?;
-        Ok(MgmtSocket {
-            fd,
-            send_mtu,
-            recv_buf: std::sync::Mutex::new(Vec::new()),
-        })
+    /// The descriptor, for `poll(2)`.
+    pub(crate) fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 
-    /// The longest frame [`MgmtSocket::send`] can write: [`MAX_COMMAND_FRAME_LEN`], or less on
-    /// a kernel that cannot raise the socket's send MTU.
-    pub fn send_mtu(&self) -> usize {
-        self.send_mtu
-    }
-
-    /// Sends one frame. A write that takes fewer bytes than the frame (the kernel has been
-    /// seen to return 0) is an error of kind [`io::ErrorKind::WriteZero`], never silent loss.
-    /// A frame longer than [`MgmtSocket::send_mtu`] is an error of kind
-    /// [`io::ErrorKind::InvalidInput`], and nothing is written.
-    pub async fn send(&self, frame: &[u8]) -> io::Result<()> {
-        if frame.len() > self.send_mtu {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "a frame of {} bytes is longer than the MGMT socket's send MTU ({} bytes); \
-                     not sent",
-                    frame.len(),
-                    self.send_mtu
-                ),
-            ));
-        }
-        loop {
-            let mut guard = self.fd.writable().await?;
-            match guard
-                .try_io(|fd| nix::unistd::write(fd.get_ref(), frame).map_err(io::Error::from))
-            {
-                Ok(Ok(n)) if n == frame.len() => return Ok(()),
-                Ok(Ok(n)) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::WriteZero,
-                        format!("MGMT socket took {n} of {} bytes", frame.len()),
-                    ))
-                }
-                Ok(Err(e)) => return Err(e),
-                Err(_would_block) => continue,
-            }
+    /// Writes one frame as [`MgmtSocket::send`] does, without waiting: `Ok(false)` when the
+    /// socket cannot take it now (nothing written).
+    pub(crate) fn try_send(&self, frame: &[u8]) -> io::Result<bool> {
+        check_frame_len(frame, self.send_mtu)?;
+        match nix::unistd::write(&self.fd, frame) {
+            Err(nix::errno::Errno::EAGAIN) => Ok(false),
+            written => whole_frame(written.map_err(io::Error::from), frame).map(|()| true),
         }
     }
 
-    /// Receives one frame (header and parameters), waiting until one arrives.
-    pub async fn recv(&self) -> io::Result<Vec<u8>> {
-        loop {
-            let mut guard = self.fd.readable().await?;
-            match guard.try_io(|fd| {
-                // One buffer of the largest frame, kept for every read: allocated once
-                // (not 64 KiB per frame) and never filled by us, so only the pages the
-                // kernel writes become resident: a few dozen bytes for nearly every frame.
-                // Reads are not concurrent in practice; one that is gets a buffer of its own.
-                let mut kept = self.recv_buf.try_lock();
-                let mut own = Vec::new();
-                let buf = match kept.as_deref_mut() {
-                    Ok(b) => b,
-                    Err(_) => &mut own,
-                };
-                if buf.capacity() < MAX_FRAME_LEN {
-                    *buf = Vec::with_capacity(MAX_FRAME_LEN);
-                }
-                sys::read_into_spare(fd.get_ref().as_raw_fd(), buf).map(|_| buf.to_vec())
-            }) {
-                Ok(Ok(frame)) => {
-                    return Ok(frame);
-                }
-                Ok(Err(e)) => return Err(e),
-                Err(_would_block) => continue,
-            }
+    /// Reads one frame into `buf` (see [`MgmtSocket::recv`] for why its capacity is kept and
+    /// never zero-filled), without waiting: `Ok(false)` when none is waiting. An empty frame
+    /// means the socket was shut down.
+    pub(crate) fn try_recv(&self, buf: &mut Vec<u8>) -> io::Result<bool> {
+        if buf.capacity() < MAX_FRAME_LEN {
+            *buf = Vec::with_capacity(MAX_FRAME_LEN);
+        }
+        match sys::read_into_spare(self.fd.as_raw_fd(), buf) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(e),
         }
     }
 }

@@ -12,14 +12,18 @@ use bluez_mgmt::transport::{KernelTransport, ScriptedTransport, Transport};
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use tokio::task::JoinHandle;
 
-/// What a test's client reads and writes: the script itself, or the kernel transport over a
-/// socket whose far end plays the script.
+/// What a test's client reads and writes: the script itself, or the socket code over a socket
+/// whose far end plays the script (the driver a task or a thread).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wire {
     /// The [`ScriptedTransport`] itself.
     Script,
-    /// [`KernelTransport`] over [`MgmtSocket::from_fd`] of [`kernel_behind_socket`].
+    /// [`KernelTransport`] over [`MgmtSocket::from_fd`] of [`kernel_behind_socket`]: the
+    /// driver a task, as [`Client::with_transport`] runs it.
     Socket,
+    /// [`Client::with_control_socket`] over [`kernel_behind_socket`]: the driver on a thread
+    /// of its own blocked on the socket, as [`Client::open`] runs it.
+    Thread,
 }
 
 impl Wire {
@@ -31,6 +35,10 @@ impl Wire {
                 let (socket, _kernel) = kernel_behind_socket(script.clone());
                 let socket = MgmtSocket::from_fd(socket).expect("the socket pair's end taken");
                 Client::with_transport(KernelTransport::new(socket))
+            }
+            Wire::Thread => {
+                let (socket, _kernel) = kernel_behind_socket(script.clone());
+                Client::with_control_socket(socket).expect("the socket pair's end taken")
             }
         }
     }
@@ -88,22 +96,21 @@ fn receive(transport: Arc<impl Transport>) -> Received {
     Box::pin(async move { transport.recv().await })
 }
 
-/// Defines, for each async test function `name(wire: Wire)` listed, `script::name` and
-/// `socket::name`: the test run once through each wire.
-macro_rules! on_both_wires {
+/// Defines, for each async test function `name(wire: Wire)` listed, `script::name`,
+/// `socket::name` and `thread::name`: the test run once through each [`Wire`].
+macro_rules! on_every_wire {
     ($($name:ident),* $(,)?) => {
-        mod script {
+        on_every_wire!(@wire script Script $($name)*);
+        on_every_wire!(@wire socket Socket $($name)*);
+        on_every_wire!(@wire thread Thread $($name)*);
+    };
+    (@wire $module:ident $wire:ident $($name:ident)*) => {
+        mod $module {
             $(#[tokio::test]
             async fn $name() {
-                super::$name(super::support::Wire::Script).await
-            })*
-        }
-        mod socket {
-            $(#[tokio::test]
-            async fn $name() {
-                super::$name(super::support::Wire::Socket).await
+                super::$name(super::support::Wire::$wire).await
             })*
         }
     };
 }
-pub(crate) use on_both_wires;
+pub(crate) use on_every_wire;

@@ -25,6 +25,7 @@
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -222,7 +223,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         // The stop signals are blocked and queued already: a signal during the slow start
         // (opening the socket, loading bonds, registering) stops us as promptly as one later.
         let result = tokio::select! {
-            result = serve(args, agent, rehearsal, config, None, graceful.clone()) => result,
+            result = serve(args, agent, rehearsal, config, Frontend::Terminal(decisions.clone()), graceful.clone()) => result,
             signal = stop.recv() => {
                 crate::stop::notify_stopping();
                 println!("agent: {signal} received; stopping");
@@ -254,7 +255,7 @@ fn run_json(
             channel.event("stopped", m);
         };
         tokio::select! {
-            result = serve(args, agent, None, config, Some(channel.clone()), graceful.clone()) => result,
+            result = serve(args, agent, None, config, Frontend::Json(channel.clone()), graceful.clone()) => result,
             () = read_answers(channel.clone()) => {
                 // Requests still pending are cancelled (their `cancelled` events come first).
                 graceful.run().await;
@@ -280,7 +281,7 @@ async fn serve<A: Agent + Send + Sync + 'static>(
     agent: A,
     rehearsal: Option<A>,
     config: ServiceConfig,
-    json: Option<std::sync::Arc<crate::json_agent::Channel>>,
+    frontend: Frontend,
     graceful: crate::stop::GracefulStop,
 ) -> Result<ExitCode, CliError> {
     {
@@ -301,8 +302,8 @@ async fn serve<A: Agent + Send + Sync + 'static>(
         let mut task = service.start().await?;
         let running = service.clone();
         graceful.set(async move { running.shutdown().await });
-        match &json {
-            Some(ch) => {
+        match &frontend {
+            Frontend::Json(ch) => {
                 // What start-up did is already in the report queue; stdout is the protocol's,
                 // so it goes to stderr.
                 while let Ok(r) = reports.try_recv() {
@@ -325,7 +326,7 @@ async fn serve<A: Agent + Send + Sync + 'static>(
                 ch.event("ready", m);
                 tokio::spawn(crate::json_agent::report_events(ch.clone(), reports));
             }
-            None => {
+            Frontend::Terminal(decisions) => {
                 let where_ = args.index.map_or(
                     "every controller, present or added later".to_string(),
                     |i| i.to_string(),
@@ -338,7 +339,7 @@ async fn serve<A: Agent + Send + Sync + 'static>(
                 while let Ok(r) = reports.try_recv() {
                     print_report(&r);
                 }
-                tokio::spawn(print_reports(reports));
+                tokio::spawn(print_reports(reports, decisions.clone()));
             }
         }
         crate::heap::release_free_pages();
@@ -349,21 +350,35 @@ async fn serve<A: Agent + Send + Sync + 'static>(
     }
 }
 
-/// A tokio runtime for one command: one thread. The client's driver, the pairing service
-/// and the command's own tasks take turns on it, so an answer goes from the socket to the
-/// reply without waking another thread; prompts (terminal reads) run on the blocking pool,
-/// whose threads exist only while a prompt waits.
+/// A tokio runtime for one command: one thread. The pairing service and the command's own
+/// tasks take turns on it; the client's driver has a thread of its own blocked on the socket
+/// ([`Client::open`]), which answers a request the agent answers at once and writes the reply
+/// before it wakes this one; prompts (terminal reads) run on the blocking pool, whose threads
+/// exist only while a prompt waits.
 pub(crate) fn runtime() -> io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
 }
 
-/// Prints the service's reports that the agent itself does not show (never key bytes).
-pub(crate) async fn print_reports(mut reports: tokio::sync::broadcast::Receiver<Report>) {
+/// Who `mgmtctl agent` answers for: a terminal (and its policy's decision lines) or the
+/// JSON-lines protocol.
+enum Frontend {
+    Terminal(DecisionLines),
+    Json(std::sync::Arc<crate::json_agent::Channel>),
+}
+
+/// Prints the service's reports that the agent itself does not show (never key bytes), and
+/// starts the hold of the decision lines posted before each (see [`DecisionLines`]).
+async fn print_reports(
+    mut reports: tokio::sync::broadcast::Receiver<Report>,
+    decisions: DecisionLines,
+) {
     use tokio::sync::broadcast::error::RecvError;
     loop {
-        match reports.recv().await {
+        let report = reports.recv().await;
+        decisions.schedule();
+        match report {
             Ok(r) => print_report(&r),
             Err(RecvError::Lagged(n)) => eprintln!("mgmtctl: ({n} reports skipped)"),
             Err(RecvError::Closed) => return,
@@ -598,10 +613,12 @@ type Line = Box<dyn FnOnce() -> String + Send>;
 const LINE_HOLD: Duration = Duration::from_secs(1);
 
 /// The lines saying what a policy answered. The answer path only queues a line: it neither
-/// formats, locks the terminal nor writes (the first line held also schedules the hold's
-/// timer task, on the same thread). The line is written when its pairing ends
-/// (a key, a failure or a withdrawal on that controller: just before the line saying so),
-/// at most [`LINE_HOLD`] after the answer, and at the end of the command
+/// formats, locks the terminal, writes, reads the clock nor wakes a task (it runs on the
+/// client's driver thread, before the reply is written: waking the runtime's thread from
+/// there is a system call). The line is written when its pairing ends (a key, a failure or a
+/// withdrawal on that controller: just before the line saying so), at most [`LINE_HOLD`]
+/// after the service's next report (`mgmtctl agent` hands every report to
+/// [`DecisionLines::schedule`], which starts the hold), and at the end of the command
 /// ([`DecisionLines::write_all`]). Written at once, the line and its reader's wake-up
 /// competed for the CPUs with the kernel's work on the rest of that pairing: in the
 /// benchmark's VM a first request -> complete of 5.1 ms against 3.5 ms without the line.
@@ -615,13 +632,16 @@ struct HeldLines {
     /// Wakes the task that writes lines held [`LINE_HOLD`]; unset until
     /// [`DecisionLines::start`] (lines are then written at once).
     timer: OnceLock<mpsc::UnboundedSender<()>>,
+    /// Lines were posted that [`DecisionLines::schedule`] has not yet timed.
+    unscheduled: AtomicBool,
 }
 
 struct HeldLine {
     index: ControllerIndex,
     output: Output,
     line: Line,
-    posted: Instant,
+    /// When its hold started ([`DecisionLines::schedule`]); `None` until then.
+    since: Option<Instant>,
 }
 
 /// Where a decision line goes.
@@ -645,7 +665,8 @@ impl DecisionLines {
                 // Until none is held: sleep until the oldest is due, write the ones due.
                 while let Some(oldest) = lines.oldest() {
                     tokio::time::sleep_until(oldest + LINE_HOLD).await;
-                    lines.write(|l| Instant::now().duration_since(l.posted) >= LINE_HOLD);
+                    let now = Instant::now();
+                    lines.write(|l| l.since.is_some_and(|t| now.duration_since(t) >= LINE_HOLD));
                 }
             }
         });
@@ -656,22 +677,40 @@ impl DecisionLines {
     /// Holds `line` (from an answer on controller `index`) until its pairing ends; writes it
     /// here and now if [`DecisionLines::start`] was not called.
     fn post(&self, index: ControllerIndex, output: Output, line: Line) {
-        let Some(timer) = self.0.timer.get() else {
+        if self.0.timer.get().is_none() {
             write_line(output, &line());
             return;
-        };
-        let mut lines = self.0.lines.lock().unwrap_or_else(|e| e.into_inner());
-        let first = lines.is_empty();
-        lines.push(HeldLine {
-            index,
-            output,
-            line,
-            posted: Instant::now(),
-        });
-        drop(lines);
-        if first {
-            let _ = timer.send(());
         }
+        self.0
+            .lines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(HeldLine {
+                index,
+                output,
+                line,
+                since: None,
+            });
+        self.0.unscheduled.store(true, Ordering::Release);
+    }
+
+    /// Starts the hold of the lines posted since the last call, and wakes the task that
+    /// writes them when it ends. Called off the answer path (for every report of the
+    /// service, which comes after the reply is written); cheap when nothing was posted.
+    pub(crate) fn schedule(&self) {
+        if !self.0.unscheduled.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let Some(timer) = self.0.timer.get() else {
+            return;
+        };
+        let now = Instant::now();
+        let mut lines = self.0.lines.lock().unwrap_or_else(|e| e.into_inner());
+        for l in lines.iter_mut().filter(|l| l.since.is_none()) {
+            l.since = Some(now);
+        }
+        drop(lines);
+        let _ = timer.send(());
     }
 
     /// A pairing on controller `index` ended: writes the lines held for that controller.
@@ -686,7 +725,7 @@ impl DecisionLines {
 
     fn oldest(&self) -> Option<Instant> {
         let lines = self.0.lines.lock().unwrap_or_else(|e| e.into_inner());
-        lines.iter().map(|l| l.posted).min()
+        lines.iter().filter_map(|l| l.since).min()
     }
 
     /// Takes the held lines `which` picks, in the order they were posted, and formats them.
@@ -1003,10 +1042,18 @@ mod tests {
         lines.post(hci1, Output::Stdout, line("b"));
         lines.post(hci0, Output::Stderr, line("c"));
         assert!(
-            woken.try_recv().is_ok(),
-            "the first held line wakes the writer"
+            woken.try_recv().is_err(),
+            "posting (on the answer path) wakes no one"
         );
-        assert!(woken.try_recv().is_err(), "later ones do not");
+        assert_eq!(lines.oldest(), None, "and reads no clock");
+        lines.schedule();
+        assert!(woken.try_recv().is_ok(), "the next report starts the hold");
+        assert!(lines.oldest().is_some());
+        lines.schedule();
+        assert!(
+            woken.try_recv().is_err(),
+            "a report with nothing new posted does not"
+        );
         let ended_on_hci1 = lines.take(|l| l.index == hci1);
         assert_eq!(ended_on_hci1, vec![(Output::Stdout, "b".to_owned())]);
         assert_eq!(
@@ -1018,9 +1065,10 @@ mod tests {
         );
         assert_eq!(lines.oldest(), None);
         lines.post(hci1, Output::Stdout, line("d"));
+        lines.schedule();
         assert!(
             woken.try_recv().is_ok(),
-            "a line after none held wakes it again"
+            "a line posted later wakes it again"
         );
     }
 
@@ -1066,9 +1114,11 @@ mod tests {
         lines.start();
         tokio::task::yield_now().await;
         lines.post(ControllerIndex(0), Output::Nowhere, line("a"));
+        lines.schedule();
         let posted = Instant::now();
         tokio::time::sleep(LINE_HOLD / 2).await;
         lines.post(ControllerIndex(0), Output::Nowhere, line("b"));
+        lines.schedule();
         tokio::time::sleep_until(posted + LINE_HOLD - Duration::from_millis(1)).await;
         assert_eq!(lines.oldest(), Some(posted), "both held before the hold");
         tokio::time::sleep_until(posted + LINE_HOLD + Duration::from_millis(1)).await;

@@ -467,14 +467,21 @@ impl Requests {
         deadline: Option<std::time::Instant>,
     ) {
         match session.submit_raw(index, opcode, params, deadline) {
-            Ok(id) => {
-                self.pending.insert(id, (token, reply));
-                self.by_token.insert(token, id);
-            }
+            Ok(id) => self.adopt(id, (token, reply)),
             Err(e) => {
                 let _ = reply.send(Err(Error::too_long(index, e)));
             }
         }
+    }
+
+    /// Makes the caller (`token`, `reply`) the one waiting on the session's request `id`.
+    fn adopt(
+        &mut self,
+        id: RequestId,
+        (token, reply): (u64, oneshot::Sender<Result<CommandReply, Error>>),
+    ) {
+        self.pending.insert(id, (token, reply));
+        self.by_token.insert(token, id);
     }
 }
 
@@ -518,8 +525,7 @@ impl Outbox<'_> {
         let (tx, rx) = oneshot::channel();
         if written {
             let id = self.session.submit_written(index, opcode, None);
-            self.requests.pending.insert(id, (token, tx));
-            self.requests.by_token.insert(token, id);
+            self.requests.adopt(id, (token, tx));
         } else {
             self.requests
                 .submit(self.session, (token, tx), index, opcode, params, None);

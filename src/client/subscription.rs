@@ -261,9 +261,7 @@ impl Subscriber {
             Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
     }
-}
 
-impl Subscriber {
     /// With an inline consumer: whether nothing is queued for it and nothing was lost, so
     /// that an event it takes now is not handled before one that came earlier.
     fn nothing_ahead(&self) -> bool {

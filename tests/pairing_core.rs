@@ -872,3 +872,74 @@ fn keys_awaited_at_a_stop_are_bounded() {
     }
     assert!(core.is_flushed(), "the 8 oldest were no longer awaited");
 }
+
+/// A request handed in before its time is read and stamped once it is answered (as the
+/// service's inline path does, writing the reply first) keeps the time limits of one handed
+/// in with its time: the question's limit runs from the stamp, and so does the wait for the
+/// keys of a pairing it accepted, which outlasts an earlier wait for the same peer. The core
+/// last heard the time an hour before: a limit counted from anything but the stamp runs out
+/// early.
+#[test]
+fn a_request_stamped_after_its_answer_counts_its_limits_from_the_stamp() {
+    // How long the keys of an accepted pairing may follow its request (the core's own
+    // constant, not exported).
+    const KEYS_AFTER_REQUEST: Duration = Duration::from_secs(30);
+    let t0 = Instant::now();
+    let later = t0 + Duration::from_secs(3600);
+    let ms = Duration::from_millis(1);
+    let p = peer(HCI0, 1, AddressType::LE_PUBLIC);
+    let request = confirm(&p.address, 0, 42);
+    // The request at `later`, its question answered with `answer` before the stamp.
+    let asked = |unclocked: bool, answer: Option<bool>| {
+        let mut core = PairingCore::new(config(false));
+        // Shown a passkey at t0: keys awaited until t0 + 30 s.
+        core.handle_event(HCI0, &passkey_notify(&p.address), t0);
+        drain(&mut core);
+        if unclocked {
+            core.handle_event_unclocked(HCI0, &request);
+        } else {
+            core.handle_event(HCI0, &request, later);
+        }
+        let (ticket, _) = asks(&drain(&mut core))[0].clone();
+        if let Some(accept) = answer {
+            core.handle_answer(ticket, Answer::Bool(accept));
+            drain(&mut core);
+        }
+        if unclocked {
+            assert_eq!(core.poll_timeout(), None, "no limit before the stamp");
+            core.stamp(later);
+        }
+        core
+    };
+    for unclocked in [false, true] {
+        let mut core = asked(unclocked, None);
+        assert_eq!(core.poll_timeout(), Some(later + TIMEOUT), "{unclocked}");
+        core.handle_timeout(later + TIMEOUT - ms);
+        assert!(drain(&mut core).is_empty(), "{unclocked}: not yet");
+        core.handle_timeout(later + TIMEOUT);
+        assert_eq!(
+            replies(&drain(&mut core)),
+            vec![PairingReply::UserConfirm {
+                peer: p.clone(),
+                accept: false
+            }],
+            "{unclocked}"
+        );
+
+        // Accepted: a stop waits for the keys until the request's time plus the answer's
+        // limit plus 30 s, not until the passkey's wait ran out.
+        let keys_due = later + TIMEOUT + KEYS_AFTER_REQUEST;
+        for (stop, awaited) in [(keys_due - ms, true), (keys_due, false)] {
+            let mut core = asked(unclocked, Some(true));
+            core.handle_shutdown(stop);
+            let awaiting = vec![Report::AwaitingKeys { peer: p.clone() }];
+            let expected = if awaited { awaiting } else { vec![] };
+            assert_eq!(
+                reports(&drain(&mut core)),
+                expected,
+                "{unclocked} {awaited}"
+            );
+            assert_eq!(core.is_flushed(), !awaited, "{unclocked} {awaited}");
+        }
+    }
+}

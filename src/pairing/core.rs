@@ -5,7 +5,9 @@
 //! start work ([`PairingCore::start_pairing`], [`PairingCore::start_unpair`]); outputs come out
 //! of [`PairingCore::poll_action`] as [`Action`]s, and [`PairingCore::poll_timeout`] says when
 //! to call [`PairingCore::handle_timeout`]. The [`service`](super::service) is the thin tokio
-//! driver that carries the actions out.
+//! driver that carries the actions out. An event may also go in before its time is read
+//! ([`PairingCore::handle_event_unclocked`], then [`PairingCore::stamp`]): the driver answers
+//! a request and writes the reply first, reading the clock after.
 //!
 //! What the core owns:
 //! - answering requests: one outstanding question per device (a newer request withdraws the
@@ -290,7 +292,77 @@ struct Outstanding {
     ticket: Ticket,
     peer: Peer,
     question: Question,
-    deadline: Instant,
+    deadline: Due,
+}
+
+/// The time of an input: read, or given later by [`PairingCore::stamp`].
+#[derive(Debug, Clone, Copy)]
+enum Clock {
+    Read(Instant),
+    Unread,
+}
+
+/// When a time limit runs out. An input whose time was not read yet
+/// ([`PairingCore::handle_event_unclocked`]) sets a limit relative to the coming stamp, which
+/// turns it into a time (the later one, where an earlier input had set one too).
+#[derive(Debug, Clone, Copy)]
+struct Due {
+    /// The time, once known.
+    at: Option<Instant>,
+    /// This long after the coming stamp.
+    after_stamp: Option<Duration>,
+}
+
+impl Due {
+    /// `limit` after the input's time.
+    fn after(clock: Clock, limit: Duration) -> Due {
+        match clock {
+            Clock::Read(now) => Due {
+                at: Some(now + limit),
+                after_stamp: None,
+            },
+            Clock::Unread => Due {
+                at: None,
+                after_stamp: Some(limit),
+            },
+        }
+    }
+
+    /// At a known time.
+    fn at(at: Instant) -> Due {
+        Due {
+            at: Some(at),
+            after_stamp: None,
+        }
+    }
+
+    /// This limit, `extra` later.
+    fn plus(self, extra: Duration) -> Due {
+        Due {
+            at: self.at.map(|t| t + extra),
+            after_stamp: self.after_stamp.map(|d| d + extra),
+        }
+    }
+
+    /// The later of two limits.
+    fn later(self, other: Due) -> Due {
+        Due {
+            at: self.at.max(other.at),
+            after_stamp: self.after_stamp.max(other.after_stamp),
+        }
+    }
+
+    /// Gives a limit set before the clock was read its time.
+    fn stamp(&mut self, now: Instant) {
+        if let Some(d) = self.after_stamp.take() {
+            self.at = self.at.max(Some(now + d));
+        }
+    }
+
+    /// True once the limit has run out at `now` (never before it is stamped).
+    fn passed(&self, now: Instant) -> bool {
+        self.at.is_some_and(|t| t <= now)
+    }
 }
 
 #[derive(Debug)]
@@ -328,7 +400,7 @@ struct OwnPairing {
 #[derive(Debug)]
 struct AwaitingKeys {
     peer: Peer,
-    deadline: Instant,
+    deadline: Due,
 }
 
 /// How long after its request an accepted pairing may still deliver its keys. SMP gives up
@@ -373,6 +445,8 @@ pub struct PairingCore {
     actions: VecDeque<Action>,
     /// Set by [`PairingCore::handle_shutdown`]: new questions are refused at once.
     shutting_down: bool,
+    /// Set by [`PairingCore::handle_event_unclocked`]: some time limit waits for its stamp.
+    unstamped: bool,
 }
 
 fn device_key(index: ControllerIndex, address: &AddressInfo) -> DeviceKey {
@@ -419,6 +493,7 @@ impl PairingCore {
             in_flight: HashMap::new(),
             actions: VecDeque::new(),
             shutting_down: false,
+            unstamped: false,
         }
     }
 
@@ -516,6 +591,36 @@ impl PairingCore {
 
     /// One kernel event of controller `index`, at `now`.
     pub fn handle_event(&mut self, index: ControllerIndex, event: &Event, now: Instant) {
+        self.stamp(now);
+        self.event(index, event, Clock::Read(now));
+    }
+
+    /// [`PairingCore::handle_event`] before the event's time is read: the time limits it
+    /// starts (a question's, and the wait for the keys of a pairing accepted at once) count
+    /// from the time the next [`PairingCore::stamp`] gives. For a driver that answers a
+    /// request and writes the reply before it reads the clock (a system call where the
+    /// clocksource has no vDSO reading: a VM without a usable TSC, some boards). Stamp before
+    /// asking [`PairingCore::poll_timeout`]; every input that carries a `now` stamps first.
+    pub fn handle_event_unclocked(&mut self, index: ControllerIndex, event: &Event) {
+        self.unstamped = true;
+        self.event(index, event, Clock::Unread);
+    }
+
+    /// Gives the inputs handed in by [`PairingCore::handle_event_unclocked`] since the last
+    /// stamp their time, `now` (read after what they led to was done).
+    pub fn stamp(&mut self, now: Instant) {
+        if !std::mem::take(&mut self.unstamped) {
+            return;
+        }
+        for o in &mut self.questions {
+            o.deadline.stamp(now);
+        }
+        for a in &mut self.awaiting_keys {
+            a.deadline.stamp(now);
+        }
+    }
+
+    fn event(&mut self, index: ControllerIndex, event: &Event, now: Clock) {
         match is_index_event(event) {
             Some(true) => {
                 if self.sets_up_controllers() && self.config.controllers.includes(index) {
@@ -540,7 +645,7 @@ impl PairingCore {
                 if e.confirm_hint == ConfirmHint::AUTHORIZATION_ONLY {
                     if self.config.auto_accept_initiated && self.is_own(&peer) {
                         self.withdraw(&peer);
-                        self.await_keys(&peer, now + KEYS_AFTER_REQUEST);
+                        self.await_keys(&peer, Due::after(now, KEYS_AFTER_REQUEST));
                         self.actions
                             .push_back(Action::Reply(PairingReply::UserConfirm {
                                 peer: peer.clone(),
@@ -562,7 +667,7 @@ impl PairingCore {
                 let peer = peer(&e.address);
                 // The kernel goes on with the passkey it shows: its keys are as good as
                 // those of a pairing the agent accepted.
-                self.await_keys(&peer, now + KEYS_AFTER_REQUEST);
+                self.await_keys(&peer, Due::after(now, KEYS_AFTER_REQUEST));
                 self.actions
                     .push_back(Action::Notify(Notice::DisplayPasskey {
                         peer,
@@ -834,9 +939,9 @@ impl PairingCore {
 
     /// Remembers that `peer`'s keys are due (one entry per peer: a passkey shown again as
     /// digits are typed only moves its deadline).
-    fn await_keys(&mut self, peer: &Peer, deadline: Instant) {
+    fn await_keys(&mut self, peer: &Peer, deadline: Due) {
         if let Some(a) = self.awaiting_keys.iter_mut().find(|a| a.peer == *peer) {
-            a.deadline = a.deadline.max(deadline);
+            a.deadline = a.deadline.later(deadline);
             return;
         }
         if self.awaiting_keys.len() == AWAITING_KEYS_LIMIT {
@@ -854,7 +959,7 @@ impl PairingCore {
         }
     }
 
-    fn ask(&mut self, peer: Peer, question: Question, now: Instant) {
+    fn ask(&mut self, peer: Peer, question: Question, now: Clock) {
         self.withdraw(&peer);
         if self.shutting_down {
             tracing::info!(%peer, request = ?question.kind(), "shutting down; rejecting");
@@ -871,7 +976,7 @@ impl PairingCore {
             ticket,
             peer: peer.clone(),
             question: question.clone(),
-            deadline: now + self.config.answer_timeout,
+            deadline: Due::after(now, self.config.answer_timeout),
         });
         self.actions.push_back(Action::Ask {
             ticket,
@@ -970,7 +1075,7 @@ impl PairingCore {
                 let accepted = !reply.is_negative();
                 if accepted {
                     // The question's deadline is its request's time plus the answer limit.
-                    self.await_keys(&peer, o.deadline + KEYS_AFTER_REQUEST);
+                    self.await_keys(&peer, o.deadline.plus(KEYS_AFTER_REQUEST));
                 }
                 self.actions.push_back(Action::Reply(reply));
                 self.report(Report::Answered {
@@ -999,13 +1104,17 @@ impl PairingCore {
 
     /// When [`PairingCore::handle_timeout`] is next due.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let questions = self.questions.iter().map(|o| o.deadline).min();
+        let questions = self.questions.iter().filter_map(|o| o.deadline.at).min();
         if !self.shutting_down {
             // While running no timer is kept for keys: an entry ends with its pairing, is
             // pushed out by newer ones, or is dropped at the stop once past its deadline.
             return questions;
         }
-        let keys = self.awaiting_keys.iter().map(|a| a.deadline).min();
+        let keys = self
+            .awaiting_keys
+            .iter()
+            .filter_map(|a| a.deadline.at)
+            .min();
         match (questions, keys) {
             (Some(q), Some(k)) => Some(q.min(k)),
             (q, k) => q.or(k),
@@ -1016,8 +1125,13 @@ impl PairingCore {
     /// accepted pairings whose keys did not come in time are given up
     /// ([`Report::KeysNotReceived`]).
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.stamp(now);
         if self.shutting_down {
-            while let Some(pos) = self.awaiting_keys.iter().position(|a| a.deadline <= now) {
+            while let Some(pos) = self
+                .awaiting_keys
+                .iter()
+                .position(|a| a.deadline.passed(now))
+            {
                 let Some(AwaitingKeys { peer, .. }) = self.awaiting_keys.remove(pos) else {
                     break;
                 };
@@ -1025,7 +1139,7 @@ impl PairingCore {
                 self.report(Report::KeysNotReceived { peer });
             }
         }
-        while let Some(pos) = self.questions.iter().position(|o| o.deadline <= now) {
+        while let Some(pos) = self.questions.iter().position(|o| o.deadline.passed(now)) {
             let o = self.questions.remove(pos);
             let peer = o.peer;
             tracing::warn!(%peer, request = ?o.question.kind(), "agent did not answer in time; rejecting");
@@ -1052,11 +1166,13 @@ impl PairingCore {
     /// [`Report::KeysNotReceived`] from [`PairingCore::handle_timeout`]):
     /// [`PairingCore::is_flushed`] says when all of this is done.
     pub fn handle_shutdown(&mut self, now: Instant) {
+        self.stamp(now);
         self.shutting_down = true;
         // Entries past their deadline belong to pairings that ended unseen (no bonding, say).
-        self.awaiting_keys.retain(|a| a.deadline > now);
+        self.awaiting_keys.retain(|a| !a.deadline.passed(now));
         for a in &mut self.awaiting_keys {
-            a.deadline = a.deadline.min(now + KEYS_AT_STOP);
+            let at = a.deadline.at.map_or(now, |t| t.min(now + KEYS_AT_STOP));
+            a.deadline = Due::at(at);
         }
         let awaited: Vec<Peer> = self.awaiting_keys.iter().map(|a| a.peer.clone()).collect();
         for peer in awaited {

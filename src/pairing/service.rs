@@ -671,7 +671,9 @@ const REQUESTS: [EventCode; 3] = [
 /// next frame: no hand-off between tasks for an answer the agent knows at once. What else
 /// the core wants done (reports, notices, a reply the agent takes time for) goes to the
 /// service's task. Key and controller events always take the queue: they lead to store and
-/// set-up work that the task starts anyway.
+/// set-up work that the task starts anyway. The request goes to the core before the clock is
+/// read, and is stamped after the loop: on the driver thread's early path the reply is
+/// written by then, and the clock read (a system call on some clocksources) comes after it.
 ///
 /// It is not generic over the agent (the agent is behind `ask`), so the start-up rehearsal
 /// runs this very code (see `rehearsal`).
@@ -702,7 +704,8 @@ impl InlineSink for Inline {
         let Some(waker) = hot.waker.clone() else {
             return false;
         };
-        hot.core.handle_event(index, event, now());
+        // The clock is read once the reply is written (see `handle_event_unclocked`).
+        hot.core.handle_event_unclocked(index, event);
         let hot = &mut *hot;
         // A command the task has still to send stays ahead of any reply written here.
         let mut wire_pending = hot.deferred.iter().any(Action::is_command);
@@ -739,6 +742,7 @@ impl InlineSink for Inline {
                 }
             }
         }
+        hot.core.stamp(now());
         if hot.has_news() {
             outbox.wake_after_write(&waker);
         }

@@ -13,14 +13,16 @@
 //! `BIN N thread` runs the client as [`Client::open`] does, its driver on a thread of its own,
 //! over a `SOCK_SEQPACKET` pair whose far end (a plain thread) plays the same conversation one
 //! frame at a time: there the reply is written on the driver thread's early path, and
-//! `--toggle-collect='*Driver::take_early*'` counts what that path costs.
+//! `--toggle-collect='*Driver::take_early*'` counts what that path costs. `BIN N thread
+//! at-once` gives the agent an answer at once ([`Agent::answer_at_once`]): the reply is then
+//! written from the request's bytes before they are decoded.
 
 use std::io;
 use std::sync::Arc;
 
 use tokio::sync::broadcast::error::RecvError;
 
-use bluez_mgmt::agent::{Agent, Peer};
+use bluez_mgmt::agent::{Agent, Peer, YesNoRequest};
 use bluez_mgmt::client::Client;
 use bluez_mgmt::pairing::{PairingService, Report, ServiceConfig};
 use bluez_mgmt::protocol::{ControllerIndex, EventCode, IoCapability, Opcode, Status};
@@ -74,8 +76,11 @@ impl Transport for Paced {
     }
 }
 
-/// Accepts every comparison at once.
-struct Accept;
+/// Accepts every comparison with an answer that is ready when polled; with `at_once`, as
+/// [`Agent::answer_at_once`] too (then the reply is written from the request's bytes).
+struct Accept {
+    at_once: bool,
+}
 
 impl Agent for Accept {
     fn io_capability(&self) -> IoCapability {
@@ -83,6 +88,10 @@ impl Agent for Accept {
     }
     async fn confirm_value(&self, _peer: &Peer, _value: u32) -> bool {
         true
+    }
+    fn answer_at_once(&self, _peer: &Peer, request: YesNoRequest) -> Option<bool> {
+        self.at_once
+            .then_some(matches!(request, YesNoRequest::ConfirmValue(_)))
     }
 }
 
@@ -125,11 +134,12 @@ fn main() {
         None => 1000,
         Some(Ok(n)) => n,
         Some(Err(_)) => {
-            eprintln!("usage: answer_path [N [thread]]");
+            eprintln!("usage: answer_path [N [thread [at-once]]]");
             std::process::exit(2);
         }
     };
     let thread = args.next().as_deref() == Some("thread");
+    let at_once = args.next().as_deref() == Some("at-once");
     let script = Arc::new(script(n));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -152,7 +162,7 @@ fn main() {
         };
         let service = PairingService::new(
             client,
-            Accept,
+            Accept { at_once },
             ServiceConfig {
                 register_io_capability: false,
                 load_bonds: false,

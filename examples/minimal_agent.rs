@@ -12,7 +12,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use bluez_mgmt::agent::{Agent, Peer};
+use bluez_mgmt::agent::{Agent, Peer, YesNoRequest};
 use bluez_mgmt::client::Client;
 use bluez_mgmt::pairing::{Controllers, PairingService, ServiceConfig};
 use bluez_mgmt::protocol::{Address, AddressInfo, AddressType, ControllerIndex, IoCapability};
@@ -27,6 +27,12 @@ impl Agent for Accept {
 
     async fn confirm_value(&self, _peer: &Peer, _value: u32) -> bool {
         true
+    }
+
+    // The same answers, known before any request comes: the service writes them as soon as
+    // a request is read, before decoding it.
+    fn answer_at_once(&self, _peer: &Peer, request: YesNoRequest) -> Option<bool> {
+        Some(matches!(request, YesNoRequest::ConfirmValue(_)))
     }
 }
 

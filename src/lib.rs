@@ -9,9 +9,11 @@
 //!  socket (HCI_CHANNEL_CONTROL) │ replay of a btsnoop capture │ recording
 //!        │ frames                                ▲ command frames
 //!  ┌─────▼──── client driver (a thread, or a task) ┴──────────────────────┐
-//!  │ first (thread): a pairing request with nothing queued ahead of it    │
-//!  │ goes to PairingCore, the agent's answer is polled once, and a ready  │
-//!  │ answer's reply is written before anything else is done with it       │
+//!  │ first (thread): a confirmation whose answer is known (the agent's    │
+//!  │ answer_at_once, our own Just Works) gets its reply written from the  │
+//!  │ frame's bytes before it is decoded; then any pairing request with    │
+//!  │ nothing queued ahead of it goes to PairingCore, the agent's answer   │
+//!  │ is polled once, and a ready answer's reply is written at once        │
 //!  │ Session (sans-IO): matches replies by (index, opcode), one ordinary  │
 //!  │ command in flight, pairing replies overtake, timeouts                │
 //!  │ publish: each subscriber's filter applies BEFORE its queue (a task   │
@@ -34,7 +36,11 @@
 //! A User Confirmation Request that the agent answers at once goes from the socket to the
 //! reply with no hand-off: the driver thread reads it, the pairing service's core decides and
 //! the agent's answer is polled there, and the reply is written (reply lane) first; the
-//! session, other subscribers and the reply's bookkeeping see the request after that. An
+//! session, other subscribers and the reply's bookkeeping see the request after that. When
+//! the answer is known before the request comes ([`agent::Agent::answer_at_once`], or a
+//! Just Works request of a pairing the service started), the reply is written straight from
+//! the request's bytes, before even the decoding, and the request then goes through the core
+//! as any other. An
 //! answer that takes time (a prompt) crosses one hand-off: the service's task polls it and
 //! submits the reply to the driver. Disk writes never sit on that path. The service's task
 //! runs on the caller's tokio runtime, single-threaded (`mgmtctl` uses one) or not; the driver

@@ -7,8 +7,8 @@ use bluez_mgmt::agent::{InvalidAnswer, Peer, PinCode};
 use bluez_mgmt::keystore::AdapterId;
 use bluez_mgmt::pairing::core::{SetUp, StoreResult};
 use bluez_mgmt::pairing::{
-    Action, Answer, Controllers, CoreConfig, Notice, PairError, PairingCore, PairingReply,
-    Question, Report, RequestKind, Ticket, KEYS_AT_STOP,
+    Action, Answer, ConfirmAnswerer, Controllers, CoreConfig, Notice, PairError, PairingCore,
+    PairingReply, Question, Report, RequestKind, Ticket, KEYS_AT_STOP,
 };
 use bluez_mgmt::protocol::{
     Address, AddressInfo, AddressType, ControllerIndex, Event, EventCode, IoCapability, Status,
@@ -942,4 +942,102 @@ fn a_request_stamped_after_its_answer_counts_its_limits_from_the_stamp() {
             assert_eq!(core.is_flushed(), !awaited, "{unclocked} {awaited}");
         }
     }
+}
+
+#[test]
+fn who_answers_a_confirmation_before_it_is_handed_in_is_who_answers_it() {
+    // The early write decides a reply from `confirm_answered_by` before the request reaches
+    // the core; handed in afterwards (with the agent's answer), the core must ask for that
+    // same reply. Every state the answer depends on, each request kind, both answers.
+    let ours = peer(HCI0, 1, AddressType::LE_PUBLIC);
+    let other = peer(HCI0, 2, AddressType::LE_PUBLIC);
+    let other_type = peer(HCI0, 1, AddressType::LE_RANDOM);
+    type SetUpState = fn(&mut PairingCore, &Peer);
+    let states: [(&str, bool, SetUpState); 6] = [
+        ("fresh", true, |_, _| {}),
+        ("pairing with ours", true, |core, ours| {
+            core.start_pairing(ours.clone(), IoCapability::KEYBOARD_DISPLAY);
+        }),
+        ("pairing with ours, no auto-accept", false, |core, ours| {
+            core.start_pairing(ours.clone(), IoCapability::KEYBOARD_DISPLAY);
+        }),
+        ("a question open for each", true, |core, ours| {
+            for p in [ours.clone(), peer(HCI0, 2, AddressType::LE_PUBLIC)] {
+                core.handle_event(p.index, &confirm(&p.address, 0, 1), Instant::now());
+            }
+        }),
+        ("stopping", true, |core, _| {
+            core.handle_shutdown(Instant::now())
+        }),
+        ("our pairing ended", true, |core, ours| {
+            let t = core.start_pairing(ours.clone(), IoCapability::KEYBOARD_DISPLAY);
+            core.handle_pair_result(t, Err(PairError::Status(Status::CANCELLED)));
+        }),
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    for (state, auto_accept, set_up) in states {
+        for asking in [
+            &ours,
+            &other,
+            &other_type,
+            &peer(HCI1, 1, AddressType::LE_PUBLIC),
+        ] {
+            for (hint, value) in [(0u8, 123_456u32), (1, 0)] {
+                for agent_says in [true, false] {
+                    let served = Controllers::Only(vec![HCI0]);
+                    let mut core = PairingCore::new(CoreConfig {
+                        controllers: served,
+                        auto_accept_initiated: auto_accept,
+                        ..config(false)
+                    });
+                    set_up(&mut core, &ours);
+                    drain(&mut core);
+                    let case = format!("{state}, {asking}, hint {hint}, agent says {agent_says}");
+                    let by = core.confirm_answered_by(
+                        asking,
+                        bluez_mgmt::protocol::event::ConfirmHint(hint),
+                        value,
+                    );
+                    core.handle_event(
+                        asking.index,
+                        &confirm(&asking.address, hint, value),
+                        Instant::now(),
+                    );
+                    let mut out = drain(&mut core);
+                    let reply = |accept| PairingReply::UserConfirm {
+                        peer: asking.clone(),
+                        accept,
+                    };
+                    match by {
+                        None => {
+                            assert!(asks(&out).is_empty(), "{case}: nobody answers");
+                            assert!(
+                                replies(&out).iter().all(PairingReply::is_negative),
+                                "{case}: no reply, or the stop's refusal"
+                            );
+                            seen.insert("none");
+                        }
+                        Some(ConfirmAnswerer::Core(accept)) => {
+                            assert!(asks(&out).is_empty(), "{case}: the agent is not asked");
+                            assert_eq!(replies(&out), vec![reply(accept)], "{case}");
+                            seen.insert("core");
+                        }
+                        Some(ConfirmAnswerer::Agent(request)) => {
+                            let [(ticket, question)] = &asks(&out)[..] else {
+                                panic!("{case}: the agent is asked once: {out:?}");
+                            };
+                            let ticket = *ticket;
+                            assert_eq!(question.yes_no(), Some(request), "{case}");
+                            assert!(replies(&out).is_empty(), "{case}: no reply before it");
+                            core.handle_answer(ticket, Answer::Bool(agent_says));
+                            out = drain(&mut core);
+                            assert_eq!(replies(&out), vec![reply(agent_says)], "{case}");
+                            seen.insert("agent");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(seen.len(), 3, "every answerer met: {seen:?}");
 }

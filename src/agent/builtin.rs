@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bluez_mgmt_protocol::IoCapability;
 
-use super::{Agent, Peer};
+use super::{Agent, Peer, YesNoRequest};
 
 type ConfirmFn = Arc<dyn Fn(&Peer, Option<u32>) -> bool + Send + Sync>;
 type PeerFn = Arc<dyn Fn(&Peer) + Send + Sync>;
@@ -36,6 +36,12 @@ impl Agent for NoInputNoOutput {
 
     async fn authorize(&self, _peer: &Peer) -> bool {
         true
+    }
+
+    fn answer_at_once(&self, _peer: &Peer, request: YesNoRequest) -> Option<bool> {
+        // What the methods answer, known before any request: accept Just Works, refuse a
+        // comparison it cannot show.
+        Some(request == YesNoRequest::Authorize)
     }
 }
 
@@ -129,6 +135,11 @@ impl Agent for DisplayOnly {
     async fn authorize(&self, _peer: &Peer) -> bool {
         self.accept_just_works
     }
+
+    fn answer_at_once(&self, _peer: &Peer, request: YesNoRequest) -> Option<bool> {
+        // A comparison is shown first (the display callback), so only Just Works is known.
+        (request == YesNoRequest::Authorize).then_some(self.accept_just_works)
+    }
 }
 
 /// KeyboardOnly: asks a callback for the passkey shown on the peer. Just Works authorization
@@ -167,6 +178,11 @@ impl Agent for KeyboardOnly {
 
     async fn authorize(&self, _peer: &Peer) -> bool {
         self.accept_just_works
+    }
+
+    fn answer_at_once(&self, _peer: &Peer, request: YesNoRequest) -> Option<bool> {
+        // It has no display: a comparison is refused, as the default `confirm_value` does.
+        Some(request == YesNoRequest::Authorize && self.accept_just_works)
     }
 }
 

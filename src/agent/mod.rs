@@ -24,6 +24,12 @@
 //!     }
 //! }
 //! ```
+//!
+//! An agent whose yes/no answers do not wait for anyone (a fixed policy, a headless board)
+//! says so with [`Agent::answer_at_once`]: the service then writes the reply as soon as the
+//! request is read, before it even decodes it, and does not call the async method. The
+//! built-in [`NoInputNoOutput`], [`KeyboardOnly`] and [`DisplayOnly`] (for Just Works) do,
+//! and [`PolicyAgent`] passes its inner agent's through for the peers its policy permits.
 
 use core::fmt;
 use std::future::Future;
@@ -166,6 +172,15 @@ pub struct KeyNotice {
     pub persistent: bool,
 }
 
+/// A yes/no request, as [`Agent::answer_at_once`] is asked it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum YesNoRequest {
+    /// Numeric Comparison ([`Agent::confirm_value`]): does the peer show this value?
+    ConfirmValue(u32),
+    /// Just Works authorization ([`Agent::authorize`]).
+    Authorize,
+}
+
 /// A pairing agent. Request methods default to refusing; notices default to doing nothing.
 ///
 /// The request futures must be `Send`. The service polls them on its own task, beside each
@@ -187,6 +202,22 @@ pub trait Agent: Send + Sync + 'static {
     fn authorize(&self, peer: &Peer) -> impl Future<Output = bool> + Send {
         let _ = peer;
         async { false }
+    }
+
+    /// The answer to a yes/no request when the agent knows it without waiting for anything
+    /// (a fixed policy, a headless board, a test): `Some` is the answer, and the request's
+    /// async method ([`Agent::confirm_value`], [`Agent::authorize`]) is then not called for
+    /// it; `None` (the default) asks that method.
+    ///
+    /// An answer given here is written to the kernel as soon as the request is read, before
+    /// anything else is done with it: the service calls this on the thread that read the
+    /// request (the client's driver thread under [`Client::open`]), with the service's state
+    /// locked. Return at once: no blocking, no I/O, no waiting for a lock held elsewhere.
+    ///
+    /// [`Client::open`]: crate::client::Client::open
+    fn answer_at_once(&self, peer: &Peer, request: YesNoRequest) -> Option<bool> {
+        let _ = (peer, request);
+        None
     }
 
     /// Passkey Entry, typing side (User Passkey Request): the passkey shown on the peer,

@@ -29,7 +29,7 @@ use std::path::Path;
 
 use bluez_mgmt_protocol::{Address, IoCapability, Status};
 
-use super::{check_passkey, Agent, InvalidAnswer, KeyNotice, Peer, PinCode};
+use super::{check_passkey, Agent, InvalidAnswer, KeyNotice, Peer, PinCode, YesNoRequest};
 
 /// What a headless board permits.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -246,6 +246,14 @@ impl<A: Agent> Agent for PolicyAgent<A> {
 
     async fn authorize(&self, peer: &Peer) -> bool {
         self.permitted(peer, "authorization") && self.inner.authorize(peer).await
+    }
+
+    fn answer_at_once(&self, peer: &Peer, request: YesNoRequest) -> Option<bool> {
+        // A refusal takes the methods' way, which logs why.
+        match self.policy.check(peer) {
+            Ok(()) => self.inner.answer_at_once(peer, request),
+            Err(_) => None,
+        }
     }
 
     async fn request_passkey(&self, peer: &Peer) -> Option<u32> {

@@ -20,7 +20,7 @@ use std::time::Duration;
 use bluez_mgmt_protocol::{IoCapability, Status};
 use tokio::sync::Notify;
 
-use super::{Agent, KeyNotice, Peer, PinCode};
+use super::{Agent, KeyNotice, Peer, PinCode, YesNoRequest};
 
 /// One call an agent received, with its arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +115,8 @@ struct Step {
     value: Value,
     delay: Option<Duration>,
     panic: bool,
+    /// Given by [`Agent::answer_at_once`] (see [`ScriptedAgent::at_once`]).
+    at_once: bool,
 }
 
 #[derive(Debug, Default)]
@@ -161,6 +163,7 @@ impl ScriptedAgent {
                 value,
                 delay: None,
                 panic: false,
+                at_once: false,
             });
             s.last = Some(kind);
         }
@@ -206,6 +209,20 @@ impl ScriptedAgent {
     /// The answer scripted just before panics instead of answering.
     pub fn panicking(self) -> Self {
         self.modify_last(|s| s.panic = true)
+    }
+
+    /// The yes/no answer scripted just before ([`ScriptedAgent::then_confirm`],
+    /// [`ScriptedAgent::then_authorize`]) is given at once ([`Agent::answer_at_once`]),
+    /// when the request is read, instead of by the async method; the call is recorded the
+    /// same way. Not with [`ScriptedAgent::delayed`].
+    pub fn at_once(self) -> Self {
+        self.modify_last(|s| {
+            assert!(
+                matches!(s.value, Value::Bool(_)) && s.delay.is_none(),
+                "at_once() follows then_confirm() or then_authorize(), undelayed"
+            );
+            s.at_once = true;
+        })
     }
 
     /// Every call so far, in order.
@@ -271,6 +288,9 @@ impl ScriptedAgent {
             .expect("scripted agent lock")
             .queue(kind)
             .pop_front()?;
+        if step.at_once {
+            panic!("scripted agent: an answer scripted at_once() was asked for by {kind:?}");
+        }
         if let Some(d) = step.delay {
             tokio::time::sleep(d).await;
         }
@@ -284,6 +304,32 @@ impl ScriptedAgent {
 impl Agent for ScriptedAgent {
     fn io_capability(&self) -> IoCapability {
         self.io
+    }
+
+    fn answer_at_once(&self, peer: &Peer, request: YesNoRequest) -> Option<bool> {
+        let (kind, call) = match request {
+            YesNoRequest::ConfirmValue(value) => (
+                Kind::Confirm,
+                Call::ConfirmValue {
+                    peer: peer.clone(),
+                    value,
+                },
+            ),
+            YesNoRequest::Authorize => (Kind::Authorize, Call::Authorize { peer: peer.clone() }),
+        };
+        let step = {
+            let mut s = self.state.lock().expect("scripted agent lock");
+            let queue = s.queue(kind);
+            if !queue.front().is_some_and(|step| step.at_once) {
+                return None;
+            }
+            queue.pop_front()?
+        };
+        self.record(call);
+        if step.panic {
+            panic!("scripted agent: scripted panic on {kind:?}");
+        }
+        Some(matches!(step.value, Value::Bool(true)))
     }
 
     async fn confirm_value(&self, peer: &Peer, value: u32) -> bool {

@@ -7,7 +7,9 @@
 //! a frame is read as soon as `poll` returns. A pairing request is first offered to the
 //! pairing service's inline path ([`Driver::take_early`](super::Driver::take_early)), and a
 //! reply the agent knows at once is written there, before the session, the other
-//! subscribers and the reply's own bookkeeping: `poll`, `read`, `write`, as the floor does.
+//! subscribers and the reply's own bookkeeping: `poll`, `read`, `write`, as the floor does. A
+//! confirmation whose answer is known before it comes is answered from the frame's bytes,
+//! before the frame is decoded.
 //! Then the frame goes through the session and to subscribers as on a task.
 //!
 //! The handles reach the thread through the same queue as a task, and ring a [`Doorbell`]

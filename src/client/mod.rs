@@ -44,7 +44,9 @@
 //! see it, and writes the reply command the moment it is submitted, recording it with the
 //! session afterwards ([`Session::submit_written`]): between `poll` returning and the reply's
 //! `write` there is the decoding of the request, the pairing core's decision and the agent's
-//! answer, and nothing else.
+//! answer, and nothing else. A subscriber that knows its reply from the frame's bytes writes
+//! it before even the decoding (`Outbox::write_early`) and submits it afterwards as any other;
+//! the driver records it as written.
 //!
 //! The driver ends when every [`Client`] handle (and every pending reply) is dropped, or when
 //! the transport closes; subscriptions then end too.
@@ -59,10 +61,9 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::protocol::frame::HEADER_LEN;
 use crate::protocol::wire::encode_to_vec;
-use crate::protocol::{
-    AnyCommand, AnyReply, Command, ControllerIndex, EventCode, EventFrame, Opcode,
-};
+use crate::protocol::{AnyCommand, AnyReply, Command, ControllerIndex, EventCode, Opcode};
 use crate::session::{CommandReply, RequestId, Session, SessionEvent};
 use crate::socket::ControlFd;
 use crate::transport::Transport;
@@ -83,7 +84,7 @@ pub use error::{Error, ErrorKind};
 pub use listing::{core_version, ChooseControllerError};
 pub use subscription::{EventFilter, EventItem, MalformedEvent, Subscription, SubscriptionError};
 
-pub(crate) use subscription::InlineSink;
+pub(crate) use subscription::{InlineSink, ReadFrame};
 use subscription::{Published, Subscriber};
 
 /// The subscribers' queues; `None` once the connection is closed.
@@ -495,6 +496,10 @@ pub(crate) struct Outbox<'a> {
     /// command the moment it is submitted, before anything else is done (see
     /// [`Outbox::submit`]), with `frame` to build it in.
     write_now: Option<(&'a mut WriteNow<'a>, &'a mut Vec<u8>)>,
+    /// A reply written by [`Outbox::write_early`] before it was submitted: its controller
+    /// and opcode (the frame is still in `write_now`'s buffer). The submission of the same
+    /// command records it as written instead of writing it again.
+    written_early: Option<(ControllerIndex, Opcode)>,
 }
 
 /// Writes one command frame at once (the driver thread's socket write).
@@ -510,16 +515,20 @@ impl Outbox<'_> {
         params: &[u8],
     ) -> Option<PendingReply> {
         let shared = self.requests.shared.upgrade()?;
-        let written = match &mut self.write_now {
-            Some((write, frame))
-                if crate::session::Lane::of(opcode) == crate::session::Lane::Reply =>
-            {
-                // Written first; recorded, and its caller's channel made, afterwards. A frame
-                // that cannot be built or written goes the ordinary way, which reports why.
-                Session::encode_command(index, opcode, params, frame).is_ok()
-                    && write(frame).is_ok()
-            }
-            _ => false,
+        let written = match self.written_early.take() {
+            Some(early) => self.is_written_early(early, index, opcode, params),
+            None => match &mut self.write_now {
+                Some((write, frame))
+                    if crate::session::Lane::of(opcode) == crate::session::Lane::Reply =>
+                {
+                    // Written first; recorded, and its caller's channel made, afterwards. A
+                    // frame that cannot be built or written goes the ordinary way, which
+                    // reports why.
+                    Session::encode_command(index, opcode, params, frame).is_ok()
+                        && write(frame).is_ok()
+                }
+                _ => false,
+            },
         };
         let token = shared.next_token.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
@@ -536,6 +545,61 @@ impl Outbox<'_> {
             rx: Some(rx),
             done: false,
         })
+    }
+
+    /// On the driver thread's early path: writes a reply-lane command now, before the sink
+    /// has done anything else (it has not even decoded the event yet); true if it was
+    /// written. The sink must then submit the same command ([`Outbox::submit`]), which
+    /// records it as written instead of writing it again. False (nothing written) off the
+    /// early path, for another lane, with a reply already written early, or with no
+    /// [`Client`] handle left to own the reply.
+    pub(crate) fn write_early(
+        &mut self,
+        index: ControllerIndex,
+        opcode: Opcode,
+        params: &[u8],
+    ) -> bool {
+        let Some((write, frame)) = &mut self.write_now else {
+            return false;
+        };
+        if self.written_early.is_some()
+            || crate::session::Lane::of(opcode) != crate::session::Lane::Reply
+            || self.requests.shared.strong_count() == 0
+            || Session::encode_command(index, opcode, params, frame).is_err()
+            || write(frame).is_err()
+        {
+            return false;
+        }
+        self.written_early = Some((index, opcode));
+        true
+    }
+
+    /// Whether the command submitted now is the reply `early` written by
+    /// [`Outbox::write_early`]. When it is not (a bug in the sink), the kernel has both: the
+    /// one written is recorded too, so its completion is expected, and it is logged.
+    fn is_written_early(
+        &mut self,
+        early: (ControllerIndex, Opcode),
+        index: ControllerIndex,
+        opcode: Opcode,
+        params: &[u8],
+    ) -> bool {
+        let same = early == (index, opcode)
+            && self
+                .write_now
+                .as_ref()
+                .is_some_and(|(_, frame)| frame.get(HEADER_LEN..) == Some(params));
+        if !same {
+            self.unclaimed_early(early);
+        }
+        same
+    }
+
+    /// A reply written early that was not submitted as written: recorded, so its completion
+    /// is expected, and logged (the sink has a bug).
+    fn unclaimed_early(&mut self, (index, opcode): (ControllerIndex, Opcode)) {
+        tracing::error!(%index, %opcode, "a reply written early was not submitted as written");
+        self.session.submit_written(index, opcode, None);
     }
 
     /// Wakes `waker` once the commands submitted here are written, not before: waking a task
@@ -733,6 +797,7 @@ impl Driver {
             requests: &mut self.requests,
             to_wake: &mut self.to_wake,
             write_now: None,
+            written_early: None,
         };
         with_subscribers(&self.subscribers, |list| {
             list.retain_mut(|s| s.offer(&item, &mut outbox))
@@ -759,22 +824,18 @@ impl Driver {
             requests: &mut self.requests,
             to_wake: &mut self.to_wake,
             write_now: Some((write, &mut self.reply_frame)),
+            written_early: None,
         };
         with_subscribers(&self.subscribers, |list| {
             // Decoded once, for the first subscriber that wants it.
-            let mut decoded = None;
+            let mut read = ReadFrame::new(frame);
             for s in list.iter_mut() {
-                if !s.wants_early(index, code) {
-                    continue;
+                if s.wants_early(index, code) {
+                    s.take_early(&mut read, &mut outbox);
+                    if let Some(early) = outbox.written_early.take() {
+                        outbox.unclaimed_early(early);
+                    }
                 }
-                let decoded = match &mut decoded {
-                    Some(d) => d,
-                    None => match EventFrame::decode(frame) {
-                        Ok(d) => decoded.insert(d),
-                        Err(_) => return, // The session reports it as malformed.
-                    },
-                };
-                s.take_early(decoded.index, &decoded.event, &mut outbox);
             }
         });
     }

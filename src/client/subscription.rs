@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tokio::sync::mpsc;
 
-use crate::protocol::{ControllerIndex, DecodeError, Event, EventCode, RawFrame};
+use crate::protocol::{ControllerIndex, DecodeError, Event, EventCode, EventFrame, RawFrame};
 
 /// What the driver publishes.
 #[derive(Debug)]
@@ -169,13 +169,56 @@ pub(crate) trait InlineSink: Send + Sync {
     /// soon as this returns); false leaves the event to the queue.
     fn take(&self, index: ControllerIndex, event: &Event, outbox: &mut super::Outbox<'_>) -> bool;
 
-    /// Whether events with this code should be offered to [`InlineSink::take`] as soon as
-    /// their frame is read, before the session and any other subscriber see them (the driver
-    /// thread does; see [`Driver::take_early`](super::Driver::take_early)): then a reply the
-    /// sink submits is written before anything else is done with the frame.
+    /// Whether events with this code should be offered to [`InlineSink::take_early`] as
+    /// soon as their frame is read, before the session and any other subscriber see them
+    /// (the driver thread does; see [`Driver::take_early`](super::Driver::take_early)): then
+    /// a reply the sink submits is written before anything else is done with the frame.
     fn takes_early(&self, code: EventCode) -> bool {
         let _ = code;
         false
+    }
+
+    /// Takes a frame just read (see [`InlineSink::takes_early`]) if it can, as
+    /// [`InlineSink::take`] takes its event. By default, decodes it and calls `take`; a sink
+    /// that can answer from the frame's bytes writes its reply first
+    /// ([`Outbox::write_early`](super::Outbox::write_early)), then decodes. False leaves
+    /// the event to its ordinary offer.
+    fn take_early(&self, frame: &mut ReadFrame<'_>, outbox: &mut super::Outbox<'_>) -> bool {
+        match frame.decoded() {
+            Some(decoded) => self.take(decoded.index, &decoded.event, outbox),
+            None => false,
+        }
+    }
+}
+
+/// A frame just read on the driver thread's early path, decoded at most once whichever
+/// subscribers look at it.
+pub(crate) struct ReadFrame<'a> {
+    bytes: &'a [u8],
+    /// `None` until decoded; then the event, or `None` if it did not decode (the session
+    /// reports it as malformed when it reads it).
+    decoded: Option<Option<EventFrame>>,
+}
+
+impl<'a> ReadFrame<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> ReadFrame<'a> {
+        ReadFrame {
+            bytes,
+            decoded: None,
+        }
+    }
+
+    /// The frame as read.
+    pub(crate) fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The frame decoded (once); `None` if it does not decode.
+    pub(crate) fn decoded(&mut self) -> Option<&EventFrame> {
+        let bytes = self.bytes;
+        self.decoded
+            .get_or_insert_with(|| EventFrame::decode(bytes).ok())
+            .as_ref()
     }
 }
 
@@ -283,15 +326,10 @@ impl Subscriber {
     /// Offers a just-read event to the inline consumer before the session sees it (see
     /// [`InlineSink::takes_early`]), on the same terms as [`Subscriber::offer`]; if it takes
     /// it, the event's own offer later is skipped.
-    pub(crate) fn take_early(
-        &mut self,
-        index: ControllerIndex,
-        event: &Event,
-        outbox: &mut super::Outbox<'_>,
-    ) {
+    pub(crate) fn take_early(&mut self, frame: &mut ReadFrame<'_>, outbox: &mut super::Outbox<'_>) {
         if let Some((sink, _)) = &self.inline {
             if !self.tx.is_closed() && self.nothing_ahead() {
-                self.taken_early = sink.take(index, event, outbox);
+                self.taken_early = sink.take_early(frame, outbox);
             }
         }
     }

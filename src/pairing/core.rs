@@ -36,7 +36,7 @@ use bluez_mgmt_protocol::event::{ConfirmHint, Event};
 use bluez_mgmt_protocol::{Address, AddressInfo, ControllerIndex, IoCapability, Status};
 
 use super::{Controllers, PairError, PairingReply, Report, RequestKind};
-use crate::agent::{check_passkey, InvalidAnswer, KeyKind, KeyNotice, Peer, PinCode};
+use crate::agent::{check_passkey, InvalidAnswer, KeyKind, KeyNotice, Peer, PinCode, YesNoRequest};
 use crate::keystore::{AdapterId, KeyUpdate, LoadError};
 
 /// Identifies one piece of work the core handed out (a question to the agent, a store write,
@@ -68,6 +68,17 @@ impl Question {
         }
     }
 
+    /// The yes/no request this question is, as [`Agent::answer_at_once`] is asked it.
+    ///
+    /// [`Agent::answer_at_once`]: crate::agent::Agent::answer_at_once
+    pub fn yes_no(&self) -> Option<YesNoRequest> {
+        match self {
+            Question::ConfirmValue(v) => Some(YesNoRequest::ConfirmValue(*v)),
+            Question::Authorize => Some(YesNoRequest::Authorize),
+            Question::Passkey | Question::PinCode(_) => None,
+        }
+    }
+
     fn negative(&self, peer: Peer) -> PairingReply {
         match self {
             Question::ConfirmValue(_) | Question::Authorize => PairingReply::UserConfirm {
@@ -81,6 +92,17 @@ impl Question {
             Question::PinCode(_) => PairingReply::PinCode { peer, pin: None },
         }
     }
+}
+
+/// Who would answer a User Confirmation Request that came now, before it is handed in (see
+/// [`PairingCore::confirm_answered_by`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmAnswerer {
+    /// The core itself, with this answer, asking no one: Just Works for a pairing this
+    /// service started ([`CoreConfig::auto_accept_initiated`]).
+    Core(bool),
+    /// The agent, asked this; its answer is the reply.
+    Agent(YesNoRequest),
 }
 
 /// The agent's answer to a [`Question`].
@@ -929,6 +951,32 @@ impl PairingCore {
                 i += 1;
             }
         }
+    }
+
+    /// Who would answer a User Confirmation Request from `peer` with `hint` and `value` if it
+    /// were handed in now (see [`ConfirmAnswerer`]); `None` when its reply is decided otherwise
+    /// (a controller not served gets none; a stop under way refuses it). Lets a caller
+    /// write the reply before it decodes the request: handing the request in afterwards,
+    /// with the agent's answer to [`Action::Ask`], then yields that same reply, and leaves
+    /// the core as it would be had the agent answered so without the early write.
+    pub fn confirm_answered_by(
+        &self,
+        peer: &Peer,
+        hint: ConfirmHint,
+        value: u32,
+    ) -> Option<ConfirmAnswerer> {
+        if self.shutting_down || !self.config.controllers.includes(peer.index) {
+            return None;
+        }
+        Some(if hint == ConfirmHint::AUTHORIZATION_ONLY {
+            if self.config.auto_accept_initiated && self.is_own(peer) {
+                ConfirmAnswerer::Core(true)
+            } else {
+                ConfirmAnswerer::Agent(YesNoRequest::Authorize)
+            }
+        } else {
+            ConfirmAnswerer::Agent(YesNoRequest::ConfirmValue(value))
+        })
     }
 
     fn is_own(&self, peer: &Peer) -> bool {

@@ -39,8 +39,8 @@ mod rehearsal;
 pub mod service;
 
 pub use self::core::{
-    Action, Answer, CoreConfig, Notice, PairingCore, PolicyRefusal, Question, SetUp, SetUpOutcome,
-    StoreResult, Ticket, KEYS_AT_STOP,
+    Action, Answer, ConfirmAnswerer, CoreConfig, Notice, PairingCore, PolicyRefusal, Question,
+    SetUp, SetUpOutcome, StoreResult, Ticket, KEYS_AT_STOP,
 };
 pub use service::{BondStore, PairingService, ServiceConfig};
 

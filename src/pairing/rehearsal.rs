@@ -42,7 +42,7 @@ use bluez_mgmt_protocol::event::UserConfirmRequest;
 use bluez_mgmt_protocol::{Address, AddressInfo, AddressType, ControllerIndex, Event, EventFrame};
 
 use super::core::{Answer, CoreConfig, PairingCore, Question};
-use super::service::{guarded, service_filter, unwoken, Asked, Hot, Inline};
+use super::service::{guarded, service_filter, unwoken, AgentCalls, Asked, Hot, Inline};
 use super::Controllers;
 use crate::agent::Peer;
 
@@ -65,19 +65,22 @@ const REQUESTS: usize = 2;
 /// request's reply framed, and its completion handed back to the core.
 pub(crate) fn rehearse_answer_path(
     answer_timeout: Duration,
-    agent: &(dyn Fn(Peer, Question) -> Asked + Send + Sync),
+    agent: &dyn AgentCalls,
     rehearsal: AgentRehearsal,
 ) -> bool {
-    let mut answer = agent(
-        Peer::new(
-            ControllerIndex::NONE,
-            AddressInfo {
-                address: Address([0x01, 0x00, 0x00, 0x00, 0x00, 0xc0]),
-                address_type: AddressType::LE_RANDOM,
-            },
-        ),
-        Question::ConfirmValue(123_456),
+    let peer = Peer::new(
+        ControllerIndex::NONE,
+        AddressInfo {
+            address: Address([0x01, 0x00, 0x00, 0x00, 0x00, 0xc0]),
+            address_type: AddressType::LE_RANDOM,
+        },
     );
+    let question = Question::ConfirmValue(123_456);
+    // Whether the agent answers confirmations at once (then the requests below take the
+    // early write, as its real ones will); asked only of an agent given to be asked.
+    let at_once =
+        rehearsal == AgentRehearsal::Poll && agent.answer_at_once(&peer, &question).is_some();
+    let mut answer = agent.ask(peer, question);
     if let AgentRehearsal::Poll = rehearsal {
         let waker = unwoken();
         let _ = Pin::new(&mut answer).poll(&mut Context::from_waker(&waker));
@@ -114,7 +117,7 @@ pub(crate) fn rehearse_answer_path(
     let hot = Arc::new(Mutex::new(Hot::new(core, Some(unwoken()))));
     let inline = Arc::new(Inline {
         hot: hot.clone(),
-        ask: Arc::new(|_, _| guarded(Box::pin(std::future::ready(Answer::Bool(true))))),
+        agent: Arc::new(Accepts { at_once }),
     });
     let mut settled = 0;
     let (submitted, written_early) =
@@ -128,48 +131,80 @@ pub(crate) fn rehearse_answer_path(
     submitted == REQUESTS && written_early == REQUESTS && settled == 2 * REQUESTS
 }
 
+/// The rehearsal's own agent: accepts, at once if `at_once`, or else through an answer
+/// that is ready when polled.
+struct Accepts {
+    at_once: bool,
+}
+
+impl AgentCalls for Accepts {
+    fn ask(&self, _: Peer, _: Question) -> Asked {
+        guarded(Box::pin(std::future::ready(Answer::Bool(true))))
+    }
+
+    fn answer_at_once(&self, _: &Peer, _: &Question) -> Option<Answer> {
+        self.at_once.then_some(Answer::Bool(true))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     use super::*;
 
-    /// Runs the rehearsal with an agent that records being made and polled; returns
-    /// (whether it went the whole way, times made, polled).
-    fn rehearse(rehearsal: AgentRehearsal) -> (bool, usize, bool) {
-        let made = Arc::new(AtomicUsize::new(0));
-        let polled = Arc::new(AtomicBool::new(false));
-        let agent = {
-            let (made, polled) = (made.clone(), polled.clone());
-            move |_: Peer, question: Question| {
-                assert!(matches!(question, Question::ConfirmValue(_)));
-                made.fetch_add(1, Ordering::SeqCst);
-                let polled = polled.clone();
-                guarded(Box::pin(async move {
-                    polled.store(true, Ordering::SeqCst);
-                    Answer::Bool(false)
-                }))
-            }
-        };
-        let whole = rehearse_answer_path(Duration::from_secs(30), &agent, rehearsal);
-        (
-            whole,
-            made.load(Ordering::SeqCst),
-            polled.load(Ordering::SeqCst),
-        )
+    /// An agent that records being made, polled and asked at once.
+    #[derive(Default)]
+    struct Recording {
+        at_once: Option<bool>,
+        made: AtomicUsize,
+        polled: Arc<AtomicBool>,
+        asked_at_once: AtomicUsize,
+    }
+
+    impl AgentCalls for Recording {
+        fn ask(&self, _: Peer, question: Question) -> Asked {
+            assert!(matches!(question, Question::ConfirmValue(_)));
+            self.made.fetch_add(1, Ordering::SeqCst);
+            let polled = self.polled.clone();
+            guarded(Box::pin(async move {
+                polled.store(true, Ordering::SeqCst);
+                Answer::Bool(false)
+            }))
+        }
+
+        fn answer_at_once(&self, _: &Peer, _: &Question) -> Option<Answer> {
+            self.asked_at_once.fetch_add(1, Ordering::SeqCst);
+            self.at_once.map(Answer::Bool)
+        }
     }
 
     #[test]
-    fn the_rehearsal_polls_the_agent_only_when_given_one_to_ask() {
-        assert_eq!(
-            rehearse(AgentRehearsal::MakeOnly),
-            (true, 1, false),
-            "the real agent's answer is made once and never polled"
-        );
-        assert_eq!(
-            rehearse(AgentRehearsal::Poll),
-            (true, 1, true),
-            "a rehearsal agent's answer is polled"
-        );
+    fn the_rehearsal_asks_the_agent_only_when_given_one_to_ask() {
+        // (how, the agent's answer at once) -> (times made, polled, times asked at once)
+        let table = [
+            (AgentRehearsal::MakeOnly, None, (1, false, 0)),
+            (AgentRehearsal::MakeOnly, Some(true), (1, false, 0)),
+            (AgentRehearsal::Poll, None, (1, true, 1)),
+            (AgentRehearsal::Poll, Some(false), (1, true, 1)),
+        ];
+        for (rehearsal, at_once, expected) in table {
+            let agent = Recording {
+                at_once,
+                ..Recording::default()
+            };
+            let whole = rehearse_answer_path(Duration::from_secs(30), &agent, rehearsal);
+            assert!(whole, "{rehearsal:?}, {at_once:?}: went the whole way");
+            assert_eq!(
+                (
+                    agent.made.load(Ordering::SeqCst),
+                    agent.polled.load(Ordering::SeqCst),
+                    agent.asked_at_once.load(Ordering::SeqCst)
+                ),
+                expected,
+                "{rehearsal:?}, {at_once:?}: the real agent's answer is made once, polled and \
+                 asked at once only when it was given to be asked"
+            );
+        }
     }
 }

@@ -13,7 +13,10 @@
 //! thread of [`Client::open`](crate::client::Client::open) does so as soon as it has read
 //! the frame and writes the reply the moment it is submitted, before the session, other
 //! subscribers or the reply's own bookkeeping; a driver task, once the session has decoded
-//! the frame, writing the reply before it reads the next one. An answer that is not ready
+//! the frame, writing the reply before it reads the next one. On the driver thread a User
+//! Confirmation Request whose answer is known before it is decoded (the agent's
+//! [`Agent::answer_at_once`], Just Works for a pairing the service started) has its reply
+//! written from the frame's bytes first (see `Inline`). An answer that is not ready
 //! is adopted by the task (it was polled with the task's waker); what else the core wants
 //! done goes to the task in order. Store writes run on tokio's blocking pool, one at a time
 //! per device and in order (the core queues them), so a slow disk never holds up an answer.
@@ -36,6 +39,8 @@ use bluez_mgmt_protocol::command::{
     SetIoCapability, SetPowered, SetStaticAddress, UnpairDevice, UserConfirmNegativeReply,
     UserConfirmReply, UserPasskeyNegativeReply, UserPasskeyReply,
 };
+use bluez_mgmt_protocol::event::UserConfirmRequest;
+use bluez_mgmt_protocol::frame::HEADER_LEN;
 use bluez_mgmt_protocol::{
     Address, Command, ControllerIndex, Event, EventCode, IoCapability, Opcode, Settings, Status,
 };
@@ -43,13 +48,15 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::core::{
-    is_index_event, Action, Answer, CoreConfig, Notice, PairingCore, PolicyRefusal, Question,
-    SetUpOutcome, StoreResult, Ticket,
+    is_index_event, Action, Answer, ConfirmAnswerer, CoreConfig, Notice, PairingCore,
+    PolicyRefusal, Question, SetUpOutcome, StoreResult, Ticket,
 };
 use super::rehearsal::AgentRehearsal;
 use super::{Controllers, PairError, PairingReply, Report};
-use crate::agent::{Agent, Peer};
-use crate::client::{Client, ErrorKind, EventFilter, InlineSink, Outbox, SubscriptionError};
+use crate::agent::{Agent, Peer, YesNoRequest};
+use crate::client::{
+    Client, ErrorKind, EventFilter, InlineSink, Outbox, ReadFrame, SubscriptionError,
+};
 use crate::keystore::{
     device_policy, load_adapter_into_controller, AdapterId, KeyStore, KeyUpdate, StoreOutcome,
 };
@@ -313,16 +320,14 @@ impl<A: Agent> PairingService<A> {
         // Subscribed before the controller list is read: nothing that happens after it is
         // missed. Until the task runs, every event is queued for it.
         let hot = Arc::new(Mutex::new(Hot::new(core, None)));
-        let agent = self.inner.agent.clone();
-        let ask_agent: AskAgent =
-            Arc::new(move |peer, question| ask(agent.clone(), peer, question));
+        let ask_agent: AskAgent = Arc::new(AgentOf(self.inner.agent.clone()));
         let events = self.inner.client.subscribe_inline(
             filter,
             self.inner.config.event_queue,
             "pairing service",
             Arc::new(Inline {
                 hot: hot.clone(),
-                ask: ask_agent.clone(),
+                agent: ask_agent.clone(),
             }),
         );
         let present = if let Controllers::Only(v) = &config.controllers {
@@ -375,14 +380,11 @@ impl<A: Agent> PairingService<A> {
         // While the set-up's commands are out: the first request must not pay for running
         // the answer path's code for the first time (see `rehearsal`).
         match &self.inner.rehearsal_agent {
-            Some(agent) => {
-                let agent = agent.clone();
-                super::rehearsal::rehearse_answer_path(
-                    config.answer_timeout,
-                    &move |peer, question| ask(agent.clone(), peer, question),
-                    AgentRehearsal::Poll,
-                )
-            }
+            Some(agent) => super::rehearsal::rehearse_answer_path(
+                config.answer_timeout,
+                &AgentOf(agent.clone()),
+                AgentRehearsal::Poll,
+            ),
             None => super::rehearsal::rehearse_answer_path(
                 config.answer_timeout,
                 &*ask_agent,
@@ -675,16 +677,66 @@ const REQUESTS: [EventCode; 3] = [
 /// read, and is stamped after the loop: on the driver thread's early path the reply is
 /// written by then, and the clock read (a system call on some clocksources) comes after it.
 ///
-/// It is not generic over the agent (the agent is behind `ask`), so the start-up rehearsal
-/// runs this very code (see `rehearsal`).
+/// On the driver thread's early path a User Confirmation Request whose answer is known
+/// before anything is decoded (the core's own for a pairing it started, or the agent's
+/// [`Agent::answer_at_once`]) has its reply written first, from the frame's bytes read in
+/// place ([`UserConfirmRequest::in_frame`]); then the request is decoded and goes through
+/// the core as any other, the agent's answer given for it, and the reply the core asks for
+/// is recorded as the one written ([`PairingCore::confirm_answered_by`] says who answers
+/// before the request is handed in, and the tests check the two agree).
+///
+/// It is not generic over the agent (the agent is behind `agent`), so the start-up
+/// rehearsal runs this very code (see `rehearsal`).
 pub(super) struct Inline {
     pub(super) hot: Arc<Mutex<Hot>>,
-    /// Starts the agent's answer to a question.
-    pub(super) ask: AskAgent,
+    /// The service's agent.
+    pub(super) agent: AskAgent,
 }
 
-/// Starts the agent's answer to a question (not yet polled: no agent code has run).
-pub(super) type AskAgent = Arc<dyn Fn(Peer, Question) -> Asked + Send + Sync>;
+/// The service's agent as the inline path and the rehearsal call it.
+pub(super) type AskAgent = Arc<dyn AgentCalls>;
+
+/// An agent, not generic over its type (see [`Inline`]).
+pub(super) trait AgentCalls: Send + Sync {
+    /// Starts the agent's answer to a question (not yet polled: no agent code has run).
+    fn ask(&self, peer: Peer, question: Question) -> Asked;
+
+    /// The agent's answer to `question` if it gives one at once ([`Agent::answer_at_once`]),
+    /// a panic turned into [`Answer::Failed`].
+    fn answer_at_once(&self, peer: &Peer, question: &Question) -> Option<Answer>;
+}
+
+/// An [`Agent`] as [`AgentCalls`].
+pub(super) struct AgentOf<A>(pub(super) Arc<A>);
+
+impl<A: Agent> AgentCalls for AgentOf<A> {
+    fn ask(&self, peer: Peer, question: Question) -> Asked {
+        ask(self.0.clone(), peer, question)
+    }
+
+    fn answer_at_once(&self, peer: &Peer, question: &Question) -> Option<Answer> {
+        answered_at_once(&*self.0, peer, question)
+    }
+}
+
+/// The agent's answer to `question` if it gives one at once, a panic turned into
+/// [`Answer::Failed`] (it runs on the client's driver thread, which must not unwind).
+fn answered_at_once<A: Agent>(agent: &A, peer: &Peer, question: &Question) -> Option<Answer> {
+    let request = question.yes_no()?;
+    match std::panic::catch_unwind(AssertUnwindSafe(|| agent.answer_at_once(peer, request))) {
+        Ok(answer) => answer.map(Answer::Bool),
+        Err(_) => Some(Answer::Failed),
+    }
+}
+
+/// Whether the agent was asked for an answer at once before the request reached the core
+/// (by the early write, [`Inline::write_known_reply`]), and what it said.
+enum AskedAtOnce {
+    /// Not asked: the core's [`Action::Ask`] asks it.
+    No,
+    /// Asked; `None` if it had no answer at once.
+    Yes(Option<Answer>),
+}
 
 impl InlineSink for Inline {
     fn takes_early(&self, code: EventCode) -> bool {
@@ -695,18 +747,105 @@ impl InlineSink for Inline {
         if !REQUESTS.contains(&event.code()) {
             return false;
         }
-        // The task holds the lock only briefly, but never wait for it here: queue instead.
-        let mut hot = match self.hot.try_lock() {
+        let Some(mut hot) = self.lock() else {
+            return false;
+        };
+        self.answer(&mut hot, index, event, outbox, AskedAtOnce::No)
+    }
+
+    fn take_early(&self, frame: &mut ReadFrame<'_>, outbox: &mut Outbox<'_>) -> bool {
+        let Some(mut hot) = self.lock() else {
+            return false;
+        };
+        let asked = self.write_known_reply(&mut hot, frame.bytes(), outbox);
+        match frame.decoded() {
+            Some(d) if REQUESTS.contains(&d.event.code()) => {
+                self.answer(&mut hot, d.index, &d.event, outbox, asked)
+            }
+            // Not a request after all: nothing was written (see `write_known_reply`).
+            _ => false,
+        }
+    }
+}
+
+impl Inline {
+    /// The shared state, if the task runs (until then every event is queued) and the lock
+    /// is free: the task holds it only briefly, but it is never waited for here (the event
+    /// is queued instead).
+    fn lock(&self) -> Option<MutexGuard<'_, Hot>> {
+        let hot = match self.hot.try_lock() {
             Ok(h) => h,
             Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => return false,
+            Err(std::sync::TryLockError::WouldBlock) => return None,
         };
+        hot.waker.is_some().then_some(hot)
+    }
+
+    /// On the early path, before the frame is decoded: if it is a User Confirmation Request
+    /// whose answer is known now (see [`Inline`]), writes the reply. Says whether the agent
+    /// was asked, and its answer, for [`Inline::answer`] to give the core.
+    fn write_known_reply(
+        &self,
+        hot: &mut Hot,
+        frame: &[u8],
+        outbox: &mut Outbox<'_>,
+    ) -> AskedAtOnce {
+        let Some((index, request)) = UserConfirmRequest::in_frame(frame) else {
+            return AskedAtOnce::No;
+        };
+        // As in `answer`: a command the task has still to send stays ahead of the reply.
+        if hot.deferred.iter().any(Action::is_command) {
+            return AskedAtOnce::No;
+        }
+        let peer = Peer::new(index, request.address);
+        let (accept, asked) =
+            match hot
+                .core
+                .confirm_answered_by(&peer, request.confirm_hint, request.value)
+            {
+                None => return AskedAtOnce::No,
+                Some(ConfirmAnswerer::Core(accept)) => (accept, AskedAtOnce::No),
+                Some(ConfirmAnswerer::Agent(request)) => {
+                    let question = match request {
+                        YesNoRequest::ConfirmValue(v) => Question::ConfirmValue(v),
+                        YesNoRequest::Authorize => Question::Authorize,
+                    };
+                    match self.agent.answer_at_once(&peer, &question) {
+                        Some(Answer::Bool(accept)) => {
+                            (accept, AskedAtOnce::Yes(Some(Answer::Bool(accept))))
+                        }
+                        // No answer at once, or the agent failed: the core decides the reply.
+                        other => return AskedAtOnce::Yes(other),
+                    }
+                }
+            };
+        let opcode = if accept {
+            UserConfirmReply::OPCODE
+        } else {
+            UserConfirmNegativeReply::OPCODE
+        };
+        // Either reply's parameters are the peer's address and type: the request's octets
+        // after its header, as read (`in_frame` checked the layout).
+        let address = &frame[HEADER_LEN..HEADER_LEN + 7];
+        outbox.write_early(index, opcode, address);
+        asked
+    }
+
+    /// Hands a request to the core and carries out what it wants done (see [`Inline`]);
+    /// `asked` is the agent's answer if it was asked already.
+    fn answer(
+        &self,
+        hot: &mut Hot,
+        index: ControllerIndex,
+        event: &Event,
+        outbox: &mut Outbox<'_>,
+        mut asked: AskedAtOnce,
+    ) -> bool {
         let Some(waker) = hot.waker.clone() else {
             return false;
         };
         // The clock is read once the reply is written (see `handle_event_unclocked`).
         hot.core.handle_event_unclocked(index, event);
-        let hot = &mut *hot;
         // A command the task has still to send stays ahead of any reply written here.
         let mut wire_pending = hot.deferred.iter().any(Action::is_command);
         while let Some(action) = hot.core.poll_action() {
@@ -716,7 +855,15 @@ impl InlineSink for Inline {
                     peer,
                     question,
                 } => {
-                    let mut answer = (self.ask)(peer, question);
+                    let at_once = match std::mem::replace(&mut asked, AskedAtOnce::No) {
+                        AskedAtOnce::Yes(answer) => answer,
+                        AskedAtOnce::No => self.agent.answer_at_once(&peer, &question),
+                    };
+                    if let Some(a) = at_once {
+                        hot.core.handle_answer(ticket, a);
+                        continue;
+                    }
+                    let mut answer = self.agent.ask(peer, question);
                     match Pin::new(&mut answer).poll(&mut Context::from_waker(&waker)) {
                         Poll::Ready(a) => hot.core.handle_answer(ticket, a),
                         Poll::Pending => hot.new_asks.push((ticket, answer)),
@@ -1033,10 +1180,12 @@ impl<A: Agent> Task<A> {
                 ticket,
                 peer,
                 question,
-            } => {
-                self.asks
-                    .push(ticket, ask(self.inner.agent.clone(), peer, question));
-            }
+            } => match answered_at_once(&*self.inner.agent, &peer, &question) {
+                Some(answer) => self.hot().core.handle_answer(ticket, answer),
+                None => self
+                    .asks
+                    .push(ticket, ask(self.inner.agent.clone(), peer, question)),
+            },
             Action::Notify(notice) => self.notify(notice),
             Action::Reply(reply) => {
                 let peer = reply.peer().clone();

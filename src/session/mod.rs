@@ -209,10 +209,11 @@ impl Session {
         check_command(opcode, params)?;
         // check_command bounds the parameters to MAX_COMMAND_PARAMS_LEN, below 65536.
         let len = params.len() as u16;
+        let [o0, o1] = opcode.0.to_le_bytes();
+        let [i0, i1] = index.0.to_le_bytes();
+        let [l0, l1] = len.to_le_bytes();
         frame.clear();
-        frame.extend_from_slice(&opcode.0.to_le_bytes());
-        frame.extend_from_slice(&index.0.to_le_bytes());
-        frame.extend_from_slice(&len.to_le_bytes());
+        frame.extend_from_slice(&[o0, o1, i0, i1, l0, l1]);
         frame.extend_from_slice(params);
         Ok(())
     }

@@ -2,8 +2,10 @@
 //! passkey, tells it a passkey to show, reports a failure, and hands out fresh local
 //! out-of-band data.
 
-use crate::address::AddressInfo;
+use crate::address::{Address, AddressInfo, AddressType};
+use crate::code::EventCode;
 use crate::discovery::DiscoveryType;
+use crate::index::ControllerIndex;
 use crate::status::Status;
 use crate::wire::Bytes16;
 
@@ -98,6 +100,36 @@ crate::wire_struct! {
     }
 }
 
+impl UserConfirmRequest {
+    /// Reads a whole event frame in place if it is exactly one User Confirmation Request:
+    /// its controller and the request, equal to what [`EventFrame::decode`] gives for the
+    /// same bytes, found with a few comparisons instead of the general decoder (a pairing
+    /// service that writes its reply before anything else is done with the frame uses it).
+    /// `None` for every other frame, a malformed one included. Never panics.
+    ///
+    /// [`EventFrame::decode`]: crate::EventFrame::decode
+    pub fn in_frame(frame: &[u8]) -> Option<(ControllerIndex, UserConfirmRequest)> {
+        // Header (event code, index, parameter length) and the 12 octets of the layout above.
+        let [c0, c1, i0, i1, l0, l1, a0, a1, a2, a3, a4, a5, kind, hint, v0, v1, v2, v3] = *frame
+        else {
+            return None;
+        };
+        if u16::from_le_bytes([c0, c1]) != EventCode::USER_CONFIRM_REQUEST.0
+            || u16::from_le_bytes([l0, l1]) != 12
+        {
+            return None;
+        }
+        Some((
+            ControllerIndex(u16::from_le_bytes([i0, i1])),
+            UserConfirmRequest {
+                address: AddressInfo::new(Address([a0, a1, a2, a3, a4, a5]), AddressType(kind)),
+                confirm_hint: ConfirmHint(hint),
+                value: u32::from_le_bytes([v0, v1, v2, v3]),
+            },
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +181,45 @@ mod tests {
             "ConfirmHint(Numeric Comparison)"
         );
         assert_eq!(ConfirmHint(7).to_string(), "unknown 0x07");
+    }
+
+    #[test]
+    fn a_confirm_request_read_in_place_is_what_the_decoder_gives() {
+        // Parameters of the two lab frames above, after an event header for hci0 and hci3.
+        let with_header = |index: u16, len: u16, params: &str| {
+            let mut f = EventCode::USER_CONFIRM_REQUEST.0.to_le_bytes().to_vec();
+            f.extend_from_slice(&index.to_le_bytes());
+            f.extend_from_slice(&len.to_le_bytes());
+            f.extend(hex(params));
+            f
+        };
+        let frames = [
+            with_header(0, 12, "02000000bb00 00 00 0f340000"),
+            with_header(3, 12, "02000000bbc0 02 01 b2ac0900"),
+            with_header(0, 12, "02000000bbc0 09 07 ffffffff"),
+        ];
+        for frame in &frames {
+            let decoded = crate::EventFrame::decode(frame).unwrap();
+            let crate::Event::UserConfirmRequest(event) = decoded.event else {
+                panic!("{decoded:?}");
+            };
+            assert_eq!(
+                UserConfirmRequest::in_frame(frame),
+                Some((decoded.index, event))
+            );
+        }
+        // Anything else is not one: truncated, one octet more, a length field that does not
+        // match, another event with the same length.
+        let f = &frames[0];
+        let mut longer = f.clone();
+        longer.push(0);
+        let mut other = f.clone();
+        other[0] = 0x10;
+        let mut bad_len = f.clone();
+        bad_len[4] = 11;
+        for frame in [&f[..17], &longer[..], &other[..], &bad_len[..], &[][..]] {
+            assert_eq!(UserConfirmRequest::in_frame(frame), None, "{frame:02x?}");
+        }
     }
 
     #[test]

@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bluez_mgmt::agent::policy::Policy as HeadlessPolicy;
-use bluez_mgmt::agent::{Agent, KeyNotice, Peer, PinCode, PolicyAgent};
+use bluez_mgmt::agent::{Agent, KeyNotice, Peer, PinCode, PolicyAgent, YesNoRequest};
 use bluez_mgmt::client::Client;
 use bluez_mgmt::keystore::{KeyStore, DEFAULT_DIR};
 use bluez_mgmt::pairing::{Controllers, PairingService, Report, ServiceConfig};
@@ -758,6 +758,14 @@ fn write_line(output: Output, line: &str) {
     }
 }
 
+/// The question a yes/no request asks the user, as a line.
+fn question_line(peer: &Peer, request: YesNoRequest) -> String {
+    match request {
+        YesNoRequest::ConfirmValue(value) => format!("{peer}: does the device show {value:06}?"),
+        YesNoRequest::Authorize => format!("{peer}: pair without verification (Just Works)?"),
+    }
+}
+
 /// The agent behind `mgmtctl agent` and `mgmtctl pair`.
 #[derive(Clone)]
 pub(crate) struct TerminalAgent {
@@ -861,22 +869,34 @@ impl TerminalAgent {
         index: ControllerIndex,
         question: impl FnOnce() -> String + Send + 'static,
     ) -> bool {
+        match self.policy {
+            Policy::Ask => {
+                let question = question();
+                self.prompt(move |i, o| ask_yes_no(i, o, &question), false)
+                    .await
+            }
+            _ => self.fixed_answer(index, question).unwrap_or(false),
+        }
+    }
+
+    /// The answer `--auto-accept` / `--reject` gives, its line posted ([`DecisionLines`]);
+    /// `None` when the terminal is asked.
+    fn fixed_answer(
+        &self,
+        index: ControllerIndex,
+        question: impl FnOnce() -> String + Send + 'static,
+    ) -> Option<bool> {
         let (answer, word) = match self.policy {
             Policy::Accept => (true, "yes (--auto-accept)"),
             Policy::Reject => (false, "no (--reject)"),
-            Policy::Ask => {
-                let question = question();
-                return self
-                    .prompt(move |i, o| ask_yes_no(i, o, &question), false)
-                    .await;
-            }
+            Policy::Ask => return None,
         };
         self.decisions.post(
             index,
             self.output(),
             Box::new(move || format!("{} -> {word}", question())),
         );
-        answer
+        Some(answer)
     }
 }
 
@@ -885,10 +905,16 @@ impl Agent for TerminalAgent {
         self.io
     }
 
+    fn answer_at_once(&self, peer: &Peer, request: YesNoRequest) -> Option<bool> {
+        // A policy's answer is written as soon as the request is read; the terminal's is not.
+        let peer = peer.clone();
+        self.fixed_answer(peer.index, move || question_line(&peer, request))
+    }
+
     async fn confirm_value(&self, peer: &Peer, value: u32) -> bool {
         let peer = peer.clone();
         self.decide(peer.index, move || {
-            format!("{peer}: does the device show {value:06}?")
+            question_line(&peer, YesNoRequest::ConfirmValue(value))
         })
         .await
     }
@@ -896,7 +922,7 @@ impl Agent for TerminalAgent {
     async fn authorize(&self, peer: &Peer) -> bool {
         let peer = peer.clone();
         self.decide(peer.index, move || {
-            format!("{peer}: pair without verification (Just Works)?")
+            question_line(&peer, YesNoRequest::Authorize)
         })
         .await
     }

@@ -12,14 +12,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bluez_mgmt::agent::{Call, Peer, ScriptedAgent};
-use bluez_mgmt::pairing::{Controllers, PairingService, Report, ServiceConfig};
-use bluez_mgmt::protocol::{
-    Address, AddressInfo, AddressType, EventCode, IoCapability, Opcode, Status,
-};
+use bluez_mgmt::pairing::Report;
+use bluez_mgmt::protocol::{Address, AddressInfo, AddressType, IoCapability, Opcode};
 use bluez_mgmt::transport::ScriptedTransport;
 
 mod support;
-use support::{complete_params, on_every_wire, Wire, HCI0};
+use support::{on_every_wire, one_confirmation, script_played, service_on, Wire, HCI0};
 
 /// An LE public peer's address and type (wire order).
 const PEER: [u8; 7] = [0x01, 0x00, 0x00, 0x00, 0xBB, 0x00, 0x01];
@@ -49,37 +47,17 @@ fn peer() -> Peer {
     )
 }
 
-/// Set IO Capability as the service sends it at start, the request, and the reply we must
-/// write for it.
+/// The request and the reply we must write for it (see `one_confirmation`).
 fn script(asked: Asked, says: Says) -> Arc<ScriptedTransport> {
-    let io = [IoCapability::DISPLAY_YES_NO.0];
     let hint = match asked {
         Asked::Comparison => 0,
         Asked::JustWorks => 1,
     };
-    let request = [&PEER[..], &[hint], &VALUE.to_le_bytes()].concat();
     let reply = match says {
         Says::Yes => Opcode::USER_CONFIRM_REPLY,
         Says::No | Says::Panics => Opcode::USER_CONFIRM_NEG_REPLY,
     };
-    Arc::new(
-        ScriptedTransport::builder()
-            .write_command(HCI0, Opcode::SET_IO_CAPABILITY, &io)
-            .read_event(
-                HCI0,
-                EventCode::COMMAND_COMPLETE,
-                &complete_params(Opcode::SET_IO_CAPABILITY, Status::SUCCESS, &[]),
-            )
-            .read_event(HCI0, EventCode::USER_CONFIRM_REQUEST, &request)
-            .write_command(HCI0, reply, &PEER)
-            .read_event(
-                HCI0,
-                EventCode::COMMAND_COMPLETE,
-                &complete_params(reply, Status::SUCCESS, &PEER),
-            )
-            .build()
-            .stay_open(),
-    )
+    one_confirmation(PEER, hint, VALUE, reply)
 }
 
 /// The agent, answering at once or through its method.
@@ -108,25 +86,14 @@ async fn run(wire: Wire, asked: Asked, says: Says, at_once: bool) -> (Vec<Call>,
     let case = format!("{wire:?}, {asked:?}, {says:?}, at once {at_once}");
     let script = script(asked, says);
     let agent = agent(asked, says, at_once);
-    let service = PairingService::new(
-        wire.client(&script),
-        agent.clone(),
-        ServiceConfig {
-            controllers: Controllers::Only(vec![HCI0]),
-            ..ServiceConfig::default()
-        },
-    );
+    let service = service_on(&wire.client(&script), HCI0, agent.clone(), true);
     let mut reports = service.reports();
     service
         .start()
         .await
         .expect("Set IO Capability as scripted");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !script.is_done() && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    script
-        .check_done()
+    script_played(&script)
+        .await
         .unwrap_or_else(|e| panic!("{case}: the reply written as scripted: {e}"));
     let stopping = tokio::spawn({
         let service = service.clone();

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use bluez_mgmt::agent::ScriptedAgent;
 use bluez_mgmt::pairing::{Controllers, PairingService, Report, ServiceConfig};
-use bluez_mgmt::protocol::{EventCode, IoCapability, Opcode, Status};
+use bluez_mgmt::protocol::{IoCapability, Opcode};
 use bluez_mgmt::transport::ScriptedTransport;
 
 mod support;
-use support::{complete_params, on_every_wire, Wire, HCI0};
+use support::{on_every_wire, one_confirmation, script_played, Wire, HCI0};
 
 /// How long the agent may take.
 const LIMIT: Duration = Duration::from_millis(300);
@@ -21,29 +21,10 @@ const LIMIT: Duration = Duration::from_millis(300);
 /// An LE public peer's address and type (wire order).
 const PEER: [u8; 7] = [0x01, 0x00, 0x00, 0x00, 0xBB, 0x00, 0x01];
 
-/// Set IO Capability as the service sends it at start, then a User Confirmation Request
-/// (confirm hint 0, value 42), and the negative reply we must write for it.
+/// A User Confirmation Request (confirm hint 0, value 42), and the negative reply we must
+/// write for it (see `one_confirmation`).
 fn script() -> Arc<ScriptedTransport> {
-    let io = [IoCapability::DISPLAY_YES_NO.0];
-    let request = [&PEER[..], &[0x00], &42u32.to_le_bytes()].concat();
-    Arc::new(
-        ScriptedTransport::builder()
-            .write_command(HCI0, Opcode::SET_IO_CAPABILITY, &io)
-            .read_event(
-                HCI0,
-                EventCode::COMMAND_COMPLETE,
-                &complete_params(Opcode::SET_IO_CAPABILITY, Status::SUCCESS, &[]),
-            )
-            .read_event(HCI0, EventCode::USER_CONFIRM_REQUEST, &request)
-            .write_command(HCI0, Opcode::USER_CONFIRM_NEG_REPLY, &PEER)
-            .read_event(
-                HCI0,
-                EventCode::COMMAND_COMPLETE,
-                &complete_params(Opcode::USER_CONFIRM_NEG_REPLY, Status::SUCCESS, &PEER),
-            )
-            .build()
-            .stay_open(),
-    )
+    one_confirmation(PEER, 0, 42, Opcode::USER_CONFIRM_NEG_REPLY)
 }
 
 on_every_wire!(an_unanswered_question_gets_the_negative_reply_at_its_limit);
@@ -87,9 +68,7 @@ async fn an_unanswered_question_gets_the_negative_reply_at_its_limit(wire: Wire)
         "timed out {:?} after the agent was asked, before its limit of {LIMIT:?}",
         asked.elapsed()
     );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !script.is_done() && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    script.check_done().expect("the negative reply written");
+    script_played(&script)
+        .await
+        .expect("the negative reply written");
 }

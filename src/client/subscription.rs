@@ -201,6 +201,7 @@ pub(crate) struct ReadFrame<'a> {
 }
 
 impl<'a> ReadFrame<'a> {
+    /// The frame as read, not decoded yet.
     pub(crate) fn new(bytes: &'a [u8]) -> ReadFrame<'a> {
         ReadFrame {
             bytes,

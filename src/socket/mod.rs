@@ -17,7 +17,7 @@ pub(crate) use sys::open_file_at;
 
 use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use tokio::io::unix::AsyncFd;
 
@@ -115,10 +115,7 @@ impl MgmtSocket {
                     Ok(b) => b,
                     Err(_) => &mut own,
                 };
-                if buf.capacity() < MAX_FRAME_LEN {
-                    *buf = Vec::with_capacity(MAX_FRAME_LEN);
-                }
-                sys::read_into_spare(fd.get_ref().as_raw_fd(), buf).map(|_| buf.to_vec())
+                read_frame(fd.get_ref().as_raw_fd(), buf).map(|()| buf.to_vec())
             }) {
                 Ok(Ok(frame)) => {
                     return Ok(frame);
@@ -128,6 +125,15 @@ impl MgmtSocket {
             }
         }
     }
+}
+
+/// One frame read from `fd` into `buf`, given room for the largest frame first (allocated
+/// once per kept buffer, never zero-filled: see [`MgmtSocket::recv`]).
+fn read_frame(fd: RawFd, buf: &mut Vec<u8>) -> io::Result<()> {
+    if buf.capacity() < MAX_FRAME_LEN {
+        *buf = Vec::with_capacity(MAX_FRAME_LEN);
+    }
+    sys::read_into_spare(fd, buf).map(drop)
 }
 
 /// Refuses a frame longer than the socket's send MTU before anything is written (the kernel
@@ -249,11 +255,8 @@ impl ControlFd {
     /// never zero-filled), without waiting: `Ok(false)` when none is waiting. An empty frame
     /// means the socket was shut down.
     pub(crate) fn try_recv(&self, buf: &mut Vec<u8>) -> io::Result<bool> {
-        if buf.capacity() < MAX_FRAME_LEN {
-            *buf = Vec::with_capacity(MAX_FRAME_LEN);
-        }
-        match sys::read_into_spare(self.fd.as_raw_fd(), buf) {
-            Ok(_) => Ok(true),
+        match read_frame(self.fd.as_raw_fd(), buf) {
+            Ok(()) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
             Err(e) => Err(e),
         }

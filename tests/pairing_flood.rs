@@ -4,7 +4,9 @@
 //! answered (the script checks each reply, byte for byte and in order), every key is stored,
 //! and no loss is reported. A second run with the service's queue made deliberately tiny
 //! reports the loss: a WARN log line (mgmtctl's default level) naming the dropped events, and
-//! [`Report::EventsLost`] on the report stream.
+//! [`Report::EventsLost`] on the report stream. A service that serves one controller gives
+//! the other's requests and keys no room in its queue: a flood of them beside our own
+//! pairings, with that queue tiny, loses nothing.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,12 +14,12 @@ use std::time::Duration;
 use bluez_mgmt::agent::{Agent, Peer};
 use bluez_mgmt::client::Client;
 use bluez_mgmt::keystore::KeyStore;
-use bluez_mgmt::pairing::{PairingService, Report, ServiceConfig};
-use bluez_mgmt::protocol::{EventCode, IoCapability, Opcode, Status};
+use bluez_mgmt::pairing::{Controllers, PairingService, Report, ServiceConfig};
+use bluez_mgmt::protocol::{ControllerIndex, EventCode, IoCapability, Opcode, Status};
 use bluez_mgmt::transport::{ScriptBuilder, ScriptedTransport};
 
 mod support;
-use support::{complete_params, HookedStore, HCI0, NONE};
+use support::{complete_params, HookedStore, HCI0, HCI1, NONE};
 const REQUESTS: usize = 100;
 const DEVICE_FOUND: usize = 100_000;
 /// Our controller's public address (wire order).
@@ -66,35 +68,57 @@ fn new_ltk(i: usize) -> Vec<u8> {
     .concat()
 }
 
-/// The conversation: start-up (index list, Read Controller Information), then per request
-/// a confirmation request, a flood, its key, more flood, and the reply we must write.
-fn script() -> ScriptedTransport {
-    let mut b: ScriptBuilder = ScriptedTransport::builder()
-        .write_command(NONE, Opcode::READ_INDEX_LIST, &[])
-        .read_event(
-            NONE,
-            EventCode::COMMAND_COMPLETE,
-            &command_complete(Opcode::READ_INDEX_LIST, &[1, 0, 0, 0]),
-        )
-        .write_command(HCI0, Opcode::READ_INFO, &[])
-        .read_event(
-            HCI0,
-            EventCode::COMMAND_COMPLETE,
-            &command_complete(Opcode::READ_INFO, &read_info_reply()),
-        );
-    let per_gap = DEVICE_FOUND / REQUESTS / 2;
+/// What floods the conversation: its `n`th event.
+type Flood = fn(usize) -> (ControllerIndex, EventCode, Vec<u8>);
+
+fn device_found_flood(n: usize) -> (ControllerIndex, EventCode, Vec<u8>) {
+    (HCI0, EventCode::DEVICE_FOUND, device_found(n))
+}
+
+/// The pairing traffic of a controller the service does not serve (hci1): requests and keys
+/// of other peers, which the service's filter keeps out of its queue.
+fn other_controller_flood(n: usize) -> (ControllerIndex, EventCode, Vec<u8>) {
+    let i = n % 50_000 + 1_000;
+    match n % 2 {
+        0 => (HCI1, EventCode::USER_CONFIRM_REQUEST, confirm_request(i)),
+        _ => (HCI1, EventCode::NEW_LONG_TERM_KEY, new_ltk(i)),
+    }
+}
+
+/// The conversation: start-up (the index list unless the service is told its controllers,
+/// Read Controller Information), then per request a confirmation request, `flooded` events
+/// of `flood`, its key, more of the flood, and the reply we must write.
+fn script(controllers: &Controllers, flood: Flood, flooded: usize) -> ScriptedTransport {
+    let mut b: ScriptBuilder = ScriptedTransport::builder();
+    if *controllers == Controllers::All {
+        b = b
+            .write_command(NONE, Opcode::READ_INDEX_LIST, &[])
+            .read_event(
+                NONE,
+                EventCode::COMMAND_COMPLETE,
+                &command_complete(Opcode::READ_INDEX_LIST, &[1, 0, 0, 0]),
+            );
+    }
+    b = b.write_command(HCI0, Opcode::READ_INFO, &[]).read_event(
+        HCI0,
+        EventCode::COMMAND_COMPLETE,
+        &command_complete(Opcode::READ_INFO, &read_info_reply()),
+    );
+    let per_gap = flooded / REQUESTS / 2;
     let mut found = 0;
+    let mut flood_gap = |mut b: ScriptBuilder| {
+        for _ in 0..per_gap {
+            let (index, code, params) = flood(found);
+            b = b.read_event(index, code, &params);
+            found += 1;
+        }
+        b
+    };
     for i in 0..REQUESTS {
         b = b.read_event(HCI0, EventCode::USER_CONFIRM_REQUEST, &confirm_request(i));
-        for _ in 0..per_gap {
-            b = b.read_event(HCI0, EventCode::DEVICE_FOUND, &device_found(found));
-            found += 1;
-        }
+        b = flood_gap(b);
         b = b.read_event(HCI0, EventCode::NEW_LONG_TERM_KEY, &new_ltk(i));
-        for _ in 0..per_gap {
-            b = b.read_event(HCI0, EventCode::DEVICE_FOUND, &device_found(found));
-            found += 1;
-        }
+        b = flood_gap(b);
         b = b
             .write_command(HCI0, Opcode::USER_CONFIRM_REPLY, &peer(i))
             .read_event(
@@ -103,7 +127,7 @@ fn script() -> ScriptedTransport {
                 &command_complete(Opcode::USER_CONFIRM_REPLY, &peer(i)),
             );
     }
-    assert_eq!(found, DEVICE_FOUND);
+    assert_eq!(found, flooded);
     b.build().stay_open()
 }
 
@@ -156,13 +180,33 @@ struct Run {
     store: tempfile::TempDir,
 }
 
-/// Runs the scripted flood through a client and a service whose queue holds `queue` events,
-/// until `done` says the reports so far are enough (or 60 s pass).
-fn run(queue: usize, done: fn(&[Report]) -> bool) -> Run {
+/// How a run floods the service: with what, how many events, the service's queue and the
+/// controllers it serves.
+struct Setup {
+    flood: Flood,
+    flooded: usize,
+    queue: usize,
+    controllers: Controllers,
+}
+
+/// [`DEVICE_FOUND`] Device Found events to a service of every controller whose queue holds
+/// `queue` events.
+fn found_flood(queue: usize) -> Setup {
+    Setup {
+        flood: device_found_flood,
+        flooded: DEVICE_FOUND,
+        queue,
+        controllers: Controllers::All,
+    }
+}
+
+/// Runs the scripted flood through a client and a service set up as `setup` says, until
+/// `done` says the reports so far are enough (or 60 s pass).
+fn run(setup: Setup, done: fn(&[Report]) -> bool) -> Run {
     let warnings = Warnings::default();
     let _log = tracing::subscriber::set_default(warnings.clone());
     let store = tempfile::tempdir().unwrap();
-    let script = Arc::new(script());
+    let script = Arc::new(script(&setup.controllers, setup.flood, setup.flooded));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -175,7 +219,8 @@ fn run(queue: usize, done: fn(&[Report]) -> bool) -> Run {
                 register_io_capability: false,
                 load_bonds: false,
                 power_on: false,
-                event_queue: queue,
+                event_queue: setup.queue,
+                controllers: setup.controllers,
                 ..ServiceConfig::default()
             },
         )
@@ -223,13 +268,20 @@ fn lost(r: &Report) -> bool {
 #[test]
 fn every_request_answered_and_every_key_stored_in_a_device_found_flood() {
     let started = std::time::Instant::now();
-    let r = run(bluez_mgmt::client::EVENT_BUFFER, |reports| {
-        count(reports, answered) == REQUESTS && count(reports, stored) == REQUESTS
-    });
+    let r = run(found_flood(bluez_mgmt::client::EVENT_BUFFER), all_done);
     println!(
         "{DEVICE_FOUND} Device Found, {REQUESTS} requests and keys: {:?}",
         started.elapsed()
     );
+    nothing_lost(&r);
+}
+
+fn all_done(reports: &[Report]) -> bool {
+    count(reports, answered) == REQUESTS && count(reports, stored) == REQUESTS
+}
+
+/// Every request of ours answered, every key stored, no loss reported or logged.
+fn nothing_lost(r: &Run) {
     assert_eq!(count(&r.reports, answered), REQUESTS, "{:?}", r.reports);
     assert_eq!(count(&r.reports, stored), REQUESTS);
     assert_eq!(count(&r.reports, lost), 0);
@@ -244,7 +296,7 @@ fn every_request_answered_and_every_key_stored_in_a_device_found_flood() {
 
 #[test]
 fn a_tiny_queue_reports_what_it_lost() {
-    let r = run(1, |reports| count(reports, lost) > 0);
+    let r = run(found_flood(1), |reports| count(reports, lost) > 0);
     let lost_reports: Vec<_> = r.reports.iter().filter(|r| lost(r)).collect();
     assert!(
         !lost_reports.is_empty(),
@@ -266,4 +318,20 @@ fn a_tiny_queue_reports_what_it_lost() {
         "{:?}",
         r.warnings
     );
+}
+
+#[test]
+fn another_controllers_requests_and_keys_take_no_room_in_a_served_only_queue() {
+    // 10,000 requests and keys of hci1 around our 100 on hci0, with a queue of 4 (a
+    // service of every controller loses some of them there: `Controllers::All` fails this).
+    let r = run(
+        Setup {
+            flood: other_controller_flood,
+            flooded: 10_000,
+            queue: 4,
+            controllers: Controllers::Only(vec![HCI0]),
+        },
+        all_done,
+    );
+    nothing_lost(&r);
 }

@@ -295,6 +295,85 @@ mod tests {
         assert!(!k.confirm_value(&peer(), 1).await);
     }
 
+    /// An agent's answers at once to a comparison and to Just Works; each one it gives is
+    /// checked to be what its method answers (the service skips the method for it).
+    async fn answers_at_once<A: Agent>(agent: &A) -> [Option<bool>; 2] {
+        let requests = [YesNoRequest::ConfirmValue(123_456), YesNoRequest::Authorize];
+        let mut answers = [None; 2];
+        for (request, answer) in requests.into_iter().zip(&mut answers) {
+            *answer = agent.answer_at_once(&peer(), request);
+            let Some(at_once) = *answer else { continue };
+            let by_method = match request {
+                YesNoRequest::ConfirmValue(v) => agent.confirm_value(&peer(), v).await,
+                YesNoRequest::Authorize => agent.authorize(&peer()).await,
+            };
+            assert_eq!(at_once, by_method, "{request:?}");
+        }
+        answers
+    }
+
+    #[tokio::test]
+    async fn answers_at_once_are_the_methods_answers_and_skip_no_callback() {
+        let called = Arc::new(Mutex::new(0));
+        let count = |c: &Arc<Mutex<u32>>| {
+            let c = c.clone();
+            move || *c.lock().unwrap() += 1
+        };
+        let (shown, typed, asked) = (count(&called), count(&called), count(&called));
+        let display = DisplayOnly::new(move |_, _, _| shown());
+        let keyboard = KeyboardOnly::new(move |_| {
+            typed();
+            None
+        });
+        let yes_no = YesNo::new(
+            move |_, _| {
+                asked();
+                true
+            },
+            |_| {},
+        );
+        // (agent, its answers at once, what they should be): [comparison, Just Works],
+        // `None` where the answer needs a callback first.
+        let table = [
+            (
+                "NoInputNoOutput",
+                answers_at_once(&NoInputNoOutput).await,
+                [Some(false), Some(true)],
+            ),
+            (
+                "KeyboardOnly",
+                answers_at_once(&keyboard).await,
+                [Some(false), Some(true)],
+            ),
+            (
+                "KeyboardOnly refusing Just Works",
+                answers_at_once(&keyboard.clone().refuse_just_works()).await,
+                [Some(false), Some(false)],
+            ),
+            (
+                "DisplayOnly",
+                answers_at_once(&display).await,
+                [None, Some(true)],
+            ),
+            (
+                "DisplayOnly refusing Just Works",
+                answers_at_once(&display.clone().refuse_just_works()).await,
+                [None, Some(false)],
+            ),
+            ("YesNo", answers_at_once(&yes_no).await, [None, None]),
+            (
+                "KeyboardDisplay",
+                answers_at_once(&KeyboardDisplay::new(|_, _, _| {}, |_| None, |_, _| true)).await,
+                [None, None],
+            ),
+        ];
+        for (name, got, want) in table {
+            assert_eq!(got, want, "{name}");
+        }
+        // The methods behind the answers at once called no callback.
+        assert_eq!(*called.lock().unwrap(), 0);
+    }
+
     #[tokio::test]
     #[should_panic(expected = "user fell over")]
     async fn callback_panic_reaches_the_caller() {

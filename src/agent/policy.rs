@@ -345,6 +345,31 @@ mod tests {
         assert!(!a.authorize(&peer(ENEMY)).await);
     }
 
+    #[test]
+    fn answers_at_once_are_the_inner_agents_for_permitted_peers_only() {
+        use crate::agent::YesNoRequest::{Authorize, ConfirmValue};
+        let policy = Policy::new()
+            .allow(FRIEND.parse().unwrap())
+            .allow(ENEMY.parse().unwrap())
+            .deny(ENEMY.parse().unwrap());
+        let a = PolicyAgent::new(policy, NoInputNoOutput);
+        // (peer, request, answer at once): the inner agent's for a permitted peer; none for
+        // a refused one, whose refusal then takes the methods' way (logged there).
+        let table = [
+            (FRIEND, Authorize, Some(true)),
+            (FRIEND, ConfirmValue(1), Some(false)),
+            (STRANGER, Authorize, None),
+            (ENEMY, Authorize, None),
+            (ENEMY, ConfirmValue(1), None),
+        ];
+        for (p, request, want) in table {
+            assert_eq!(a.answer_at_once(&peer(p), request), want, "{p} {request:?}");
+        }
+        // An inner agent with no answer at once has none through the policy either.
+        let a = PolicyAgent::new(Policy::new(), yes());
+        assert_eq!(a.answer_at_once(&peer(FRIEND), Authorize), None);
+    }
+
     #[tokio::test]
     async fn fixed_secrets_answer_for_an_agent_that_cannot() {
         let policy = Policy::new()

@@ -374,6 +374,11 @@ impl Due {
         }
     }
 
+    /// Whether the limit waits for a stamp to become a time.
+    fn is_unstamped(&self) -> bool {
+        self.after_stamp.is_some()
+    }
+
     /// Gives a limit set before the clock was read its time.
     fn stamp(&mut self, now: Instant) {
         if let Some(d) = self.after_stamp.take() {
@@ -626,6 +631,15 @@ impl PairingCore {
     pub fn handle_event_unclocked(&mut self, index: ControllerIndex, event: &Event) {
         self.unstamped = true;
         self.event(index, event, Clock::Unread);
+    }
+
+    /// Whether a time limit started since the last stamp waits for one: false after
+    /// unclocked inputs that started none (a request answered at once by its reply, an
+    /// event of a controller not served), so that a driver reads no clock for them.
+    pub fn needs_stamp(&self) -> bool {
+        self.unstamped
+            && (self.questions.iter().any(|o| o.deadline.is_unstamped())
+                || self.awaiting_keys.iter().any(|a| a.deadline.is_unstamped()))
     }
 
     /// Gives the inputs handed in by [`PairingCore::handle_event_unclocked`] since the last

@@ -44,7 +44,7 @@ use bluez_mgmt_protocol::{Address, AddressInfo, AddressType, ControllerIndex, Ev
 use super::core::{Answer, CoreConfig, PairingCore, Question};
 use super::service::{guarded, service_filter, unwoken, AgentCalls, Asked, Hot, Inline};
 use super::Controllers;
-use crate::agent::Peer;
+use crate::agent::{Peer, YesNoRequest};
 
 /// What the rehearsal does with the agent's answer to a made-up confirmation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,8 +78,10 @@ pub(crate) fn rehearse_answer_path(
     let question = Question::ConfirmValue(123_456);
     // Whether the agent answers confirmations at once (then the requests below take the
     // early write, as its real ones will); asked only of an agent given to be asked.
-    let at_once =
-        rehearsal == AgentRehearsal::Poll && agent.answer_at_once(&peer, &question).is_some();
+    let at_once = rehearsal == AgentRehearsal::Poll
+        && agent
+            .answer_at_once(&peer, YesNoRequest::ConfirmValue(123_456))
+            .is_some();
     let mut answer = agent.ask(peer, question);
     if let AgentRehearsal::Poll = rehearsal {
         let waker = unwoken();
@@ -120,13 +122,17 @@ pub(crate) fn rehearse_answer_path(
         agent: Arc::new(Accepts { at_once }),
     });
     let mut settled = 0;
-    let (submitted, written_early) =
-        crate::client::rehearse_event_path(&[first, second], service_filter(), inline, || {
+    let (submitted, written_early) = crate::client::rehearse_event_path(
+        &[first, second],
+        service_filter(&Controllers::All),
+        inline,
+        || {
             settled += hot
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .settle_replies();
-        });
+        },
+    );
     // Each request went both ways a driver hands one over (see rehearse_event_path).
     submitted == REQUESTS && written_early == REQUESTS && settled == 2 * REQUESTS
 }
@@ -142,7 +148,7 @@ impl AgentCalls for Accepts {
         guarded(Box::pin(std::future::ready(Answer::Bool(true))))
     }
 
-    fn answer_at_once(&self, _: &Peer, _: &Question) -> Option<Answer> {
+    fn answer_at_once(&self, _: &Peer, _: YesNoRequest) -> Option<Answer> {
         self.at_once.then_some(Answer::Bool(true))
     }
 }
@@ -173,7 +179,7 @@ mod tests {
             }))
         }
 
-        fn answer_at_once(&self, _: &Peer, _: &Question) -> Option<Answer> {
+        fn answer_at_once(&self, _: &Peer, _: YesNoRequest) -> Option<Answer> {
             self.asked_at_once.fetch_add(1, Ordering::SeqCst);
             self.at_once.map(Answer::Bool)
         }

@@ -118,7 +118,9 @@ impl BondStore for KeyStore {
 /// Service settings.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
-    /// Controllers to serve (present at start or added later).
+    /// Controllers to serve (present at start or added later). With
+    /// [`Controllers::Only`], the other controllers' events are not even queued for the
+    /// service.
     pub controllers: Controllers,
     /// How long the agent may take to answer before a negative reply is sent for it.
     pub answer_timeout: Duration,
@@ -302,7 +304,7 @@ impl<A: Agent> PairingService<A> {
     /// connection closes. Fails if a present controller could not be set up. Must be called
     /// inside a tokio runtime.
     pub async fn start(&self) -> Result<JoinHandle<()>, PairError> {
-        let filter = service_filter();
+        let filter = service_filter(&self.inner.config.controllers);
         let store = self.inner.store.is_some();
         let config = &self.inner.config;
         let core = PairingCore::new(CoreConfig {
@@ -701,9 +703,9 @@ pub(super) trait AgentCalls: Send + Sync {
     /// Starts the agent's answer to a question (not yet polled: no agent code has run).
     fn ask(&self, peer: Peer, question: Question) -> Asked;
 
-    /// The agent's answer to `question` if it gives one at once ([`Agent::answer_at_once`]),
-    /// a panic turned into [`Answer::Failed`].
-    fn answer_at_once(&self, peer: &Peer, question: &Question) -> Option<Answer>;
+    /// The agent's answer to a yes/no request if it gives one at once
+    /// ([`Agent::answer_at_once`]), a panic turned into [`Answer::Failed`].
+    fn answer_at_once(&self, peer: &Peer, request: YesNoRequest) -> Option<Answer>;
 }
 
 /// An [`Agent`] as [`AgentCalls`].
@@ -714,15 +716,14 @@ impl<A: Agent> AgentCalls for AgentOf<A> {
         ask(self.0.clone(), peer, question)
     }
 
-    fn answer_at_once(&self, peer: &Peer, question: &Question) -> Option<Answer> {
-        answered_at_once(&*self.0, peer, question)
+    fn answer_at_once(&self, peer: &Peer, request: YesNoRequest) -> Option<Answer> {
+        answered_at_once(&*self.0, peer, request)
     }
 }
 
 /// The agent's answer to `question` if it gives one at once, a panic turned into
 /// [`Answer::Failed`] (it runs on the client's driver thread, which must not unwind).
-fn answered_at_once<A: Agent>(agent: &A, peer: &Peer, question: &Question) -> Option<Answer> {
-    let request = question.yes_no()?;
+fn answered_at_once<A: Agent>(agent: &A, peer: &Peer, request: YesNoRequest) -> Option<Answer> {
     match std::panic::catch_unwind(AssertUnwindSafe(|| agent.answer_at_once(peer, request))) {
         Ok(answer) => answer.map(Answer::Bool),
         Err(_) => Some(Answer::Failed),
@@ -806,11 +807,7 @@ impl Inline {
                 None => return AskedAtOnce::No,
                 Some(ConfirmAnswerer::Core(accept)) => (accept, AskedAtOnce::No),
                 Some(ConfirmAnswerer::Agent(request)) => {
-                    let question = match request {
-                        YesNoRequest::ConfirmValue(v) => Question::ConfirmValue(v),
-                        YesNoRequest::Authorize => Question::Authorize,
-                    };
-                    match self.agent.answer_at_once(&peer, &question) {
+                    match self.agent.answer_at_once(&peer, request) {
                         Some(Answer::Bool(accept)) => {
                             (accept, AskedAtOnce::Yes(Some(Answer::Bool(accept))))
                         }
@@ -857,7 +854,9 @@ impl Inline {
                 } => {
                     let at_once = match std::mem::replace(&mut asked, AskedAtOnce::No) {
                         AskedAtOnce::Yes(answer) => answer,
-                        AskedAtOnce::No => self.agent.answer_at_once(&peer, &question),
+                        AskedAtOnce::No => question
+                            .yes_no()
+                            .and_then(|r| self.agent.answer_at_once(&peer, r)),
                     };
                     if let Some(a) = at_once {
                         hot.core.handle_answer(ticket, a);
@@ -889,7 +888,9 @@ impl Inline {
                 }
             }
         }
-        hot.core.stamp(now());
+        if hot.core.needs_stamp() {
+            hot.core.stamp(now());
+        }
         if hot.has_news() {
             outbox.wake_after_write(&waker);
         }
@@ -963,11 +964,18 @@ pub(super) fn unwoken() -> Waker {
     Waker::from(Arc::new(Unwoken))
 }
 
-/// The service subscription's filter: [`SERVICE_EVENTS`].
-pub(super) fn service_filter() -> EventFilter {
-    SERVICE_EVENTS
+/// The service subscription's filter: [`SERVICE_EVENTS`] about the controllers it serves.
+/// Events about any other controller are neither queued for the service nor offered to its
+/// inline path (every control socket gets every controller's events: a process that pairs
+/// from one controller reads the requests of the one it pairs with when both are local).
+pub(super) fn service_filter(controllers: &Controllers) -> EventFilter {
+    let filter = SERVICE_EVENTS
         .into_iter()
-        .fold(EventFilter::all(), EventFilter::code)
+        .fold(EventFilter::all(), EventFilter::code);
+    match controllers {
+        Controllers::All => filter,
+        Controllers::Only(served) => served.iter().copied().fold(filter, EventFilter::controller),
+    }
 }
 
 fn now() -> Instant {
@@ -1180,7 +1188,10 @@ impl<A: Agent> Task<A> {
                 ticket,
                 peer,
                 question,
-            } => match answered_at_once(&*self.inner.agent, &peer, &question) {
+            } => match question
+                .yes_no()
+                .and_then(|r| answered_at_once(&*self.inner.agent, &peer, r))
+            {
                 Some(answer) => self.hot().core.handle_answer(ticket, answer),
                 None => self
                     .asks

@@ -605,8 +605,29 @@ pub(crate) fn ask_pin_code(
     }
 }
 
-/// A line for the user, formatted when it is written.
-type Line = Box<dyn FnOnce() -> String + Send>;
+/// A decision line: what a policy answered a device's yes/no request. Kept as its parts
+/// (no allocation on the answer path) and formatted when it is written.
+#[derive(Debug, Clone)]
+struct Line {
+    peer: Peer,
+    request: YesNoRequest,
+    /// The answer and the option that gave it.
+    word: &'static str,
+}
+
+impl Line {
+    fn text(&self) -> String {
+        format!(
+            "{} -> {}",
+            question_line(&self.peer, self.request),
+            self.word
+        )
+    }
+}
+
+/// How many lines [`DecisionLines`] holds before it allocates (posting one runs on the
+/// answer path, before the reply is written).
+const LINES_HELD_WITHOUT_ALLOCATING: usize = 16;
 
 /// How long a decision line waits for its pairing to end before it is written anyway (a
 /// pairing that ends by a disconnection gives no notice).
@@ -672,13 +693,18 @@ impl DecisionLines {
         });
         let _ = tx.send(());
         let _ = self.0.timer.set(tx);
+        self.0
+            .lines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .reserve(LINES_HELD_WITHOUT_ALLOCATING);
     }
 
     /// Holds `line` (from an answer on controller `index`) until its pairing ends; writes it
     /// here and now if [`DecisionLines::start`] was not called.
     fn post(&self, index: ControllerIndex, output: Output, line: Line) {
         if self.0.timer.get().is_none() {
-            write_line(output, &line());
+            write_line(output, &line.text());
             return;
         }
         self.0
@@ -729,15 +755,25 @@ impl DecisionLines {
     }
 
     /// Takes the held lines `which` picks, in the order they were posted, and formats them.
+    /// The list keeps its room for the next lines.
     fn take(&self, which: impl Fn(&HeldLine) -> bool) -> Vec<(Output, String)> {
         let mut lines = self.0.lines.lock().unwrap_or_else(|e| e.into_inner());
         if lines.is_empty() {
             return Vec::new();
         }
-        let (taken, kept): (Vec<_>, Vec<_>) = lines.drain(..).partition(|l| which(l));
-        *lines = kept;
+        let mut taken = Vec::new();
+        lines.retain(|l| {
+            let take = which(l);
+            if take {
+                taken.push((l.output, l.line.clone()));
+            }
+            !take
+        });
         drop(lines);
-        taken.into_iter().map(|l| (l.output, (l.line)())).collect()
+        taken
+            .into_iter()
+            .map(|(output, line)| (output, line.text()))
+            .collect()
     }
 
     fn write(&self, which: impl Fn(&HeldLine) -> bool) {
@@ -861,41 +897,34 @@ impl TerminalAgent {
         .unwrap_or(refused)
     }
 
-    /// Answers `question` (from a device on controller `index`) by the policy, or asks on the
-    /// terminal. A fixed answer is given at once; its line ([`DecisionLines`]) is formatted and
-    /// written once the pairing has ended, so showing it never delays the pairing.
-    async fn decide(
-        &self,
-        index: ControllerIndex,
-        question: impl FnOnce() -> String + Send + 'static,
-    ) -> bool {
+    /// Answers `request` from `peer` by the policy, or asks on the terminal. A fixed answer
+    /// is given at once; its line ([`DecisionLines`]) is formatted and written once the
+    /// pairing has ended, so showing it never delays the pairing.
+    async fn decide(&self, peer: &Peer, request: YesNoRequest) -> bool {
         match self.policy {
             Policy::Ask => {
-                let question = question();
+                let question = question_line(peer, request);
                 self.prompt(move |i, o| ask_yes_no(i, o, &question), false)
                     .await
             }
-            _ => self.fixed_answer(index, question).unwrap_or(false),
+            _ => self.fixed_answer(peer, request).unwrap_or(false),
         }
     }
 
     /// The answer `--auto-accept` / `--reject` gives, its line posted ([`DecisionLines`]);
     /// `None` when the terminal is asked.
-    fn fixed_answer(
-        &self,
-        index: ControllerIndex,
-        question: impl FnOnce() -> String + Send + 'static,
-    ) -> Option<bool> {
+    fn fixed_answer(&self, peer: &Peer, request: YesNoRequest) -> Option<bool> {
         let (answer, word) = match self.policy {
             Policy::Accept => (true, "yes (--auto-accept)"),
             Policy::Reject => (false, "no (--reject)"),
             Policy::Ask => return None,
         };
-        self.decisions.post(
-            index,
-            self.output(),
-            Box::new(move || format!("{} -> {word}", question())),
-        );
+        let line = Line {
+            peer: peer.clone(),
+            request,
+            word,
+        };
+        self.decisions.post(peer.index, self.output(), line);
         Some(answer)
     }
 }
@@ -907,24 +936,15 @@ impl Agent for TerminalAgent {
 
     fn answer_at_once(&self, peer: &Peer, request: YesNoRequest) -> Option<bool> {
         // A policy's answer is written as soon as the request is read; the terminal's is not.
-        let peer = peer.clone();
-        self.fixed_answer(peer.index, move || question_line(&peer, request))
+        self.fixed_answer(peer, request)
     }
 
     async fn confirm_value(&self, peer: &Peer, value: u32) -> bool {
-        let peer = peer.clone();
-        self.decide(peer.index, move || {
-            question_line(&peer, YesNoRequest::ConfirmValue(value))
-        })
-        .await
+        self.decide(peer, YesNoRequest::ConfirmValue(value)).await
     }
 
     async fn authorize(&self, peer: &Peer) -> bool {
-        let peer = peer.clone();
-        self.decide(peer.index, move || {
-            question_line(&peer, YesNoRequest::Authorize)
-        })
-        .await
+        self.decide(peer, YesNoRequest::Authorize).await
     }
 
     async fn request_passkey(&self, peer: &Peer) -> Option<u32> {
@@ -1055,8 +1075,13 @@ mod tests {
         woken
     }
 
-    fn line(text: &'static str) -> Line {
-        Box::new(move || text.to_owned())
+    /// A decision line told apart from others by its value.
+    fn line(value: u32) -> Line {
+        Line {
+            peer: peer(ControllerIndex(0)),
+            request: YesNoRequest::ConfirmValue(value),
+            word: "yes",
+        }
     }
 
     #[test]
@@ -1064,9 +1089,9 @@ mod tests {
         let lines = DecisionLines::default();
         let mut woken = hold_for_test(&lines);
         let (hci0, hci1) = (ControllerIndex(0), ControllerIndex(1));
-        lines.post(hci0, Output::Stdout, line("a"));
-        lines.post(hci1, Output::Stdout, line("b"));
-        lines.post(hci0, Output::Stderr, line("c"));
+        lines.post(hci0, Output::Stdout, line(1));
+        lines.post(hci1, Output::Stdout, line(2));
+        lines.post(hci0, Output::Stderr, line(3));
         assert!(
             woken.try_recv().is_err(),
             "posting (on the answer path) wakes no one"
@@ -1081,16 +1106,16 @@ mod tests {
             "a report with nothing new posted does not"
         );
         let ended_on_hci1 = lines.take(|l| l.index == hci1);
-        assert_eq!(ended_on_hci1, vec![(Output::Stdout, "b".to_owned())]);
+        assert_eq!(ended_on_hci1, vec![(Output::Stdout, line(2).text())]);
         assert_eq!(
             lines.take(|l| l.index == hci0),
             vec![
-                (Output::Stdout, "a".to_owned()),
-                (Output::Stderr, "c".to_owned())
+                (Output::Stdout, line(1).text()),
+                (Output::Stderr, line(3).text())
             ]
         );
         assert_eq!(lines.oldest(), None);
-        lines.post(hci1, Output::Stdout, line("d"));
+        lines.post(hci1, Output::Stdout, line(4));
         lines.schedule();
         assert!(
             woken.try_recv().is_ok(),
@@ -1122,7 +1147,7 @@ mod tests {
         // A key on hci0 ends that pairing: its line goes (written, so no longer held).
         agent
             .decisions
-            .post(ControllerIndex(0), Output::Nowhere, line("e"));
+            .post(ControllerIndex(0), Output::Nowhere, line(5));
         agent.completed(
             &peer(ControllerIndex(0)),
             KeyNotice {
@@ -1134,16 +1159,43 @@ mod tests {
         assert_eq!(agent.decisions.oldest(), None);
     }
 
+    #[tokio::test]
+    async fn posting_a_line_allocates_nothing_once_started() {
+        let lines = DecisionLines::default();
+        lines.start();
+        let room = || lines.0.lines.lock().unwrap().capacity();
+        let at_start = room();
+        assert!(at_start >= LINES_HELD_WITHOUT_ALLOCATING);
+        for round in 0..3 {
+            for i in 0..LINES_HELD_WITHOUT_ALLOCATING {
+                lines.post(
+                    ControllerIndex(i as u16 % 2),
+                    Output::Nowhere,
+                    line(i as u32),
+                );
+            }
+            assert_eq!(
+                room(),
+                at_start,
+                "round {round}: posted into the room made at start"
+            );
+            // Taking some or all keeps the room.
+            assert_eq!(lines.take(|l| l.index == ControllerIndex(1)).len(), 8);
+            lines.write_all();
+            assert_eq!(room(), at_start, "round {round}: taken");
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_line_whose_pairing_never_ends_is_written_after_the_hold() {
         let lines = DecisionLines::default();
         lines.start();
         tokio::task::yield_now().await;
-        lines.post(ControllerIndex(0), Output::Nowhere, line("a"));
+        lines.post(ControllerIndex(0), Output::Nowhere, line(1));
         lines.schedule();
         let posted = Instant::now();
         tokio::time::sleep(LINE_HOLD / 2).await;
-        lines.post(ControllerIndex(0), Output::Nowhere, line("b"));
+        lines.post(ControllerIndex(0), Output::Nowhere, line(2));
         lines.schedule();
         tokio::time::sleep_until(posted + LINE_HOLD - Duration::from_millis(1)).await;
         assert_eq!(lines.oldest(), Some(posted), "both held before the hold");

@@ -79,8 +79,9 @@ pub(crate) fn rehearse_answer_path(
     // Whether the agent answers confirmations at once (then the requests below take the
     // early write, as its real ones will); asked only of an agent given to be asked.
     let at_once = rehearsal == AgentRehearsal::Poll
-        && agent
-            .answer_at_once(&peer, YesNoRequest::ConfirmValue(123_456))
+        && question
+            .yes_no()
+            .and_then(|r| agent.answer_at_once(&peer, r))
             .is_some();
     let mut answer = agent.ask(peer, question);
     if let AgentRehearsal::Poll = rehearsal {

@@ -4,18 +4,23 @@
 //!
 //! Frames come from the documented layout (doc/mgmt-protocol.rst) unless a capture is named.
 
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
+use bluez_mgmt::agent::{Agent, Peer};
 use bluez_mgmt::client::{Client, ErrorKind, EventFilter, SubscriptionError};
 use bluez_mgmt::protocol::command::{
     Discoverable, ReadInfo, ReadVersion, SecureConnectionsMode, SetPowered,
 };
-use bluez_mgmt::protocol::{Event, EventCode, Opcode, Settings, Status};
+use bluez_mgmt::protocol::{Event, EventCode, IoCapability, Opcode, Settings, Status};
 use bluez_mgmt::transport::ScriptedTransport;
 use std::sync::Arc;
 
 mod support;
-use support::{command_complete, complete_params, on_every_wire, Exchange, Wire, HCI0, HCI1, NONE};
+use support::{
+    command_complete, complete_params, on_every_wire, script_played, service_on, Exchange, Wire,
+    HCI0, HCI1, NONE,
+};
 
 /// A client over `script` through `wire`; the script, to check it was played to the end.
 fn started(wire: Wire, script: ScriptedTransport) -> (Client, Arc<ScriptedTransport>) {
@@ -36,6 +41,8 @@ on_every_wire!(
     slow_subscriber_is_told_it_lagged,
     end_of_transport_closes_the_client,
     controller_name_io_capability_and_settings,
+    last_handle_gone_ends_subscriptions,
+    agent_calls_the_client_while_it_is_asked,
 );
 
 async fn typed_call_writes_and_reads_exact_bytes(wire: Wire) {
@@ -428,4 +435,71 @@ fn setting_names_round_trip() {
         Some(Setting::SecureConnections)
     );
     assert_eq!(Setting::from_name("nope"), None);
+}
+
+/// When the last handle goes, the driver ends, and every subscription with it: a driver
+/// thread is woken from its `read` to end (here by shutting its socket down for reading),
+/// and no frame has to come first.
+async fn last_handle_gone_ends_subscriptions(wire: Wire) {
+    let (client, _script) = started(wire, ScriptedTransport::builder().build().stay_open());
+    let mut events = client.subscribe(EventFilter::all());
+    drop(client);
+    let end = tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .expect("the subscription ends once no handle is left");
+    assert!(end.is_none(), "{end:?}");
+}
+
+/// An agent that asks the kernel something (Read Version) before it answers a comparison.
+struct AsksFirst(Client);
+
+impl Agent for AsksFirst {
+    fn io_capability(&self) -> IoCapability {
+        IoCapability::DISPLAY_YES_NO
+    }
+
+    async fn confirm_value(&self, _peer: &Peer, _value: u32) -> bool {
+        self.0.call(NONE, &ReadVersion {}).await.is_ok()
+    }
+}
+
+/// An agent's method that calls the client while it is asked: on a driver thread its first
+/// poll runs on the thread (which holds the driver's lock), so the call is queued there and
+/// written once the request is handled, never waited for under the lock. The call is answered
+/// and the agent's answer written, in order.
+async fn agent_calls_the_client_while_it_is_asked(wire: Wire) {
+    let peer = [0x01, 0x00, 0x00, 0x00, 0xBB, 0x00, 0x01];
+    let request = [&peer[..], &[0], &123_456u32.to_le_bytes()].concat();
+    let io = [IoCapability::DISPLAY_YES_NO.0];
+    // Read Version's reply as in fixtures/le-sc-numeric-comparison.btsnoop.
+    let version = [0x01, 0x16, 0x00];
+    let script = Arc::new(
+        ScriptedTransport::builder()
+            .exchange(HCI0, Opcode::SET_IO_CAPABILITY, &io, &[])
+            .read_event(HCI0, EventCode::USER_CONFIRM_REQUEST, &request)
+            .exchange(NONE, Opcode::READ_VERSION, &[], &version)
+            .exchange(HCI0, Opcode::USER_CONFIRM_REPLY, &peer, &peer)
+            .build()
+            .stay_open(),
+    );
+    // A deadlock would block this test's runtime in the lock, where no timer fires: a
+    // watchdog thread ends the process instead of letting the test hang.
+    let (done, watched) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if let Err(RecvTimeoutError::Timeout) = watched.recv_timeout(Duration::from_secs(20)) {
+            eprintln!("agent_calls_the_client_while_it_is_asked: deadlocked ({wire:?})");
+            std::process::exit(101);
+        }
+    });
+    let client = wire.client(&script);
+    let service = service_on(&client, HCI0, AsksFirst(client.clone()), true);
+    service
+        .start()
+        .await
+        .expect("Set IO Capability as scripted");
+    let played = tokio::time::timeout(Duration::from_secs(10), script_played(&script)).await;
+    played
+        .expect("the agent's call is not waited for under the driver's lock")
+        .unwrap();
+    let _ = done.send(());
 }

@@ -317,8 +317,12 @@ def warm_series(impl, rounds):
 
 TRACING = next((t for t in ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
                 if os.path.exists(os.path.join(t, "trace"))), None)
-# Per answer: the reply is a 13-byte write (User Confirmation Reply: header and address).
+# Per answer: the reply is a 13-byte frame (User Confirmation Reply: header and address).
 REPLY_LEN = 13
+# The system calls a reply is written with: `write` (the floors), `sendto` (the client's
+# driver thread, which says MSG_DONTWAIT on a socket whose reads wait). Their first three
+# arguments are the same.
+REPLY_CALLS = ("1", "44")
 
 
 def ftrace(path, value):
@@ -410,7 +414,7 @@ def replies(trace, responders):
             w = woken[pid]
             w["calls"] += 1
             call = re.match(r"NR (\d+) \(([0-9a-f]+), ([0-9a-f]+), ([0-9a-f]+)", rest)
-            if call and call[1] == "1" and int(call[4], 16) == REPLY_LEN:
+            if call and call[1] in REPLY_CALLS and int(call[4], 16) == REPLY_LEN:
                 if ts - w["at"] < 0.003:
                     yield (responders[pid], round((w["on"] - w["at"]) * 1e6),
                            round((ts - w["on"]) * 1e6), int(w["cpu"] == w["on_cpu"]), w["calls"])

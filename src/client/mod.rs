@@ -26,9 +26,12 @@
 //! completes the callers' futures. Nothing it does between reads waits on anything but the
 //! socket (the kernel drops events silently when a socket's receive queue is full).
 //! [`Client::open`] and [`Client::with_control_socket`] run it on a thread of its own,
-//! blocked in `poll(2)` on the socket (see the `driver_thread` module); [`Client::with_transport`]
-//! runs it as a task of the current tokio runtime, over any [`Transport`] (a replay, a
-//! recording).
+//! blocked in `read(2)` on the socket and nowhere else (see the `driver_thread` module): the
+//! handles take the driver's lock to submit and write their commands themselves, and a
+//! request's time limit is watched by its caller's future. [`Client::with_transport`] runs it
+//! as a task of the current tokio runtime, over any [`Transport`] (a replay, a recording),
+//! and the task does all of it. On a driver thread, a time limit needs tokio's timers
+//! (`enable_time`, which `#[tokio::main]` turns on).
 //!
 //! Events go to subscribers *filtered before queueing*: each [`Subscription`] has its own
 //! bounded queue (capacity [`EVENT_BUFFER`] unless [`Client::subscribe_with_capacity`] says
@@ -42,7 +45,7 @@
 //! there; the driver writes them before it reads the next frame. The driver thread offers it a
 //! pairing request as soon as the frame is read, before the session and other subscribers
 //! see it, and writes the reply command the moment it is submitted, recording it with the
-//! session afterwards ([`Session::submit_written`]): between `poll` returning and the reply's
+//! session afterwards ([`Session::submit_written`]): between `read` returning and the reply's
 //! `write` there is the decoding of the request, the pairing core's decision and the agent's
 //! answer, and nothing else. A subscriber that knows its reply from the frame's bytes writes
 //! it before even the decoding (`Outbox::write_early`) and submits it afterwards as any other;
@@ -54,10 +57,10 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -87,8 +90,23 @@ pub use subscription::{EventFilter, EventItem, MalformedEvent, Subscription, Sub
 pub(crate) use subscription::{InlineSink, ReadFrame};
 use subscription::{Published, Subscriber};
 
-/// The subscribers' queues; `None` once the connection is closed.
-type Subscribers = Arc<Mutex<Option<Vec<Subscriber>>>>;
+/// Subscribers added by the handles and not yet taken in by the driver (which keeps its
+/// list to itself, so that handing out an event takes no lock).
+type Subscribers = Arc<NewSubscribers>;
+
+/// See [`Subscribers`].
+struct NewSubscribers {
+    /// The subscribers added; `None` once the connection is closed.
+    list: Mutex<Option<Vec<Subscriber>>>,
+    /// Set when `list` has some: the driver looks at this alone before each event.
+    waiting: AtomicBool,
+}
+
+impl NewSubscribers {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Vec<Subscriber>>> {
+        self.list.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
 
 /// How many events a subscriber may fall behind (by default) before it gets
 /// [`SubscriptionError::Lagged`].
@@ -101,10 +119,12 @@ pub struct Client {
 }
 
 struct Shared {
+    /// The driver task's queue; for a driver thread, where what handles do on the thread
+    /// itself is queued (see [`driver_thread`]).
     requests: mpsc::UnboundedSender<Message>,
-    /// The driver thread's doorbell (see [`driver_thread`]), rung after every message and
-    /// when the last handle goes; `None` when the driver is a task (tokio wakes it).
-    doorbell: Option<Arc<driver_thread::Doorbell>>,
+    /// The driver thread's side (see [`driver_thread`]): handles elsewhere take its lock and
+    /// do their part themselves. `None` when the driver is a task.
+    thread: Option<Arc<driver_thread::ThreadLink>>,
     subscribers: Subscribers,
     next_token: AtomicU64,
     close_reason: Arc<Mutex<Option<String>>>,
@@ -112,21 +132,33 @@ struct Shared {
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        // The driver learns that no handle is left at its next look at the queue.
-        if let Some(doorbell) = &self.doorbell {
-            doorbell.ring();
+        // A driver task learns that no handle is left from its queue; a thread is woken.
+        if let Some(thread) = &self.thread {
+            thread.handles_gone();
         }
     }
 }
 
 impl Shared {
-    /// Queues `message` for the driver; false once the driver has gone.
+    /// Hands `message` to the driver: done here under the driver thread's lock, or queued
+    /// (for a task, and on the driver thread itself); false once the driver has gone.
     fn send(&self, message: Message) -> bool {
-        let sent = self.requests.send(message).is_ok();
-        if let Some(doorbell) = &self.doorbell {
-            doorbell.ring();
+        match &self.thread {
+            Some(thread) if !driver_thread::on_driver_thread() => thread.handle(message),
+            _ => self.requests.send(message).is_ok(),
         }
-        sent
+    }
+
+    /// Ends the requests whose time limit has passed, for a driver thread (a task watches
+    /// its requests' time limits itself).
+    fn expire(&self) {
+        if let Some(thread) = &self.thread {
+            if driver_thread::on_driver_thread() {
+                let _ = self.requests.send(Message::Expire);
+            } else {
+                thread.expire();
+            }
+        }
     }
 
     fn closed_error(&self) -> Error {
@@ -145,12 +177,14 @@ enum Message {
         index: ControllerIndex,
         opcode: Opcode,
         params: Vec<u8>,
-        timeout: Option<Duration>,
+        deadline: Option<Instant>,
         reply: oneshot::Sender<Result<CommandReply, Error>>,
     },
     Cancel {
         token: u64,
     },
+    /// End the requests whose time limit has passed (a driver thread's handles say so).
+    Expire,
 }
 
 impl std::fmt::Debug for Client {
@@ -167,10 +201,7 @@ impl Client {
     /// The driver runs on a thread of its own that blocks on the socket (see "How it runs"),
     /// inside this runtime's context: agent code it runs may spawn tasks and use timers.
     pub async fn open() -> Result<Client, Error> {
-        let socket = ControlFd::open()?;
-        driver_thread::spawn(socket, tokio::runtime::Handle::current())
-            .map(|shared| Client { shared })
-            .map_err(|e| Error::transport("cannot start the MGMT driver thread", e))
+        Client::on_thread(ControlFd::open()?)
     }
 
     /// Runs a client over an MGMT control socket opened and bound elsewhere, its driver on a
@@ -180,16 +211,29 @@ impl Client {
     /// without the capability. Any socket that carries one frame per read and per write works
     /// (tests use a `SOCK_SEQPACKET` pair). Must be called inside a tokio runtime.
     pub fn with_control_socket(socket: std::os::fd::OwnedFd) -> Result<Client, Error> {
-        let socket = ControlFd::from_fd(socket)?;
-        driver_thread::spawn(socket, tokio::runtime::Handle::current())
-            .map(|shared| Client { shared })
-            .map_err(|e| Error::transport("cannot start the MGMT driver thread", e))
+        Client::on_thread(ControlFd::from_fd(socket)?)
+    }
+
+    /// A client whose driver runs on a thread of its own over `socket`.
+    fn on_thread(socket: ControlFd) -> Result<Client, Error> {
+        let cannot = |e| Error::transport("cannot start the MGMT driver thread", e);
+        socket.wait_in_reads().map_err(cannot)?;
+        let mut thread = None;
+        let (shared, ()) = connect(|driver, queued| {
+            let link = Arc::new(driver_thread::ThreadLink::new(socket, driver, queued));
+            thread = Some(link.clone());
+            (Some(link), ())
+        });
+        if let Some(link) = thread {
+            driver_thread::spawn(link, tokio::runtime::Handle::current()).map_err(cannot)?;
+        }
+        Ok(Client { shared })
     }
 
     /// Runs a client over any transport, its driver a task of the current tokio runtime.
     /// Must be called inside a tokio runtime.
     pub fn with_transport<T: Transport>(transport: T) -> Client {
-        let (driver, shared, req_rx) = Driver::new(None);
+        let (driver, shared, req_rx) = Driver::new();
         tokio::spawn(driver.run(Arc::new(transport), req_rx));
         Client { shared }
     }
@@ -206,7 +250,9 @@ impl Client {
     /// Like [`Client::call`], failing with [`ErrorKind::Timeout`] if no reply has come after
     /// `timeout`, counted from submission (time spent queued behind another ordinary command
     /// counts). The late reply, if it comes, is recognised and dropped. Pair Device needs a
-    /// long one: the kernel keeps it pending for the whole pairing.
+    /// long one: the kernel keeps it pending for the whole pairing. On a client whose driver
+    /// is a thread ([`Client::open`]) the returned future watches the time limit itself, with
+    /// a tokio timer: the runtime needs its time driver (`enable_time`).
     pub async fn call_with_timeout<C: Command>(
         &self,
         index: ControllerIndex,
@@ -267,15 +313,20 @@ impl Client {
     ) -> PendingReply {
         let token = self.shared.next_token.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
+        let deadline = timeout.map(|t| now() + t);
         let sent = self.shared.send(Message::Submit {
             token,
             index,
             opcode,
             params,
-            timeout,
+            deadline,
             reply: tx,
         });
         PendingReply {
+            time_limit: match (&self.shared.thread, deadline) {
+                (Some(_), Some(deadline)) => TimeLimit::At(deadline),
+                _ => TimeLimit::None,
+            },
             shared: self.shared.clone(),
             token,
             rx: sent.then_some(rx),
@@ -323,15 +374,15 @@ impl Client {
         name: &'static str,
         inline: Option<Arc<dyn InlineSink>>,
     ) -> Subscription {
-        let mut subscribers = self
-            .shared
-            .subscribers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut subscribers = self.shared.subscribers.lock();
         match subscribers.as_mut() {
             Some(list) => {
                 let (subscription, subscriber) = Subscription::pair(filter, capacity, name, inline);
                 list.push(subscriber);
+                self.shared
+                    .subscribers
+                    .waiting
+                    .store(true, Ordering::Release);
                 subscription
             }
             None => Subscription::ended(),
@@ -363,6 +414,19 @@ pub struct PendingReply {
     token: u64,
     rx: Option<oneshot::Receiver<Result<CommandReply, Error>>>,
     done: bool,
+    /// The request's time limit, when this future watches it (a driver thread does not look
+    /// at the clock: it waits in `read`).
+    time_limit: TimeLimit,
+}
+
+/// A time limit watched by a [`PendingReply`].
+enum TimeLimit {
+    /// None to watch (none given, or the driver is a task, which watches it).
+    None,
+    /// Not polled yet: the timer is made at the first poll, inside the runtime.
+    At(Instant),
+    /// The timer, armed.
+    Armed(Pin<Box<tokio::time::Sleep>>),
 }
 
 impl std::fmt::Debug for PendingReply {
@@ -382,6 +446,24 @@ impl Future for PendingReply {
             this.done = true;
             return Poll::Ready(Err(this.shared.closed_error()));
         };
+        if let Poll::Ready(result) = Pin::new(&mut *rx).poll(cx) {
+            this.done = true;
+            return Poll::Ready(result.unwrap_or_else(|_| Err(this.shared.closed_error())));
+        }
+        if let TimeLimit::At(deadline) = this.time_limit {
+            let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
+            this.time_limit = TimeLimit::Armed(Box::pin(sleep));
+        }
+        let TimeLimit::Armed(sleep) = &mut this.time_limit else {
+            return Poll::Pending;
+        };
+        if sleep.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        // The session ends the request (its caller, this future, gets the timeout), and
+        // every other request whose time has come.
+        this.time_limit = TimeLimit::None;
+        this.shared.expire();
         match Pin::new(rx).poll(cx) {
             Poll::Ready(result) => {
                 this.done = true;
@@ -436,7 +518,10 @@ fn receive(
 /// callers waiting for replies.
 struct Driver {
     session: Session,
+    /// Where handles add subscribers.
     subscribers: Subscribers,
+    /// The subscribers, in the order they were added.
+    list: Vec<Subscriber>,
     requests: Requests,
     close_reason: Arc<Mutex<Option<String>>>,
     /// Tasks an inline subscriber asked to wake once its commands are written (see
@@ -544,6 +629,7 @@ impl Outbox<'_> {
             token,
             rx: Some(rx),
             done: false,
+            time_limit: TimeLimit::None,
         })
     }
 
@@ -611,59 +697,63 @@ impl Outbox<'_> {
     }
 }
 
-/// Runs `f` on the subscriber list taken out of `subscribers` (an inline sink runs agent
-/// code, which may subscribe: the lock is not held meanwhile), then puts it back in front
-/// of any subscriber added meanwhile. Nothing runs once the connection is closed.
-fn with_subscribers(subscribers: &Subscribers, f: impl FnOnce(&mut Vec<Subscriber>)) {
-    let Some(mut list) = subscribers
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .as_mut()
-        .map(std::mem::take)
-    else {
-        return;
-    };
-    f(&mut list);
-    let mut subscribers = subscribers.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(added) = subscribers.as_mut() {
-        list.append(added);
-        *added = list;
-    }
-}
-
 fn now() -> std::time::Instant {
     tokio::time::Instant::now().into_std()
 }
 
-impl Driver {
-    /// A driver, the handles' shared part and the receiver of their requests; `doorbell`
-    /// for a driver thread.
-    fn new(
-        doorbell: Option<Arc<driver_thread::Doorbell>>,
-    ) -> (Driver, Arc<Shared>, mpsc::UnboundedReceiver<Message>) {
-        let (req_tx, req_rx) = mpsc::unbounded_channel();
+/// Makes a driver, the receiver of what its handles queue and the handles' shared part;
+/// `place` puts the driver where it runs: behind a driver thread's link (returned, for the
+/// handles), or out of the way for a task (its `T`).
+fn connect<T>(
+    place: impl FnOnce(
+        Driver,
+        mpsc::UnboundedReceiver<Message>,
+    ) -> (Option<Arc<driver_thread::ThreadLink>>, T),
+) -> (Arc<Shared>, T) {
+    let mut placed = None;
+    let shared = Arc::new_cyclic(|shared| {
+        let (requests, queued) = mpsc::unbounded_channel();
         let close_reason = Arc::new(Mutex::new(None));
-        let subscribers: Subscribers = Arc::new(Mutex::new(Some(Vec::new())));
-        let shared = Arc::new(Shared {
-            requests: req_tx,
-            doorbell,
-            subscribers: subscribers.clone(),
-            next_token: AtomicU64::new(0),
-            close_reason: close_reason.clone(),
+        let subscribers: Subscribers = Arc::new(NewSubscribers {
+            list: Mutex::new(Some(Vec::new())),
+            waiting: AtomicBool::new(false),
         });
         let driver = Driver {
             session: Session::new(),
-            subscribers,
+            subscribers: subscribers.clone(),
+            list: Vec::new(),
             requests: Requests {
                 pending: BTreeMap::new(),
                 by_token: BTreeMap::new(),
-                shared: Arc::downgrade(&shared),
+                shared: shared.clone(),
             },
-            close_reason,
+            close_reason: close_reason.clone(),
             to_wake: Vec::new(),
             reply_frame: Vec::new(),
         };
-        (driver, shared, req_rx)
+        let (thread, rest) = place(driver, queued);
+        placed = Some(rest);
+        Shared {
+            requests,
+            thread,
+            subscribers,
+            next_token: AtomicU64::new(0),
+            close_reason,
+        }
+    });
+    match placed {
+        Some(rest) => (shared, rest),
+        // `new_cyclic` runs its closure exactly once, before it returns.
+        None => unreachable!("the driver was placed"),
+    }
+}
+
+impl Driver {
+    /// A driver to run as a task, the handles' shared part and the receiver of their
+    /// requests.
+    fn new() -> (Driver, Arc<Shared>, mpsc::UnboundedReceiver<Message>) {
+        let (shared, (driver, queued)) = connect(|driver, queued| (None, (driver, queued)));
+        (driver, shared, queued)
     }
 
     /// The driver as a task: reads `transport`, takes the handles' `requests`, until no
@@ -711,10 +801,9 @@ impl Driver {
                 index,
                 opcode,
                 params,
-                timeout,
+                deadline,
                 reply,
             } => {
-                let deadline = timeout.map(|t| now() + t);
                 self.requests.submit(
                     &mut self.session,
                     (token, reply),
@@ -730,6 +819,7 @@ impl Driver {
                     self.session.cancel(id);
                 }
             }
+            Message::Expire => self.session.handle_timeout(now()),
         }
     }
 
@@ -792,6 +882,7 @@ impl Driver {
     /// submit commands, written when [`Driver::flush`] goes on); forgets those whose
     /// subscription was dropped.
     fn publish(&mut self, item: Arc<Published>) {
+        self.take_in_new_subscribers();
         let mut outbox = Outbox {
             session: &mut self.session,
             requests: &mut self.requests,
@@ -799,9 +890,7 @@ impl Driver {
             write_now: None,
             written_early: None,
         };
-        with_subscribers(&self.subscribers, |list| {
-            list.retain_mut(|s| s.offer(&item, &mut outbox))
-        });
+        self.list.retain_mut(|s| s.offer(&item, &mut outbox));
     }
 
     /// Offers a frame just read to the inline subscribers that want its events early (see
@@ -819,6 +908,7 @@ impl Driver {
         };
         let code = EventCode(u16::from_le_bytes([code_lo, code_hi]));
         let index = ControllerIndex(u16::from_le_bytes([index_lo, index_hi]));
+        self.take_in_new_subscribers();
         let mut outbox = Outbox {
             session: &mut self.session,
             requests: &mut self.requests,
@@ -826,18 +916,27 @@ impl Driver {
             write_now: Some((write, &mut self.reply_frame)),
             written_early: None,
         };
-        with_subscribers(&self.subscribers, |list| {
-            // Decoded once, for the first subscriber that wants it.
-            let mut read = ReadFrame::new(frame);
-            for s in list.iter_mut() {
-                if s.wants_early(index, code) {
-                    s.take_early(&mut read, &mut outbox);
-                    if let Some(early) = outbox.written_early.take() {
-                        outbox.unclaimed_early(early);
-                    }
+        // Decoded once, for the first subscriber that wants it.
+        let mut read = ReadFrame::new(frame);
+        for s in self.list.iter_mut() {
+            if s.wants_early(index, code) {
+                s.take_early(&mut read, &mut outbox);
+                if let Some(early) = outbox.written_early.take() {
+                    outbox.unclaimed_early(early);
                 }
             }
-        });
+        }
+    }
+
+    /// Moves the subscribers handles have added since the last look into the driver's list,
+    /// behind those it has (an inline sink runs agent code, which may subscribe: it adds to
+    /// the handles' list, never to the one being gone through).
+    fn take_in_new_subscribers(&mut self) {
+        if self.subscribers.waiting.swap(false, Ordering::Acquire) {
+            if let Some(added) = self.subscribers.lock().as_mut() {
+                self.list.append(added);
+            }
+        }
     }
 
     fn close(&mut self, reason: String) {
@@ -848,7 +947,8 @@ impl Driver {
             self.dispatch(event);
         }
         // Dropping the queues' senders ends every subscription once it is read out.
-        *self.subscribers.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *self.subscribers.lock() = None;
+        self.list.clear();
     }
 }
 
@@ -870,17 +970,10 @@ pub(crate) fn rehearse_event_path(
     mut after_each: impl FnMut(),
 ) -> (usize, usize) {
     // `_shared` keeps the handles' part alive: the sink's submissions need it.
-    let (mut driver, _shared, _requests) = Driver::new(None);
+    let (mut driver, _shared, _requests) = Driver::new();
     let (subscription, subscriber) =
         subscription::Subscription::pair(filter, 1, "rehearsal", Some(sink));
-    if let Some(list) = driver
-        .subscribers
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .as_mut()
-    {
-        list.push(subscriber);
-    }
+    driver.list.push(subscriber);
     let (mut submitted, mut written_early) = (0, 0);
     for frame in frames {
         // Both ways a driver hands a request over: taken early, as the driver thread does

@@ -166,7 +166,7 @@ fn whole_frame(written: io::Result<usize>, frame: &[u8]) -> io::Result<()> {
 
 /// The control socket opened (or taken over), bound and its send MTU raised, not registered
 /// with tokio: what [`MgmtSocket`] registers, and what the client's driver thread blocks on
-/// with `poll(2)` (see [`Client::open`](crate::client::Client::open)).
+/// in `read(2)` (see [`Client::open`](crate::client::Client::open)).
 #[derive(Debug)]
 pub(crate) struct ControlFd {
     fd: OwnedFd,
@@ -236,30 +236,48 @@ impl ControlFd {
         Ok(ControlFd { fd, send_mtu })
     }
 
-    /// The descriptor, for `poll(2)`.
+    /// The descriptor, for `poll(2)` (when a write finds the socket full).
     pub(crate) fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
 
-    /// Writes one frame as [`MgmtSocket::send`] does, without waiting: `Ok(false)` when the
-    /// socket cannot take it now (nothing written).
+    /// Makes [`ControlFd::recv`] wait for a frame (clears `O_NONBLOCK`; writes stay
+    /// non-blocking, see [`ControlFd::try_send`]): for the client's driver thread, which
+    /// blocks in `read` and nowhere else.
+    pub(crate) fn wait_in_reads(&self) -> io::Result<()> {
+        use nix::fcntl::{fcntl, FcntlArg, OFlag};
+        let flags = fcntl(self.fd.as_raw_fd(), FcntlArg::F_GETFL)?;
+        fcntl(
+            self.fd.as_raw_fd(),
+            FcntlArg::F_SETFL(OFlag::from_bits_retain(flags) - OFlag::O_NONBLOCK),
+        )?;
+        Ok(())
+    }
+
+    /// Writes one frame as [`MgmtSocket::send`] does, without waiting (`MSG_DONTWAIT`,
+    /// whether or not reads wait): `Ok(false)` when the socket cannot take it now (nothing
+    /// written).
     pub(crate) fn try_send(&self, frame: &[u8]) -> io::Result<bool> {
+        use nix::sys::socket::{send, MsgFlags};
         check_frame_len(frame, self.send_mtu)?;
-        match nix::unistd::write(&self.fd, frame) {
+        match send(self.fd.as_raw_fd(), frame, MsgFlags::MSG_DONTWAIT) {
             Err(nix::errno::Errno::EAGAIN) => Ok(false),
             written => whole_frame(written.map_err(io::Error::from), frame).map(|()| true),
         }
     }
 
     /// Reads one frame into `buf` (see [`MgmtSocket::recv`] for why its capacity is kept and
-    /// never zero-filled), without waiting: `Ok(false)` when none is waiting. An empty frame
+    /// never zero-filled), waiting for one after [`ControlFd::wait_in_reads`]. An empty frame
     /// means the socket was shut down.
-    pub(crate) fn try_recv(&self, buf: &mut Vec<u8>) -> io::Result<bool> {
-        match read_frame(self.fd.as_raw_fd(), buf) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
-            Err(e) => Err(e),
-        }
+    pub(crate) fn recv(&self, buf: &mut Vec<u8>) -> io::Result<()> {
+        read_frame(self.fd.as_raw_fd(), buf)
+    }
+
+    /// Shuts the socket down for reading, which ends a `read` waiting on it with an empty
+    /// frame. An HCI socket cannot be shut down (`EOPNOTSUPP`); a socket pair can.
+    pub(crate) fn shut_down_reading(&self) -> io::Result<()> {
+        nix::sys::socket::shutdown(self.fd.as_raw_fd(), nix::sys::socket::Shutdown::Read)
+            .map_err(io::Error::from)
     }
 }
 

@@ -1,12 +1,13 @@
 //! The crate's [`Client`] against a real kernel: pairing replies overtaking a pending Pair
-//! Device, a controller removed mid-command, two controllers driven concurrently, and a
-//! rejected command as a typed error. Needs the VM harness (btvirt's two controllers).
+//! Device, a controller removed mid-command, two controllers driven concurrently, a rejected
+//! command as a typed error, and the driver thread ending when the last handle goes. Needs
+//! the VM harness (btvirt's two controllers).
 
 use std::time::Duration;
 
 use bluez_mgmt::client::{Client, Controller, ErrorKind, EventFilter, Setting};
 use bluez_mgmt::protocol::command::{
-    Discoverable, PairDevice, SecureConnectionsMode, UserConfirmReply,
+    Discoverable, PairDevice, ReadVersion, SecureConnectionsMode, UserConfirmReply,
 };
 use bluez_mgmt::protocol::{
     Address, AddressInfo, AddressType, ControllerIndex, Event, EventCode, IoCapability, Opcode,
@@ -145,6 +146,35 @@ async fn two_controllers_driven_concurrently() {
     assert!(!oa.unwrap().contains(Settings::POWERED));
     assert!(!ob.unwrap().contains(Settings::POWERED));
     capture.finish();
+}
+
+/// The driver thread waits in `read` and nowhere else, and an HCI socket cannot be shut down
+/// to wake it: when the last handle goes, the thread is woken by the kernel's reply to a
+/// Read Version it asks for, and ends, and every subscription with it (the events of other
+/// tests' controllers may come first). A call with a time limit the kernel meets is answered,
+/// not ended by its timer.
+#[tokio::test]
+async fn last_handle_gone_ends_the_driver_thread() {
+    let client = Client::open().await.expect("open the MGMT socket");
+    let version = client
+        .call_with_timeout(
+            ControllerIndex::NONE,
+            &ReadVersion {},
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("Read Version within its time limit");
+    assert!(version.version >= 1, "{version:?}");
+    let mut events = client.subscribe(EventFilter::all());
+    drop(client);
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while events.recv().await.is_some() {}
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the subscription ends once no handle is left"
+    );
 }
 
 #[tokio::test]

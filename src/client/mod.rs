@@ -225,15 +225,11 @@ impl Client {
     fn on_thread(socket: ControlFd) -> Result<Client, Error> {
         let cannot = |e| Error::transport("cannot start the MGMT driver thread", e);
         socket.wait_in_reads().map_err(cannot)?;
-        let mut thread = None;
-        let (shared, ()) = connect(|driver, queued| {
+        let (shared, link) = connect(|driver, queued| {
             let link = Arc::new(driver_thread::ThreadLink::new(socket, driver, queued));
-            thread = Some(link.clone());
-            (Some(link), ())
+            (Some(link.clone()), link)
         });
-        if let Some(link) = thread {
-            driver_thread::spawn(link, tokio::runtime::Handle::current()).map_err(cannot)?;
-        }
+        driver_thread::spawn(link, tokio::runtime::Handle::current()).map_err(cannot)?;
         Ok(Client { shared })
     }
 
@@ -453,30 +449,25 @@ impl Future for PendingReply {
             this.done = true;
             return Poll::Ready(Err(this.shared.closed_error()));
         };
-        if let Poll::Ready(result) = Pin::new(&mut *rx).poll(cx) {
-            this.done = true;
-            return Poll::Ready(result.unwrap_or_else(|_| Err(this.shared.closed_error())));
-        }
-        if let TimeLimit::At(deadline) = this.time_limit {
-            let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
-            this.time_limit = TimeLimit::Armed(Box::pin(sleep));
-        }
-        let TimeLimit::Armed(sleep) = &mut this.time_limit else {
-            return Poll::Pending;
-        };
-        if sleep.as_mut().poll(cx).is_pending() {
-            return Poll::Pending;
-        }
-        // The session ends the request (its caller, this future, gets the timeout), and
-        // every other request whose time has come.
-        this.time_limit = TimeLimit::None;
-        this.shared.expire();
-        match Pin::new(rx).poll(cx) {
-            Poll::Ready(result) => {
+        loop {
+            if let Poll::Ready(result) = Pin::new(&mut *rx).poll(cx) {
                 this.done = true;
-                Poll::Ready(result.unwrap_or_else(|_| Err(this.shared.closed_error())))
+                return Poll::Ready(result.unwrap_or_else(|_| Err(this.shared.closed_error())));
             }
-            Poll::Pending => Poll::Pending,
+            if let TimeLimit::At(deadline) = this.time_limit {
+                let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
+                this.time_limit = TimeLimit::Armed(Box::pin(sleep));
+            }
+            let TimeLimit::Armed(sleep) = &mut this.time_limit else {
+                return Poll::Pending;
+            };
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            // The session ends the request (its caller, this future, gets the timeout), and
+            // every other request whose time has come; the reply is looked at once more.
+            this.time_limit = TimeLimit::None;
+            this.shared.expire();
         }
     }
 }

@@ -152,6 +152,7 @@ pub(super) fn spawn(link: Arc<ThreadLink>, runtime: tokio::runtime::Handle) -> i
 /// go. Ends when no handle is left or the socket fails.
 fn run(link: &ThreadLink) {
     let mut frame = Vec::new();
+    let mut write_early = early_writer(&link.socket);
     loop {
         let received = link.socket.recv(&mut frame);
         if link.handles_gone.load(Ordering::Acquire) {
@@ -162,7 +163,7 @@ fn run(link: &ThreadLink) {
             Ok(()) if frame.is_empty() => "receiving failed: the MGMT socket was shut down".into(),
             Ok(()) => {
                 let driver = &mut state.driver;
-                driver.take_early(&frame, &mut |reply| write_frame(&link.socket, reply));
+                driver.take_early(&frame, &mut write_early);
                 driver.session.handle_frame(&frame);
                 // The last handle may have gone on this thread, which then woke no one.
                 if state.settle(&link.socket) && !link.handles_gone.load(Ordering::Acquire) {
@@ -202,6 +203,13 @@ fn write_pending(driver: &mut Driver, socket: &ControlFd) {
         driver.sent(tx.id, sent);
     }
     driver.wake_waiting();
+}
+
+/// What the thread writes an early reply with (see [`Driver::take_early`]): one function
+/// for the thread and the start-up rehearsal ([`super::rehearse_event_path`]), which then
+/// runs this very code before the first real request does.
+pub(super) fn early_writer(socket: &ControlFd) -> impl FnMut(&[u8]) -> io::Result<()> + '_ {
+    move |reply| write_frame(socket, reply)
 }
 
 /// Writes one frame, waiting for room if the socket has none (the kernel handles a control

@@ -56,6 +56,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -954,12 +955,15 @@ impl Driver {
 /// Runs event frames, in order, through one throwaway copy of the driver's event path: the
 /// session, dispatch, publishing, and `sink` as the only subscriber (inline, behind
 /// `filter`); each frame twice, first offered early ([`Driver::take_early`], as the driver
-/// thread offers it; a reply it writes is kept here) and then not. Each command the sink
+/// thread offers it, and a reply it writes is written with the thread's own writer into a
+/// socket pair made for this, then read back) and then not. Each command the sink
 /// submits is framed (by the session, or by the early path) and answered at once by
 /// a Command Complete (Success, its parameters echoed as the reply) fed back the same way, so
 /// the sink's pending replies complete; `after_each` runs once each frame's commands are
-/// answered. Nothing is written anywhere. Returns how many commands the sink submitted the
-/// ordinary way, and how many it had written early. For
+/// answered; what the sink does not take inline is queued for it (room for every frame
+/// twice) and read out at the end. Nothing reaches the kernel. Says how many commands the
+/// sink submitted the ordinary way, how many it had written early and how many events were
+/// queued for it. For
 /// the pairing service's start-up rehearsal ([`crate::pairing`]): the first real request
 /// must not be the first run of this code.
 pub(crate) fn rehearse_event_path(
@@ -967,23 +971,35 @@ pub(crate) fn rehearse_event_path(
     filter: EventFilter,
     sink: Arc<dyn InlineSink>,
     mut after_each: impl FnMut(),
-) -> (usize, usize) {
+) -> Rehearsed {
     // `_shared` keeps the handles' part alive: the sink's submissions need it.
     let (mut driver, _shared, _requests) = Driver::new();
-    let (subscription, subscriber) =
-        subscription::Subscription::pair(filter, 1, "rehearsal", Some(sink));
+    let (mut subscription, subscriber) =
+        subscription::Subscription::pair(filter, 2 * frames.len(), "rehearsal", Some(sink));
     driver.list.push(subscriber);
     let (mut submitted, mut written_early) = (0, 0);
+    // Early replies are written with the driver thread's own writer into a socket pair and
+    // read back from its other end (into a buffer when no pair can be made).
+    let pair = crate::socket::ControlFd::rehearsal_pair().ok();
     for frame in frames {
         // Both ways a driver hands a request over: taken early, as the driver thread does
-        // (its reply "written" here), then after the session, as a driver task does.
+        // (its reply written into the pair), then after the session, as a driver task does.
         for early in [true, false] {
             let mut written = Vec::new();
             if early {
-                driver.take_early(frame, &mut |reply| {
-                    written.push(reply.to_vec());
-                    Ok(())
-                });
+                match &pair {
+                    Some((ours, theirs)) => {
+                        driver.take_early(frame, &mut driver_thread::early_writer(ours));
+                        let mut buf = [0u8; 64];
+                        while let Ok(n @ 1..) = nix::unistd::read(theirs.as_raw_fd(), &mut buf) {
+                            written.push(buf[..n].to_vec());
+                        }
+                    }
+                    None => driver.take_early(frame, &mut |reply| {
+                        written.push(reply.to_vec());
+                        Ok(())
+                    }),
+                }
             }
             driver.session.handle_frame(frame);
             loop {
@@ -1001,8 +1017,26 @@ pub(crate) fn rehearse_event_path(
             after_each();
         }
     }
-    drop(subscription);
-    (submitted, written_early)
+    // What the sink did not take inline was queued for it: read out, as its task reads it.
+    let mut queued = 0;
+    while subscription.try_recv().is_some() {
+        queued += 1;
+    }
+    Rehearsed {
+        submitted,
+        written_early,
+        queued,
+    }
+}
+
+/// What [`rehearse_event_path`] saw the sink do.
+pub(crate) struct Rehearsed {
+    /// Commands the sink submitted the ordinary way.
+    pub(crate) submitted: usize,
+    /// Replies it had written early.
+    pub(crate) written_early: usize,
+    /// Events queued for it (not taken inline), read out at the end.
+    pub(crate) queued: usize,
 }
 
 /// The Command Complete (Success) answering command frame `command`, its parameters echoed

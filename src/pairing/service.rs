@@ -383,12 +383,12 @@ impl<A: Agent> PairingService<A> {
         // the answer path's code for the first time (see `rehearsal`).
         match &self.inner.rehearsal_agent {
             Some(agent) => super::rehearsal::rehearse_answer_path(
-                config.answer_timeout,
+                config,
                 &AgentOf(agent.clone()),
                 AgentRehearsal::Poll,
             ),
             None => super::rehearsal::rehearse_answer_path(
-                config.answer_timeout,
+                config,
                 &*ask_agent,
                 AgentRehearsal::MakeOnly,
             ),

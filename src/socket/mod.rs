@@ -236,6 +236,25 @@ impl ControlFd {
         Ok(ControlFd { fd, send_mtu })
     }
 
+    /// A connected pair of sequenced-packet Unix sockets, the first end as a control socket
+    /// (frames kept apart, writes never waiting): what the start-up rehearsal writes its
+    /// made-up replies into, with the driver thread's own code, and reads back from the
+    /// other end.
+    pub(crate) fn rehearsal_pair() -> io::Result<(ControlFd, OwnedFd)> {
+        use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+        )?;
+        let ours = ControlFd {
+            fd: ours,
+            send_mtu: MAX_COMMAND_FRAME_LEN,
+        };
+        Ok((ours, theirs))
+    }
+
     /// The descriptor, for `poll(2)` (when a write finds the socket full).
     pub(crate) fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
@@ -409,6 +428,26 @@ mod tests {
             Some(NoBluetoothReason::find(std::path::Path::new("/")))
         );
         assert!(e.to_string().contains("Bluetooth"), "{e}");
+    }
+
+    /// The rehearsal's pair keeps frames apart and never waits: what is written on our end
+    /// comes out of the other one frame by frame, and a read of an empty pair says so at once.
+    #[test]
+    fn rehearsal_pair_keeps_frames_apart() {
+        let (ours, theirs) = ControlFd::rehearsal_pair().unwrap();
+        let frames: [&[u8]; 2] = [&[1, 2, 3], &[4, 5, 6, 7, 8]];
+        for f in frames {
+            assert!(ours.try_send(f).unwrap());
+        }
+        let mut buf = [0u8; 64];
+        for f in frames {
+            let n = nix::unistd::read(theirs.as_raw_fd(), &mut buf).unwrap();
+            assert_eq!(&buf[..n], f);
+        }
+        assert_eq!(
+            nix::unistd::read(theirs.as_raw_fd(), &mut buf),
+            Err(nix::errno::Errno::EAGAIN)
+        );
     }
 
     /// A descriptor that cannot carry MGMT frames is refused, saying why; a socket that keeps

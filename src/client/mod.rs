@@ -990,7 +990,7 @@ pub(crate) fn rehearse_event_path(
                 match &pair {
                     Some((ours, theirs)) => {
                         driver.take_early(frame, &mut driver_thread::early_writer(ours));
-                        let mut buf = [0u8; 64];
+                        let mut buf = [0u8; REPLY_FRAME_ROOM];
                         while let Ok(n @ 1..) = nix::unistd::read(theirs.as_raw_fd(), &mut buf) {
                             written.push(buf[..n].to_vec());
                         }

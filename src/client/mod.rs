@@ -956,7 +956,7 @@ impl Driver {
 /// session, dispatch, publishing, and `sink` as the only subscriber (inline, behind
 /// `filter`); each frame twice, first offered early ([`Driver::take_early`], as the driver
 /// thread offers it, and a reply it writes is written with the thread's own writer into a
-/// socket pair made for this, then read back) and then not. Each command the sink
+/// socket pair made for this, then read back; no pair, no rehearsal) and then not. Each command the sink
 /// submits is framed (by the session, or by the early path) and answered at once by
 /// a Command Complete (Success, its parameters echoed as the reply) fed back the same way, so
 /// the sink's pending replies complete; `after_each` runs once each frame's commands are
@@ -979,26 +979,20 @@ pub(crate) fn rehearse_event_path(
     driver.list.push(subscriber);
     let (mut submitted, mut written_early) = (0, 0);
     // Early replies are written with the driver thread's own writer into a socket pair and
-    // read back from its other end (into a buffer when no pair can be made).
-    let pair = crate::socket::ControlFd::rehearsal_pair().ok();
+    // read back from its other end. (Without one, nothing is rehearsed.)
+    let Ok((ours, theirs)) = crate::socket::ControlFd::rehearsal_pair() else {
+        return Rehearsed::default();
+    };
     for frame in frames {
         // Both ways a driver hands a request over: taken early, as the driver thread does
         // (its reply written into the pair), then after the session, as a driver task does.
         for early in [true, false] {
             let mut written = Vec::new();
             if early {
-                match &pair {
-                    Some((ours, theirs)) => {
-                        driver.take_early(frame, &mut driver_thread::early_writer(ours));
-                        let mut buf = [0u8; REPLY_FRAME_ROOM];
-                        while let Ok(n @ 1..) = nix::unistd::read(theirs.as_raw_fd(), &mut buf) {
-                            written.push(buf[..n].to_vec());
-                        }
-                    }
-                    None => driver.take_early(frame, &mut |reply| {
-                        written.push(reply.to_vec());
-                        Ok(())
-                    }),
+                driver.take_early(frame, &mut driver_thread::early_writer(&ours));
+                let mut buf = [0u8; REPLY_FRAME_ROOM];
+                while let Ok(n @ 1..) = nix::unistd::read(theirs.as_raw_fd(), &mut buf) {
+                    written.push(buf[..n].to_vec());
                 }
             }
             driver.session.handle_frame(frame);
@@ -1029,7 +1023,8 @@ pub(crate) fn rehearse_event_path(
     }
 }
 
-/// What [`rehearse_event_path`] saw the sink do.
+/// What [`rehearse_event_path`] saw the sink do (all zero when it could not run).
+#[derive(Default)]
 pub(crate) struct Rehearsed {
     /// Commands the sink submitted the ordinary way.
     pub(crate) submitted: usize,

@@ -147,8 +147,8 @@ pub(crate) fn rehearse_answer_path(
         return false;
     };
     // Then the first peer's keys, as an LE Secure Connections pairing that derives a link key
-    // hands them out: decoded and queued for the service's task as real ones are (the
-    // throwaway subscription's queue is dropped unread).
+    // hands them out: decoded and queued for the service's task as real ones are, then read
+    // out of the throwaway subscription and dropped.
     let mut frames = vec![first, second];
     for event in made_up_keys(Address([0x01, 0x00, 0x00, 0x00, 0x00, 0xc0])) {
         match (EventFrame { index, event }).encode() {

@@ -26,7 +26,7 @@ use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bluez_mgmt::agent::policy::Policy as HeadlessPolicy;
@@ -35,7 +35,8 @@ use bluez_mgmt::client::Client;
 use bluez_mgmt::keystore::{KeyStore, DEFAULT_DIR};
 use bluez_mgmt::pairing::{Controllers, PairingService, Report, ServiceConfig};
 use bluez_mgmt::protocol::{AddressType, ControllerIndex, IoCapability, Status};
-use tokio::sync::mpsc;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use crate::CliError;
@@ -298,12 +299,12 @@ async fn serve<A: Agent + Send + Sync + 'static>(
         };
         let client = Client::open().await?;
         let service = args.store.service(client, agent, rehearsal, config);
-        let mut reports = service.reports();
+        let listening = frontend.listen(service.reports());
         let mut task = service.start().await?;
         let running = service.clone();
         graceful.set(async move { running.shutdown().await });
-        match &frontend {
-            Frontend::Json(ch) => {
+        match listening {
+            Listening::Json { ch, mut reports } => {
                 // What start-up did is already in the report queue; stdout is the protocol's,
                 // so it goes to stderr.
                 while let Ok(r) = reports.try_recv() {
@@ -326,7 +327,7 @@ async fn serve<A: Agent + Send + Sync + 'static>(
                 ch.event("ready", m);
                 tokio::spawn(crate::json_agent::report_events(ch.clone(), reports));
             }
-            Frontend::Terminal(decisions) => {
+            Listening::Terminal { registered } => {
                 let where_ = args.index.map_or(
                     "every controller, present or added later".to_string(),
                     |i| i.to_string(),
@@ -335,11 +336,8 @@ async fn serve<A: Agent + Send + Sync + 'static>(
                     "agent: {} registered on {where_}; Ctrl-C to stop",
                     args.io_capability
                 );
-                // What start-up did is already in the report queue: print it before going on.
-                while let Ok(r) = reports.try_recv() {
-                    print_report(&r);
-                }
-                tokio::spawn(print_reports(reports, decisions.clone()));
+                // The printer has start-up's reports: they come after that line.
+                let _ = registered.send(());
             }
         }
         crate::heap::release_free_pages();
@@ -365,24 +363,94 @@ pub(crate) fn runtime() -> io::Result<tokio::runtime::Runtime> {
 /// JSON-lines protocol.
 enum Frontend {
     Terminal(DecisionLines),
-    Json(std::sync::Arc<crate::json_agent::Channel>),
+    Json(Arc<crate::json_agent::Channel>),
 }
 
-/// Prints the service's reports that the agent itself does not show (never key bytes), and
-/// starts the hold of the decision lines posted before each (see [`DecisionLines`]).
-async fn print_reports(
-    mut reports: tokio::sync::broadcast::Receiver<Report>,
-    decisions: DecisionLines,
-) {
-    use tokio::sync::broadcast::error::RecvError;
-    loop {
-        let report = reports.recv().await;
-        decisions.schedule();
-        match report {
-            Ok(r) => print_report(&r),
-            Err(RecvError::Lagged(n)) => eprintln!("mgmtctl: ({n} reports skipped)"),
-            Err(RecvError::Closed) => return,
+/// A [`Frontend`] taking the service's reports, from before the service starts.
+enum Listening {
+    /// The report printer runs ([`print_reports`]); it prints once `registered` is sent.
+    Terminal { registered: oneshot::Sender<()> },
+    /// The reports wait in `reports` until the protocol's `ready` event is out.
+    Json {
+        ch: Arc<crate::json_agent::Channel>,
+        reports: broadcast::Receiver<Report>,
+    },
+}
+
+impl Frontend {
+    /// Takes `reports` (made before the service starts, so that it holds start-up's).
+    fn listen(self, reports: broadcast::Receiver<Report>) -> Listening {
+        match self {
+            Frontend::Terminal(decisions) => {
+                let (registered, wait) = oneshot::channel();
+                tokio::spawn(print_reports(reports, decisions, wait));
+                Listening::Terminal { registered }
+            }
+            Frontend::Json(ch) => Listening::Json { ch, reports },
         }
+    }
+}
+
+/// Where the report printer's timer is set while no decision line is held: a day off.
+const NO_HOLD: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The report printer of `mgmtctl agent`: prints the service's reports that the agent itself
+/// does not show (never key bytes), starts the hold of the decision lines posted before each
+/// and ends it with one timer (see [`DecisionLines`]).
+///
+/// It runs from before the service starts and takes start-up's reports as it takes later
+/// ones, holding them until `registered` fires (that line comes first). Its timer is made
+/// when it starts and set again when `registered` fires; a hold only moves it. So what a
+/// report wakes (the broadcast's wake-up, this task, the timer's move) has run before the
+/// first pairing. Run for the first time
+/// right after the first reply instead (the printer spawned once start-up's reports were
+/// printed, a task and a timer made for each hold), it competed for the CPUs with the
+/// kernel's work on the rest of that pairing: in the benchmark's VM `mgmtctl agent`'s thread
+/// ran 1.2 ms after the reply against the library agent's 0.5, and the other side's request
+/// waited for a CPU behind it.
+async fn print_reports(
+    mut reports: broadcast::Receiver<Report>,
+    decisions: DecisionLines,
+    mut registered: oneshot::Receiver<()>,
+) {
+    let timer = tokio::time::sleep(NO_HOLD);
+    tokio::pin!(timer);
+    // Start-up's reports, until `registered`.
+    let mut early = Some(Vec::new());
+    let mut closed = false;
+    loop {
+        let due = tokio::select! {
+            biased;
+            () = &mut timer => decisions.write_due(Instant::now()),
+            _ = &mut registered, if early.is_some() => {
+                for r in early.take().into_iter().flatten() {
+                    print_report(&r);
+                }
+                if closed {
+                    return;
+                }
+                None
+            }
+            report = reports.recv(), if !closed => {
+                let due = decisions.schedule();
+                match report {
+                    Ok(r) => match early.as_mut() {
+                        Some(held) => held.push(r),
+                        None => print_report(&r),
+                    },
+                    Err(RecvError::Lagged(n)) => eprintln!("mgmtctl: ({n} reports skipped)"),
+                    Err(RecvError::Closed) if early.is_some() => closed = true,
+                    Err(RecvError::Closed) => return,
+                }
+                match due {
+                    Some(due) => Some(due),
+                    None => continue,
+                }
+            }
+        };
+        timer
+            .as_mut()
+            .reset(due.unwrap_or_else(|| Instant::now() + NO_HOLD));
     }
 }
 
@@ -638,11 +706,12 @@ const LINE_HOLD: Duration = Duration::from_secs(1);
 /// client's driver thread, before the reply is written: waking the runtime's thread from
 /// there is a system call). The line is written when its pairing ends (a key, a failure or a
 /// withdrawal on that controller: just before the line saying so), at most [`LINE_HOLD`]
-/// after the service's next report (`mgmtctl agent` hands every report to
-/// [`DecisionLines::schedule`], which starts the hold), and at the end of the command
-/// ([`DecisionLines::write_all`]). Written at once, the line and its reader's wake-up
-/// competed for the CPUs with the kernel's work on the rest of that pairing: in the
-/// benchmark's VM a first request -> complete of 5.1 ms against 3.5 ms without the line.
+/// after the service's next report (`mgmtctl agent`'s report printer hands every report to
+/// [`DecisionLines::schedule`], which starts the hold, and keeps the timer that ends it: see
+/// [`print_reports`]), and at the end of the command ([`DecisionLines::write_all`]). Written
+/// at once, the line and its reader's wake-up competed for the CPUs with the kernel's work
+/// on the rest of that pairing: in the benchmark's VM a first request -> complete of 5.1 ms
+/// against 3.5 ms without the line.
 #[derive(Clone, Default)]
 pub(crate) struct DecisionLines(Arc<HeldLines>);
 
@@ -650,9 +719,8 @@ pub(crate) struct DecisionLines(Arc<HeldLines>);
 struct HeldLines {
     /// The lines whose pairing has not ended, in the order they were posted.
     lines: Mutex<Vec<HeldLine>>,
-    /// Wakes the task that writes lines held [`LINE_HOLD`]; unset until
-    /// [`DecisionLines::start`] (lines are then written at once).
-    timer: OnceLock<mpsc::UnboundedSender<()>>,
+    /// Lines are held; until [`DecisionLines::start`] they are written at once.
+    holding: AtomicBool,
     /// Lines were posted that [`DecisionLines::schedule`] has not yet timed.
     unscheduled: AtomicBool,
 }
@@ -676,34 +744,21 @@ enum Output {
 }
 
 impl DecisionLines {
-    /// Starts the task writing lines held too long (inside the runtime, before requests can
-    /// come). Its first wake-up is made here, not on the first answer's path.
+    /// Holds the lines posted from now on (before requests can come), with room made here
+    /// for [`LINES_HELD_WITHOUT_ALLOCATING`] of them.
     pub(crate) fn start(&self) {
-        let (tx, mut rx) = mpsc::unbounded_channel::<()>();
-        let lines = self.clone();
-        tokio::spawn(async move {
-            while rx.recv().await.is_some() {
-                // Until none is held: sleep until the oldest is due, write the ones due.
-                while let Some(oldest) = lines.oldest() {
-                    tokio::time::sleep_until(oldest + LINE_HOLD).await;
-                    let now = Instant::now();
-                    lines.write(|l| l.since.is_some_and(|t| now.duration_since(t) >= LINE_HOLD));
-                }
-            }
-        });
-        let _ = tx.send(());
-        let _ = self.0.timer.set(tx);
         self.0
             .lines
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .reserve(LINES_HELD_WITHOUT_ALLOCATING);
+        self.0.holding.store(true, Ordering::Release);
     }
 
     /// Holds `line` (from an answer on controller `index`) until its pairing ends; writes it
     /// here and now if [`DecisionLines::start`] was not called.
     fn post(&self, index: ControllerIndex, output: Output, line: Line) {
-        if self.0.timer.get().is_none() {
+        if !self.0.holding.load(Ordering::Acquire) {
             write_line(output, &line.text());
             return;
         }
@@ -720,23 +775,29 @@ impl DecisionLines {
         self.0.unscheduled.store(true, Ordering::Release);
     }
 
-    /// Starts the hold of the lines posted since the last call, and wakes the task that
-    /// writes them when it ends. Called off the answer path (for every report of the
-    /// service, which comes after the reply is written); cheap when nothing was posted.
-    pub(crate) fn schedule(&self) {
+    /// Starts the hold of the lines posted since the last call; says when the first hold
+    /// that runs ends (for the caller's timer, which then calls
+    /// [`DecisionLines::write_due`]), or `None` when nothing was posted. Called off the answer
+    /// path (for every report of the service, which comes after the reply is written); cheap
+    /// when nothing was posted.
+    fn schedule(&self) -> Option<Instant> {
         if !self.0.unscheduled.swap(false, Ordering::AcqRel) {
-            return;
+            return None;
         }
-        let Some(timer) = self.0.timer.get() else {
-            return;
-        };
         let now = Instant::now();
         let mut lines = self.0.lines.lock().unwrap_or_else(|e| e.into_inner());
-        for l in lines.iter_mut().filter(|l| l.since.is_none()) {
-            l.since = Some(now);
+        let mut oldest = now;
+        for l in lines.iter_mut() {
+            oldest = oldest.min(*l.since.get_or_insert(now));
         }
-        drop(lines);
-        let _ = timer.send(());
+        Some(oldest + LINE_HOLD)
+    }
+
+    /// Writes the lines held [`LINE_HOLD`] by `now`; says when the next hold ends, if one
+    /// runs.
+    fn write_due(&self, now: Instant) -> Option<Instant> {
+        self.write(|l| l.since.is_some_and(|t| now.duration_since(t) >= LINE_HOLD));
+        self.oldest().map(|t| t + LINE_HOLD)
     }
 
     /// A pairing on controller `index` ended: writes the lines held for that controller.
@@ -1038,7 +1099,7 @@ mod tests {
     /// the held lines.
     fn rehearsed(policy: Policy) -> Vec<(bool, String)> {
         let agent = TerminalAgent::new(IoCapability::DISPLAY_YES_NO, policy);
-        let _woken = hold_for_test(&agent.decisions);
+        agent.decisions.start();
         tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
@@ -1067,14 +1128,6 @@ mod tests {
         )
     }
 
-    /// Makes `lines` hold what is posted, with the test's channel in place of the timer task:
-    /// it receives the task's wake-ups.
-    fn hold_for_test(lines: &DecisionLines) -> mpsc::UnboundedReceiver<()> {
-        let (wake, woken) = mpsc::unbounded_channel();
-        let _ = lines.0.timer.set(wake);
-        woken
-    }
-
     /// A decision line told apart from others by its value.
     fn line(value: u32) -> Line {
         Line {
@@ -1087,22 +1140,22 @@ mod tests {
     #[test]
     fn a_decision_line_waits_for_its_pairing_to_end_and_keeps_its_order() {
         let lines = DecisionLines::default();
-        let mut woken = hold_for_test(&lines);
+        lines.start();
         let (hci0, hci1) = (ControllerIndex(0), ControllerIndex(1));
         lines.post(hci0, Output::Stdout, line(1));
         lines.post(hci1, Output::Stdout, line(2));
         lines.post(hci0, Output::Stderr, line(3));
-        assert!(
-            woken.try_recv().is_err(),
-            "posting (on the answer path) wakes no one"
+        assert_eq!(
+            lines.oldest(),
+            None,
+            "posting (on the answer path) reads no clock"
         );
-        assert_eq!(lines.oldest(), None, "and reads no clock");
-        lines.schedule();
-        assert!(woken.try_recv().is_ok(), "the next report starts the hold");
-        assert!(lines.oldest().is_some());
-        lines.schedule();
-        assert!(
-            woken.try_recv().is_err(),
+        let due = lines.schedule();
+        assert!(due.is_some(), "the next report starts the hold");
+        assert_eq!(lines.oldest().map(|t| t + LINE_HOLD), due);
+        assert_eq!(
+            lines.schedule(),
+            None,
             "a report with nothing new posted does not"
         );
         let ended_on_hci1 = lines.take(|l| l.index == hci1);
@@ -1116,17 +1169,16 @@ mod tests {
         );
         assert_eq!(lines.oldest(), None);
         lines.post(hci1, Output::Stdout, line(4));
-        lines.schedule();
         assert!(
-            woken.try_recv().is_ok(),
-            "a line posted later wakes it again"
+            lines.schedule().is_some(),
+            "a line posted later starts a hold again"
         );
     }
 
     #[test]
     fn a_fixed_answer_is_given_at_once_and_its_line_held() {
         let agent = TerminalAgent::new(IoCapability::DISPLAY_YES_NO, Policy::Accept);
-        let _woken = hold_for_test(&agent.decisions);
+        agent.decisions.start();
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
@@ -1186,27 +1238,57 @@ mod tests {
         }
     }
 
+    /// A report the printer prints nothing for (the one that follows each answer).
+    fn answered() -> Report {
+        Report::Answered {
+            peer: peer(ControllerIndex(0)),
+            request: bluez_mgmt::pairing::RequestKind::ConfirmValue,
+            accepted: true,
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_line_whose_pairing_never_ends_is_written_after_the_hold() {
         let lines = DecisionLines::default();
         lines.start();
-        tokio::task::yield_now().await;
+        let (reports, rx) = broadcast::channel(8);
+        let (registered, wait) = oneshot::channel();
+        let printer = tokio::spawn(print_reports(rx, lines.clone(), wait));
+        // A report before the agent said it is registered starts a hold too.
         lines.post(ControllerIndex(0), Output::Nowhere, line(1));
-        lines.schedule();
+        reports.send(answered()).unwrap();
+        tokio::task::yield_now().await;
         let posted = Instant::now();
+        assert_eq!(lines.oldest(), Some(posted), "held from the report on");
+        registered.send(()).unwrap();
         tokio::time::sleep(LINE_HOLD / 2).await;
         lines.post(ControllerIndex(0), Output::Nowhere, line(2));
-        lines.schedule();
+        reports.send(answered()).unwrap();
         tokio::time::sleep_until(posted + LINE_HOLD - Duration::from_millis(1)).await;
         assert_eq!(lines.oldest(), Some(posted), "both held before the hold");
         tokio::time::sleep_until(posted + LINE_HOLD + Duration::from_millis(1)).await;
         assert_eq!(
             lines.oldest(),
             Some(posted + LINE_HOLD / 2),
-            "the first written once due, the second still held"
+            "the first written once due (the second's later hold did not put it off), the \
+             second still held"
         );
         tokio::time::sleep(LINE_HOLD).await;
         assert_eq!(lines.oldest(), None);
+        // Idle, the printer's timer is a day off; it still holds a new line the same way.
+        tokio::time::sleep(NO_HOLD * 2).await;
+        lines.post(ControllerIndex(0), Output::Nowhere, line(3));
+        reports.send(answered()).unwrap();
+        tokio::time::sleep(LINE_HOLD / 2).await;
+        assert!(lines.oldest().is_some());
+        tokio::time::sleep(LINE_HOLD).await;
+        assert_eq!(lines.oldest(), None);
+        // The service gone, the printer ends.
+        drop(reports);
+        tokio::time::timeout(LINE_HOLD, printer)
+            .await
+            .expect("the printer ends with the service")
+            .unwrap();
     }
 
     #[test]

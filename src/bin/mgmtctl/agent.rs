@@ -402,10 +402,9 @@ const NO_HOLD: Duration = Duration::from_secs(24 * 60 * 60);
 /// ones, holding them until `registered` fires (that line comes first). Its timer is made
 /// when it starts and set again when `registered` fires; a hold only moves it. So what a
 /// report wakes (the broadcast's wake-up, this task, the timer's move) has run before the
-/// first pairing. Run for the first time
-/// right after the first reply instead (the printer spawned once start-up's reports were
-/// printed, a task and a timer made for each hold), it competed for the CPUs with the
-/// kernel's work on the rest of that pairing: in the benchmark's VM `mgmtctl agent`'s thread
+/// first pairing. Run for the first time right after the first reply instead (the printer
+/// spawned once start-up's reports were printed, a task and a timer made for each hold), it
+/// competed for the CPUs with the kernel's work on the rest of that pairing: in the benchmark's VM `mgmtctl agent`'s thread
 /// ran 1.2 ms after the reply against the library agent's 0.5, and the other side's request
 /// waited for a CPU behind it.
 async fn print_reports(
@@ -429,7 +428,8 @@ async fn print_reports(
                 if closed {
                     return;
                 }
-                None
+                // A hold a start-up report started still runs.
+                decisions.next_due()
             }
             report = reports.recv(), if !closed => {
                 let due = decisions.schedule();
@@ -442,10 +442,8 @@ async fn print_reports(
                     Err(RecvError::Closed) if early.is_some() => closed = true,
                     Err(RecvError::Closed) => return,
                 }
-                match due {
-                    Some(due) => Some(due),
-                    None => continue,
-                }
+                let Some(due) = due else { continue };
+                Some(due)
             }
         };
         timer
@@ -797,6 +795,11 @@ impl DecisionLines {
     /// runs.
     fn write_due(&self, now: Instant) -> Option<Instant> {
         self.write(|l| l.since.is_some_and(|t| now.duration_since(t) >= LINE_HOLD));
+        self.next_due()
+    }
+
+    /// When the first hold that runs ends, if one runs.
+    fn next_due(&self) -> Option<Instant> {
         self.oldest().map(|t| t + LINE_HOLD)
     }
 
@@ -1258,9 +1261,19 @@ mod tests {
         lines.post(ControllerIndex(0), Output::Nowhere, line(1));
         reports.send(answered()).unwrap();
         tokio::task::yield_now().await;
-        let posted = Instant::now();
-        assert_eq!(lines.oldest(), Some(posted), "held from the report on");
+        let started = Instant::now();
+        assert_eq!(lines.oldest(), Some(started), "held from the report on");
         registered.send(()).unwrap();
+        tokio::time::sleep_until(started + LINE_HOLD + Duration::from_millis(1)).await;
+        assert_eq!(
+            lines.oldest(),
+            None,
+            "that hold still ends once registered, with no report after it"
+        );
+        lines.post(ControllerIndex(0), Output::Nowhere, line(4));
+        reports.send(answered()).unwrap();
+        tokio::task::yield_now().await;
+        let posted = Instant::now();
         tokio::time::sleep(LINE_HOLD / 2).await;
         lines.post(ControllerIndex(0), Output::Nowhere, line(2));
         reports.send(answered()).unwrap();

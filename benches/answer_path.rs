@@ -15,7 +15,9 @@
 //! frame at a time: there the reply is written on the driver thread's early path, and
 //! `--toggle-collect='*Driver::take_early*'` counts what that path costs. `BIN N thread
 //! at-once` gives the agent an answer at once ([`Agent::answer_at_once`]): the reply is then
-//! written from the request's bytes before they are decoded.
+//! written from the request's bytes before they are decoded. `foreign` puts a request on
+//! controller 1 before each one, with the service serving only controller 0: what a frame no
+//! subscriber wants costs is the difference from the run without it.
 
 use std::io;
 use std::sync::Arc;
@@ -24,11 +26,12 @@ use tokio::sync::broadcast::error::RecvError;
 
 use bluez_mgmt::agent::{Agent, Peer, YesNoRequest};
 use bluez_mgmt::client::Client;
-use bluez_mgmt::pairing::{PairingService, Report, ServiceConfig};
+use bluez_mgmt::pairing::{Controllers, PairingService, Report, ServiceConfig};
 use bluez_mgmt::protocol::{ControllerIndex, EventCode, IoCapability, Opcode, Status};
 use bluez_mgmt::transport::{BoxFuture, ScriptBuilder, ScriptedTransport, Transport};
 
 const HCI0: ControllerIndex = ControllerIndex(0);
+const HCI1: ControllerIndex = ControllerIndex(1);
 
 /// Command Complete parameters: the opcode answered, the status, the reply.
 fn complete(opcode: Opcode, reply: &[u8]) -> Vec<u8> {
@@ -41,11 +44,16 @@ fn peer(i: usize) -> [u8; 7] {
 }
 
 /// `n` times: a request, the reply we must write, its completion. (With no store and no IO
-/// capability to register, the service sends nothing at start.)
-fn script(n: usize) -> ScriptedTransport {
+/// capability to register, the service sends nothing at start.) With `foreign`, each request
+/// follows one on controller 1, which the service does not serve (as `pair --index 0` reads
+/// the responder's request on the same machine): nothing is written for it.
+fn script(n: usize, foreign: bool) -> ScriptedTransport {
     let mut b: ScriptBuilder = ScriptedTransport::builder();
     for i in 0..n {
         let request = [&peer(i)[..], &[0x00], &(i as u32).to_le_bytes()].concat();
+        if foreign {
+            b = b.read_event(HCI1, EventCode::USER_CONFIRM_REQUEST, &request);
+        }
         b = b
             .read_event(HCI0, EventCode::USER_CONFIRM_REQUEST, &request)
             .write_command(HCI0, Opcode::USER_CONFIRM_REPLY, &peer(i))
@@ -114,7 +122,12 @@ fn kernel_thread(script: Arc<ScriptedTransport>, end: std::os::fd::OwnedFd) {
                 }
                 // Every request's reply is read before the next frame (its completion or the
                 // next request) goes.
-                if frame.get(..2) == Some(&EventCode::USER_CONFIRM_REQUEST.0.to_le_bytes()[..]) {
+                let own_request = [
+                    &EventCode::USER_CONFIRM_REQUEST.0.to_le_bytes()[..],
+                    &HCI0.0.to_le_bytes(),
+                ]
+                .concat();
+                if frame.get(..4) == Some(&own_request[..]) {
                     let Ok(n) = nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(&end), &mut buf)
                     else {
                         return;
@@ -134,13 +147,14 @@ fn main() {
         None => 1000,
         Some(Ok(n)) => n,
         Some(Err(_)) => {
-            eprintln!("usage: answer_path [N [thread [at-once]]]");
+            eprintln!("usage: answer_path [N [thread] [at-once] [foreign]]");
             std::process::exit(2);
         }
     };
-    let thread = args.next().as_deref() == Some("thread");
-    let at_once = args.next().as_deref() == Some("at-once");
-    let script = Arc::new(script(n));
+    let modes: Vec<String> = args.collect();
+    let mode = |m: &str| modes.iter().any(|a| a == m);
+    let (thread, at_once, foreign) = (mode("thread"), mode("at-once"), mode("foreign"));
+    let script = Arc::new(script(n, foreign));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -167,6 +181,11 @@ fn main() {
                 register_io_capability: false,
                 load_bonds: false,
                 power_on: false,
+                controllers: if foreign {
+                    Controllers::Only(vec![HCI0])
+                } else {
+                    Controllers::All
+                },
                 ..ServiceConfig::default()
             },
         );

@@ -12,14 +12,16 @@ use bluez_mgmt::client::{Client, ErrorKind, EventFilter, SubscriptionError};
 use bluez_mgmt::protocol::command::{
     Discoverable, ReadInfo, ReadVersion, SecureConnectionsMode, SetPowered,
 };
-use bluez_mgmt::protocol::{Event, EventCode, IoCapability, Opcode, Settings, Status};
+use bluez_mgmt::protocol::{
+    ControllerIndex, Event, EventCode, IoCapability, Opcode, Settings, Status,
+};
 use bluez_mgmt::transport::ScriptedTransport;
 use std::sync::Arc;
 
 mod support;
 use support::{
-    command_complete, complete_params, on_every_wire, script_played, service_on, Exchange, Wire,
-    HCI0, HCI1, NONE,
+    command_complete, command_status, complete_params, on_every_wire, script_played, service_on,
+    Exchange, Wire, HCI0, HCI1, NONE,
 };
 
 /// A client over `script` through `wire`; the script, to check it was played to the end.
@@ -37,6 +39,7 @@ on_every_wire!(
     timeout_then_late_reply_is_discarded,
     dropped_call_leaves_a_tombstone,
     controller_removed_mid_command,
+    unwanted_events_are_dropped_but_tracked_ones_count,
     subscriptions_filter_and_report_malformed_events,
     slow_subscriber_is_told_it_lagged,
     end_of_transport_closes_the_client,
@@ -239,6 +242,52 @@ async fn controller_removed_mid_command(wire: Wire) {
     assert_eq!(
         err.to_string(),
         "controller hci1 was removed while Read Controller Information was pending"
+    );
+    script.check_done().unwrap();
+}
+
+/// An event that no subscriber wants is dropped before it is decoded, but not one the session
+/// tracks itself: an Index Added nobody subscribed to still makes the kernel's Invalid Index
+/// for that controller's command read as the controller removed. Events on a controller
+/// nobody watches (a malformed one among them) reach no one; the watched one's arrive.
+async fn unwanted_events_are_dropped_but_tracked_ones_count(wire: Wire) {
+    let hci2 = ControllerIndex(2);
+    let script = ScriptedTransport::builder()
+        .write_command(NONE, Opcode::READ_VERSION, &[])
+        .read_event(hci2, EventCode::INDEX_ADDED, &[])
+        .read_event(HCI1, EventCode::NEW_SETTINGS, &[0x01, 0, 0, 0])
+        .read_event(HCI1, EventCode::NEW_SETTINGS, &[0x00])
+        .read_event(HCI0, EventCode::NEW_SETTINGS, &[0x01, 0, 0, 0])
+        .read_event(HCI1, EventCode::INDEX_REMOVED, &[])
+        .read(command_complete(NONE, Opcode::READ_VERSION, &[1, 22, 0]))
+        .write_command(hci2, Opcode::READ_INFO, &[])
+        .read(command_status(
+            hci2,
+            Opcode::READ_INFO,
+            Status::INVALID_INDEX,
+        ))
+        .build()
+        .stay_open();
+    let (client, script) = started(wire, script);
+    let mut hci0 = client.subscribe(EventFilter::all().controller(HCI0));
+    client.call(NONE, &ReadVersion {}).await.unwrap();
+
+    match hci0.try_recv() {
+        Some(Ok((HCI0, Event::NewSettings(ev)))) => {
+            assert_eq!(ev.current_settings, Settings::POWERED)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(hci0.try_recv().is_none(), "only hci0's event");
+
+    let err = client.controller(hci2).info().await.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::ControllerRemoved {
+            opcode: Opcode::READ_INFO,
+            index: hci2
+        },
+        "{err}"
     );
     script.check_done().unwrap();
 }

@@ -11,7 +11,12 @@
 //! is written there, before the session, the other subscribers and the reply's own
 //! bookkeeping: `read`, `write`, as the floor does. A confirmation whose answer is known
 //! before it comes is answered from the frame's bytes, before the frame is decoded. Then the
-//! frame goes through the session and to subscribers as on a task.
+//! frame goes through the session and to subscribers as on a task, unless it is an event
+//! no subscriber wants (another controller's, for a process serving one), which is dropped
+//! undecoded ([`Driver::wants_frame`](super::Driver::wants_frame)): the thread is back in
+//! `read` about as soon as the floor would be, rather than busy with it when a request of
+//! its own comes just after it. (That check comes after the early path, not before: ahead
+//! of it, it made the thread's own requests' way to their reply longer.)
 //!
 //! Since the thread never waits for anything but the socket, the handles do their own part:
 //! the [`Driver`] sits behind a mutex in the [`ThreadLink`], which the thread holds only while
@@ -148,8 +153,8 @@ pub(super) fn spawn(link: Arc<ThreadLink>, runtime: tokio::runtime::Handle) -> i
 }
 
 /// The thread's loop: `read` a frame, then (with the lock) offer it early, give it to the
-/// session, handle what was queued meanwhile on the thread and write what the session lets
-/// go. Ends when no handle is left or the socket fails.
+/// session if anyone wants it, handle what was queued meanwhile on the thread and write what
+/// the session lets go. Ends when no handle is left or the socket fails.
 fn run(link: &ThreadLink) {
     let mut frame = Vec::new();
     let mut write_early = early_writer(&link.socket);
@@ -164,7 +169,9 @@ fn run(link: &ThreadLink) {
             Ok(()) => {
                 let driver = &mut state.driver;
                 driver.take_early(&frame, &mut write_early);
-                driver.session.handle_frame(&frame);
+                if driver.wants_frame(&frame) {
+                    driver.session.handle_frame(&frame);
+                }
                 // The last handle may have gone on this thread, which then woke no one.
                 if state.settle(&link.socket) && !link.handles_gone.load(Ordering::Acquire) {
                     continue;

@@ -315,6 +315,11 @@ impl Subscriber {
             && self.losses.is_empty()
     }
 
+    /// Whether this subscriber's filter passes events with this index and code.
+    pub(crate) fn wants(&self, index: ControllerIndex, code: EventCode) -> bool {
+        self.filter.matches(index, code)
+    }
+
     /// Whether the inline consumer wants events with `code` as soon as they are read (see
     /// [`InlineSink::takes_early`]) and this subscriber's filter passes them.
     pub(crate) fn wants_early(&self, index: ControllerIndex, code: EventCode) -> bool {

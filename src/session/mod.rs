@@ -332,6 +332,15 @@ impl Session {
         self.controllers.iter().copied()
     }
 
+    /// Whether the session itself needs events with `code`, whoever else wants them: the
+    /// results of commands, and the events that announce or retire a controller.
+    pub fn tracks(code: EventCode) -> bool {
+        code == EventCode::COMMAND_COMPLETE
+            || code == EventCode::COMMAND_STATUS
+            || ADDED_CODES.contains(&code)
+            || REMOVED_CODES.contains(&code)
+    }
+
     /// Feeds one frame read from the socket. It takes no `now`: matching a reply to its
     /// request does not depend on time (deadlines are checked by
     /// [`Session::handle_timeout`]), and reading the clock for every frame would cost a

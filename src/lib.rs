@@ -14,6 +14,8 @@
 //!  │ frame's bytes before it is decoded; then any pairing request with    │
 //!  │ nothing queued ahead of it goes to PairingCore, the agent's answer   │
 //!  │ is polled once, and a ready answer's reply is written at once        │
+//!  │ then an event no subscriber's filter passes (and not a command       │
+//!  │ result, a controller added or removed) is dropped, undecoded         │
 //!  │ Session (sans-IO): matches replies by (index, opcode), one ordinary  │
 //!  │ command in flight, pairing replies overtake, timeouts                │
 //!  │ publish: each subscriber's filter applies BEFORE its queue (a task   │

@@ -111,6 +111,10 @@ fn kernel_thread(script: Arc<ScriptedTransport>, end: std::os::fd::OwnedFd) {
             .build()
             .expect("a runtime");
         let mut buf = vec![0u8; 1024];
+        // A request on controller 0 (code, index): the only frame whose reply comes back.
+        let [c0, c1] = EventCode::USER_CONFIRM_REQUEST.0.to_le_bytes();
+        let [i0, i1] = HCI0.0.to_le_bytes();
+        let own_request = [c0, c1, i0, i1];
         rt.block_on(async {
             loop {
                 // A read step of the script is the frame to write.
@@ -122,12 +126,7 @@ fn kernel_thread(script: Arc<ScriptedTransport>, end: std::os::fd::OwnedFd) {
                 }
                 // Every request's reply is read before the next frame (its completion or the
                 // next request) goes.
-                let own_request = [
-                    &EventCode::USER_CONFIRM_REQUEST.0.to_le_bytes()[..],
-                    &HCI0.0.to_le_bytes(),
-                ]
-                .concat();
-                if frame.get(..4) == Some(&own_request[..]) {
+                if frame.starts_with(&own_request) {
                     let Ok(n) = nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(&end), &mut buf)
                     else {
                         return;

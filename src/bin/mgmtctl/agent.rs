@@ -404,9 +404,9 @@ const NO_HOLD: Duration = Duration::from_secs(24 * 60 * 60);
 /// report wakes (the broadcast's wake-up, this task, the timer's move) has run before the
 /// first pairing. Run for the first time right after the first reply instead (the printer
 /// spawned once start-up's reports were printed, a task and a timer made for each hold), it
-/// competed for the CPUs with the kernel's work on the rest of that pairing: in the benchmark's VM `mgmtctl agent`'s thread
-/// ran 1.2 ms after the reply against the library agent's 0.5, and the other side's request
-/// waited for a CPU behind it.
+/// competed for the CPUs with the kernel's work on the rest of that pairing: in the
+/// benchmark's VM `mgmtctl agent`'s thread ran 1.2 ms after the reply against the library
+/// agent's 0.5, and the other side's request waited for a CPU behind it.
 async fn print_reports(
     mut reports: broadcast::Receiver<Report>,
     decisions: DecisionLines,

@@ -13,7 +13,9 @@
 //!  │ answer_at_once, our own Just Works) gets its reply written from the  │
 //!  │ frame's bytes before it is decoded; then any pairing request with    │
 //!  │ nothing queued ahead of it goes to PairingCore, the agent's answer   │
-//!  │ is polled once, and a ready answer's reply is written at once        │
+//!  │ is polled once, and a ready answer's reply is written at once; its   │
+//!  │ report is sent from here and its result settled here: the service's  │
+//!  │ task is not woken (it is for a refused reply)                        │
 //!  │ then an event no subscriber's filter passes (and not a command       │
 //!  │ result, a controller added or removed) is dropped, undecoded         │
 //!  │ Session (sans-IO): matches replies by (index, opcode), one ordinary  │
@@ -38,7 +40,11 @@
 //! A User Confirmation Request that the agent answers at once goes from the socket to the
 //! reply with no hand-off: the driver thread reads it, the pairing service's core decides and
 //! the agent's answer is polled there, and the reply is written (reply lane) first; the
-//! session, other subscribers and the reply's bookkeeping see the request after that. When
+//! session, other subscribers and the reply's bookkeeping see the request after that. The
+//! service's task is not woken for such an answer: its report goes to the report stream from
+//! the driver, and the reply's Command Complete is settled there too (only a refused reply
+//! wakes the task, to report it), so a pairing answered at once runs no code on the caller's
+//! runtime between the request and the keys. When
 //! the answer is known before the request comes ([`agent::Agent::answer_at_once`], or a
 //! Just Works request of a pairing the service started), the reply is written straight from
 //! the request's bytes, before even the decoding, and the request then goes through the core

@@ -4,7 +4,7 @@
 //! reply written byte for byte, the same agent calls and the same reports (a stop then waiting
 //! for the keys of what was accepted) as when the agent answers the same through its async
 //! method; an agent that panics there gets the negative reply, as one that panics in the
-//! method does.
+//! method does; a reply the kernel refuses is reported either way.
 //!
 //! [`Agent::answer_at_once`]: bluez_mgmt::agent::Agent::answer_at_once
 
@@ -12,12 +12,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bluez_mgmt::agent::{Call, Peer, ScriptedAgent};
-use bluez_mgmt::pairing::Report;
-use bluez_mgmt::protocol::{Address, AddressInfo, AddressType, IoCapability, Opcode};
+use bluez_mgmt::pairing::{Report, RequestKind};
+use bluez_mgmt::protocol::{Address, AddressInfo, AddressType, IoCapability, Opcode, Status};
 use bluez_mgmt::transport::ScriptedTransport;
 
 mod support;
-use support::{on_every_wire, one_confirmation, script_played, service_on, Wire, HCI0};
+use support::{
+    on_every_wire, one_confirmation, one_confirmation_completed, script_played, service_on, Wire,
+    HCI0,
+};
 
 /// An LE public peer's address and type (wire order).
 const PEER: [u8; 7] = [0x01, 0x00, 0x00, 0x00, 0xBB, 0x00, 0x01];
@@ -125,7 +128,10 @@ async fn run(wire: Wire, asked: Asked, says: Says, at_once: bool) -> (Vec<Call>,
     (agent.calls(), seen)
 }
 
-on_every_wire!(an_answer_given_at_once_is_the_answer_given_later);
+on_every_wire!(
+    an_answer_given_at_once_is_the_answer_given_later,
+    a_reply_the_kernel_refuses_is_reported,
+);
 
 async fn an_answer_given_at_once_is_the_answer_given_later(wire: Wire) {
     for asked in [Asked::Comparison, Asked::JustWorks] {
@@ -163,5 +169,63 @@ async fn an_answer_given_at_once_is_the_answer_given_later(wire: Wire) {
                 "{case}: a stop waits for the keys of what was accepted: {reports:?}"
             );
         }
+    }
+}
+
+/// A reply the kernel refuses (its Command Complete says Not Connected: the peer left while
+/// we answered) is reported after the answer, whether the agent answered at once (the reply's
+/// outcome then comes back on the client's driver, which wakes the service's task only for a
+/// failure) or through its method; a stop then ends. (The answer is no: a stop would wait
+/// for the keys of an accepted pairing.)
+async fn a_reply_the_kernel_refuses_is_reported(wire: Wire) {
+    for at_once in [false, true] {
+        let case = format!("{wire:?}, at once {at_once}");
+        let script = one_confirmation_completed(
+            PEER,
+            0,
+            VALUE,
+            Opcode::USER_CONFIRM_NEG_REPLY,
+            Status::NOT_CONNECTED,
+        );
+        let agent = agent(Asked::Comparison, Says::No, at_once);
+        let service = service_on(&wire.client(&script), HCI0, agent, true);
+        let mut reports = service.reports();
+        service
+            .start()
+            .await
+            .expect("Set IO Capability as scripted");
+        let mut seen = Vec::new();
+        let collected = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Ok(r) = reports.recv().await {
+                let failed = matches!(r, Report::ReplyFailed { .. });
+                seen.push(r);
+                if failed {
+                    return;
+                }
+            }
+        })
+        .await;
+        assert!(collected.is_ok(), "{case}: reports so far {seen:?}");
+        seen.retain(|r| !matches!(r, Report::ControllerReady { .. }));
+        assert_eq!(
+            seen,
+            vec![
+                Report::Answered {
+                    peer: peer(),
+                    request: RequestKind::ConfirmValue,
+                    accepted: false,
+                },
+                Report::ReplyFailed {
+                    peer: peer(),
+                    error: Status::NOT_CONNECTED.description(),
+                },
+            ],
+            "{case}"
+        );
+        script_played(&script)
+            .await
+            .unwrap_or_else(|e| panic!("{case}: the reply written as scripted: {e}"));
+        let stopped = tokio::time::timeout(Duration::from_secs(5), service.shutdown()).await;
+        assert!(stopped.is_ok(), "{case}: the stop ended");
     }
 }

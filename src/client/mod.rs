@@ -538,42 +538,86 @@ struct Driver {
     reply_frame: Vec<u8>,
 }
 
+/// How an inline sink learns what became of a command it submitted ([`Outbox::submit`]):
+/// called once, on the driver, with the command's reply or why there is none. It may be
+/// called before the submission returns (a command that cannot be sent), so it must not wait
+/// for anything the sink holds while submitting.
+pub(crate) type Settle = Box<dyn FnOnce(Result<CommandReply, Error>) + Send>;
+
+/// Who waits for a request's reply.
+enum Caller {
+    /// A task, through a [`PendingReply`] (its token, for a cancel).
+    Task(u64, oneshot::Sender<Result<CommandReply, Error>>),
+    /// An inline sink, told on the driver ([`Outbox::submit`]): no task is woken for it.
+    Sink(Settle),
+}
+
+impl Caller {
+    fn answer(self, result: Result<CommandReply, Error>) {
+        match self {
+            Caller::Task(_, reply) => {
+                let _ = reply.send(result);
+            }
+            Caller::Sink(settle) => settle(result),
+        }
+    }
+}
+
 /// The callers waiting for replies.
 struct Requests {
     // Ordered maps: keys are small growing integers, not worth a SipHash per lookup.
-    pending: BTreeMap<RequestId, (u64, oneshot::Sender<Result<CommandReply, Error>>)>,
+    pending: BTreeMap<RequestId, Caller>,
+    /// The requests of [`Caller::Task`]s, by token.
     by_token: BTreeMap<u64, RequestId>,
     /// The handles' shared part (weak: the driver must not keep itself alive).
     shared: Weak<Shared>,
 }
 
 impl Requests {
-    /// Submits a command to `session` for the caller (`token`, `reply`) waiting on it.
+    /// Submits a command to `session` for `caller`.
     fn submit(
         &mut self,
         session: &mut Session,
-        (token, reply): (u64, oneshot::Sender<Result<CommandReply, Error>>),
+        caller: Caller,
         index: ControllerIndex,
         opcode: Opcode,
         params: &[u8],
         deadline: Option<std::time::Instant>,
     ) {
         match session.submit_raw(index, opcode, params, deadline) {
-            Ok(id) => self.adopt(id, (token, reply)),
-            Err(e) => {
-                let _ = reply.send(Err(Error::too_long(index, e)));
-            }
+            Ok(id) => self.adopt(id, caller),
+            Err(e) => caller.answer(Err(Error::too_long(index, e))),
         }
     }
 
-    /// Makes the caller (`token`, `reply`) the one waiting on the session's request `id`.
-    fn adopt(
-        &mut self,
-        id: RequestId,
-        (token, reply): (u64, oneshot::Sender<Result<CommandReply, Error>>),
-    ) {
-        self.pending.insert(id, (token, reply));
-        self.by_token.insert(token, id);
+    /// Makes `caller` the one waiting on the session's request `id`.
+    fn adopt(&mut self, id: RequestId, caller: Caller) {
+        if let Caller::Task(token, _) = &caller {
+            self.by_token.insert(*token, id);
+        }
+        self.pending.insert(id, caller);
+    }
+
+    /// The caller waiting on request `id`, no longer waiting.
+    fn take(&mut self, id: RequestId) -> Option<Caller> {
+        let caller = self.pending.remove(&id)?;
+        if let Caller::Task(token, _) = &caller {
+            self.by_token.remove(token);
+        }
+        Some(caller)
+    }
+}
+
+impl Drop for Requests {
+    /// A driver that ends without closing the session (its last handle gone) still tells
+    /// each inline sink that its commands are answered by no one; a task's [`PendingReply`]
+    /// learns it from its dropped channel.
+    fn drop(&mut self) {
+        for (_, caller) in std::mem::take(&mut self.pending) {
+            if let Caller::Sink(settle) = caller {
+                settle(Err(Error::closed(None)));
+            }
+        }
     }
 }
 
@@ -597,15 +641,19 @@ pub(crate) struct Outbox<'a> {
 pub(crate) type WriteNow<'a> = dyn FnMut(&[u8]) -> std::io::Result<()> + 'a;
 
 impl Outbox<'_> {
-    /// Submits a command (as [`Client::submit_raw`] does, with no time limit); `None` when
-    /// no [`Client`] handle is left to own the reply.
+    /// Submits a command (as [`Client::submit_raw`] does, with no time limit); `settle` is
+    /// told what became of it, on the driver, and no task is woken for its reply. False (and
+    /// `settle` dropped uncalled) when no [`Client`] handle is left.
     pub(crate) fn submit(
         &mut self,
         index: ControllerIndex,
         opcode: Opcode,
         params: &[u8],
-    ) -> Option<PendingReply> {
-        let shared = self.requests.shared.upgrade()?;
+        settle: Settle,
+    ) -> bool {
+        if self.requests.shared.strong_count() == 0 {
+            return false;
+        }
         let written = match self.written_early.take() {
             Some(early) => self.is_written_early(early, index, opcode, params),
             None => match &mut self.write_now {
@@ -621,22 +669,15 @@ impl Outbox<'_> {
                 _ => false,
             },
         };
-        let token = shared.next_token.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = oneshot::channel();
+        let caller = Caller::Sink(settle);
         if written {
             let id = self.session.submit_written(index, opcode, None);
-            self.requests.adopt(id, (token, tx));
+            self.requests.adopt(id, caller);
         } else {
             self.requests
-                .submit(self.session, (token, tx), index, opcode, params, None);
+                .submit(self.session, caller, index, opcode, params, None);
         }
-        Some(PendingReply {
-            shared,
-            token,
-            rx: Some(rx),
-            done: false,
-            time_limit: TimeLimit::None,
-        })
+        true
     }
 
     /// On the driver thread's early path: writes a reply-lane command now, before the sink
@@ -814,7 +855,7 @@ impl Driver {
             } => {
                 self.requests.submit(
                     &mut self.session,
-                    (token, reply),
+                    Caller::Task(token, reply),
                     index,
                     opcode,
                     &params,
@@ -851,9 +892,8 @@ impl Driver {
             let error = Error::transport("sending failed", e);
             tracing::warn!(%error, "MGMT command not sent");
             self.session.cancel(id);
-            if let Some((token, reply)) = self.requests.pending.remove(&id) {
-                self.requests.by_token.remove(&token);
-                let _ = reply.send(Err(error));
+            if let Some(caller) = self.requests.take(id) {
+                caller.answer(Err(error));
             }
         }
     }
@@ -868,9 +908,8 @@ impl Driver {
     fn dispatch(&mut self, event: SessionEvent) {
         match event {
             SessionEvent::Completed { id, result } => {
-                if let Some((token, reply)) = self.requests.pending.remove(&id) {
-                    self.requests.by_token.remove(&token);
-                    let _ = reply.send(result.map_err(Error::from));
+                if let Some(caller) = self.requests.take(id) {
+                    caller.answer(result.map_err(Error::from));
                 }
             }
             SessionEvent::Accepted { .. } => {}
@@ -887,8 +926,8 @@ impl Driver {
     }
 
     /// Offers an item to every subscriber (each filters before queueing; an inline one may
-    /// submit commands, written when [`Driver::flush`] goes on); forgets those whose
-    /// subscription was dropped.
+    /// submit commands, which [`Driver::next_transmit`] hands out to be written once it has
+    /// returned); forgets those whose subscription was dropped.
     fn publish(&mut self, item: Arc<Published>) {
         self.take_in_new_subscribers();
         let mut outbox = Outbox {
@@ -982,21 +1021,19 @@ impl Driver {
 /// session, dispatch, publishing, and `sink` as the only subscriber (inline, behind
 /// `filter`); each frame twice, first offered early ([`Driver::take_early`], as the driver
 /// thread offers it, and a reply it writes is written with the thread's own writer into a
-/// socket pair made for this, then read back; no pair, no rehearsal) and then not. Each command the sink
-/// submits is framed (by the session, or by the early path) and answered at once by
-/// a Command Complete (Success, its parameters echoed as the reply) fed back the same way, so
-/// the sink's pending replies complete; `after_each` runs once each frame's commands are
-/// answered; what the sink does not take inline is queued for it (room for every frame
-/// twice) and read out at the end. Nothing reaches the kernel. Says how many commands the
-/// sink submitted the ordinary way, how many it had written early and how many events were
-/// queued for it. For
-/// the pairing service's start-up rehearsal ([`crate::pairing`]): the first real request
-/// must not be the first run of this code.
+/// socket pair made for this, then read back; no pair, no rehearsal) and then not. Each
+/// command the sink submits is framed (by the session, or by the early path) and answered at
+/// once by a Command Complete (Success, its parameters echoed as the reply) fed back the same
+/// way, so the sink's replies are settled, and the tasks it asked to wake are woken as the
+/// driver wakes them; what the sink does not take inline is queued for it (room for every
+/// frame twice) and read out at the end. Nothing reaches the kernel. Says
+/// how many commands the sink submitted the ordinary way, how many it had written early and
+/// how many events were queued for it. For the pairing service's start-up rehearsal
+/// ([`crate::pairing`]): the first real request must not be the first run of this code.
 pub(crate) fn rehearse_event_path(
     frames: &[Vec<u8>],
     filter: EventFilter,
     sink: Arc<dyn InlineSink>,
-    mut after_each: impl FnMut(),
 ) -> Rehearsed {
     // `_shared` keeps the handles' part alive: the sink's submissions need it.
     let (mut driver, _shared, _requests) = Driver::new();
@@ -1033,8 +1070,7 @@ pub(crate) fn rehearse_event_path(
                 written_early += 1;
                 driver.session.handle_frame(&echoed_complete(&reply));
             }
-            driver.to_wake.clear();
-            after_each();
+            driver.wake_waiting();
         }
     }
     // What the sink did not take inline was queued for it: read out, as its task reads it.

@@ -68,7 +68,7 @@ use bluez_mgmt_protocol::{Address, AddressInfo, AddressType, ControllerIndex, Ev
 
 use super::core::{Answer, CoreConfig, PairingCore, Question};
 use super::service::{
-    guarded, service_filter, unwoken, AgentCalls, Asked, Hot, Inline, ServiceConfig,
+    guarded, service_filter, unwoken, AgentCalls, Asked, Hot, Inline, InlineReplies, ServiceConfig,
 };
 use super::Controllers;
 use crate::agent::{Peer, YesNoRequest};
@@ -166,27 +166,21 @@ pub(crate) fn rehearse_answer_path(
         power_on: false,
     });
     let hot = Arc::new(Mutex::new(Hot::new(core, Some(unwoken()))));
+    let replies = Arc::new(InlineReplies::default());
     let inline = Arc::new(Inline {
-        hot: hot.clone(),
+        hot,
         agent: Arc::new(Accepts { at_once }),
+        replies: replies.clone(),
+        // No one reads the throwaway service's reports.
+        reports: Arc::default(),
     });
-    let mut settled = 0;
-    let rehearsed = crate::client::rehearse_event_path(
-        &frames,
-        service_filter(&config.controllers),
-        inline,
-        || {
-            settled += hot
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .settle_replies();
-        },
-    );
+    let rehearsed =
+        crate::client::rehearse_event_path(&frames, service_filter(&config.controllers), inline);
     // Each frame went both ways a driver hands one over (see rehearse_event_path): each
-    // request answered, each key queued.
+    // request answered, its reply settled, each key queued.
     rehearsed.submitted == REQUESTS
         && rehearsed.written_early == REQUESTS
-        && settled == 2 * REQUESTS
+        && replies.all_settled_well()
         && rehearsed.queued == 2 * KEYS
 }
 

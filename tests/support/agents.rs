@@ -71,6 +71,17 @@ pub fn one_confirmation(
     value: u32,
     reply: Opcode,
 ) -> Arc<ScriptedTransport> {
+    one_confirmation_completed(peer, hint, value, reply, Status::SUCCESS)
+}
+
+/// [`one_confirmation`], the reply completed with `status`.
+pub fn one_confirmation_completed(
+    peer: [u8; 7],
+    hint: u8,
+    value: u32,
+    reply: Opcode,
+    status: Status,
+) -> Arc<ScriptedTransport> {
     let io = [IoCapability::DISPLAY_YES_NO.0];
     let request = [&peer[..], &[hint], &value.to_le_bytes()].concat();
     Arc::new(
@@ -86,7 +97,7 @@ pub fn one_confirmation(
             .read_event(
                 HCI0,
                 EventCode::COMMAND_COMPLETE,
-                &complete_params(reply, Status::SUCCESS, &peer),
+                &complete_params(reply, status, &peer),
             )
             .build()
             .stay_open(),

@@ -22,10 +22,10 @@
 //! report is sent from the inline path (when nothing is left for the task ahead of it), and
 //! its reply's Command Complete is settled on the driver (`InlineReplies`), which wakes the
 //! task only for a reply that failed. Traced in the benchmark's VM, the library agent's
-//! runtime thread had run 0.2 to 0.9 ms (emulated) after each such reply, on one of the two
-//! CPUs, as the peer's request came in; now it runs none. Store writes run on tokio's
-//! blocking pool, one at a time per device and in order (the core queues them), so a slow
-//! disk never holds up an answer.
+//! runtime thread had been on a CPU for 0.2 to 0.9 ms (emulated) in the 2 ms after each such
+//! reply, on one of the two CPUs, as the peer's request came in; now it is on none. Store
+//! writes run on tokio's blocking pool, one at a time per device and in order (the core
+//! queues them), so a slow disk never holds up an answer.
 //!
 //! When the service starts it rehearses the answer path: made-up requests go through a
 //! throwaway copy of the client's event path (both ways a driver hands them over) into this
@@ -762,10 +762,10 @@ const REQUESTS: [EventCode; 3] = [
 /// ([`InlineReplies`]). What else the core wants done (notices, a reply the agent takes time
 /// for) goes to the service's task, which is woken only when it has something to do: that, a
 /// failed reply, or a timer due before its own. Key and controller events always take the
-/// queue: they lead to store and
-/// set-up work that the task starts anyway. The request goes to the core before the clock is
-/// read, and is stamped after the loop: on the driver thread's early path the reply is
-/// written by then, and the clock read (a system call on some clocksources) comes after it.
+/// queue: they lead to store and set-up work that the task starts anyway. The request goes to
+/// the core before the clock is read, and is stamped after the loop: on the driver thread's
+/// early path the reply is written by then, and the clock read (a system call on some
+/// clocksources) comes after it.
 ///
 /// On the driver thread's early path a User Confirmation Request whose answer is known
 /// before anything is decoded (the core's own for a pairing it started, or the agent's

@@ -37,25 +37,23 @@
 //!                               ▼ per device                     │
 //!                        blocking pool: KeyStore (bluetoothd's /var/lib/bluetooth)
 //! ```
-//! A User Confirmation Request that the agent answers at once goes from the socket to the
-//! reply with no hand-off: the driver thread reads it, the pairing service's core decides and
-//! the agent's answer is polled there, and the reply is written (reply lane) first; the
-//! session, other subscribers and the reply's bookkeeping see the request after that. The
-//! service's task is not woken for such an answer: its report goes to the report stream from
-//! the driver, and the reply's Command Complete is settled there too (only a refused reply
-//! wakes the task, to report it), so a pairing answered at once runs no code on the caller's
-//! runtime between the request and the keys. When
-//! the answer is known before the request comes ([`agent::Agent::answer_at_once`], or a
-//! Just Works request of a pairing the service started), the reply is written straight from
-//! the request's bytes, before even the decoding, and the request then goes through the core
-//! as any other. An
-//! answer that takes time (a prompt) crosses one hand-off: the service's task polls it and
-//! submits the reply to the driver. Disk writes never sit on that path. The service's task
-//! runs on the caller's tokio runtime, single-threaded (`mgmtctl` uses one) or not; the driver
-//! thread enters that runtime's context. When the service starts it runs made-up requests
-//! through a throwaway copy of that path, both ways a driver hands them over (nothing is
-//! sent and no agent is asked), so that the first real request is not the first run of its
-//! code.
+//! A User Confirmation Request that the agent answers at once goes from the socket to the reply
+//! with no hand-off: the driver thread reads it, the pairing service's core decides and the agent's
+//! answer is polled there, and the reply is written (reply lane) first; the session, other
+//! subscribers and the reply's bookkeeping see the request after that. The service's task is not
+//! woken for such an answer: its report goes to the report stream from the driver, and the reply's
+//! Command Complete is settled there too (only a refused reply wakes the task, to report it), so a
+//! pairing answered at once runs none of the service's code on the caller's runtime between the
+//! request and its keys (a task reading the report stream still gets the report). When the answer
+//! is known before the request comes ([`agent::Agent::answer_at_once`], or a Just Works request of
+//! a pairing the service started), the reply is written straight from the request's bytes, before
+//! even the decoding, and the request then goes through the core as any other. An answer that takes
+//! time (a prompt) crosses one hand-off: the service's task polls it and submits the reply to the
+//! driver. Disk writes never sit on that path. The service's task runs on the caller's tokio
+//! runtime, single-threaded (`mgmtctl` uses one) or not; the driver thread enters that runtime's
+//! context. When the service starts it runs made-up requests through a throwaway copy of that path,
+//! both ways a driver hands them over (nothing is sent and no agent is asked), so that the first
+//! real request is not the first run of its code.
 //!
 //! - [`socket`]: the kernel control socket (the crate's only `unsafe`, in one small module).
 //! - [`session`]: the sans-IO core. [`client`]: the async driver, typed calls for every

@@ -1026,10 +1026,10 @@ impl Driver {
 /// once by a Command Complete (Success, its parameters echoed as the reply) fed back the same
 /// way, so the sink's replies are settled, and the tasks it asked to wake are woken as the
 /// driver wakes them; what the sink does not take inline is queued for it (room for every
-/// frame twice) and read out at the end. Nothing reaches the kernel. Says
-/// how many commands the sink submitted the ordinary way, how many it had written early and
-/// how many events were queued for it. For the pairing service's start-up rehearsal
-/// ([`crate::pairing`]): the first real request must not be the first run of this code.
+/// frame twice) and read out at the end. Nothing reaches the kernel. Says how many commands
+/// the sink submitted the ordinary way, how many it had written early and how many events
+/// were queued for it. For the pairing service's start-up rehearsal ([`crate::pairing`]):
+/// the first real request must not be the first run of this code.
 pub(crate) fn rehearse_event_path(
     frames: &[Vec<u8>],
     filter: EventFilter,
